@@ -1,0 +1,47 @@
+# The two commands of the contract are `make demo` and `make test`; both start from nothing.
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+PIP     := $(VENV)/bin/pip
+STAMP   := $(VENV)/.deps-installed
+PYTHON  ?= python3
+
+.PHONY: all setup build test test-rust test-python lint demo bench clean
+
+all: test
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# Every pinned dependency lives in requirements-dev.txt.
+$(STAMP): requirements-dev.txt | $(PY)
+	$(PIP) install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Incremental rebuild of the extension into the venv (cargo keeps its own incremental state).
+build: $(STAMP)
+	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH \
+		$(VENV)/bin/maturin develop --release --quiet
+
+test-rust: $(STAMP)
+	PYO3_PYTHON=$(abspath $(PY)) cargo test --workspace --quiet
+
+lint:
+	cargo fmt --all -- --check
+	PYO3_PYTHON=$(abspath $(PY)) cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+test-python: build
+	$(PY) -m pytest -q
+
+test: build test-rust lint test-python
+
+demo: build
+	$(PY) -m fast_serde demo
+
+bench: build
+	@echo "make bench: the side-by-side benchmark arrives with the performance issue (#4)."
+
+clean:
+	rm -rf $(VENV) target

@@ -1,0 +1,829 @@
+//! The walker: Python objects straight into one reused MessagePack buffer.
+//!
+//! Dispatch is by exact type pointer, hot types first (str, int, bool, None, float, list, dict,
+//! tuple); everything rarer goes through [`Encoder::walk_unlikely`], kept out of line. Two modes:
+//!
+//! * plain (`fast_serde.dumps`): the bytes of `ormsgpack.packb(obj, option=OPT_NON_STR_KEYS |
+//!   OPT_REPLACE_SURROGATES)` for the types it shares with ormsgpack; other types go to `default`.
+//! * LangGraph (`FastSerializer`): the bytes of langgraph-checkpoint's `_msgpack_enc` (ormsgpack
+//!   with `_msgpack_default` and its passthrough options). Pydantic v2 models (ext 5), UUID
+//!   (ext 0) and datetime (ext 3) are written natively; any other type is handed to
+//!   `_msgpack_enc` itself and its bytes spliced in, so the output is the parent's by
+//!   construction.
+
+use crate::error::{EncodeFailure, EncodeKind, EncodeResult, PathSeg};
+use crate::typeref::{typerefs, TypeRefs};
+use crate::writer;
+use crate::MAX_DEPTH;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// How the walker treats types beyond plain data.
+pub enum Mode {
+    /// `fast_serde.dumps`: `default` (may be null) is called for unknown types.
+    Plain { default: *mut ffi::PyObject },
+    /// `FastSerializer`: `fallback` is langgraph's `_msgpack_enc`, returning packed bytes.
+    LangGraph { fallback: *mut ffi::PyObject },
+}
+
+pub struct Encoder<'a> {
+    pub buf: &'a mut Vec<u8>,
+    pub mode: Mode,
+    refs: &'static TypeRefs,
+}
+
+/// A new reference that is released when dropped (error paths included).
+struct Owned(*mut ffi::PyObject);
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        // SAFETY: `Owned` is only built from a non-null new reference, released exactly once.
+        unsafe { ffi::Py_DECREF(self.0) }
+    }
+}
+
+/// Take the pending Python exception as a callback failure for an object of type `tp`.
+#[cold]
+fn callback_failure(tp: *mut ffi::PyTypeObject) -> Box<EncodeFailure> {
+    // SAFETY: attached (every walker entry point holds the GIL); `tp` is a live type object.
+    let py = unsafe { Python::assume_attached() };
+    let err = PyErr::take(py).unwrap_or_else(|| {
+        pyo3::exceptions::PySystemError::new_err("fast_serde: callback failed without an error")
+    });
+    EncodeFailure::new(EncodeKind::Callback(type_of(tp), err))
+}
+
+/// A strong reference to a type, for error messages.
+fn type_of(tp: *mut ffi::PyTypeObject) -> Py<PyAny> {
+    // SAFETY: attached; `tp` is a live type object, borrowed and turned into a new reference.
+    unsafe {
+        let py = Python::assume_attached();
+        Bound::from_borrowed_ptr(py, tp.cast()).unbind()
+    }
+}
+
+#[cold]
+fn unsupported(tp: *mut ffi::PyTypeObject) -> Box<EncodeFailure> {
+    EncodeFailure::new(EncodeKind::Unsupported(type_of(tp)))
+}
+
+/// Push a path step (and the container it left) onto an unwinding failure.
+#[cold]
+fn at(
+    mut f: Box<EncodeFailure>,
+    seg: PathSeg,
+    container: *mut ffi::PyObject,
+) -> Box<EncodeFailure> {
+    f.path.push(seg);
+    f.ancestors.push(container as usize);
+    f
+}
+
+fn borrowed(obj: *mut ffi::PyObject) -> Py<PyAny> {
+    // SAFETY: attached; `obj` is a live object, turned into a new reference.
+    unsafe { Bound::from_borrowed_ptr(Python::assume_attached(), obj).unbind() }
+}
+
+/// Per-class plans for the LangGraph mode's rarer types, decided once per class.
+enum Plan {
+    /// Has a callable `model_dump`: ext 5 `(module, name, model_dump(), "model_validate_json")`.
+    /// `head` is the pre-encoded fixarray(4) header, module str and name str.
+    PydanticV2 { head: Box<[u8]> },
+    /// Everything else: `_msgpack_enc(obj)`, spliced.
+    Fallback,
+}
+
+struct PlanEntry {
+    plan: Plan,
+    /// Keeps the class alive so its address cannot be reused by another class.
+    _cls: Py<PyAny>,
+}
+
+/// At most this many classes get a plan; past it, the rest are decided on every call.
+const PLAN_CACHE_MAX: usize = 4096;
+
+static PLANS: Mutex<Option<HashMap<usize, Arc<PlanEntry>>>> = Mutex::new(None);
+
+const EXT_CONSTRUCTOR_SINGLE_ARG: i8 = 0;
+const EXT_METHOD_SINGLE_ARG: i8 = 3;
+const EXT_PYDANTIC_V2: i8 = 5;
+
+impl<'a> Encoder<'a> {
+    pub fn new(buf: &'a mut Vec<u8>, mode: Mode) -> Self {
+        Encoder {
+            buf,
+            mode,
+            refs: typerefs(),
+        }
+    }
+
+    /// Write `obj` (borrowed) at nesting `depth`.
+    #[inline]
+    pub(crate) fn walk(&mut self, obj: *mut ffi::PyObject, depth: u32) -> EncodeResult {
+        let r = self.refs;
+        // SAFETY: `obj` is a live object borrowed from the caller for the duration of the call.
+        let tp = unsafe { ffi::Py_TYPE(obj) };
+        if tp == r.str_type {
+            self.write_str(obj, false)
+        } else if tp == r.int_type {
+            self.write_int(obj)
+        } else if tp == r.bool_type {
+            // SAFETY: comparing against the `True` singleton's address.
+            writer::bool(self.buf, obj == unsafe { ffi::Py_True() });
+            Ok(())
+        } else if tp == r.none_type {
+            writer::nil(self.buf);
+            Ok(())
+        } else if tp == r.float_type {
+            // SAFETY: `obj` is exactly a float.
+            writer::f64(self.buf, unsafe { ffi::PyFloat_AS_DOUBLE(obj) });
+            Ok(())
+        } else if tp == r.list_type {
+            self.write_list(obj, depth)
+        } else if tp == r.dict_type {
+            self.write_dict(obj, depth, false)
+        } else if tp == r.tuple_type {
+            self.write_tuple(obj, depth)
+        } else {
+            self.walk_unlikely(obj, tp, depth)
+        }
+    }
+
+    #[inline(never)]
+    fn walk_unlikely(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+        depth: u32,
+    ) -> EncodeResult {
+        let r = self.refs;
+        let plain = matches!(self.mode, Mode::Plain { .. });
+        if tp == r.bytes_type {
+            // SAFETY: `obj` is exactly bytes; the pointer and size describe its buffer.
+            let s = unsafe {
+                std::slice::from_raw_parts(
+                    ffi::PyBytes_AS_STRING(obj) as *const u8,
+                    ffi::PyBytes_Size(obj) as usize,
+                )
+            };
+            return self.write_bin(s);
+        }
+        if tp == r.bytearray_type {
+            // SAFETY: `obj` is exactly a bytearray; nothing runs while the slice is alive.
+            let s = unsafe {
+                std::slice::from_raw_parts(
+                    ffi::PyByteArray_AsString(obj) as *const u8,
+                    ffi::PyByteArray_Size(obj) as usize,
+                )
+            };
+            return self.write_bin(s);
+        }
+        if tp == r.memoryview_type {
+            return self.write_memoryview(obj, tp);
+        }
+        if plain && tp == r.ext_type {
+            return self.write_ext_tuple(obj, tp);
+        }
+        if !plain && tp == r.datetime_type {
+            return self.write_lg_datetime(obj, tp);
+        }
+        if !plain && tp == r.uuid_type {
+            return self.write_lg_uuid(obj, tp);
+        }
+        // SAFETY: reading the metaclass and flags of a live type object.
+        let (meta, flags) = unsafe { (ffi::Py_TYPE(tp.cast()), (*tp).tp_flags) };
+        if meta == r.enum_meta {
+            if plain {
+                // ormsgpack without OPT_PASSTHROUGH_ENUM writes `.value`.
+                // SAFETY: attribute fetch on a live object; the new reference is owned.
+                let v = unsafe { ffi::PyObject_GetAttr(obj, r.s_value) };
+                if v.is_null() {
+                    return Err(callback_failure(tp));
+                }
+                let v = Owned(v);
+                return self.enter(depth).and_then(|_| self.walk(v.0, depth + 1));
+            }
+            return self.unknown(obj, tp, depth);
+        }
+        if flags & ffi::Py_TPFLAGS_UNICODE_SUBCLASS != 0 {
+            return self.write_str(obj, false);
+        }
+        if flags & ffi::Py_TPFLAGS_LONG_SUBCLASS != 0 {
+            return self.write_int(obj);
+        }
+        if flags & ffi::Py_TPFLAGS_LIST_SUBCLASS != 0 {
+            return self.write_list(obj, depth);
+        }
+        if flags & ffi::Py_TPFLAGS_DICT_SUBCLASS != 0 {
+            return self.write_dict(obj, depth, false);
+        }
+        if plain {
+            if flags & ffi::Py_TPFLAGS_TUPLE_SUBCLASS != 0 {
+                return self.write_tuple(obj, depth);
+            }
+            // SAFETY: type check on a live object.
+            if unsafe { ffi::PyFloat_Check(obj) } != 0 {
+                // SAFETY: `obj` is a float (subclass); the macro reads its C double.
+                writer::f64(self.buf, unsafe { ffi::PyFloat_AS_DOUBLE(obj) });
+                return Ok(());
+            }
+        }
+        self.unknown(obj, tp, depth)
+    }
+
+    #[inline(always)]
+    fn enter(&self, depth: u32) -> EncodeResult {
+        if depth >= MAX_DEPTH {
+            Err(EncodeFailure::new(EncodeKind::Depth))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// A type neither mode writes by itself.
+    #[cold]
+    fn unknown(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+        depth: u32,
+    ) -> EncodeResult {
+        match self.mode {
+            Mode::Plain { default } => {
+                if default.is_null() {
+                    return Err(unsupported(tp));
+                }
+                self.enter(depth)?;
+                // SAFETY: calling a live callable with one borrowed argument; owned result.
+                let res = unsafe { ffi::PyObject_CallOneArg(default, obj) };
+                if res.is_null() {
+                    return Err(callback_failure(tp));
+                }
+                let res = Owned(res);
+                // SAFETY: reading the type of the live result.
+                if unsafe { ffi::Py_TYPE(res.0) } == tp {
+                    // `default` gave back the same type: it cannot make progress.
+                    return Err(unsupported(tp));
+                }
+                self.walk(res.0, depth + 1)
+            }
+            Mode::LangGraph { fallback } => {
+                let plan = plan_for(obj, tp)?;
+                match &plan.plan {
+                    Plan::PydanticV2 { head } => self.write_lg_pydantic(obj, tp, head, depth),
+                    Plan::Fallback => self.splice_fallback(fallback, obj, tp),
+                }
+            }
+        }
+    }
+
+    /// `_msgpack_enc(obj)`: the parent's own bytes for a type written in Python.
+    fn splice_fallback(
+        &mut self,
+        fallback: *mut ffi::PyObject,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+    ) -> EncodeResult {
+        // SAFETY: calling a live callable with one borrowed argument; owned result.
+        let res = unsafe { ffi::PyObject_CallOneArg(fallback, obj) };
+        if res.is_null() {
+            return Err(callback_failure(tp));
+        }
+        let res = Owned(res);
+        // SAFETY: type check on the live result.
+        if unsafe { ffi::PyBytes_Check(res.0) } == 0 {
+            return Err(unsupported(tp));
+        }
+        // SAFETY: `res` is bytes; its buffer is valid while `res` is alive.
+        let s = unsafe {
+            std::slice::from_raw_parts(
+                ffi::PyBytes_AS_STRING(res.0) as *const u8,
+                ffi::PyBytes_Size(res.0) as usize,
+            )
+        };
+        self.buf.extend_from_slice(s);
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn write_str(&mut self, obj: *mut ffi::PyObject, is_key: bool) -> EncodeResult {
+        // SAFETY: `obj` is a str (or subclass). Compact ASCII strs store their bytes inline after
+        // the header; otherwise CPython's cached UTF-8 is used, valid while `obj` is alive.
+        unsafe {
+            if ffi::PyUnicode_IS_COMPACT_ASCII(obj) != 0 {
+                let len = ffi::PyUnicode_GET_LENGTH(obj) as usize;
+                let data = ffi::PyUnicode_DATA(obj) as *const u8;
+                return self.write_str_bytes(std::slice::from_raw_parts(data, len));
+            }
+            let mut len: ffi::Py_ssize_t = 0;
+            let data = ffi::PyUnicode_AsUTF8AndSize(obj, &mut len);
+            if !data.is_null() {
+                return self
+                    .write_str_bytes(std::slice::from_raw_parts(data as *const u8, len as usize));
+            }
+        }
+        self.write_str_surrogates(obj, is_key)
+    }
+
+    #[inline(always)]
+    fn write_str_bytes(&mut self, s: &[u8]) -> EncodeResult {
+        if s.len() > u32::MAX as usize {
+            return Err(EncodeFailure::new(EncodeKind::TooLong));
+        }
+        writer::str(self.buf, s);
+        Ok(())
+    }
+
+    /// A str with lone surrogates: values get each one replaced by `?` (ormsgpack's
+    /// `OPT_REPLACE_SURROGATES`, i.e. Python's `"replace"` handler); keys are refused, as ormsgpack
+    /// refuses them.
+    #[cold]
+    fn write_str_surrogates(&mut self, obj: *mut ffi::PyObject, is_key: bool) -> EncodeResult {
+        // SAFETY: clears the UnicodeEncodeError left by PyUnicode_AsUTF8AndSize.
+        unsafe { ffi::PyErr_Clear() };
+        if is_key {
+            return Err(EncodeFailure::new(EncodeKind::SurrogateKey));
+        }
+        // SAFETY: encodes a live str with C-string arguments; owned result checked for NULL.
+        let b =
+            unsafe { ffi::PyUnicode_AsEncodedString(obj, c"utf-8".as_ptr(), c"replace".as_ptr()) };
+        if b.is_null() {
+            // SAFETY: `obj` is alive; reading its type for the message.
+            return Err(callback_failure(unsafe { ffi::Py_TYPE(obj) }));
+        }
+        let b = Owned(b);
+        // SAFETY: `b` is bytes and alive for the slice's lifetime.
+        let s = unsafe {
+            std::slice::from_raw_parts(
+                ffi::PyBytes_AS_STRING(b.0) as *const u8,
+                ffi::PyBytes_Size(b.0) as usize,
+            )
+        };
+        self.write_str_bytes(s)
+    }
+
+    #[inline(always)]
+    fn write_int(&mut self, obj: *mut ffi::PyObject) -> EncodeResult {
+        let mut overflow: std::ffi::c_int = 0;
+        // SAFETY: `obj` is an int (or subclass); errors are reported through `overflow`/-1.
+        let v = unsafe { ffi::PyLong_AsLongLongAndOverflow(obj, &mut overflow) };
+        if overflow == 0 {
+            // SAFETY: checking the error indicator after a possible -1 error return.
+            if v == -1 && !unsafe { ffi::PyErr_Occurred() }.is_null() {
+                // SAFETY: `obj` is alive.
+                return Err(callback_failure(unsafe { ffi::Py_TYPE(obj) }));
+            }
+            writer::sint(self.buf, v);
+            return Ok(());
+        }
+        if overflow > 0 {
+            // SAFETY: `obj` is a positive int above i64::MAX; -1 (u64::MAX) may signal overflow.
+            let u = unsafe { ffi::PyLong_AsUnsignedLongLong(obj) };
+            // SAFETY: checking the error indicator.
+            if u == u64::MAX && !unsafe { ffi::PyErr_Occurred() }.is_null() {
+                // SAFETY: clearing the OverflowError we turn into our own error.
+                unsafe { ffi::PyErr_Clear() };
+                return Err(EncodeFailure::new(EncodeKind::IntOverflow));
+            }
+            writer::uint(self.buf, u);
+            return Ok(());
+        }
+        Err(EncodeFailure::new(EncodeKind::IntOverflow))
+    }
+
+    fn write_bin(&mut self, s: &[u8]) -> EncodeResult {
+        if s.len() > u32::MAX as usize {
+            return Err(EncodeFailure::new(EncodeKind::TooLong));
+        }
+        writer::bin(self.buf, s);
+        Ok(())
+    }
+
+    fn write_memoryview(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+    ) -> EncodeResult {
+        // SAFETY: a zeroed Py_buffer is the documented initial state; PyObject_GetBuffer fills it
+        // and PyBuffer_Release gives it back on every path below.
+        unsafe {
+            let mut view: ffi::Py_buffer = std::mem::zeroed();
+            if ffi::PyObject_GetBuffer(obj, &mut view, ffi::PyBUF_C_CONTIGUOUS) != 0 {
+                return Err(callback_failure(tp));
+            }
+            let s = std::slice::from_raw_parts(view.buf as *const u8, view.len as usize);
+            let r = self.write_bin(s);
+            ffi::PyBuffer_Release(&mut view);
+            r
+        }
+    }
+
+    fn write_list(&mut self, obj: *mut ffi::PyObject, depth: u32) -> EncodeResult {
+        self.enter(depth)?;
+        // SAFETY: `obj` is a list (or subclass).
+        let len = unsafe { ffi::PyList_GET_SIZE(obj) } as usize;
+        if len > u32::MAX as usize {
+            return Err(EncodeFailure::new(EncodeKind::TooLong));
+        }
+        writer::array_len(self.buf, len as u32);
+        for i in 0..len {
+            // SAFETY: the size is re-read because a callback may have shrunk the list; the item is
+            // held by a new reference while it is walked.
+            let item = unsafe {
+                if ffi::PyList_GET_SIZE(obj) as usize != len {
+                    return Err(at(
+                        EncodeFailure::new(EncodeKind::Mutated("list")),
+                        PathSeg::Index(i),
+                        obj,
+                    ));
+                }
+                let item = ffi::PyList_GET_ITEM(obj, i as ffi::Py_ssize_t);
+                ffi::Py_INCREF(item);
+                Owned(item)
+            };
+            if let Err(e) = self.walk(item.0, depth + 1) {
+                return Err(at(e, PathSeg::Index(i), obj));
+            }
+        }
+        Ok(())
+    }
+
+    fn write_tuple(&mut self, obj: *mut ffi::PyObject, depth: u32) -> EncodeResult {
+        self.enter(depth)?;
+        // SAFETY: `obj` is a tuple (or subclass); tuples are immutable, items are borrowed from it.
+        let len = unsafe { ffi::PyTuple_GET_SIZE(obj) } as usize;
+        if len > u32::MAX as usize {
+            return Err(EncodeFailure::new(EncodeKind::TooLong));
+        }
+        writer::array_len(self.buf, len as u32);
+        for i in 0..len {
+            // SAFETY: index in bounds of an immutable tuple.
+            let item = unsafe { ffi::PyTuple_GET_ITEM(obj, i as ffi::Py_ssize_t) };
+            if let Err(e) = self.walk(item, depth + 1) {
+                return Err(at(e, PathSeg::Index(i), obj));
+            }
+        }
+        Ok(())
+    }
+
+    /// A dict (or subclass); `fields` prints error paths as `.name` (a model's `model_dump()`).
+    fn write_dict(&mut self, obj: *mut ffi::PyObject, depth: u32, fields: bool) -> EncodeResult {
+        self.enter(depth)?;
+        // SAFETY: `obj` is a dict (or subclass).
+        let len = unsafe { ffi::PyDict_Size(obj) } as usize;
+        if len > u32::MAX as usize {
+            return Err(EncodeFailure::new(EncodeKind::TooLong));
+        }
+        let start = self.buf.len();
+        writer::map_len(self.buf, len as u32);
+        let mut pos: ffi::Py_ssize_t = 0;
+        let mut key: *mut ffi::PyObject = std::ptr::null_mut();
+        let mut value: *mut ffi::PyObject = std::ptr::null_mut();
+        let mut n = 0usize;
+        // SAFETY: PyDict_Next yields borrowed pointers; both are held by new references while the
+        // walk (which may run Python callbacks that mutate the dict) uses them.
+        while unsafe { ffi::PyDict_Next(obj, &mut pos, &mut key, &mut value) } != 0 {
+            n += 1;
+            // SAFETY: key and value are live (just yielded); the references are released by Owned.
+            let (k, v) = unsafe {
+                ffi::Py_INCREF(key);
+                ffi::Py_INCREF(value);
+                (Owned(key), Owned(value))
+            };
+            let seg = || {
+                if fields {
+                    PathSeg::Field(borrowed(k.0))
+                } else {
+                    PathSeg::Key(borrowed(k.0))
+                }
+            };
+            if n > len {
+                return Err(at(
+                    EncodeFailure::new(EncodeKind::Mutated("dict")),
+                    seg(),
+                    obj,
+                ));
+            }
+            match self.write_key(k.0, depth) {
+                Ok(true) => {}
+                Ok(false) => {
+                    // A key type ormsgpack formats its own way: the whole dict goes to the parent.
+                    if let Mode::LangGraph { fallback } = self.mode {
+                        self.buf.truncate(start);
+                        // SAFETY: `obj` is alive.
+                        return self.splice_fallback(fallback, obj, unsafe { ffi::Py_TYPE(obj) });
+                    }
+                    // SAFETY: `k` is alive.
+                    let e = unsupported(unsafe { ffi::Py_TYPE(k.0) });
+                    return Err(at(e, seg(), obj));
+                }
+                Err(e) => return Err(at(e, seg(), obj)),
+            }
+            if let Err(e) = self.walk(v.0, depth + 1) {
+                return Err(at(e, seg(), obj));
+            }
+        }
+        if n != len {
+            return Err(at(
+                EncodeFailure::new(EncodeKind::Mutated("dict")),
+                PathSeg::Index(n),
+                obj,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Keys as ormsgpack writes them under `OPT_NON_STR_KEYS`: str, int, bool, None, float, bytes
+    /// and tuples of those natively. `Ok(false)`: a key type this walker leaves to the caller.
+    #[inline(always)]
+    fn write_key(&mut self, key: *mut ffi::PyObject, depth: u32) -> EncodeResult<bool> {
+        let r = self.refs;
+        // SAFETY: `key` is a live object.
+        let tp = unsafe { ffi::Py_TYPE(key) };
+        if tp == r.str_type {
+            self.write_str(key, true)?;
+            return Ok(true);
+        }
+        if tp == r.int_type
+            || tp == r.bool_type
+            || tp == r.none_type
+            || tp == r.float_type
+            || tp == r.bytes_type
+        {
+            self.walk(key, depth + 1)?;
+            return Ok(true);
+        }
+        if tp == r.tuple_type {
+            // Tuple keys hold keys: walk each item under the same rules.
+            self.enter(depth + 1)?;
+            // SAFETY: `key` is exactly a tuple.
+            let len = unsafe { ffi::PyTuple_GET_SIZE(key) } as usize;
+            writer::array_len(self.buf, len as u32);
+            for i in 0..len {
+                // SAFETY: index in bounds of an immutable tuple.
+                let item = unsafe { ffi::PyTuple_GET_ITEM(key, i as ffi::Py_ssize_t) };
+                match self.write_key(item, depth + 1) {
+                    Ok(true) => {}
+                    other => return other,
+                }
+            }
+            return Ok(true);
+        }
+        // SAFETY: reading the flags of a live type object.
+        let flags = unsafe { (*tp).tp_flags };
+        // SAFETY: reading the metaclass of a live type object.
+        let is_enum = unsafe { ffi::Py_TYPE(tp.cast()) } == r.enum_meta;
+        if !is_enum && flags & ffi::Py_TPFLAGS_UNICODE_SUBCLASS != 0 {
+            self.write_str(key, true)?;
+            return Ok(true);
+        }
+        if !is_enum && flags & ffi::Py_TPFLAGS_LONG_SUBCLASS != 0 {
+            self.write_int(key)?;
+            return Ok(true);
+        }
+        if matches!(self.mode, Mode::Plain { .. }) {
+            self.walk(key, depth + 1)?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// `fast_serde.Ext(code, data)` as a MessagePack ext.
+    fn write_ext_tuple(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+    ) -> EncodeResult {
+        // SAFETY: `obj` is an `Ext` NamedTuple, so a tuple of 2 items; borrowed items.
+        let (code, data) = unsafe {
+            if ffi::PyTuple_GET_SIZE(obj) != 2 {
+                return Err(unsupported(tp));
+            }
+            (ffi::PyTuple_GET_ITEM(obj, 0), ffi::PyTuple_GET_ITEM(obj, 1))
+        };
+        // SAFETY: int conversion of a live object; -1 with an error set means failure.
+        let c = unsafe { ffi::PyLong_AsLong(code) };
+        if (c == -1 && !unsafe { ffi::PyErr_Occurred() }.is_null()) || !(-128..=127).contains(&c) {
+            // SAFETY: clearing a possible TypeError/OverflowError we report ourselves.
+            unsafe { ffi::PyErr_Clear() };
+            return Err(unsupported(tp));
+        }
+        // SAFETY: type check on a live object.
+        if unsafe { ffi::PyBytes_Check(data) } == 0 {
+            return Err(unsupported(tp));
+        }
+        // SAFETY: `data` is bytes, alive while `obj` is.
+        let s = unsafe {
+            std::slice::from_raw_parts(
+                ffi::PyBytes_AS_STRING(data) as *const u8,
+                ffi::PyBytes_Size(data) as usize,
+            )
+        };
+        if s.len() > u32::MAX as usize {
+            return Err(EncodeFailure::new(EncodeKind::TooLong));
+        }
+        writer::ext_meta(self.buf, s.len() as u32, c as i8);
+        self.buf.extend_from_slice(s);
+        Ok(())
+    }
+
+    /// ext 3 `("datetime", "datetime", obj.isoformat(), "fromisoformat")`.
+    fn write_lg_datetime(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+    ) -> EncodeResult {
+        let at = writer::ext_begin(self.buf);
+        writer::array_len(self.buf, 4);
+        writer::str(self.buf, b"datetime");
+        writer::str(self.buf, b"datetime");
+        if !self.write_isoformat_utc(obj) {
+            // SAFETY: calling a method of a live object by an interned name; owned result.
+            let s = unsafe { ffi::PyObject_CallMethodNoArgs(obj, self.refs.s_isoformat) };
+            if s.is_null() {
+                return Err(callback_failure(tp));
+            }
+            let s = Owned(s);
+            self.write_str(s.0, false)?;
+        }
+        writer::str(self.buf, b"fromisoformat");
+        writer::ext_end(self.buf, at, EXT_METHOD_SINGLE_ARG);
+        Ok(())
+    }
+
+    /// `datetime.isoformat()` written natively for naive and `timezone.utc` datetimes (the two
+    /// LangGraph uses); `false` for other tzinfos, whose offset needs Python.
+    fn write_isoformat_utc(&mut self, obj: *mut ffi::PyObject) -> bool {
+        // SAFETY: `obj` is exactly a datetime; the accessors read its C fields.
+        let (tz, y, mo, d, h, mi, s, us) = unsafe {
+            (
+                ffi::PyDateTime_DATE_GET_TZINFO(obj),
+                ffi::PyDateTime_GET_YEAR(obj),
+                ffi::PyDateTime_GET_MONTH(obj),
+                ffi::PyDateTime_GET_DAY(obj),
+                ffi::PyDateTime_DATE_GET_HOUR(obj),
+                ffi::PyDateTime_DATE_GET_MINUTE(obj),
+                ffi::PyDateTime_DATE_GET_SECOND(obj),
+                ffi::PyDateTime_DATE_GET_MICROSECOND(obj),
+            )
+        };
+        // SAFETY: comparing with the None singleton's address.
+        let naive = tz == unsafe { ffi::Py_None() };
+        if !naive && tz != self.refs.utc {
+            return false;
+        }
+        let mut out = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}");
+        if us != 0 {
+            out.push_str(&format!(".{us:06}"));
+        }
+        if !naive {
+            out.push_str("+00:00");
+        }
+        writer::str(self.buf, out.as_bytes());
+        true
+    }
+
+    /// ext 0 `("uuid", "UUID", obj.hex)`.
+    fn write_lg_uuid(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+    ) -> EncodeResult {
+        // SAFETY: attribute fetch on a live UUID (`int` is a slot); owned result.
+        let int = unsafe { ffi::PyObject_GetAttr(obj, self.refs.s_int) };
+        if int.is_null() {
+            return Err(callback_failure(tp));
+        }
+        let int = Owned(int);
+        // SAFETY: `int` is a non-negative int below 2**128; the low and high 64 bits are read with
+        // mask conversions (no overflow errors), the shifted temporary released by Owned.
+        let (lo, hi) = unsafe {
+            let lo = ffi::PyLong_AsUnsignedLongLongMask(int.0);
+            let sixty_four = Owned(ffi::PyLong_FromLong(64));
+            let shifted = ffi::PyNumber_Rshift(int.0, sixty_four.0);
+            if shifted.is_null() {
+                return Err(callback_failure(tp));
+            }
+            let shifted = Owned(shifted);
+            (lo, ffi::PyLong_AsUnsignedLongLongMask(shifted.0))
+        };
+        // SAFETY: checking for an error from the mask conversions (only for non-ints).
+        if !unsafe { ffi::PyErr_Occurred() }.is_null() {
+            return Err(callback_failure(tp));
+        }
+        let hex = format!("{hi:016x}{lo:016x}");
+        let at = writer::ext_begin(self.buf);
+        writer::array_len(self.buf, 3);
+        writer::str(self.buf, b"uuid");
+        writer::str(self.buf, b"UUID");
+        writer::str(self.buf, hex.as_bytes());
+        writer::ext_end(self.buf, at, EXT_CONSTRUCTOR_SINGLE_ARG);
+        Ok(())
+    }
+
+    /// ext 5 `(module, name, obj.model_dump(), "model_validate_json")`.
+    fn write_lg_pydantic(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+        head: &[u8],
+        depth: u32,
+    ) -> EncodeResult {
+        self.enter(depth)?;
+        // SAFETY: calling a method of a live object by an interned name; owned result.
+        let dump = unsafe { ffi::PyObject_CallMethodNoArgs(obj, self.refs.s_model_dump) };
+        if dump.is_null() {
+            return Err(callback_failure(tp));
+        }
+        let dump = Owned(dump);
+        let at = writer::ext_begin(self.buf);
+        self.buf.extend_from_slice(head);
+        // SAFETY: reading the type of the live result.
+        let dump_tp = unsafe { ffi::Py_TYPE(dump.0) };
+        let r = if dump_tp == self.refs.dict_type {
+            self.write_dict(dump.0, depth + 1, true)
+        } else {
+            self.walk(dump.0, depth + 1)
+        };
+        // The path through a model reads `.field`: the dump dict itself adds no step.
+        r?;
+        writer::str(self.buf, b"model_validate_json");
+        writer::ext_end(self.buf, at, EXT_PYDANTIC_V2);
+        Ok(())
+    }
+}
+
+/// The plan for `tp`, decided once per class.
+fn plan_for(obj: *mut ffi::PyObject, tp: *mut ffi::PyTypeObject) -> EncodeResult<Arc<PlanEntry>> {
+    {
+        let guard = PLANS.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(e) = guard.as_ref().and_then(|m| m.get(&(tp as usize))) {
+            return Ok(e.clone());
+        }
+    }
+    let entry = Arc::new(decide_plan(obj, tp)?);
+    let mut guard = PLANS.lock().unwrap_or_else(|e| e.into_inner());
+    let map = guard.get_or_insert_with(HashMap::new);
+    if map.len() < PLAN_CACHE_MAX {
+        map.insert(tp as usize, entry.clone());
+    }
+    Ok(entry)
+}
+
+/// `_msgpack_default`'s order for the types this walker writes natively: an object with a
+/// callable `model_dump` is a pydantic v2 model (ext 5); anything else is the parent's.
+#[cold]
+fn decide_plan(obj: *mut ffi::PyObject, tp: *mut ffi::PyTypeObject) -> EncodeResult<PlanEntry> {
+    let r = typerefs();
+    let cls = type_of(tp);
+    // SAFETY: attribute lookups on a live object; owned results released by Owned; errors from
+    // hasattr-style probes are cleared (hasattr semantics).
+    let is_model = unsafe {
+        let m = ffi::PyObject_GetAttr(obj, r.s_model_dump);
+        if m.is_null() {
+            ffi::PyErr_Clear();
+            false
+        } else {
+            let m = Owned(m);
+            ffi::PyCallable_Check(m.0) != 0
+        }
+    };
+    if !is_model || is_delta_snapshot(obj) {
+        return Ok(PlanEntry {
+            plan: Plan::Fallback,
+            _cls: cls,
+        });
+    }
+    let mut head = Vec::with_capacity(64);
+    writer::array_len(&mut head, 4);
+    for name in [r.s_module, r.s_qualname_name] {
+        // SAFETY: attribute lookup on a live type object; owned result.
+        let s = unsafe { ffi::PyObject_GetAttr(tp.cast(), name) };
+        if s.is_null() {
+            return Err(callback_failure(tp));
+        }
+        let s = Owned(s);
+        let mut e = Encoder::new(
+            &mut head,
+            Mode::Plain {
+                default: std::ptr::null_mut(),
+            },
+        );
+        e.walk(s.0, 0)?;
+    }
+    Ok(PlanEntry {
+        plan: Plan::PydanticV2 {
+            head: head.into_boxed_slice(),
+        },
+        _cls: cls,
+    })
+}
+
+/// `isinstance(obj, _DeltaSnapshot)` is checked before `model_dump` by the parent; a NamedTuple
+/// never has `model_dump`, so only a class that is both could differ: leave those to the parent.
+fn is_delta_snapshot(obj: *mut ffi::PyObject) -> bool {
+    // SAFETY: flag read on the live object's type.
+    unsafe { (*ffi::Py_TYPE(obj)).tp_flags & ffi::Py_TPFLAGS_TUPLE_SUBCLASS != 0 }
+}

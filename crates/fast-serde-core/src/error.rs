@@ -1,0 +1,243 @@
+//! Errors of the walker and the reader.
+//!
+//! Every failure is a variant; the Python exception (`fast_serde.EncodeError`, a `TypeError`, or
+//! `fast_serde.DecodeError`, a `ValueError`) is built once, at the boundary, by the `#[cold]`
+//! `into_pyerr` functions. The walker records the path only while an error unwinds.
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+
+pyo3::create_exception!(
+    fast_serde,
+    EncodeError,
+    PyTypeError,
+    "A value could not be written as MessagePack. The message names the type and the path to it, e.g. `type 'object' is not MessagePack serializable at $['a'][1]`."
+);
+pyo3::create_exception!(
+    fast_serde,
+    DecodeError,
+    PyValueError,
+    "The input is not one well-formed MessagePack value. `offset` is the byte offset (0-based) where reading failed."
+);
+
+/// What went wrong while walking.
+pub enum EncodeKind {
+    /// A type the walker does not encode and no `default` handled; holds the type (strong ref).
+    Unsupported(Py<PyAny>),
+    /// An int outside -2**63 .. 2**64-1.
+    IntOverflow,
+    /// Containers nested deeper than [`crate::MAX_DEPTH`].
+    Depth,
+    /// A str dict key with lone surrogates (ormsgpack refuses these too).
+    SurrogateKey,
+    /// A length above 2**32-1, the largest MessagePack can declare.
+    TooLong,
+    /// A dict or list changed size while it was being written.
+    Mutated(&'static str),
+    /// A Python callback (`default`, `model_dump`, ...) raised; the type being handled and the error.
+    Callback(Py<PyAny>, PyErr),
+}
+
+/// One step of the path from the root to the failing value.
+pub enum PathSeg {
+    Index(usize),
+    /// A dict key (any hashable), printed as `[repr(key)]`.
+    Key(Py<PyAny>),
+    /// A model field, printed as `.name`.
+    Field(Py<PyAny>),
+}
+
+/// An encoding failure with the path it unwound through (innermost first).
+pub struct EncodeFailure {
+    pub kind: EncodeKind,
+    pub path: Vec<PathSeg>,
+    /// The containers unwound through, innermost first, compared by address only to tell a cycle
+    /// from plain deep nesting; never dereferenced.
+    pub ancestors: Vec<usize>,
+}
+
+pub type EncodeResult<T = ()> = Result<T, Box<EncodeFailure>>;
+
+impl EncodeFailure {
+    #[cold]
+    pub fn new(kind: EncodeKind) -> Box<Self> {
+        Box::new(EncodeFailure {
+            kind,
+            path: Vec::new(),
+            ancestors: Vec::new(),
+        })
+    }
+
+    /// Render the Python exception. Consumes the failure.
+    #[cold]
+    pub fn into_pyerr(self, py: Python<'_>) -> PyErr {
+        let EncodeFailure {
+            kind,
+            mut path,
+            mut ancestors,
+        } = self;
+        path.reverse();
+        ancestors.reverse();
+        let mut cycle = false;
+        if matches!(kind, EncodeKind::Depth) {
+            // ancestors[i] is the container reached by path[..i]; the first repeat is the cycle.
+            'outer: for j in 1..ancestors.len() {
+                for i in 0..j {
+                    if ancestors[i] == ancestors[j] {
+                        path.truncate(j);
+                        cycle = true;
+                        break 'outer;
+                    }
+                }
+            }
+        }
+        let where_ = render_path(py, &path);
+        let (msg, cause) = match kind {
+            EncodeKind::Unsupported(t) => (
+                format!(
+                    "type '{}' is not MessagePack serializable at {where_}",
+                    type_name(py, &t)
+                ),
+                None,
+            ),
+            EncodeKind::IntOverflow => (
+                format!("int out of range for MessagePack (-2**63 .. 2**64-1) at {where_}"),
+                None,
+            ),
+            EncodeKind::Depth if cycle => (format!("circular reference at {where_}"), None),
+            EncodeKind::Depth => (
+                format!(
+                    "nesting deeper than {} levels at {where_}",
+                    crate::MAX_DEPTH
+                ),
+                None,
+            ),
+            EncodeKind::SurrogateKey => (
+                format!("str key contains lone surrogates at {where_}"),
+                None,
+            ),
+            EncodeKind::TooLong => (format!("length above 2**32-1 at {where_}"), None),
+            EncodeKind::Mutated(what) => (
+                format!("{what} changed size during serialization at {where_}"),
+                None,
+            ),
+            EncodeKind::Callback(t, err) => (
+                format!(
+                    "type '{}' is not MessagePack serializable at {where_}: {}",
+                    type_name(py, &t),
+                    err.value(py)
+                ),
+                Some(err),
+            ),
+        };
+        let err = EncodeError::new_err(msg);
+        if let Some(cause) = cause {
+            err.set_cause(py, Some(cause));
+        }
+        err
+    }
+}
+
+fn type_name(py: Python<'_>, t: &Py<PyAny>) -> String {
+    t.bind(py)
+        .getattr("__qualname__")
+        .and_then(|n| n.extract::<String>())
+        .unwrap_or_else(|_| "?".to_owned())
+}
+
+/// `$['messages'][3].content`
+#[cold]
+pub fn render_path(py: Python<'_>, path: &[PathSeg]) -> String {
+    let mut out = String::from("$");
+    for seg in path {
+        match seg {
+            PathSeg::Index(i) => {
+                out.push('[');
+                out.push_str(&i.to_string());
+                out.push(']');
+            }
+            PathSeg::Key(k) => {
+                out.push('[');
+                match k.bind(py).repr() {
+                    Ok(r) => out.push_str(&r.to_string_lossy()),
+                    Err(_) => out.push('?'),
+                }
+                out.push(']');
+            }
+            PathSeg::Field(k) => {
+                out.push('.');
+                match k.bind(py).cast::<PyString>() {
+                    Ok(s) => out.push_str(&s.to_string_lossy()),
+                    Err(_) => out.push('?'),
+                }
+            }
+        }
+    }
+    out
+}
+
+/// What went wrong while reading.
+pub enum DecodeKind {
+    Empty,
+    Reserved(u8),
+    Truncated,
+    /// A declared length larger than the bytes left.
+    Length(u64),
+    Utf8,
+    Depth,
+    Trailing,
+    UnhashableKey,
+    Timestamp,
+    /// A Python error raised by a callback (`ext_hook`, a constructor); re-raised unchanged.
+    Python(PyErr),
+}
+
+pub struct DecodeFailure {
+    pub offset: usize,
+    pub kind: DecodeKind,
+}
+
+pub type DecodeResult<T> = Result<T, Box<DecodeFailure>>;
+
+impl DecodeFailure {
+    #[cold]
+    pub fn new(offset: usize, kind: DecodeKind) -> Box<Self> {
+        Box::new(DecodeFailure { offset, kind })
+    }
+
+    /// Take the pending Python exception (after a C-API call returned NULL / -1).
+    #[cold]
+    pub fn fetch(py: Python<'_>, offset: usize) -> Box<Self> {
+        let err = PyErr::take(py)
+            .unwrap_or_else(|| PyValueError::new_err("fast_serde: C-API failure without error"));
+        Self::new(offset, DecodeKind::Python(err))
+    }
+
+    #[cold]
+    pub fn into_pyerr(self, py: Python<'_>) -> PyErr {
+        let off = self.offset;
+        let msg = match self.kind {
+            DecodeKind::Python(err) => return err,
+            DecodeKind::Empty => format!("empty input at byte {off}"),
+            DecodeKind::Reserved(m) => format!("reserved marker 0x{m:02x} at byte {off}"),
+            DecodeKind::Truncated => format!("truncated input at byte {off}"),
+            DecodeKind::Length(n) => {
+                format!("declared length {n} exceeds the bytes left at byte {off}")
+            }
+            DecodeKind::Utf8 => format!("invalid UTF-8 in str at byte {off}"),
+            DecodeKind::Depth => format!(
+                "nesting deeper than {} levels at byte {off}",
+                crate::MAX_DEPTH
+            ),
+            DecodeKind::Trailing => format!("trailing bytes after the value at byte {off}"),
+            DecodeKind::UnhashableKey => format!("unhashable map key at byte {off}"),
+            DecodeKind::Timestamp => format!("timestamp out of datetime range at byte {off}"),
+        };
+        let err = DecodeError::new_err(msg);
+        let value = err.value(py);
+        // A fresh exception instance always takes the attribute; a failure would only lose it.
+        let _ = value.setattr("offset", off);
+        err
+    }
+}

@@ -1,0 +1,321 @@
+//! JsonPlusSerializer's MessagePack format (langgraph-checkpoint 4.3), natively.
+//!
+//! [`LangGraphCodec`] is what `fast_serde.langgraph.FastSerializer` drives. Encoding is the
+//! walker's LangGraph mode. Decoding reads ext codes 0, 1, 2, 3 (`datetime.fromisoformat` only)
+//! and 5 in Rust: the payload `(module, name, arg[, method])` is read natively, the class comes
+//! from a per-codec cache keyed by the raw `module\0name` bytes (filled through the Python
+//! `resolve` callback, which applies the allowlist and emits the parent's events and warnings),
+//! and the object is built exactly as the parent's ext hook builds it. Everything unusual — a
+//! payload that is not the expected tuple, a construction that raises, `Send`, numpy (6),
+//! pydantic v1 (4), delta snapshots (7) — goes to the parent's own ext hook with the raw bytes,
+//! so the outcome is the parent's by construction.
+
+use crate::buffer::{self, with_buffer};
+use crate::decode::{with_key_cache, ExtHandler, Owned, Reader};
+use crate::encode::{Encoder, Mode};
+use crate::error::{DecodeFailure, DecodeResult};
+use crate::typeref::typerefs;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+const EXT_CONSTRUCTOR_SINGLE_ARG: i8 = 0;
+const EXT_CONSTRUCTOR_POS_ARGS: i8 = 1;
+const EXT_CONSTRUCTOR_KW_ARGS: i8 = 2;
+const EXT_METHOD_SINGLE_ARG: i8 = 3;
+const EXT_PYDANTIC_V2: i8 = 5;
+
+/// `resolve` answers: allowed and cacheable (no per-object events), allowed but ask again next
+/// time (the permissive mode's per-object event), or blocked / unimportable (payload returned).
+const RESOLVED_CACHE: i64 = 0;
+const RESOLVED_ONCE: i64 = 1;
+
+/// Encoder and decoder state of one `FastSerializer`.
+///
+/// * `fallback(obj) -> bytes`: langgraph's `_msgpack_enc`, for types written in Python.
+/// * `ext_hook(code, data) -> Any`: the parent's ext hook, for ext values read in Python.
+/// * `resolve(code, module, name) -> (status, cls)`: the allowlist decision (0 = allowed, cache
+///   it; 1 = allowed, ask again next time; 2 = blocked or not importable: return the payload).
+#[pyclass(module = "fast_serde._native", frozen)]
+pub struct LangGraphCodec {
+    fallback: Py<PyAny>,
+    ext_hook: Py<PyAny>,
+    resolve: Py<PyAny>,
+    classes: Mutex<HashMap<Box<[u8]>, Py<PyAny>>>,
+}
+
+/// At most this many classes are cached per codec.
+const CLASS_CACHE_MAX: usize = 4096;
+
+#[pymethods]
+impl LangGraphCodec {
+    #[new]
+    fn new(fallback: Py<PyAny>, ext_hook: Py<PyAny>, resolve: Py<PyAny>) -> Self {
+        LangGraphCodec {
+            fallback,
+            ext_hook,
+            resolve,
+            classes: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `_msgpack_enc(obj)`'s bytes. Raises `fast_serde.EncodeError` (a `TypeError`) naming the
+    /// type and path of a value neither this walker nor langgraph can write.
+    fn dumps<'py>(
+        &self,
+        py: Python<'py>,
+        obj: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let fallback = self.fallback.as_ptr();
+        with_buffer(|buf| {
+            let mut enc = Encoder::new(buf, Mode::LangGraph { fallback });
+            match enc.walk(obj.as_ptr(), 0) {
+                Ok(()) => Ok(PyBytes::new(py, buf)),
+                Err(e) => Err((*e).into_pyerr(py)),
+            }
+        })
+    }
+
+    /// The object `ormsgpack.unpackb(data, ext_hook=parent_hook, option=OPT_NON_STR_KEYS)` gives.
+    /// `data`: bytes, bytearray or memoryview. Raises `fast_serde.DecodeError` (a `ValueError`)
+    /// with the byte offset for malformed input, trailing bytes included.
+    fn loads(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        buffer::with_bytes(data, |bytes| {
+            with_key_cache(|keys| {
+                let mut r = Reader::new(bytes, 0, keys, self);
+                match r.read_document() {
+                    // SAFETY: `read_document` returns a new reference.
+                    Ok(p) => Ok(unsafe { Bound::from_owned_ptr(py, p).unbind() }),
+                    Err(e) => Err((*e).into_pyerr(py)),
+                }
+            })
+        })
+    }
+
+    /// Forget cached classes (after the allowlist changed).
+    fn clear_cache(&self) {
+        self.classes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+}
+
+impl LangGraphCodec {
+    /// The parent's ext hook on the raw payload: its exact behaviour for anything unusual.
+    fn delegate(
+        &self,
+        reader: &Reader<'_>,
+        code: i8,
+        data: &[u8],
+        offset: usize,
+    ) -> DecodeResult<*mut ffi::PyObject> {
+        let b = Owned(reader.bytes_obj(data, offset)?);
+        // SAFETY: plain C conversion; vectorcall with two live borrowed args; owned result.
+        unsafe {
+            let c = Owned(ffi::PyLong_FromLong(code as std::ffi::c_long));
+            let args = [c.0, b.0];
+            let r = ffi::PyObject_Vectorcall(
+                self.ext_hook.as_ptr(),
+                args.as_ptr(),
+                2,
+                std::ptr::null_mut(),
+            );
+            if r.is_null() {
+                return Err(DecodeFailure::fetch(Python::assume_attached(), offset));
+            }
+            Ok(r)
+        }
+    }
+
+    /// The class for `module.name`, or `None` when the allowlist blocks it (then the payload is
+    /// returned as the parent returns it). `Err` only for a Python error inside `resolve`.
+    fn class(&self, code: i8, module: &[u8], name: &[u8]) -> PyResult<Option<Py<PyAny>>> {
+        // SAFETY: attached: called from the reader, which runs with the GIL held.
+        let py = unsafe { Python::assume_attached() };
+        let mut key = Vec::with_capacity(module.len() + name.len() + 1);
+        key.extend_from_slice(module);
+        key.push(0);
+        key.extend_from_slice(name);
+        if let Some(cls) = self
+            .classes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key[..])
+        {
+            return Ok(Some(cls.clone_ref(py)));
+        }
+        // Both were checked as UTF-8 by the reader.
+        let m = std::str::from_utf8(module).unwrap_or_default();
+        let n = std::str::from_utf8(name).unwrap_or_default();
+        let (status, cls): (i64, Py<PyAny>) =
+            self.resolve.bind(py).call1((code, m, n))?.extract()?;
+        match status {
+            RESOLVED_CACHE => {
+                let mut map = self.classes.lock().unwrap_or_else(|e| e.into_inner());
+                if map.len() < CLASS_CACHE_MAX {
+                    map.insert(key.into_boxed_slice(), cls.clone_ref(py));
+                }
+                Ok(Some(cls))
+            }
+            RESOLVED_ONCE => Ok(Some(cls)),
+            _ => Ok(None),
+        }
+    }
+
+    /// The native path; `Ok(None)` means "let the parent's hook do it".
+    fn try_native(
+        &self,
+        reader: &mut Reader<'_>,
+        code: i8,
+        data: &[u8],
+        offset: usize,
+        depth: u32,
+    ) -> DecodeResult<Option<*mut ffi::PyObject>> {
+        let mut sub = reader.nested(data, offset);
+        let n = match sub.array_len() {
+            Ok(Some(n)) => n,
+            _ => return Ok(None),
+        };
+        let want = if code == EXT_METHOD_SINGLE_ARG || code == EXT_PYDANTIC_V2 {
+            4
+        } else {
+            3
+        };
+        if n != want {
+            return Ok(None);
+        }
+        let (module, name) = match (sub.str_bytes(), sub.str_bytes()) {
+            (Ok(Some(m)), Ok(Some(n))) => (m, n),
+            _ => return Ok(None),
+        };
+        let arg = match sub.read(depth + 1, false) {
+            Ok(a) => Owned(a),
+            Err(_) => return Ok(None),
+        };
+        let method = if n == 4 {
+            match sub.str_bytes() {
+                Ok(Some(m)) => m,
+                _ => return Ok(None),
+            }
+        } else {
+            &[][..]
+        };
+        if !sub.at_end() {
+            return Ok(None);
+        }
+        let refs = typerefs();
+        if code == EXT_METHOD_SINGLE_ARG {
+            // Only `SAFE_MSGPACK_METHODS` is called natively; anything else is the parent's to block.
+            if (module, name, method) != (&b"datetime"[..], &b"datetime"[..], &b"fromisoformat"[..])
+            {
+                return Ok(None);
+            }
+            // SAFETY: calls the cached `datetime.fromisoformat` with one live argument.
+            let r = unsafe { ffi::PyObject_CallOneArg(refs.datetime_fromisoformat, arg.0) };
+            return Ok(self.built(r));
+        }
+        if code == EXT_CONSTRUCTOR_POS_ARGS && module == b"langgraph.types" && name == b"Send" {
+            return Ok(None);
+        }
+        let cls = match self.class(code, module, name) {
+            Ok(Some(cls)) => cls,
+            // Blocked: the parent returns the payload's argument as decoded.
+            Ok(None) => return Ok(Some(arg.into_ptr())),
+            Err(_) => return Ok(None),
+        };
+        let c = cls.as_ptr();
+        // SAFETY: calls a live class with live arguments; results are owned; the argument type is
+        // checked before it is used as a tuple source or as kwargs.
+        let r = unsafe {
+            match code {
+                EXT_CONSTRUCTOR_SINGLE_ARG => ffi::PyObject_CallOneArg(c, arg.0),
+                EXT_CONSTRUCTOR_POS_ARGS => {
+                    if ffi::PyList_CheckExact(arg.0) == 0 {
+                        return Ok(None);
+                    }
+                    let t = ffi::PyList_AsTuple(arg.0);
+                    if t.is_null() {
+                        ffi::PyErr_Clear();
+                        return Ok(None);
+                    }
+                    let t = Owned(t);
+                    ffi::PyObject_Call(c, t.0, std::ptr::null_mut())
+                }
+                EXT_CONSTRUCTOR_KW_ARGS | EXT_PYDANTIC_V2 => {
+                    if ffi::PyDict_CheckExact(arg.0) == 0 {
+                        return Ok(None);
+                    }
+                    let r = ffi::PyObject_Call(c, refs.empty_tuple, arg.0);
+                    if r.is_null() && code == EXT_PYDANTIC_V2 {
+                        // The parent's second try: `cls.model_construct(**kwargs)`.
+                        ffi::PyErr_Clear();
+                        let mc = ffi::PyObject_GetAttr(c, refs.s_model_construct);
+                        if mc.is_null() {
+                            ffi::PyErr_Clear();
+                            return Ok(Some(arg.into_ptr()));
+                        }
+                        let mc = Owned(mc);
+                        let r2 = ffi::PyObject_Call(mc.0, refs.empty_tuple, arg.0);
+                        if r2.is_null() {
+                            ffi::PyErr_Clear();
+                            return Ok(Some(arg.into_ptr()));
+                        }
+                        return Ok(Some(r2));
+                    }
+                    r
+                }
+                _ => return Ok(None),
+            }
+        };
+        Ok(self.built(r))
+    }
+
+    /// A constructed object, or `None` (parent's path, which logs the failure) when it raised.
+    fn built(&self, r: *mut ffi::PyObject) -> Option<*mut ffi::PyObject> {
+        if r.is_null() {
+            // SAFETY: clearing the constructor's exception; the parent's hook will meet it again.
+            unsafe { ffi::PyErr_Clear() };
+            None
+        } else {
+            Some(r)
+        }
+    }
+}
+
+impl ExtHandler for LangGraphCodec {
+    fn ext(
+        &self,
+        reader: &mut Reader<'_>,
+        code: i8,
+        data: &[u8],
+        offset: usize,
+        depth: u32,
+    ) -> DecodeResult<*mut ffi::PyObject> {
+        match code {
+            EXT_CONSTRUCTOR_SINGLE_ARG
+            | EXT_CONSTRUCTOR_POS_ARGS
+            | EXT_CONSTRUCTOR_KW_ARGS
+            | EXT_METHOD_SINGLE_ARG
+            | EXT_PYDANTIC_V2 => {
+                if let Some(obj) = self.try_native(reader, code, data, offset, depth)? {
+                    return Ok(obj);
+                }
+                self.delegate(reader, code, data, offset)
+            }
+            // pydantic v1, numpy, delta snapshots: the parent's hook.
+            4 | 6 | 7 => self.delegate(reader, code, data, offset),
+            // The parent's hook returns None for every other code.
+            _ => {
+                // SAFETY: the None singleton is immortal; a new reference is returned.
+                unsafe {
+                    let none = ffi::Py_None();
+                    ffi::Py_INCREF(none);
+                    Ok(none)
+                }
+            }
+        }
+    }
+}

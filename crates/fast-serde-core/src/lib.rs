@@ -1,0 +1,96 @@
+//! fast-serde core: the walker (Python objects → MessagePack into one reused `Vec<u8>`) and the
+//! reader (MessagePack → Python objects), over `pyo3::ffi`, with MessagePack markers from `rmp`.
+//!
+//! `fast-serde-py` only registers what [`register`] lists; all behaviour lives here.
+
+pub mod buffer;
+pub mod decode;
+pub mod encode;
+pub mod error;
+pub mod langgraph;
+pub mod typeref;
+pub mod writer;
+
+use buffer::with_buffer;
+use decode::{with_key_cache, PlainExt, Reader};
+use encode::{Encoder, Mode};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+/// The deepest nesting of containers (arrays, maps, ext payloads) written or read. Deeper input
+/// raises `EncodeError` / `DecodeError`. 255 is ormsgpack's own limit, so whatever
+/// JsonPlusSerializer can write, fast-serde can write and read.
+pub const MAX_DEPTH: u32 = 255;
+
+/// dumps(obj, /, *, default=None) -> bytes
+///
+/// `obj` as MessagePack: the bytes of `ormsgpack.packb(obj, option=OPT_NON_STR_KEYS |
+/// OPT_REPLACE_SURROGATES)` for None, bool, int (-2**63 .. 2**64-1), float (float64), str,
+/// bytes, bytearray, memoryview, list, tuple, dict and their subclasses, Enum (its value), and
+/// `fast_serde.Ext` (a MessagePack ext). `default(obj)` is called for any other type and its
+/// result written. Raises `EncodeError` (a `TypeError`) naming the type and the path, e.g.
+/// `type 'object' is not MessagePack serializable at $['a'][1]`; also for ints out of range,
+/// nesting past `MAX_DEPTH`, and cycles.
+#[pyfunction]
+#[pyo3(signature = (obj, /, *, default=None))]
+pub fn dumps<'py>(
+    py: Python<'py>,
+    obj: &Bound<'py, PyAny>,
+    default: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let default = default
+        .filter(|d| !d.is_none())
+        .map_or(std::ptr::null_mut(), |d| d.as_ptr());
+    with_buffer(|buf| {
+        let mut enc = Encoder::new(buf, Mode::Plain { default });
+        match enc.walk(obj.as_ptr(), 0) {
+            Ok(()) => Ok(PyBytes::new(py, buf)),
+            Err(e) => Err((*e).into_pyerr(py)),
+        }
+    })
+}
+
+/// loads(data, /, *, ext_hook=None) -> Any
+///
+/// One MessagePack value from `data` (bytes, bytearray or memoryview): arrays → list, maps →
+/// dict (array keys → tuple), bin → bytes, str → str, the timestamp extension (-1) → aware UTC
+/// datetime (microseconds), other ext → `ext_hook(code, data)` or `fast_serde.Ext(code, data)`.
+/// With `ext_hook`, timestamps go to the hook too. Raises `DecodeError` (a `ValueError`, with
+/// `.offset`, the byte offset) for empty, truncated or malformed input, lengths beyond the input,
+/// invalid UTF-8, nesting past `MAX_DEPTH`, unhashable keys and trailing bytes.
+#[pyfunction]
+#[pyo3(signature = (data, /, *, ext_hook=None))]
+pub fn loads(
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+    ext_hook: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let ext = PlainExt {
+        hook: ext_hook
+            .filter(|h| !h.is_none())
+            .map_or(std::ptr::null_mut(), |h| h.as_ptr()),
+    };
+    buffer::with_bytes(data, |bytes| {
+        with_key_cache(|keys| {
+            let mut r = Reader::new(bytes, 0, keys, &ext);
+            match r.read_document() {
+                // SAFETY: `read_document` returns a new reference.
+                Ok(p) => Ok(unsafe { Bound::from_owned_ptr(py, p).unbind() }),
+                Err(e) => Err((*e).into_pyerr(py)),
+            }
+        })
+    })
+}
+
+/// Add the functions, classes, exceptions and constants to the `fast_serde._native` module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    typeref::init(py)?;
+    m.add_function(wrap_pyfunction!(dumps, m)?)?;
+    m.add_function(wrap_pyfunction!(loads, m)?)?;
+    m.add_class::<langgraph::LangGraphCodec>()?;
+    m.add("EncodeError", py.get_type::<error::EncodeError>())?;
+    m.add("DecodeError", py.get_type::<error::DecodeError>())?;
+    m.add("MAX_DEPTH", MAX_DEPTH)?;
+    Ok(())
+}

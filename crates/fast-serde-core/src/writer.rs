@@ -1,0 +1,150 @@
+//! MessagePack markers into a `Vec<u8>`, through `rmp::encode` (which picks the smallest marker for
+//! every length and integer, the same choice ormsgpack makes).
+//!
+//! Writing into a `Vec<u8>` cannot fail, so the `io::Result`s rmp returns are dropped here, once.
+
+use rmp::encode;
+
+#[inline(always)]
+pub fn nil(buf: &mut Vec<u8>) {
+    buf.push(0xc0);
+}
+
+#[inline(always)]
+pub fn bool(buf: &mut Vec<u8>, v: bool) {
+    buf.push(if v { 0xc3 } else { 0xc2 });
+}
+
+#[inline(always)]
+pub fn sint(buf: &mut Vec<u8>, v: i64) {
+    let _ = encode::write_sint(buf, v);
+}
+
+#[inline(always)]
+pub fn uint(buf: &mut Vec<u8>, v: u64) {
+    let _ = encode::write_uint(buf, v);
+}
+
+#[inline(always)]
+pub fn f64(buf: &mut Vec<u8>, v: f64) {
+    let _ = encode::write_f64(buf, v);
+}
+
+/// fixstr / str8 / str16 / str32 header then the UTF-8 bytes.
+#[inline(always)]
+pub fn str(buf: &mut Vec<u8>, bytes: &[u8]) {
+    let _ = encode::write_str_len(buf, bytes.len() as u32);
+    buf.extend_from_slice(bytes);
+}
+
+/// bin8 / bin16 / bin32 header then the bytes.
+#[inline(always)]
+pub fn bin(buf: &mut Vec<u8>, bytes: &[u8]) {
+    let _ = encode::write_bin_len(buf, bytes.len() as u32);
+    buf.extend_from_slice(bytes);
+}
+
+/// fixarray / array16 / array32 header.
+#[inline(always)]
+pub fn array_len(buf: &mut Vec<u8>, len: u32) {
+    let _ = encode::write_array_len(buf, len);
+}
+
+/// fixmap / map16 / map32 header.
+#[inline(always)]
+pub fn map_len(buf: &mut Vec<u8>, len: u32) {
+    let _ = encode::write_map_len(buf, len);
+}
+
+/// fixext1/2/4/8/16 / ext8 / ext16 / ext32 header.
+#[inline(always)]
+pub fn ext_meta(buf: &mut Vec<u8>, len: u32, code: i8) {
+    let _ = encode::write_ext_meta(buf, len, code);
+}
+
+/// The largest ext header (ext32: marker, 4-byte length, type).
+pub const EXT_RESERVE: usize = 6;
+
+/// Reserve room for an ext header whose payload is written next; returns the header position.
+#[inline(always)]
+pub fn ext_begin(buf: &mut Vec<u8>) -> usize {
+    let at = buf.len();
+    buf.extend_from_slice(&[0u8; EXT_RESERVE]);
+    at
+}
+
+/// Patch the header reserved by [`ext_begin`] now that the payload is written: the smallest header
+/// is written in place and the payload moved up to meet it.
+#[inline]
+pub fn ext_end(buf: &mut Vec<u8>, at: usize, code: i8) {
+    let payload = at + EXT_RESERVE;
+    let len = buf.len() - payload;
+    let mut hdr: Vec<u8> = Vec::with_capacity(EXT_RESERVE);
+    ext_meta(&mut hdr, len as u32, code);
+    let h = hdr.len();
+    buf[at..at + h].copy_from_slice(&hdr);
+    if h < EXT_RESERVE {
+        buf.copy_within(payload.., at + h);
+        buf.truncate(at + h + len);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ext_bytes(code: i8, payload: &[u8]) -> Vec<u8> {
+        let mut buf = vec![0x90];
+        let at = ext_begin(&mut buf);
+        buf.extend_from_slice(payload);
+        ext_end(&mut buf, at, code);
+        buf
+    }
+
+    #[test]
+    fn ext_header_is_the_smallest_for_each_length() {
+        for (len, marker) in [
+            (0usize, 0xc7u8),
+            (1, 0xd4),
+            (2, 0xd5),
+            (3, 0xc7),
+            (4, 0xd6),
+            (8, 0xd7),
+            (16, 0xd8),
+            (17, 0xc7),
+            (255, 0xc7),
+            (256, 0xc8),
+            (65535, 0xc8),
+            (65536, 0xc9),
+        ] {
+            let payload: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let out = ext_bytes(5, &payload);
+            assert_eq!(out[0], 0x90);
+            assert_eq!(out[1], marker, "len {len}");
+            let mut want = vec![0x90];
+            ext_meta(&mut want, len as u32, 5);
+            want.extend_from_slice(&payload);
+            assert_eq!(out, want, "len {len}");
+        }
+    }
+
+    #[test]
+    fn ints_take_the_smallest_marker() {
+        let cases: [(i64, &[u8]); 6] = [
+            (0, &[0x00]),
+            (127, &[0x7f]),
+            (128, &[0xcc, 0x80]),
+            (-32, &[0xe0]),
+            (-33, &[0xd0, 0xdf]),
+            (65536, &[0xce, 0, 1, 0, 0]),
+        ];
+        for (v, want) in cases {
+            let mut buf = Vec::new();
+            sint(&mut buf, v);
+            assert_eq!(buf, want, "{v}");
+            // rmp-serde reads the same value back
+            let back: i64 = rmp_serde::from_slice(&buf).unwrap();
+            assert_eq!(back, v);
+        }
+    }
+}

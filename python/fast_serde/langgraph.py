@@ -1,0 +1,161 @@
+"""`FastSerializer`: JsonPlusSerializer's format (langgraph-checkpoint 4.3), written and read natively.
+
+Usage with any stock checkpointer::
+
+    from langgraph.checkpoint.sqlite import SqliteSaver
+    from fast_serde.langgraph import FastSerializer
+
+    saver = SqliteSaver(conn, serde=FastSerializer())
+
+The bytes are JsonPlusSerializer's own (``("msgpack", bytes)`` with its ext codes 0-7; ``"null"``,
+``"bytes"``, ``"bytearray"`` tags), so databases written by either are read by both.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pickle
+from typing import Any
+
+from langgraph.checkpoint.serde import _msgpack as _lg_msgpack
+from langgraph.checkpoint.serde import jsonplus as _jsonplus
+from langgraph.checkpoint.serde.event_hooks import emit_serde_event
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+from fast_serde._native import EncodeError, LangGraphCodec
+
+__all__ = ["FastSerializer"]
+
+_EMPTY_BYTES = b""
+
+# `resolve` answers, read by the native codec (crates/fast-serde-core/src/langgraph.rs).
+_RESOLVED_CACHE = 0  # allowed; the class may be cached (no per-object event in the parent)
+_RESOLVED_ONCE = 1  # allowed, but the parent emits an event per object: ask again next time
+_RESOLVED_BLOCKED = 2  # blocked or not importable: the payload is returned as the parent does
+
+
+class FastSerializer(JsonPlusSerializer):
+    """A JsonPlusSerializer whose msgpack path runs natively in Rust.
+
+    Same constructor arguments as ``JsonPlusSerializer`` (``pickle_fallback``,
+    ``allowed_json_modules``, ``allowed_msgpack_modules``, ``__unpack_ext_hook__``) and the same
+    security model: the msgpack allowlist (``LANGGRAPH_STRICT_MSGPACK``) is applied to every ext
+    value before anything is imported or constructed, with the parent's logger, warnings and
+    ``emit_serde_event`` events.
+
+    Args:
+        validate_models: ``True`` (default) rebuilds pydantic models exactly as the parent does,
+            ``cls(**kwargs)`` falling back to ``cls.model_construct(**kwargs)``.
+            ``False`` is reserved for the trusted mode of the wire-compatibility work and today
+            behaves as ``True``.
+
+    ``dumps_typed(obj) -> (type_tag, bytes)``: ``("null", b"")`` for None, ``("bytes", obj)``,
+    ``("bytearray", obj)``, else ``("msgpack", data)`` with ``data`` byte-identical to the
+    parent's. Raises ``fast_serde.EncodeError`` (a ``TypeError``) naming the type and path of an
+    unserializable value, unless ``pickle_fallback=True`` (then ``("pickle", data)``).
+
+    ``loads_typed((type_tag, data)) -> Any``: reads every tag the parent reads; malformed msgpack
+    raises ``fast_serde.DecodeError`` (a ``ValueError``) with the byte offset.
+    """
+
+    def __init__(
+        self,
+        *,
+        pickle_fallback: bool = False,
+        allowed_json_modules: Any = None,
+        allowed_msgpack_modules: Any = _lg_msgpack._SENTINEL,
+        __unpack_ext_hook__: Any = None,
+        validate_models: bool = True,
+    ) -> None:
+        super().__init__(
+            pickle_fallback=pickle_fallback,
+            allowed_json_modules=allowed_json_modules,
+            allowed_msgpack_modules=allowed_msgpack_modules,
+            __unpack_ext_hook__=__unpack_ext_hook__,
+        )
+        self.validate_models = validate_models
+        self._codec = self._make_codec()
+
+    def _make_codec(self) -> LangGraphCodec:
+        return LangGraphCodec(_jsonplus._msgpack_enc, self._unpack_ext_hook, self._resolve)
+
+    def with_msgpack_allowlist(self, extra_allowlist: Any) -> FastSerializer:
+        """Return a FastSerializer with the allowlist merged (as the parent does)."""
+        clone = super().with_msgpack_allowlist(extra_allowlist)
+        if clone is not self:
+            clone._codec = clone._make_codec()
+        return clone  # type: ignore[return-value]
+
+    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        if obj is None:
+            return "null", _EMPTY_BYTES
+        elif isinstance(obj, bytes):
+            return "bytes", obj
+        elif isinstance(obj, bytearray):
+            return "bytearray", obj
+        try:
+            return "msgpack", self._codec.dumps(obj)
+        except EncodeError:
+            if self.pickle_fallback:
+                return "pickle", pickle.dumps(obj)
+            raise
+
+    def loads_typed(self, data: tuple[str, bytes]) -> Any:
+        type_, data_ = data
+        if type_ == "msgpack" and not self._custom_unpack_ext_hook:
+            return self._codec.loads(data_)
+        return super().loads_typed(data)
+
+    def _resolve(self, code: int, module: str, name: str) -> tuple[int, Any]:
+        """The parent's ``_check_allowed`` and import, for the native decoder.
+
+        Returns ``(status, cls)``; see ``_RESOLVED_*``. Mirrors
+        ``langgraph.checkpoint.serde.jsonplus._create_msgpack_ext_hook`` (same events, same
+        warning texts, same de-duplication sets).
+        """
+        key = (module, name)
+        allowed = self._allowed_msgpack_modules
+        status = _RESOLVED_CACHE
+        if key in _lg_msgpack.SAFE_MSGPACK_TYPES:
+            pass
+        elif allowed is True:
+            emit_serde_event(
+                {"kind": "msgpack_unregistered_allowed", "module": module, "name": name}
+            )
+            _jsonplus._warn_once(
+                _jsonplus._warned_unregistered_types,
+                key,
+                "Deserializing unregistered type %s.%s from checkpoint. "
+                "This will be blocked in a future version. "
+                "Set LANGGRAPH_STRICT_MSGPACK=true to block now, or add "
+                "to allowed_msgpack_modules to allow explicitly: [(%r, %r)]",
+                module,
+                name,
+                module,
+                name,
+            )
+            status = _RESOLVED_ONCE
+        elif allowed is not None and key in allowed:
+            pass
+        else:
+            emit_serde_event({"kind": "msgpack_blocked", "module": module, "name": name})
+            _jsonplus._warn_once(
+                _jsonplus._warned_blocked_types,
+                key,
+                "Blocked deserialization of %s.%s - not in allowed_msgpack_modules. "
+                "Add to allowed_msgpack_modules to allow: [(%r, %r)]",
+                module,
+                name,
+                module,
+                name,
+            )
+            return _RESOLVED_BLOCKED, None
+        try:
+            cls = getattr(importlib.import_module(module), name)
+        except Exception as exc:
+            if code in (0, 1, 2, 3):
+                _jsonplus._reconstruction_fallback((module, name, None), exc)
+            return _RESOLVED_BLOCKED, None
+        return status, cls
+
+
