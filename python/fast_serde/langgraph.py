@@ -22,6 +22,7 @@ from langgraph.checkpoint.serde import jsonplus as _jsonplus
 from langgraph.checkpoint.serde.event_hooks import emit_serde_event
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
+from fast_serde import _plans
 from fast_serde._native import EncodeError, LangGraphCodec
 
 __all__ = ["FastSerializer"]
@@ -45,9 +46,14 @@ class FastSerializer(JsonPlusSerializer):
 
     Args:
         validate_models: ``True`` (default) rebuilds pydantic models exactly as the parent does,
-            ``cls(**kwargs)`` falling back to ``cls.model_construct(**kwargs)``.
-            ``False`` is reserved for the trusted mode of the wire-compatibility work and today
-            behaves as ``True``.
+            ``cls(**kwargs)`` falling back to ``cls.model_construct(**kwargs)``. ``False`` is an
+            opt-in trusted mode: pydantic models are restored without re-running validation, the
+            way ``pickle`` restores them (``__dict__``, fields set and extras set directly), for
+            classes where that yields the same object (decided once per class by
+            ``fast_serde._plans.trusted_model``: no private attributes, no nested models or
+            dataclasses in the schema, and equal results on the first object); other classes are
+            validated as usual. The allowlist applies in both modes. Use it only for checkpoints
+            you trust as you would trust a pickle.
 
     ``dumps_typed(obj) -> (type_tag, bytes)``: ``("null", b"")`` for None, ``("bytes", obj)``,
     ``("bytearray", obj)``, else ``("msgpack", data)`` with ``data`` byte-identical to the
@@ -77,7 +83,13 @@ class FastSerializer(JsonPlusSerializer):
         self._codec = self._make_codec()
 
     def _make_codec(self) -> LangGraphCodec:
-        return LangGraphCodec(_jsonplus._msgpack_enc, self._unpack_ext_hook, self._resolve)
+        return LangGraphCodec(
+            _jsonplus._msgpack_enc,
+            _plans.encode_plan,
+            self._unpack_ext_hook,
+            self._resolve,
+            None if self.validate_models else _plans.trusted_model,
+        )
 
     def with_msgpack_allowlist(self, extra_allowlist: Any) -> FastSerializer:
         """Return a FastSerializer with the allowlist merged (as the parent does)."""

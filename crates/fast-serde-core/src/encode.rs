@@ -17,25 +17,30 @@ use crate::writer;
 use crate::MAX_DEPTH;
 use pyo3::ffi;
 use pyo3::prelude::*;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
 /// How the walker treats types beyond plain data.
 pub enum Mode {
     /// `fast_serde.dumps`: `default` (may be null) is called for unknown types.
     Plain { default: *mut ffi::PyObject },
-    /// `FastSerializer`: `fallback` is langgraph's `_msgpack_enc`, returning packed bytes.
-    LangGraph { fallback: *mut ffi::PyObject },
+    /// `FastSerializer`: `fallback` is langgraph's `_msgpack_enc` (returns packed bytes) and
+    /// `inspect` is `fast_serde._plans.encode_plan` (one call per class).
+    LangGraph {
+        fallback: *mut ffi::PyObject,
+        inspect: *mut ffi::PyObject,
+    },
 }
 
 pub struct Encoder<'a> {
     pub buf: &'a mut Vec<u8>,
     pub mode: Mode,
     refs: &'static TypeRefs,
+    /// Above zero while writing a model's `__dict__` in place of `model_dump()`: any value
+    /// model_dump() would convert fails with `NotPlain` (see encode_lg.rs).
+    pub(crate) plain_only: u32,
 }
 
 /// A new reference that is released when dropped (error paths included).
-struct Owned(*mut ffi::PyObject);
+pub(crate) struct Owned(pub(crate) *mut ffi::PyObject);
 
 impl Drop for Owned {
     fn drop(&mut self) {
@@ -46,7 +51,7 @@ impl Drop for Owned {
 
 /// Take the pending Python exception as a callback failure for an object of type `tp`.
 #[cold]
-fn callback_failure(tp: *mut ffi::PyTypeObject) -> Box<EncodeFailure> {
+pub(crate) fn callback_failure(tp: *mut ffi::PyTypeObject) -> Box<EncodeFailure> {
     // SAFETY: attached (every walker entry point holds the GIL); `tp` is a live type object.
     let py = unsafe { Python::assume_attached() };
     let err = PyErr::take(py).unwrap_or_else(|| {
@@ -56,7 +61,7 @@ fn callback_failure(tp: *mut ffi::PyTypeObject) -> Box<EncodeFailure> {
 }
 
 /// A strong reference to a type, for error messages.
-fn type_of(tp: *mut ffi::PyTypeObject) -> Py<PyAny> {
+pub(crate) fn type_of(tp: *mut ffi::PyTypeObject) -> Py<PyAny> {
     // SAFETY: attached; `tp` is a live type object, borrowed and turned into a new reference.
     unsafe {
         let py = Python::assume_attached();
@@ -71,7 +76,7 @@ fn unsupported(tp: *mut ffi::PyTypeObject) -> Box<EncodeFailure> {
 
 /// Push a path step (and the container it left) onto an unwinding failure.
 #[cold]
-fn at(
+pub(crate) fn at(
     mut f: Box<EncodeFailure>,
     seg: PathSeg,
     container: *mut ffi::PyObject,
@@ -86,36 +91,13 @@ fn borrowed(obj: *mut ffi::PyObject) -> Py<PyAny> {
     unsafe { Bound::from_borrowed_ptr(Python::assume_attached(), obj).unbind() }
 }
 
-/// Per-class plans for the LangGraph mode's rarer types, decided once per class.
-enum Plan {
-    /// Has a callable `model_dump`: ext 5 `(module, name, model_dump(), "model_validate_json")`.
-    /// `head` is the pre-encoded fixarray(4) header, module str and name str.
-    PydanticV2 { head: Box<[u8]> },
-    /// Everything else: `_msgpack_enc(obj)`, spliced.
-    Fallback,
-}
-
-struct PlanEntry {
-    plan: Plan,
-    /// Keeps the class alive so its address cannot be reused by another class.
-    _cls: Py<PyAny>,
-}
-
-/// At most this many classes get a plan; past it, the rest are decided on every call.
-const PLAN_CACHE_MAX: usize = 4096;
-
-static PLANS: Mutex<Option<HashMap<usize, Arc<PlanEntry>>>> = Mutex::new(None);
-
-const EXT_CONSTRUCTOR_SINGLE_ARG: i8 = 0;
-const EXT_METHOD_SINGLE_ARG: i8 = 3;
-const EXT_PYDANTIC_V2: i8 = 5;
-
 impl<'a> Encoder<'a> {
     pub fn new(buf: &'a mut Vec<u8>, mode: Mode) -> Self {
         Encoder {
             buf,
             mode,
             refs: typerefs(),
+            plain_only: 0,
         }
     }
 
@@ -187,10 +169,13 @@ impl<'a> Encoder<'a> {
             return self.write_ext_tuple(obj, tp);
         }
         if !plain && tp == r.datetime_type {
-            return self.write_lg_datetime(obj, tp);
+            return self.write_datetime(obj, tp);
         }
         if !plain && tp == r.uuid_type {
-            return self.write_lg_uuid(obj, tp);
+            return self.write_uuid(obj, tp);
+        }
+        if self.plain_only > 0 {
+            return Err(EncodeFailure::new(EncodeKind::NotPlain));
         }
         // SAFETY: reading the metaclass and flags of a live type object.
         let (meta, flags) = unsafe { (ffi::Py_TYPE(tp.cast()), (*tp).tp_flags) };
@@ -234,7 +219,7 @@ impl<'a> Encoder<'a> {
     }
 
     #[inline(always)]
-    fn enter(&self, depth: u32) -> EncodeResult {
+    pub(crate) fn enter(&self, depth: u32) -> EncodeResult {
         if depth >= MAX_DEPTH {
             Err(EncodeFailure::new(EncodeKind::Depth))
         } else {
@@ -269,18 +254,12 @@ impl<'a> Encoder<'a> {
                 }
                 self.walk(res.0, depth + 1)
             }
-            Mode::LangGraph { fallback } => {
-                let plan = plan_for(obj, tp)?;
-                match &plan.plan {
-                    Plan::PydanticV2 { head } => self.write_lg_pydantic(obj, tp, head, depth),
-                    Plan::Fallback => self.splice_fallback(fallback, obj, tp),
-                }
-            }
+            Mode::LangGraph { .. } => self.write_planned(obj, tp, depth),
         }
     }
 
     /// `_msgpack_enc(obj)`: the parent's own bytes for a type written in Python.
-    fn splice_fallback(
+    pub(crate) fn splice_fallback(
         &mut self,
         fallback: *mut ffi::PyObject,
         obj: *mut ffi::PyObject,
@@ -469,7 +448,12 @@ impl<'a> Encoder<'a> {
     }
 
     /// A dict (or subclass); `fields` prints error paths as `.name` (a model's `model_dump()`).
-    fn write_dict(&mut self, obj: *mut ffi::PyObject, depth: u32, fields: bool) -> EncodeResult {
+    pub(crate) fn write_dict(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        depth: u32,
+        fields: bool,
+    ) -> EncodeResult {
         self.enter(depth)?;
         // SAFETY: `obj` is a dict (or subclass).
         let len = unsafe { ffi::PyDict_Size(obj) } as usize;
@@ -478,6 +462,29 @@ impl<'a> Encoder<'a> {
         }
         let start = self.buf.len();
         writer::map_len(self.buf, len as u32);
+        match self.write_dict_items(obj, depth, fields) {
+            Err(e) if matches!(e.kind, EncodeKind::KeyFallback) => {
+                // A key type ormsgpack formats its own way: the whole dict goes to the parent.
+                let Mode::LangGraph { fallback, .. } = self.mode else {
+                    unreachable!("KeyFallback is LangGraph-only")
+                };
+                self.buf.truncate(start);
+                // SAFETY: `obj` is alive.
+                self.splice_fallback(fallback, obj, unsafe { ffi::Py_TYPE(obj) })
+            }
+            other => other,
+        }
+    }
+
+    /// The entries of a dict whose map header is written (its current size is the count).
+    pub(crate) fn write_dict_items(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        depth: u32,
+        fields: bool,
+    ) -> EncodeResult {
+        // SAFETY: `obj` is a dict (or subclass).
+        let len = unsafe { ffi::PyDict_Size(obj) } as usize;
         let mut pos: ffi::Py_ssize_t = 0;
         let mut key: *mut ffi::PyObject = std::ptr::null_mut();
         let mut value: *mut ffi::PyObject = std::ptr::null_mut();
@@ -509,11 +516,11 @@ impl<'a> Encoder<'a> {
             match self.write_key(k.0, depth) {
                 Ok(true) => {}
                 Ok(false) => {
-                    // A key type ormsgpack formats its own way: the whole dict goes to the parent.
-                    if let Mode::LangGraph { fallback } = self.mode {
-                        self.buf.truncate(start);
-                        // SAFETY: `obj` is alive.
-                        return self.splice_fallback(fallback, obj, unsafe { ffi::Py_TYPE(obj) });
+                    if self.plain_only > 0 {
+                        return Err(EncodeFailure::new(EncodeKind::NotPlain));
+                    }
+                    if matches!(self.mode, Mode::LangGraph { .. }) {
+                        return Err(EncodeFailure::new(EncodeKind::KeyFallback));
                     }
                     // SAFETY: `k` is alive.
                     let e = unsupported(unsafe { ffi::Py_TYPE(k.0) });
@@ -628,202 +635,4 @@ impl<'a> Encoder<'a> {
         self.buf.extend_from_slice(s);
         Ok(())
     }
-
-    /// ext 3 `("datetime", "datetime", obj.isoformat(), "fromisoformat")`.
-    fn write_lg_datetime(
-        &mut self,
-        obj: *mut ffi::PyObject,
-        tp: *mut ffi::PyTypeObject,
-    ) -> EncodeResult {
-        let at = writer::ext_begin(self.buf);
-        writer::array_len(self.buf, 4);
-        writer::str(self.buf, b"datetime");
-        writer::str(self.buf, b"datetime");
-        if !self.write_isoformat_utc(obj) {
-            // SAFETY: calling a method of a live object by an interned name; owned result.
-            let s = unsafe { ffi::PyObject_CallMethodNoArgs(obj, self.refs.s_isoformat) };
-            if s.is_null() {
-                return Err(callback_failure(tp));
-            }
-            let s = Owned(s);
-            self.write_str(s.0, false)?;
-        }
-        writer::str(self.buf, b"fromisoformat");
-        writer::ext_end(self.buf, at, EXT_METHOD_SINGLE_ARG);
-        Ok(())
-    }
-
-    /// `datetime.isoformat()` written natively for naive and `timezone.utc` datetimes (the two
-    /// LangGraph uses); `false` for other tzinfos, whose offset needs Python.
-    fn write_isoformat_utc(&mut self, obj: *mut ffi::PyObject) -> bool {
-        // SAFETY: `obj` is exactly a datetime; the accessors read its C fields.
-        let (tz, y, mo, d, h, mi, s, us) = unsafe {
-            (
-                ffi::PyDateTime_DATE_GET_TZINFO(obj),
-                ffi::PyDateTime_GET_YEAR(obj),
-                ffi::PyDateTime_GET_MONTH(obj),
-                ffi::PyDateTime_GET_DAY(obj),
-                ffi::PyDateTime_DATE_GET_HOUR(obj),
-                ffi::PyDateTime_DATE_GET_MINUTE(obj),
-                ffi::PyDateTime_DATE_GET_SECOND(obj),
-                ffi::PyDateTime_DATE_GET_MICROSECOND(obj),
-            )
-        };
-        // SAFETY: comparing with the None singleton's address.
-        let naive = tz == unsafe { ffi::Py_None() };
-        if !naive && tz != self.refs.utc {
-            return false;
-        }
-        let mut out = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}");
-        if us != 0 {
-            out.push_str(&format!(".{us:06}"));
-        }
-        if !naive {
-            out.push_str("+00:00");
-        }
-        writer::str(self.buf, out.as_bytes());
-        true
-    }
-
-    /// ext 0 `("uuid", "UUID", obj.hex)`.
-    fn write_lg_uuid(
-        &mut self,
-        obj: *mut ffi::PyObject,
-        tp: *mut ffi::PyTypeObject,
-    ) -> EncodeResult {
-        // SAFETY: attribute fetch on a live UUID (`int` is a slot); owned result.
-        let int = unsafe { ffi::PyObject_GetAttr(obj, self.refs.s_int) };
-        if int.is_null() {
-            return Err(callback_failure(tp));
-        }
-        let int = Owned(int);
-        // SAFETY: `int` is a non-negative int below 2**128; the low and high 64 bits are read with
-        // mask conversions (no overflow errors), the shifted temporary released by Owned.
-        let (lo, hi) = unsafe {
-            let lo = ffi::PyLong_AsUnsignedLongLongMask(int.0);
-            let sixty_four = Owned(ffi::PyLong_FromLong(64));
-            let shifted = ffi::PyNumber_Rshift(int.0, sixty_four.0);
-            if shifted.is_null() {
-                return Err(callback_failure(tp));
-            }
-            let shifted = Owned(shifted);
-            (lo, ffi::PyLong_AsUnsignedLongLongMask(shifted.0))
-        };
-        // SAFETY: checking for an error from the mask conversions (only for non-ints).
-        if !unsafe { ffi::PyErr_Occurred() }.is_null() {
-            return Err(callback_failure(tp));
-        }
-        let hex = format!("{hi:016x}{lo:016x}");
-        let at = writer::ext_begin(self.buf);
-        writer::array_len(self.buf, 3);
-        writer::str(self.buf, b"uuid");
-        writer::str(self.buf, b"UUID");
-        writer::str(self.buf, hex.as_bytes());
-        writer::ext_end(self.buf, at, EXT_CONSTRUCTOR_SINGLE_ARG);
-        Ok(())
-    }
-
-    /// ext 5 `(module, name, obj.model_dump(), "model_validate_json")`.
-    fn write_lg_pydantic(
-        &mut self,
-        obj: *mut ffi::PyObject,
-        tp: *mut ffi::PyTypeObject,
-        head: &[u8],
-        depth: u32,
-    ) -> EncodeResult {
-        self.enter(depth)?;
-        // SAFETY: calling a method of a live object by an interned name; owned result.
-        let dump = unsafe { ffi::PyObject_CallMethodNoArgs(obj, self.refs.s_model_dump) };
-        if dump.is_null() {
-            return Err(callback_failure(tp));
-        }
-        let dump = Owned(dump);
-        let at = writer::ext_begin(self.buf);
-        self.buf.extend_from_slice(head);
-        // SAFETY: reading the type of the live result.
-        let dump_tp = unsafe { ffi::Py_TYPE(dump.0) };
-        let r = if dump_tp == self.refs.dict_type {
-            self.write_dict(dump.0, depth + 1, true)
-        } else {
-            self.walk(dump.0, depth + 1)
-        };
-        // The path through a model reads `.field`: the dump dict itself adds no step.
-        r?;
-        writer::str(self.buf, b"model_validate_json");
-        writer::ext_end(self.buf, at, EXT_PYDANTIC_V2);
-        Ok(())
-    }
-}
-
-/// The plan for `tp`, decided once per class.
-fn plan_for(obj: *mut ffi::PyObject, tp: *mut ffi::PyTypeObject) -> EncodeResult<Arc<PlanEntry>> {
-    {
-        let guard = PLANS.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(e) = guard.as_ref().and_then(|m| m.get(&(tp as usize))) {
-            return Ok(e.clone());
-        }
-    }
-    let entry = Arc::new(decide_plan(obj, tp)?);
-    let mut guard = PLANS.lock().unwrap_or_else(|e| e.into_inner());
-    let map = guard.get_or_insert_with(HashMap::new);
-    if map.len() < PLAN_CACHE_MAX {
-        map.insert(tp as usize, entry.clone());
-    }
-    Ok(entry)
-}
-
-/// `_msgpack_default`'s order for the types this walker writes natively: an object with a
-/// callable `model_dump` is a pydantic v2 model (ext 5); anything else is the parent's.
-#[cold]
-fn decide_plan(obj: *mut ffi::PyObject, tp: *mut ffi::PyTypeObject) -> EncodeResult<PlanEntry> {
-    let r = typerefs();
-    let cls = type_of(tp);
-    // SAFETY: attribute lookups on a live object; owned results released by Owned; errors from
-    // hasattr-style probes are cleared (hasattr semantics).
-    let is_model = unsafe {
-        let m = ffi::PyObject_GetAttr(obj, r.s_model_dump);
-        if m.is_null() {
-            ffi::PyErr_Clear();
-            false
-        } else {
-            let m = Owned(m);
-            ffi::PyCallable_Check(m.0) != 0
-        }
-    };
-    if !is_model || is_delta_snapshot(obj) {
-        return Ok(PlanEntry {
-            plan: Plan::Fallback,
-            _cls: cls,
-        });
-    }
-    let mut head = Vec::with_capacity(64);
-    writer::array_len(&mut head, 4);
-    for name in [r.s_module, r.s_qualname_name] {
-        // SAFETY: attribute lookup on a live type object; owned result.
-        let s = unsafe { ffi::PyObject_GetAttr(tp.cast(), name) };
-        if s.is_null() {
-            return Err(callback_failure(tp));
-        }
-        let s = Owned(s);
-        let mut e = Encoder::new(
-            &mut head,
-            Mode::Plain {
-                default: std::ptr::null_mut(),
-            },
-        );
-        e.walk(s.0, 0)?;
-    }
-    Ok(PlanEntry {
-        plan: Plan::PydanticV2 {
-            head: head.into_boxed_slice(),
-        },
-        _cls: cls,
-    })
-}
-
-/// `isinstance(obj, _DeltaSnapshot)` is checked before `model_dump` by the parent; a NamedTuple
-/// never has `model_dump`, so only a class that is both could differ: leave those to the parent.
-fn is_delta_snapshot(obj: *mut ffi::PyObject) -> bool {
-    // SAFETY: flag read on the live object's type.
-    unsafe { (*ffi::Py_TYPE(obj)).tp_flags & ffi::Py_TPFLAGS_TUPLE_SUBCLASS != 0 }
 }

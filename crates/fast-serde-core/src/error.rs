@@ -35,6 +35,10 @@ pub enum EncodeKind {
     TooLong,
     /// A dict or list changed size while it was being written.
     Mutated(&'static str),
+    /// Internal: a model's `__dict__` holds a value `model_dump()` would convert (never raised).
+    NotPlain,
+    /// Internal: a dict key type left to langgraph's own encoder (never raised).
+    KeyFallback,
     /// A Python callback (`default`, `model_dump`, ...) raised; the type being handled and the error.
     Callback(Py<PyAny>, PyErr),
 }
@@ -122,6 +126,9 @@ impl EncodeFailure {
                 format!("{what} changed size during serialization at {where_}"),
                 None,
             ),
+            EncodeKind::NotPlain | EncodeKind::KeyFallback => {
+                (format!("internal fallback escaped at {where_}"), None)
+            }
             EncodeKind::Callback(t, err) => (
                 format!(
                     "type '{}' is not MessagePack serializable at {where_}: {}",

@@ -19,7 +19,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
 const EXT_CONSTRUCTOR_SINGLE_ARG: i8 = 0;
 const EXT_CONSTRUCTOR_POS_ARGS: i8 = 1;
@@ -41,9 +41,26 @@ const RESOLVED_ONCE: i64 = 1;
 #[pyclass(module = "fast_serde._native", frozen)]
 pub struct LangGraphCodec {
     fallback: Py<PyAny>,
+    inspect: Py<PyAny>,
     ext_hook: Py<PyAny>,
     resolve: Py<PyAny>,
-    classes: Mutex<HashMap<Box<[u8]>, Py<PyAny>>>,
+    /// `_plans.trusted_model(cls, kwargs) -> bool` when `validate_models=False`, else None.
+    trust: Option<Py<PyAny>>,
+    classes: Mutex<HashMap<Box<[u8]>, Arc<ClassEntry>>>,
+}
+
+/// A class allowed by the allowlist (cached only when `resolve` said so).
+struct ClassEntry {
+    cls: Py<PyAny>,
+    /// Decided on the first object of the class when `validate_models=False`.
+    trusted: OnceLock<Option<Trusted>>,
+}
+
+/// How a trusted pydantic class is restored without validation: the field names in order, and
+/// whether extras are kept (`extra="allow"`).
+struct Trusted {
+    fields: Vec<Py<PyAny>>,
+    extra_allow: bool,
 }
 
 /// At most this many classes are cached per codec.
@@ -52,11 +69,20 @@ const CLASS_CACHE_MAX: usize = 4096;
 #[pymethods]
 impl LangGraphCodec {
     #[new]
-    fn new(fallback: Py<PyAny>, ext_hook: Py<PyAny>, resolve: Py<PyAny>) -> Self {
+    #[pyo3(signature = (fallback, inspect, ext_hook, resolve, trust=None))]
+    fn new(
+        fallback: Py<PyAny>,
+        inspect: Py<PyAny>,
+        ext_hook: Py<PyAny>,
+        resolve: Py<PyAny>,
+        trust: Option<Py<PyAny>>,
+    ) -> Self {
         LangGraphCodec {
             fallback,
+            inspect,
             ext_hook,
             resolve,
+            trust,
             classes: Mutex::new(HashMap::new()),
         }
     }
@@ -69,8 +95,9 @@ impl LangGraphCodec {
         obj: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyBytes>> {
         let fallback = self.fallback.as_ptr();
+        let inspect = self.inspect.as_ptr();
         with_buffer(|buf| {
-            let mut enc = Encoder::new(buf, Mode::LangGraph { fallback });
+            let mut enc = Encoder::new(buf, Mode::LangGraph { fallback, inspect });
             match enc.walk(obj.as_ptr(), 0) {
                 Ok(()) => Ok(PyBytes::new(py, buf)),
                 Err(e) => Err((*e).into_pyerr(py)),
@@ -132,36 +159,115 @@ impl LangGraphCodec {
 
     /// The class for `module.name`, or `None` when the allowlist blocks it (then the payload is
     /// returned as the parent returns it). `Err` only for a Python error inside `resolve`.
-    fn class(&self, code: i8, module: &[u8], name: &[u8]) -> PyResult<Option<Py<PyAny>>> {
+    fn class(&self, code: i8, module: &[u8], name: &[u8]) -> PyResult<Option<Arc<ClassEntry>>> {
         // SAFETY: attached: called from the reader, which runs with the GIL held.
         let py = unsafe { Python::assume_attached() };
         let mut key = Vec::with_capacity(module.len() + name.len() + 1);
         key.extend_from_slice(module);
         key.push(0);
         key.extend_from_slice(name);
-        if let Some(cls) = self
+        if let Some(e) = self
             .classes
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(&key[..])
         {
-            return Ok(Some(cls.clone_ref(py)));
+            return Ok(Some(e.clone()));
         }
         // Both were checked as UTF-8 by the reader.
         let m = std::str::from_utf8(module).unwrap_or_default();
         let n = std::str::from_utf8(name).unwrap_or_default();
         let (status, cls): (i64, Py<PyAny>) =
             self.resolve.bind(py).call1((code, m, n))?.extract()?;
+        let entry = Arc::new(ClassEntry {
+            cls,
+            trusted: OnceLock::new(),
+        });
         match status {
             RESOLVED_CACHE => {
                 let mut map = self.classes.lock().unwrap_or_else(|e| e.into_inner());
                 if map.len() < CLASS_CACHE_MAX {
-                    map.insert(key.into_boxed_slice(), cls.clone_ref(py));
+                    map.insert(key.into_boxed_slice(), entry.clone());
                 }
-                Ok(Some(cls))
+                Ok(Some(entry))
             }
-            RESOLVED_ONCE => Ok(Some(cls)),
+            RESOLVED_ONCE => Ok(Some(entry)),
             _ => Ok(None),
+        }
+    }
+
+    /// `validate_models=False`: restore a trusted pydantic model as pickle does (`__dict__`,
+    /// fields set, extras set directly). `None` when the class is not trusted or the kwargs are
+    /// not exactly its fields in order (then the validated path runs).
+    fn restore_trusted(
+        &self,
+        entry: &ClassEntry,
+        kwargs: *mut ffi::PyObject,
+    ) -> Option<*mut ffi::PyObject> {
+        let trust = self.trust.as_ref()?;
+        // SAFETY: attached (reader runs with the GIL).
+        let py = unsafe { Python::assume_attached() };
+        let trusted = entry
+            .trusted
+            .get_or_init(|| decide_trust(py, trust, &entry.cls, kwargs));
+        let t = trusted.as_ref()?;
+        let refs = typerefs();
+        // SAFETY: `kwargs` is a live exact dict; keys are compared (by address, then by value)
+        // with the field names in order; the new object gets its four pydantic slots set through
+        // object.__setattr__ semantics (PyObject_GenericSetAttr), as BaseModel.__setstate__ does;
+        // every temporary is released by Owned, and a failure releases the half-built object.
+        unsafe {
+            if ffi::PyDict_Size(kwargs) as usize != t.fields.len() {
+                return None;
+            }
+            let mut pos: ffi::Py_ssize_t = 0;
+            let mut k: *mut ffi::PyObject = std::ptr::null_mut();
+            let mut v: *mut ffi::PyObject = std::ptr::null_mut();
+            for f in &t.fields {
+                if ffi::PyDict_Next(kwargs, &mut pos, &mut k, &mut v) == 0 {
+                    return None;
+                }
+                if k != f.as_ptr()
+                    && (ffi::PyUnicode_CheckExact(k) == 0
+                        || ffi::PyUnicode_Compare(k, f.as_ptr()) != 0)
+                {
+                    return None;
+                }
+            }
+            let obj = ffi::PyObject_CallOneArg(refs.object_new, entry.cls.as_ptr());
+            if obj.is_null() {
+                ffi::PyErr_Clear();
+                return None;
+            }
+            let obj = Owned(obj);
+            let fields_set = ffi::PySet_New(kwargs);
+            if fields_set.is_null() {
+                ffi::PyErr_Clear();
+                return None;
+            }
+            let fields_set = Owned(fields_set);
+            let extra = if t.extra_allow {
+                ffi::PyDict_New()
+            } else {
+                ffi::Py_NewRef(ffi::Py_None())
+            };
+            if extra.is_null() {
+                ffi::PyErr_Clear();
+                return None;
+            }
+            let extra = Owned(extra);
+            for (name, value) in [
+                (refs.s_fields_set, fields_set.0),
+                (refs.s_pydantic_extra, extra.0),
+                (refs.s_pydantic_private, ffi::Py_None()),
+                (refs.s_dunder_dict, kwargs),
+            ] {
+                if ffi::PyObject_GenericSetAttr(obj.0, name, value) != 0 {
+                    ffi::PyErr_Clear();
+                    return None;
+                }
+            }
+            Some(obj.into_ptr())
         }
     }
 
@@ -220,13 +326,21 @@ impl LangGraphCodec {
         if code == EXT_CONSTRUCTOR_POS_ARGS && module == b"langgraph.types" && name == b"Send" {
             return Ok(None);
         }
-        let cls = match self.class(code, module, name) {
-            Ok(Some(cls)) => cls,
+        let entry = match self.class(code, module, name) {
+            Ok(Some(e)) => e,
             // Blocked: the parent returns the payload's argument as decoded.
             Ok(None) => return Ok(Some(arg.into_ptr())),
             Err(_) => return Ok(None),
         };
-        let c = cls.as_ptr();
+        if code == EXT_PYDANTIC_V2 {
+            // SAFETY: type check on a live object.
+            if unsafe { ffi::PyDict_CheckExact(arg.0) } != 0 {
+                if let Some(obj) = self.restore_trusted(&entry, arg.0) {
+                    return Ok(Some(obj));
+                }
+            }
+        }
+        let c = entry.cls.as_ptr();
         // SAFETY: calls a live class with live arguments; results are owned; the argument type is
         // checked before it is used as a tuple source or as kwargs.
         let r = unsafe {
@@ -318,4 +432,42 @@ impl ExtHandler for LangGraphCodec {
             }
         }
     }
+}
+
+/// Ask `_plans.trusted_model(cls, kwargs)` once per class; read the field names and extra mode.
+#[cold]
+fn decide_trust(
+    py: Python<'_>,
+    trust: &Py<PyAny>,
+    cls: &Py<PyAny>,
+    kwargs: *mut ffi::PyObject,
+) -> Option<Trusted> {
+    // SAFETY: `kwargs` is a live dict, borrowed into a new reference for the call.
+    let kw = unsafe { Bound::from_borrowed_ptr(py, kwargs) };
+    let ok = trust
+        .bind(py)
+        .call1((cls.bind(py), kw))
+        .and_then(|r| r.is_truthy())
+        .unwrap_or(false);
+    if !ok {
+        return None;
+    }
+    let cls = cls.bind(py);
+    let fields: Vec<Py<PyAny>> = cls
+        .getattr("model_fields")
+        .ok()?
+        .try_iter()
+        .ok()?
+        .filter_map(|k| k.ok())
+        .map(|k| k.unbind())
+        .collect();
+    let extra_allow = cls
+        .getattr("model_config")
+        .and_then(|c| c.get_item("extra"))
+        .map(|e| e.eq("allow").unwrap_or(false))
+        .unwrap_or(false);
+    Some(Trusted {
+        fields,
+        extra_allow,
+    })
 }

@@ -6,6 +6,7 @@
 pub mod buffer;
 pub mod decode;
 pub mod encode;
+mod encode_lg;
 pub mod error;
 pub mod langgraph;
 pub mod typeref;

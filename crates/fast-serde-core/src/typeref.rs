@@ -35,6 +35,8 @@ pub struct TypeRefs {
     /// `datetime.datetime.fromisoformat`.
     pub datetime_fromisoformat: *mut ffi::PyObject,
     pub empty_tuple: *mut ffi::PyObject,
+    /// `object.__new__`.
+    pub object_new: *mut ffi::PyObject,
     pub s_model_dump: *mut ffi::PyObject,
     pub s_model_construct: *mut ffi::PyObject,
     pub s_isoformat: *mut ffi::PyObject,
@@ -44,6 +46,19 @@ pub struct TypeRefs {
     pub s_qualname_name: *mut ffi::PyObject,
     pub s_get_secret_value: *mut ffi::PyObject,
     pub s_asdict: *mut ffi::PyObject,
+    pub s_dict_method: *mut ffi::PyObject,
+    pub s_parts: *mut ffi::PyObject,
+    pub s_hex: *mut ffi::PyObject,
+    pub s_getinitargs: *mut ffi::PyObject,
+    pub s_pattern: *mut ffi::PyObject,
+    pub s_flags: *mut ffi::PyObject,
+    pub s_timeout: *mut ffi::PyObject,
+    pub s_node: *mut ffi::PyObject,
+    pub s_arg: *mut ffi::PyObject,
+    pub s_dunder_dict: *mut ffi::PyObject,
+    pub s_pydantic_extra: *mut ffi::PyObject,
+    pub s_fields_set: *mut ffi::PyObject,
+    pub s_pydantic_private: *mut ffi::PyObject,
 }
 
 // SAFETY: the pointers are immortal strong references created once under the GIL and only ever
@@ -112,6 +127,7 @@ pub fn init(py: Python<'_>) -> PyResult<()> {
         utc_epoch: leak(epoch),
         datetime_fromisoformat: leak(fromisoformat),
         empty_tuple: leak(pyo3::types::PyTuple::empty(py).into_any()),
+        object_new: leak(b.getattr("object")?.getattr("__new__")?),
         s_model_dump: intern(py, c"model_dump"),
         s_model_construct: intern(py, c"model_construct"),
         s_isoformat: intern(py, c"isoformat"),
@@ -121,6 +137,19 @@ pub fn init(py: Python<'_>) -> PyResult<()> {
         s_qualname_name: intern(py, c"__name__"),
         s_get_secret_value: intern(py, c"get_secret_value"),
         s_asdict: intern(py, c"_asdict"),
+        s_dict_method: intern(py, c"dict"),
+        s_parts: intern(py, c"parts"),
+        s_hex: intern(py, c"hex"),
+        s_getinitargs: intern(py, c"__getinitargs__"),
+        s_pattern: intern(py, c"pattern"),
+        s_flags: intern(py, c"flags"),
+        s_timeout: intern(py, c"timeout"),
+        s_node: intern(py, c"node"),
+        s_arg: intern(py, c"arg"),
+        s_dunder_dict: intern(py, c"__dict__"),
+        s_pydantic_extra: intern(py, c"__pydantic_extra__"),
+        s_fields_set: intern(py, c"__pydantic_fields_set__"),
+        s_pydantic_private: intern(py, c"__pydantic_private__"),
     };
     // A racing second init loses and its references stay alive forever: harmless, bounded.
     let _ = TYPEREFS.set(refs);

@@ -1,0 +1,688 @@
+//! The walker's LangGraph mode: JsonPlusSerializer's ext values, written natively.
+//!
+//! Every class met outside the hot types gets a plan once: `fast_serde._plans.encode_plan(obj)`
+//! (Python, mirroring `jsonplus._msgpack_default` branch by branch) names the branch and the
+//! attributes to read; the plan caches the ext code and the pre-encoded payload head (array
+//! header, module str, name str) and the field names as MessagePack str bytes. Each ext payload is
+//! written in place behind a reserved header that is patched to the smallest ext marker.
+
+use crate::encode::{Encoder, Mode, Owned};
+use crate::error::{EncodeFailure, EncodeKind, EncodeResult, PathSeg};
+use crate::typeref::typerefs;
+use crate::writer;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+// Plan kinds: the constants of python/fast_serde/_plans.py.
+const FALLBACK: u8 = 0;
+const PYDANTIC_V2: u8 = 1;
+const PYDANTIC_V2_DICT: u8 = 2;
+const DELTA_SNAPSHOT: u8 = 3;
+const SECRET: u8 = 4;
+const PYDANTIC_V1: u8 = 5;
+const NAMEDTUPLE: u8 = 6;
+const PATH: u8 = 7;
+const PATTERN: u8 = 8;
+const STR_ARG: u8 = 9;
+const HEX: u8 = 10;
+const ITER_ARG: u8 = 11;
+const DATETIME: u8 = 12;
+const TIMEDELTA: u8 = 13;
+const DATE: u8 = 14;
+const TIME: u8 = 15;
+const INITARGS: u8 = 16;
+const ATTR_ARG: u8 = 17;
+const SEND: u8 = 18;
+const ATTRS_KW: u8 = 19;
+const REPR: u8 = 20;
+
+// JsonPlusSerializer's ext codes (jsonplus.py, EXT_*).
+pub const EXT_CONSTRUCTOR_SINGLE_ARG: i8 = 0;
+pub const EXT_CONSTRUCTOR_POS_ARGS: i8 = 1;
+pub const EXT_CONSTRUCTOR_KW_ARGS: i8 = 2;
+pub const EXT_METHOD_SINGLE_ARG: i8 = 3;
+pub const EXT_PYDANTIC_V1: i8 = 4;
+pub const EXT_PYDANTIC_V2: i8 = 5;
+pub const EXT_DELTA_SNAPSHOT: i8 = 7;
+
+/// One attribute the plan reads: its name (a str) and that name pre-encoded as a map key.
+struct Field {
+    name: Py<PyAny>,
+    key: Box<[u8]>,
+}
+
+pub struct Plan {
+    kind: u8,
+    /// fixarray header + module + name, pre-encoded (empty for kinds without that head).
+    head: Box<[u8]>,
+    fields: Vec<Field>,
+    /// Keeps the class alive so its address cannot be reused by another class.
+    _cls: Py<PyAny>,
+}
+
+/// At most this many classes get a plan; past it, the rest are decided on every call.
+const PLAN_CACHE_MAX: usize = 4096;
+
+static PLANS: Mutex<Option<HashMap<usize, Arc<Plan>>>> = Mutex::new(None);
+
+fn ext_code(kind: u8) -> i8 {
+    match kind {
+        PYDANTIC_V2 | PYDANTIC_V2_DICT => EXT_PYDANTIC_V2,
+        DELTA_SNAPSHOT => EXT_DELTA_SNAPSHOT,
+        PYDANTIC_V1 => EXT_PYDANTIC_V1,
+        NAMEDTUPLE | TIME | ATTRS_KW => EXT_CONSTRUCTOR_KW_ARGS,
+        PATH | PATTERN | TIMEDELTA | DATE | INITARGS | SEND => EXT_CONSTRUCTOR_POS_ARGS,
+        DATETIME => EXT_METHOD_SINGLE_ARG,
+        _ => EXT_CONSTRUCTOR_SINGLE_ARG,
+    }
+}
+
+/// Pre-encoded MessagePack str.
+fn encoded_str(s: &str) -> Vec<u8> {
+    let mut v = Vec::with_capacity(s.len() + 5);
+    writer::str(&mut v, s.as_bytes());
+    v
+}
+
+impl Encoder<'_> {
+    /// Write an object of a class outside the walker's built-in types, by its class's plan.
+    pub(crate) fn write_planned(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+        depth: u32,
+    ) -> EncodeResult {
+        let Mode::LangGraph { fallback, inspect } = self.mode else {
+            unreachable!("plans are a LangGraph-mode feature")
+        };
+        let plan = plan_for(obj, tp, inspect)?;
+        if plan.kind == FALLBACK {
+            return self.splice_fallback(fallback, obj, tp);
+        }
+        if plan.kind == REPR {
+            // SAFETY: repr of a live object; owned result.
+            let s = unsafe { ffi::PyObject_Repr(obj) };
+            return self.write_owned_str(s, tp);
+        }
+        self.enter(depth)?;
+        let depth = depth + 1;
+        let start = self.buf.len();
+        let at = writer::ext_begin(self.buf);
+        self.buf.extend_from_slice(&plan.head);
+        let r = match plan.kind {
+            PYDANTIC_V2_DICT => match self.write_model_dict(obj, tp, &plan, depth) {
+                Err(e) if matches!(e.kind, EncodeKind::NotPlain) => {
+                    // A value model_dump() would convert: take model_dump() after all.
+                    self.buf
+                        .truncate(start + writer::EXT_RESERVE + plan.head.len());
+                    self.write_model_dump(obj, tp, depth)
+                }
+                other => other,
+            },
+            PYDANTIC_V2 => self.write_model_dump(obj, tp, depth),
+            DELTA_SNAPSHOT => self.write_attr(obj, tp, typerefs().s_value, depth),
+            SECRET => self.write_call(obj, tp, typerefs().s_get_secret_value, depth),
+            PYDANTIC_V1 => self.write_call(obj, tp, typerefs().s_dict_method, depth),
+            NAMEDTUPLE => self.write_namedtuple(obj, &plan, depth),
+            PATH => self.write_attr(obj, tp, typerefs().s_parts, depth),
+            PATTERN => self.write_pattern(obj, tp, depth),
+            STR_ARG => {
+                // SAFETY: str() of a live object; owned result.
+                let s = unsafe { ffi::PyObject_Str(obj) };
+                self.write_owned_str(s, tp)
+            }
+            HEX => self.write_attr(obj, tp, typerefs().s_hex, depth),
+            ITER_ARG => {
+                // SAFETY: tuple(obj) of a live iterable; owned result.
+                let t = unsafe { ffi::PySequence_Tuple(obj) };
+                self.write_owned(t, tp, depth)
+            }
+            DATETIME => self.write_datetime_payload(obj, tp),
+            TIMEDELTA => {
+                // SAFETY: `obj` is a timedelta (or subclass): the accessors read its C fields.
+                let v = unsafe {
+                    [
+                        ffi::PyDateTime_DELTA_GET_DAYS(obj),
+                        ffi::PyDateTime_DELTA_GET_SECONDS(obj),
+                        ffi::PyDateTime_DELTA_GET_MICROSECONDS(obj),
+                    ]
+                };
+                self.write_int_array(&v);
+                Ok(())
+            }
+            DATE => {
+                // SAFETY: `obj` is a date (or subclass): the accessors read its C fields.
+                let v = unsafe {
+                    [
+                        ffi::PyDateTime_GET_YEAR(obj),
+                        ffi::PyDateTime_GET_MONTH(obj),
+                        ffi::PyDateTime_GET_DAY(obj),
+                    ]
+                };
+                self.write_int_array(&v);
+                Ok(())
+            }
+            TIME => self.write_time(obj, depth),
+            INITARGS => self.write_call(obj, tp, typerefs().s_getinitargs, depth),
+            ATTR_ARG => match plan.fields.first() {
+                Some(f) => self.write_attr(obj, tp, f.name.as_ptr(), depth),
+                None => Err(EncodeFailure::new(EncodeKind::Unsupported(
+                    crate::encode::type_of(tp),
+                ))),
+            },
+            SEND => self.write_send(obj, tp, depth),
+            ATTRS_KW => self.write_attrs_kw(obj, tp, &plan, depth),
+            _ => unreachable!("unknown plan kind"),
+        };
+        r?;
+        match plan.kind {
+            PYDANTIC_V2 | PYDANTIC_V2_DICT => writer::str(self.buf, b"model_validate_json"),
+            DATETIME => writer::str(self.buf, b"fromisoformat"),
+            _ => {}
+        }
+        writer::ext_end(self.buf, at, ext_code(plan.kind));
+        Ok(())
+    }
+
+    /// A str produced by a C-API call (new reference or NULL).
+    fn write_owned_str(
+        &mut self,
+        s: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+    ) -> EncodeResult {
+        if s.is_null() {
+            return Err(crate::encode::callback_failure(tp));
+        }
+        let s = Owned(s);
+        self.walk(s.0, 0)
+    }
+
+    /// Any value produced by a C-API call (new reference or NULL), walked.
+    fn write_owned(
+        &mut self,
+        v: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+        depth: u32,
+    ) -> EncodeResult {
+        if v.is_null() {
+            return Err(crate::encode::callback_failure(tp));
+        }
+        let v = Owned(v);
+        self.walk(v.0, depth)
+    }
+
+    fn write_attr(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+        name: *mut ffi::PyObject,
+        depth: u32,
+    ) -> EncodeResult {
+        // SAFETY: attribute fetch on a live object by a live str; owned result.
+        let v = unsafe { ffi::PyObject_GetAttr(obj, name) };
+        self.write_owned(v, tp, depth)
+    }
+
+    fn write_call(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+        method: *mut ffi::PyObject,
+        depth: u32,
+    ) -> EncodeResult {
+        // SAFETY: method call on a live object by a live str; owned result.
+        let v = unsafe { ffi::PyObject_CallMethodNoArgs(obj, method) };
+        self.write_owned(v, tp, depth)
+    }
+
+    fn write_int_array(&mut self, v: &[std::ffi::c_int]) {
+        writer::array_len(self.buf, v.len() as u32);
+        for &i in v {
+            writer::sint(self.buf, i as i64);
+        }
+    }
+
+    /// `obj.model_dump()`; the path through it reads `.field`.
+    fn write_model_dump(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+        depth: u32,
+    ) -> EncodeResult {
+        // SAFETY: method call on a live object by an interned name; owned result.
+        let dump = unsafe { ffi::PyObject_CallMethodNoArgs(obj, typerefs().s_model_dump) };
+        if dump.is_null() {
+            return Err(crate::encode::callback_failure(tp));
+        }
+        let dump = Owned(dump);
+        // SAFETY: reading the type of a live object.
+        if unsafe { ffi::Py_TYPE(dump.0) } == typerefs().dict_type {
+            self.write_dict(dump.0, depth, true)
+        } else {
+            self.walk(dump.0, depth)
+        }
+    }
+
+    /// `model_dump()`'s bytes from `obj.__dict__` and `obj.__pydantic_extra__`, for a class whose
+    /// `model_dump()` returns its plain data unchanged (`_plans.plain_model`). Any value that
+    /// model_dump() would convert makes this return `NotPlain`.
+    fn write_model_dict(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+        plan: &Plan,
+        depth: u32,
+    ) -> EncodeResult {
+        let r = typerefs();
+        // SAFETY: attribute fetches on a live model; owned results released by Owned.
+        let (dict, extra) = unsafe {
+            let d = ffi::PyObject_GetAttr(obj, r.s_dunder_dict);
+            if d.is_null() {
+                return Err(crate::encode::callback_failure(tp));
+            }
+            let d = Owned(d);
+            let e = ffi::PyObject_GetAttr(obj, r.s_pydantic_extra);
+            if e.is_null() {
+                ffi::PyErr_Clear();
+                return Err(EncodeFailure::new(EncodeKind::NotPlain));
+            }
+            (d, Owned(e))
+        };
+        // SAFETY: type checks on live objects; sizes of dicts.
+        let (nd, ne) = unsafe {
+            if ffi::PyDict_CheckExact(dict.0) == 0 {
+                return Err(EncodeFailure::new(EncodeKind::NotPlain));
+            }
+            let ne = if extra.0 == ffi::Py_None() {
+                0
+            } else if ffi::PyDict_CheckExact(extra.0) != 0 {
+                ffi::PyDict_Size(extra.0) as usize
+            } else {
+                return Err(EncodeFailure::new(EncodeKind::NotPlain));
+            };
+            (ffi::PyDict_Size(dict.0) as usize, ne)
+        };
+        if nd != plan.fields.len() {
+            return Err(EncodeFailure::new(EncodeKind::NotPlain));
+        }
+        self.enter(depth)?;
+        writer::map_len(self.buf, (nd + ne) as u32);
+        self.plain_only += 1;
+        let res = self.write_model_fields(dict.0, plan, depth);
+        let res = res.and_then(|_| {
+            if ne > 0 {
+                self.write_dict_items(extra.0, depth, true)
+            } else {
+                Ok(())
+            }
+        });
+        self.plain_only -= 1;
+        res
+    }
+
+    fn write_model_fields(
+        &mut self,
+        dict: *mut ffi::PyObject,
+        plan: &Plan,
+        depth: u32,
+    ) -> EncodeResult {
+        let mut pos: ffi::Py_ssize_t = 0;
+        let mut key: *mut ffi::PyObject = std::ptr::null_mut();
+        let mut value: *mut ffi::PyObject = std::ptr::null_mut();
+        for f in &plan.fields {
+            // SAFETY: iterating a live exact dict whose size was checked; the key and value are
+            // held by new references while walked.
+            let (k, v) = unsafe {
+                if ffi::PyDict_Next(dict, &mut pos, &mut key, &mut value) == 0 {
+                    return Err(EncodeFailure::new(EncodeKind::NotPlain));
+                }
+                ffi::Py_INCREF(key);
+                ffi::Py_INCREF(value);
+                (Owned(key), Owned(value))
+            };
+            // Same field, same place: interned names compare by address, else by value.
+            // SAFETY: comparing two live strs.
+            let same = k.0 == f.name.as_ptr()
+                || unsafe {
+                    ffi::PyUnicode_CheckExact(k.0) != 0
+                        && ffi::PyUnicode_Compare(k.0, f.name.as_ptr()) == 0
+                };
+            if !same {
+                return Err(EncodeFailure::new(EncodeKind::NotPlain));
+            }
+            self.buf.extend_from_slice(&f.key);
+            if let Err(e) = self.walk(v.0, depth + 1) {
+                return Err(crate::encode::at(
+                    e,
+                    PathSeg::Field(f.name.clone_ref(py())),
+                    dict,
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// namedtuple: `{field: item}` (what `_asdict()` returns), field names pre-encoded.
+    fn write_namedtuple(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        plan: &Plan,
+        depth: u32,
+    ) -> EncodeResult {
+        // SAFETY: `obj` is a tuple subclass (checked by the plan); borrowed items of an immutable
+        // tuple, indices bounded by its size.
+        let len = unsafe { ffi::PyTuple_GET_SIZE(obj) } as usize;
+        let n = len.min(plan.fields.len());
+        self.enter(depth)?;
+        writer::map_len(self.buf, n as u32);
+        for (i, f) in plan.fields.iter().take(n).enumerate() {
+            self.buf.extend_from_slice(&f.key);
+            // SAFETY: i < len.
+            let item = unsafe { ffi::PyTuple_GET_ITEM(obj, i as ffi::Py_ssize_t) };
+            if let Err(e) = self.walk(item, depth + 1) {
+                return Err(crate::encode::at(
+                    e,
+                    PathSeg::Field(f.name.clone_ref(py())),
+                    obj,
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// dataclass fields / `Item` slots: `{name: getattr(obj, name)}`.
+    fn write_attrs_kw(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+        plan: &Plan,
+        depth: u32,
+    ) -> EncodeResult {
+        self.enter(depth)?;
+        writer::map_len(self.buf, plan.fields.len() as u32);
+        for f in &plan.fields {
+            self.buf.extend_from_slice(&f.key);
+            if let Err(e) = self.write_attr(obj, tp, f.name.as_ptr(), depth + 1) {
+                return Err(crate::encode::at(
+                    e,
+                    PathSeg::Field(f.name.clone_ref(py())),
+                    obj,
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `("re", "compile", (obj.pattern, obj.flags))`: the head is in the plan.
+    fn write_pattern(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+        depth: u32,
+    ) -> EncodeResult {
+        let r = typerefs();
+        writer::array_len(self.buf, 2);
+        self.write_attr(obj, tp, r.s_pattern, depth + 1)?;
+        self.write_attr(obj, tp, r.s_flags, depth + 1)
+    }
+
+    /// `(node, arg)` or `(node, arg, timeout)` when `timeout` is set.
+    fn write_send(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+        depth: u32,
+    ) -> EncodeResult {
+        let r = typerefs();
+        // SAFETY: attribute fetch on a live object; a missing attribute counts as None.
+        let timeout = unsafe {
+            let t = ffi::PyObject_GetAttr(obj, r.s_timeout);
+            if t.is_null() {
+                ffi::PyErr_Clear();
+                None
+            } else if t == ffi::Py_None() {
+                ffi::Py_DECREF(t);
+                None
+            } else {
+                Some(Owned(t))
+            }
+        };
+        writer::array_len(self.buf, if timeout.is_some() { 3 } else { 2 });
+        self.write_attr(obj, tp, r.s_node, depth + 1)?;
+        self.write_attr(obj, tp, r.s_arg, depth + 1)?;
+        if let Some(t) = timeout {
+            self.walk(t.0, depth + 1)?;
+        }
+        Ok(())
+    }
+
+    /// `{"hour", "minute", "second", "microsecond", "tzinfo", "fold"}` of a `time`.
+    fn write_time(&mut self, obj: *mut ffi::PyObject, depth: u32) -> EncodeResult {
+        // SAFETY: `obj` is a time (or subclass): the accessors read its C fields; tzinfo is
+        // borrowed from `obj`.
+        let (h, m, s, us, tz, fold) = unsafe {
+            (
+                ffi::PyDateTime_TIME_GET_HOUR(obj),
+                ffi::PyDateTime_TIME_GET_MINUTE(obj),
+                ffi::PyDateTime_TIME_GET_SECOND(obj),
+                ffi::PyDateTime_TIME_GET_MICROSECOND(obj),
+                ffi::PyDateTime_TIME_GET_TZINFO(obj),
+                ffi::PyDateTime_TIME_GET_FOLD(obj),
+            )
+        };
+        self.enter(depth)?;
+        writer::map_len(self.buf, 6);
+        for (k, v) in [
+            ("hour", h),
+            ("minute", m),
+            ("second", s),
+            ("microsecond", us),
+        ] {
+            writer::str(self.buf, k.as_bytes());
+            writer::sint(self.buf, v as i64);
+        }
+        writer::str(self.buf, b"tzinfo");
+        self.walk(tz, depth + 1)?;
+        writer::str(self.buf, b"fold");
+        writer::sint(self.buf, fold as i64);
+        Ok(())
+    }
+
+    /// The isoformat str of a datetime (the middle of ext 3's payload).
+    pub(crate) fn write_datetime_payload(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+    ) -> EncodeResult {
+        if tp == typerefs().datetime_type && self.write_isoformat_utc(obj) {
+            return Ok(());
+        }
+        // SAFETY: method call on a live object by an interned name; owned result.
+        let s = unsafe { ffi::PyObject_CallMethodNoArgs(obj, typerefs().s_isoformat) };
+        self.write_owned_str(s, tp)
+    }
+
+    /// `datetime.isoformat()` written natively for naive and `timezone.utc` datetimes (what
+    /// LangGraph itself stores); `false` for other tzinfos, whose offset needs Python.
+    fn write_isoformat_utc(&mut self, obj: *mut ffi::PyObject) -> bool {
+        // SAFETY: `obj` is exactly a datetime; the accessors read its C fields.
+        let (tz, y, mo, d, h, mi, s, us) = unsafe {
+            (
+                ffi::PyDateTime_DATE_GET_TZINFO(obj),
+                ffi::PyDateTime_GET_YEAR(obj),
+                ffi::PyDateTime_GET_MONTH(obj),
+                ffi::PyDateTime_GET_DAY(obj),
+                ffi::PyDateTime_DATE_GET_HOUR(obj),
+                ffi::PyDateTime_DATE_GET_MINUTE(obj),
+                ffi::PyDateTime_DATE_GET_SECOND(obj),
+                ffi::PyDateTime_DATE_GET_MICROSECOND(obj),
+            )
+        };
+        // SAFETY: comparing with the None singleton's address.
+        let naive = tz == unsafe { ffi::Py_None() };
+        if !naive && tz != typerefs().utc {
+            return false;
+        }
+        let mut out = [0u8; 32];
+        let mut w = &mut out[..];
+        use std::io::Write;
+        let _ = write!(w, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}");
+        if us != 0 {
+            let _ = write!(w, ".{us:06}");
+        }
+        if !naive {
+            let _ = write!(w, "+00:00");
+        }
+        let left = w.len();
+        let n = out.len() - left;
+        writer::str(self.buf, &out[..n]);
+        true
+    }
+
+    /// ext 3 `("datetime", "datetime", obj.isoformat(), "fromisoformat")` for an exact datetime.
+    pub(crate) fn write_datetime(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+    ) -> EncodeResult {
+        let at = writer::ext_begin(self.buf);
+        writer::array_len(self.buf, 4);
+        writer::str(self.buf, b"datetime");
+        writer::str(self.buf, b"datetime");
+        self.write_datetime_payload(obj, tp)?;
+        writer::str(self.buf, b"fromisoformat");
+        writer::ext_end(self.buf, at, EXT_METHOD_SINGLE_ARG);
+        Ok(())
+    }
+
+    /// ext 0 `("uuid", "UUID", obj.hex)` for an exact UUID, hex formatted from `obj.int`.
+    pub(crate) fn write_uuid(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+    ) -> EncodeResult {
+        // SAFETY: attribute fetch on a live UUID (`int` is a slot); owned result.
+        let int = unsafe { ffi::PyObject_GetAttr(obj, typerefs().s_int) };
+        if int.is_null() {
+            return Err(crate::encode::callback_failure(tp));
+        }
+        let int = Owned(int);
+        let mut bytes = [0u8; 16];
+        // SAFETY: `int` is an int; the low and high 64 bits are read with mask conversions, the
+        // shifted temporary released by Owned; errors (non-int) are checked after.
+        unsafe {
+            let lo = ffi::PyLong_AsUnsignedLongLongMask(int.0);
+            let shift = Owned(ffi::PyLong_FromLong(64));
+            let shifted = ffi::PyNumber_Rshift(int.0, shift.0);
+            if shifted.is_null() {
+                return Err(crate::encode::callback_failure(tp));
+            }
+            let shifted = Owned(shifted);
+            let hi = ffi::PyLong_AsUnsignedLongLongMask(shifted.0);
+            if !ffi::PyErr_Occurred().is_null() {
+                return Err(crate::encode::callback_failure(tp));
+            }
+            bytes[..8].copy_from_slice(&hi.to_be_bytes());
+            bytes[8..].copy_from_slice(&lo.to_be_bytes());
+        }
+        const HEXDIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = [0u8; 32];
+        for (i, b) in bytes.iter().enumerate() {
+            hex[2 * i] = HEXDIGITS[(b >> 4) as usize];
+            hex[2 * i + 1] = HEXDIGITS[(b & 15) as usize];
+        }
+        let at = writer::ext_begin(self.buf);
+        writer::array_len(self.buf, 3);
+        writer::str(self.buf, b"uuid");
+        writer::str(self.buf, b"UUID");
+        writer::str(self.buf, &hex);
+        writer::ext_end(self.buf, at, EXT_CONSTRUCTOR_SINGLE_ARG);
+        Ok(())
+    }
+}
+
+fn py() -> Python<'static> {
+    // SAFETY: the walker runs attached to the interpreter.
+    unsafe { Python::assume_attached() }
+}
+
+/// The plan for `tp`, decided once per class.
+fn plan_for(
+    obj: *mut ffi::PyObject,
+    tp: *mut ffi::PyTypeObject,
+    inspect: *mut ffi::PyObject,
+) -> EncodeResult<Arc<Plan>> {
+    {
+        let guard = PLANS.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = guard.as_ref().and_then(|m| m.get(&(tp as usize))) {
+            return Ok(p.clone());
+        }
+    }
+    let plan = Arc::new(decide(obj, tp, inspect)?);
+    let mut guard = PLANS.lock().unwrap_or_else(|e| e.into_inner());
+    let map = guard.get_or_insert_with(HashMap::new);
+    if map.len() < PLAN_CACHE_MAX {
+        map.insert(tp as usize, plan.clone());
+    }
+    Ok(plan)
+}
+
+/// Ask `_plans.encode_plan(obj)` and pre-encode the payload head and field names.
+#[cold]
+fn decide(
+    obj: *mut ffi::PyObject,
+    tp: *mut ffi::PyTypeObject,
+    inspect: *mut ffi::PyObject,
+) -> EncodeResult<Plan> {
+    let py = py();
+    let fail = |_e: PyErr| crate::encode::callback_failure(tp);
+    // SAFETY: `inspect` and `obj` are live; the result is owned by the Bound.
+    let res = unsafe {
+        let r = ffi::PyObject_CallOneArg(inspect, obj);
+        if r.is_null() {
+            return Err(crate::encode::callback_failure(tp));
+        }
+        Bound::from_owned_ptr(py, r)
+    };
+    let (kind, names): (u8, Vec<String>) = match res.extract() {
+        Ok(v) => v,
+        Err(e) => {
+            e.restore(py);
+            return Err(crate::encode::callback_failure(tp));
+        }
+    };
+    // SAFETY: `tp` is a live type object, borrowed into a new reference.
+    let cls = unsafe { Bound::from_borrowed_ptr(py, tp.cast()) };
+    let mut head = Vec::new();
+    if !matches!(kind, FALLBACK | REPR | DELTA_SNAPSHOT) {
+        let len = match kind {
+            PYDANTIC_V2 | PYDANTIC_V2_DICT | DATETIME => 4,
+            _ => 3,
+        };
+        writer::array_len(&mut head, len);
+        if kind == PATTERN {
+            head.extend_from_slice(&encoded_str("re"));
+            head.extend_from_slice(&encoded_str("compile"));
+        } else {
+            for attr in ["__module__", "__name__"] {
+                let s: String = cls.getattr(attr).and_then(|v| v.extract()).map_err(fail)?;
+                head.extend_from_slice(&encoded_str(&s));
+            }
+        }
+    }
+    let fields = names
+        .iter()
+        .map(|n| Field {
+            name: pyo3::types::PyString::intern(py, n).into_any().unbind(),
+            key: encoded_str(n).into_boxed_slice(),
+        })
+        .collect();
+    Ok(Plan {
+        kind,
+        head: head.into_boxed_slice(),
+        fields,
+        _cls: cls.unbind(),
+    })
+}
