@@ -38,7 +38,7 @@ pub fn with_bytes<R>(obj: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> PyResult<R
         if ffi::PyObject_GetBuffer(obj.as_ptr(), &mut view, ffi::PyBUF_C_CONTIGUOUS) != 0 {
             ffi::PyErr_Clear();
             return Err(pyo3::exceptions::PyTypeError::new_err(format!(
-                "expected bytes, bytearray or memoryview, got '{}'",
+                "expected a C-contiguous bytes-like object (bytes, bytearray, memoryview), got '{}'",
                 obj.get_type().name()?
             )));
         }

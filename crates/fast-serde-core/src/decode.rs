@@ -246,9 +246,9 @@ impl<'a> Reader<'a> {
 
     /// Check a declared byte length against what is left, before allocating anything for it.
     #[inline(always)]
-    fn bytes(&mut self, marker_pos: usize, len: usize) -> DecodeResult<&'a [u8]> {
+    fn bytes(&mut self, _marker_pos: usize, len: usize) -> DecodeResult<&'a [u8]> {
         if self.data.len() - self.pos < len {
-            return Err(self.fail_at(marker_pos, DecodeKind::Length(len as u64)));
+            return Err(self.fail_at(self.data.len(), DecodeKind::Length(len as u64)));
         }
         self.take(len)
     }
@@ -422,7 +422,7 @@ impl<'a> Reader<'a> {
             }
         };
         if self.data.len() - self.pos < n {
-            return Err(self.fail_at(start, DecodeKind::Length(n as u64)));
+            return Err(self.fail_at(self.data.len(), DecodeKind::Length(n as u64)));
         }
         Ok(Some(n))
     }
@@ -472,7 +472,7 @@ impl<'a> Reader<'a> {
         }
         // Every item takes at least one byte.
         if self.data.len() - self.pos < n {
-            return Err(self.fail_at(start, DecodeKind::Length(n as u64)));
+            return Err(self.fail_at(self.data.len(), DecodeKind::Length(n as u64)));
         }
         // SAFETY: new list/tuple of `n` NULL slots, each filled below before it escapes; on error
         // the partly filled container is released (CPython skips NULL slots).
@@ -501,7 +501,7 @@ impl<'a> Reader<'a> {
         }
         // Every entry takes at least two bytes.
         if (self.data.len() - self.pos) / 2 < n {
-            return Err(self.fail_at(start, DecodeKind::Length(n as u64)));
+            return Err(self.fail_at(self.data.len(), DecodeKind::Length(n as u64)));
         }
         // SAFETY: a new dict, filled below; keys and values are owned until inserted (SetItem
         // takes its own references) and released by Owned.
@@ -567,7 +567,10 @@ impl ExtHandler for PlainExt {
         _depth: u32,
     ) -> DecodeResult<*mut ffi::PyObject> {
         if code == -1 && self.hook.is_null() {
-            return timestamp(reader.refs, data, offset);
+            if let Some(dt) = timestamp(reader.refs, data) {
+                return Ok(dt);
+            }
+            // Not a timestamp datetime can hold: kept as Ext(-1, data), losslessly.
         }
         let b = Owned(reader.bytes_obj(data, offset)?);
         // SAFETY: plain C conversion.
@@ -589,43 +592,45 @@ impl ExtHandler for PlainExt {
 }
 
 /// The MessagePack timestamp extension (type -1: 4, 8 or 12 bytes) as an aware UTC datetime,
-/// truncated to microseconds. Source: the MessagePack spec, "Timestamp extension type".
-fn timestamp(refs: &TypeRefs, data: &[u8], offset: usize) -> DecodeResult<*mut ffi::PyObject> {
+/// truncated to microseconds; `None` when the payload is not a timestamp a datetime can hold
+/// (other lengths, nanoseconds past 999 999 999, years outside 1..9999).
+/// Source: the MessagePack spec, "Timestamp extension type".
+fn timestamp(refs: &TypeRefs, data: &[u8]) -> Option<*mut ffi::PyObject> {
     let (secs, nanos): (i64, u32) = match data.len() {
-        4 => (u32::from_be_bytes(data.try_into().unwrap()) as i64, 0),
+        4 => (u32::from_be_bytes(data.try_into().ok()?) as i64, 0),
         8 => {
-            let v = u64::from_be_bytes(data.try_into().unwrap());
+            let v = u64::from_be_bytes(data.try_into().ok()?);
             ((v & 0x3_ffff_ffff) as i64, (v >> 34) as u32)
         }
         12 => (
-            i64::from_be_bytes(data[4..12].try_into().unwrap()),
-            u32::from_be_bytes(data[0..4].try_into().unwrap()),
+            i64::from_be_bytes(data[4..12].try_into().ok()?),
+            u32::from_be_bytes(data[0..4].try_into().ok()?),
         ),
-        _ => return Err(DecodeFailure::new(offset, DecodeKind::Timestamp)),
+        _ => return None,
     };
     if nanos >= 1_000_000_000 {
-        return Err(DecodeFailure::new(offset, DecodeKind::Timestamp));
+        return None;
     }
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     // datetime covers years 1..9999: about ±3.2 million days around 1970.
     if days.abs() > 4_000_000 {
-        return Err(DecodeFailure::new(offset, DecodeKind::Timestamp));
+        return None;
     }
     // SAFETY: builds a timedelta from in-range C ints and adds it to the UTC epoch; NULL results
-    // (OverflowError past year 9999) are turned into DecodeError; temporaries released by Owned.
+    // (OverflowError past year 9999) are cleared and reported as None; temporaries released.
     unsafe {
         let delta = ffi::PyDelta_FromDSU(days as i32, rem as i32, (nanos / 1000) as i32);
         if delta.is_null() {
             ffi::PyErr_Clear();
-            return Err(DecodeFailure::new(offset, DecodeKind::Timestamp));
+            return None;
         }
         let delta = Owned(delta);
         let dt = ffi::PyNumber_Add(refs.utc_epoch, delta.0);
         if dt.is_null() {
             ffi::PyErr_Clear();
-            return Err(DecodeFailure::new(offset, DecodeKind::Timestamp));
+            return None;
         }
-        Ok(dt)
+        Some(dt)
     }
 }

@@ -563,19 +563,8 @@ impl<'a> Encoder<'a> {
             return Ok(true);
         }
         if tp == r.tuple_type {
-            // Tuple keys hold keys: walk each item under the same rules.
-            self.enter(depth + 1)?;
-            // SAFETY: `key` is exactly a tuple.
-            let len = unsafe { ffi::PyTuple_GET_SIZE(key) } as usize;
-            writer::array_len(self.buf, len as u32);
-            for i in 0..len {
-                // SAFETY: index in bounds of an immutable tuple.
-                let item = unsafe { ffi::PyTuple_GET_ITEM(key, i as ffi::Py_ssize_t) };
-                match self.write_key(item, depth + 1) {
-                    Ok(true) => {}
-                    other => return other,
-                }
-            }
+            // ormsgpack writes a tuple key with its value serializer: items are values.
+            self.write_tuple(key, depth + 1)?;
             return Ok(true);
         }
         // SAFETY: reading the flags of a live type object.

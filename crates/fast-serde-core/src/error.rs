@@ -195,7 +195,6 @@ pub enum DecodeKind {
     Depth,
     Trailing,
     UnhashableKey,
-    Timestamp,
     /// A Python error raised by a callback (`ext_hook`, a constructor); re-raised unchanged.
     Python(PyErr),
 }
@@ -221,6 +220,12 @@ impl DecodeFailure {
         Self::new(offset, DecodeKind::Python(err))
     }
 
+    /// Errors that end the whole read (as opposed to a malformed ext payload, which LangGraph's
+    /// format reads as `None`): nesting past the limit and Python errors from callbacks.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self.kind, DecodeKind::Depth | DecodeKind::Python(_))
+    }
+
     #[cold]
     pub fn into_pyerr(self, py: Python<'_>) -> PyErr {
         let off = self.offset;
@@ -239,7 +244,6 @@ impl DecodeFailure {
             ),
             DecodeKind::Trailing => format!("trailing bytes after the value at byte {off}"),
             DecodeKind::UnhashableKey => format!("unhashable map key at byte {off}"),
-            DecodeKind::Timestamp => format!("timestamp out of datetime range at byte {off}"),
         };
         let err = DecodeError::new_err(msg);
         let value = err.value(py);

@@ -299,6 +299,9 @@ impl LangGraphCodec {
         };
         let arg = match sub.read(depth + 1, false) {
             Ok(a) => Owned(a),
+            // Too deep, or an error the parent's hook would not catch either: stop here rather
+            // than hand the same subtree to Python again at every level above.
+            Err(e) if e.is_fatal() => return Err(e),
             Err(_) => return Ok(None),
         };
         let method = if n == 4 {
@@ -408,6 +411,9 @@ impl ExtHandler for LangGraphCodec {
         offset: usize,
         depth: u32,
     ) -> DecodeResult<*mut ffi::PyObject> {
+        if depth >= crate::MAX_DEPTH {
+            return Err(DecodeFailure::new(offset, crate::error::DecodeKind::Depth));
+        }
         match code {
             EXT_CONSTRUCTOR_SINGLE_ARG
             | EXT_CONSTRUCTOR_POS_ARGS
