@@ -13,6 +13,7 @@ The bytes are JsonPlusSerializer's own (``("msgpack", bytes)`` with its ext code
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pickle
 from typing import Any
@@ -83,11 +84,14 @@ class FastSerializer(JsonPlusSerializer):
         self._codec = self._make_codec()
 
     def _make_codec(self) -> LangGraphCodec:
+        # Module-level callables bound to the allowlist (not to self): no reference cycle.
         return LangGraphCodec(
             _jsonplus._msgpack_enc,
             _plans.encode_plan,
             self._unpack_ext_hook,
-            self._resolve,
+            functools.partial(_resolve, self._allowed_msgpack_modules),
+            _failed,
+            _method_allowed,
             None if self.validate_models else _plans.trusted_model,
         )
 
@@ -118,56 +122,86 @@ class FastSerializer(JsonPlusSerializer):
             return self._codec.loads(data_)
         return super().loads_typed(data)
 
-    def _resolve(self, code: int, module: str, name: str) -> tuple[int, Any]:
-        """The parent's ``_check_allowed`` and import, for the native decoder.
 
-        Returns ``(status, cls)``; see ``_RESOLVED_*``. Mirrors
-        ``langgraph.checkpoint.serde.jsonplus._create_msgpack_ext_hook`` (same events, same
-        warning texts, same de-duplication sets).
-        """
-        key = (module, name)
-        allowed = self._allowed_msgpack_modules
-        status = _RESOLVED_CACHE
-        if key in _lg_msgpack.SAFE_MSGPACK_TYPES:
-            pass
-        elif allowed is True:
-            emit_serde_event(
-                {"kind": "msgpack_unregistered_allowed", "module": module, "name": name}
-            )
-            _jsonplus._warn_once(
-                _jsonplus._warned_unregistered_types,
-                key,
-                "Deserializing unregistered type %s.%s from checkpoint. "
-                "This will be blocked in a future version. "
-                "Set LANGGRAPH_STRICT_MSGPACK=true to block now, or add "
-                "to allowed_msgpack_modules to allow explicitly: [(%r, %r)]",
-                module,
-                name,
-                module,
-                name,
-            )
-            status = _RESOLVED_ONCE
-        elif allowed is not None and key in allowed:
-            pass
-        else:
-            emit_serde_event({"kind": "msgpack_blocked", "module": module, "name": name})
-            _jsonplus._warn_once(
-                _jsonplus._warned_blocked_types,
-                key,
-                "Blocked deserialization of %s.%s - not in allowed_msgpack_modules. "
-                "Add to allowed_msgpack_modules to allow: [(%r, %r)]",
-                module,
-                name,
-                module,
-                name,
-            )
-            return _RESOLVED_BLOCKED, None
-        try:
-            cls = getattr(importlib.import_module(module), name)
-        except Exception as exc:
-            if code in (0, 1, 2, 3):
-                _jsonplus._reconstruction_fallback((module, name, None), exc)
-            return _RESOLVED_BLOCKED, None
-        return status, cls
+def _resolve(allowed: Any, code: int, module: str, name: str) -> tuple[int, Any]:
+    """The parent's ``_check_allowed`` and import, for the native reader.
+
+    ``allowed`` is the serializer's normalised ``allowed_msgpack_modules``. Returns
+    ``(status, constructor)``, see ``_RESOLVED_*``. Mirrors
+    ``langgraph.checkpoint.serde.jsonplus._create_msgpack_ext_hook`` (same events, same warning
+    texts, same de-duplication sets). For ``Send`` (ext 1) the constructor is the parent's own
+    ``_send_from_args``.
+    """
+    key = (module, name)
+    status = _RESOLVED_CACHE
+    if key in _lg_msgpack.SAFE_MSGPACK_TYPES:
+        pass
+    elif allowed is True:
+        emit_serde_event({"kind": "msgpack_unregistered_allowed", "module": module, "name": name})
+        _jsonplus._warn_once(
+            _jsonplus._warned_unregistered_types,
+            key,
+            "Deserializing unregistered type %s.%s from checkpoint. "
+            "This will be blocked in a future version. "
+            "Set LANGGRAPH_STRICT_MSGPACK=true to block now, or add "
+            "to allowed_msgpack_modules to allow explicitly: [(%r, %r)]",
+            module,
+            name,
+            module,
+            name,
+        )
+        status = _RESOLVED_ONCE
+    elif allowed is not None and key in allowed:
+        pass
+    else:
+        emit_serde_event({"kind": "msgpack_blocked", "module": module, "name": name})
+        _jsonplus._warn_once(
+            _jsonplus._warned_blocked_types,
+            key,
+            "Blocked deserialization of %s.%s - not in allowed_msgpack_modules. "
+            "Add to allowed_msgpack_modules to allow: [(%r, %r)]",
+            module,
+            name,
+            module,
+            name,
+        )
+        return _RESOLVED_BLOCKED, None
+    if code == 1 and key == ("langgraph.types", "Send"):
+        return status, _send
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except Exception as exc:
+        if code in (0, 1, 2, 3):
+            _jsonplus._reconstruction_fallback((module, name, None), exc)
+        return _RESOLVED_BLOCKED, None
+    return status, cls
 
 
+def _send(*args: Any) -> Any:
+    """``Send`` from ext 1's positional arguments, exactly as the parent builds it."""
+    return _jsonplus._send_from_args(args)
+
+
+def _failed(code: int, module: str, name: str, arg: Any, exc: BaseException) -> Any:
+    """The parent's fallback when building ext ``code`` raised: the payload's argument (codes
+    0-3 with the parent's one-time warning; pydantic codes silently)."""
+    if code in (0, 1, 2, 3):
+        return _jsonplus._reconstruction_fallback((module, name, arg), exc)
+    return arg
+
+
+def _method_allowed(module: str, name: str, method: str) -> bool:
+    """The parent's ``_check_allowed_method``: ext 3 may only call ``SAFE_MSGPACK_METHODS``;
+    anything else emits ``msgpack_method_blocked`` and logs the parent's warning."""
+    if (module, name, method) in _lg_msgpack.SAFE_MSGPACK_METHODS:
+        return True
+    emit_serde_event(
+        {"kind": "msgpack_method_blocked", "module": module, "name": name, "method": method}
+    )
+    _jsonplus.logger.warning(
+        "Blocked deserialization of method call %s.%s.%s - not in allowed methods set.",
+        module,
+        name,
+        method,
+    )
+    return False

@@ -25,6 +25,11 @@ pub trait ExtHandler {
         offset: usize,
         depth: u32,
     ) -> DecodeResult<*mut ffi::PyObject>;
+
+    /// Whether an ext value may be a map key (msgpack-python allows it; ormsgpack does not).
+    fn ext_keys(&self) -> bool {
+        true
+    }
 }
 
 /// `fast_serde.loads`: timestamps (-1) become aware UTC datetimes, other codes go to `ext_hook`
@@ -41,6 +46,8 @@ pub struct Reader<'a> {
     refs: &'static TypeRefs,
     keys: Option<&'a mut KeyCache>,
     ext: &'a dyn ExtHandler,
+    /// Levels above the ext payload being read (zero outside ext payloads).
+    outer: u32,
 }
 
 /// A new reference owned by the reader until handed over; released on drop.
@@ -158,11 +165,13 @@ impl<'a> Reader<'a> {
             refs: typerefs(),
             keys,
             ext,
+            outer: 0,
         }
     }
 
-    /// A reader over a nested payload that shares this reader's key cache.
-    pub fn nested<'b>(&'b mut self, data: &'b [u8], base: usize) -> Reader<'b> {
+    /// A reader over an ext payload met at `depth`: its own depth starts again at 0 (the payload
+    /// is packed on its own), the levels above it count towards [`crate::MAX_TOTAL_DEPTH`].
+    pub fn nested<'b>(&'b mut self, data: &'b [u8], base: usize, depth: u32) -> Reader<'b> {
         Reader {
             data,
             pos: 0,
@@ -170,7 +179,25 @@ impl<'a> Reader<'a> {
             refs: self.refs,
             keys: self.keys.as_deref_mut(),
             ext: self.ext,
+            outer: self.outer + depth + 1,
         }
+    }
+
+    /// Fail if a container at `depth` would nest too deep.
+    #[inline(always)]
+    fn enter(&self, start: usize, depth: u32) -> DecodeResult<()> {
+        if depth >= MAX_DEPTH {
+            return Err(self.fail_at(start, DecodeKind::Depth));
+        }
+        if self.outer + depth >= crate::MAX_TOTAL_DEPTH {
+            return Err(self.fail_at(start, DecodeKind::TotalDepth));
+        }
+        Ok(())
+    }
+
+    /// Levels above this reader's data.
+    pub fn outer(&self) -> u32 {
+        self.outer
     }
 
     pub fn at_end(&self) -> bool {
@@ -350,22 +377,22 @@ impl<'a> Reader<'a> {
                 let n = self.len32()?;
                 self.map(start, n, depth)
             }
-            0xd4 => self.ext(start, 1, depth),
-            0xd5 => self.ext(start, 2, depth),
-            0xd6 => self.ext(start, 4, depth),
-            0xd7 => self.ext(start, 8, depth),
-            0xd8 => self.ext(start, 16, depth),
+            0xd4 => self.ext(key, start, 1, depth),
+            0xd5 => self.ext(key, start, 2, depth),
+            0xd6 => self.ext(key, start, 4, depth),
+            0xd7 => self.ext(key, start, 8, depth),
+            0xd8 => self.ext(key, start, 16, depth),
             0xc7 => {
                 let n = self.len8()?;
-                self.ext(start, n, depth)
+                self.ext(key, start, n, depth)
             }
             0xc8 => {
                 let n = self.len16()?;
-                self.ext(start, n, depth)
+                self.ext(key, start, n, depth)
             }
             0xc9 => {
                 let n = self.len32()?;
-                self.ext(start, n, depth)
+                self.ext(key, start, n, depth)
             }
             0xc1 => Err(self.fail_at(start, DecodeKind::Reserved(m))),
         }
@@ -467,9 +494,7 @@ impl<'a> Reader<'a> {
         depth: u32,
         key: bool,
     ) -> DecodeResult<*mut ffi::PyObject> {
-        if depth >= MAX_DEPTH {
-            return Err(self.fail_at(start, DecodeKind::Depth));
-        }
+        self.enter(start, depth)?;
         // Every item takes at least one byte.
         if self.data.len() - self.pos < n {
             return Err(self.fail_at(self.data.len(), DecodeKind::Length(n as u64)));
@@ -496,9 +521,7 @@ impl<'a> Reader<'a> {
     }
 
     fn map(&mut self, start: usize, n: usize, depth: u32) -> DecodeResult<*mut ffi::PyObject> {
-        if depth >= MAX_DEPTH {
-            return Err(self.fail_at(start, DecodeKind::Depth));
-        }
+        self.enter(start, depth)?;
         // Every entry takes at least two bytes.
         if (self.data.len() - self.pos) / 2 < n {
             return Err(self.fail_at(self.data.len(), DecodeKind::Length(n as u64)));
@@ -523,7 +546,16 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn ext(&mut self, start: usize, n: usize, depth: u32) -> DecodeResult<*mut ffi::PyObject> {
+    fn ext(
+        &mut self,
+        key: bool,
+        start: usize,
+        n: usize,
+        depth: u32,
+    ) -> DecodeResult<*mut ffi::PyObject> {
+        if key && !self.ext.ext_keys() {
+            return Err(self.fail_at(start, DecodeKind::ExtKey));
+        }
         let code = self.u8()? as i8;
         let data = self.bytes(start, n)?;
         let offset = self.base + self.pos - n;

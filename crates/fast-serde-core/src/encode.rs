@@ -37,6 +37,8 @@ pub struct Encoder<'a> {
     /// Above zero while writing a model's `__dict__` in place of `model_dump()`: any value
     /// model_dump() would convert fails with `NotPlain` (see encode_lg.rs).
     pub(crate) plain_only: u32,
+    /// Levels above the ext payload being written (zero outside ext payloads).
+    pub(crate) outer: u32,
 }
 
 /// A new reference that is released when dropped (error paths included).
@@ -98,6 +100,7 @@ impl<'a> Encoder<'a> {
             mode,
             refs: typerefs(),
             plain_only: 0,
+            outer: 0,
         }
     }
 
@@ -220,7 +223,7 @@ impl<'a> Encoder<'a> {
 
     #[inline(always)]
     pub(crate) fn enter(&self, depth: u32) -> EncodeResult {
-        if depth >= MAX_DEPTH {
+        if depth >= MAX_DEPTH || self.outer + depth >= crate::MAX_TOTAL_DEPTH {
             Err(EncodeFailure::new(EncodeKind::Depth))
         } else {
             Ok(())

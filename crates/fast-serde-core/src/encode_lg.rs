@@ -106,13 +106,29 @@ impl Encoder<'_> {
             let s = unsafe { ffi::PyObject_Repr(obj) };
             return self.write_owned_str(s, tp);
         }
-        self.enter(depth)?;
-        let depth = depth + 1;
+        // The payload is packed on its own, as `_msgpack_enc` packs it: its depth starts again
+        // (the payload tuple at 0, its argument at 1; a delta snapshot's value at 0), while
+        // `outer` keeps the total bounded.
+        let saved = self.outer;
+        self.outer = saved + depth + 1;
+        let r = self.write_payload(obj, tp, &plan);
+        self.outer = saved;
+        r
+    }
+
+    fn write_payload(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+        plan: &Plan,
+    ) -> EncodeResult {
+        self.enter(0)?;
+        let depth = if plan.kind == DELTA_SNAPSHOT { 0 } else { 1 };
         let start = self.buf.len();
         let at = writer::ext_begin(self.buf);
         self.buf.extend_from_slice(&plan.head);
         let r = match plan.kind {
-            PYDANTIC_V2_DICT => match self.write_model_dict(obj, tp, &plan, depth) {
+            PYDANTIC_V2_DICT => match self.write_model_dict(obj, tp, plan, depth) {
                 Err(e) if matches!(e.kind, EncodeKind::NotPlain) => {
                     // A value model_dump() would convert: take model_dump() after all.
                     self.buf
@@ -125,7 +141,7 @@ impl Encoder<'_> {
             DELTA_SNAPSHOT => self.write_attr(obj, tp, typerefs().s_value, depth),
             SECRET => self.write_call(obj, tp, typerefs().s_get_secret_value, depth),
             PYDANTIC_V1 => self.write_call(obj, tp, typerefs().s_dict_method, depth),
-            NAMEDTUPLE => self.write_namedtuple(obj, &plan, depth),
+            NAMEDTUPLE => self.write_namedtuple(obj, plan, depth),
             PATH => self.write_attr(obj, tp, typerefs().s_parts, depth),
             PATTERN => self.write_pattern(obj, tp, depth),
             STR_ARG => {
@@ -173,7 +189,7 @@ impl Encoder<'_> {
                 ))),
             },
             SEND => self.write_send(obj, tp, depth),
-            ATTRS_KW => self.write_attrs_kw(obj, tp, &plan, depth),
+            ATTRS_KW => self.write_attrs_kw(obj, tp, plan, depth),
             _ => unreachable!("unknown plan kind"),
         };
         r?;

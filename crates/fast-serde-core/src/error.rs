@@ -112,8 +112,9 @@ impl EncodeFailure {
             EncodeKind::Depth if cycle => (format!("circular reference at {where_}"), None),
             EncodeKind::Depth => (
                 format!(
-                    "nesting deeper than {} levels at {where_}",
-                    crate::MAX_DEPTH
+                    "nesting deeper than {} levels (or {} across ext payloads) at {where_}",
+                    crate::MAX_DEPTH,
+                    crate::MAX_TOTAL_DEPTH
                 ),
                 None,
             ),
@@ -193,10 +194,17 @@ pub enum DecodeKind {
     Length(u64),
     Utf8,
     Depth,
+    /// Past [`crate::MAX_TOTAL_DEPTH`] across nested ext payloads: ends the whole read.
+    TotalDepth,
     Trailing,
     UnhashableKey,
     /// A Python error raised by a callback (`ext_hook`, a constructor); re-raised unchanged.
     Python(PyErr),
+    /// LangGraph's ext hook raised: a `DecodeError` whose `__cause__` is that error (the parent's
+    /// ormsgpack raises a ValueError there too).
+    ExtHook(PyErr),
+    /// An ext value as a map key, which LangGraph's reader (ormsgpack) refuses.
+    ExtKey,
 }
 
 pub struct DecodeFailure {
@@ -220,17 +228,31 @@ impl DecodeFailure {
         Self::new(offset, DecodeKind::Python(err))
     }
 
-    /// Errors that end the whole read (as opposed to a malformed ext payload, which LangGraph's
-    /// format reads as `None`): nesting past the limit and Python errors from callbacks.
-    pub fn is_fatal(&self) -> bool {
-        matches!(self.kind, DecodeKind::Depth | DecodeKind::Python(_))
+    /// Errors that end the whole read. Any other error inside an ext payload makes that ext read
+    /// as `None`, as JsonPlusSerializer's ext hook does (it catches `Exception`).
+    pub fn is_fatal(&self, py: Python<'_>) -> bool {
+        match &self.kind {
+            DecodeKind::TotalDepth => true,
+            // The parent's ext hook catches `Exception`, not KeyboardInterrupt and its kin.
+            DecodeKind::Python(err) | DecodeKind::ExtHook(err) => {
+                !err.is_instance_of::<pyo3::exceptions::PyException>(py)
+            }
+            _ => false,
+        }
     }
 
     #[cold]
     pub fn into_pyerr(self, py: Python<'_>) -> PyErr {
         let off = self.offset;
+        let mut cause = None;
         let msg = match self.kind {
             DecodeKind::Python(err) => return err,
+            DecodeKind::ExtHook(err) => {
+                let m = format!("ext hook failed ({}) at byte {off}", err.value(py));
+                cause = Some(err);
+                m
+            }
+            DecodeKind::ExtKey => format!("ext value as a map key at byte {off}"),
             DecodeKind::Empty => format!("empty input at byte {off}"),
             DecodeKind::Reserved(m) => format!("reserved marker 0x{m:02x} at byte {off}"),
             DecodeKind::Truncated => format!("truncated input at byte {off}"),
@@ -242,6 +264,10 @@ impl DecodeFailure {
                 "nesting deeper than {} levels at byte {off}",
                 crate::MAX_DEPTH
             ),
+            DecodeKind::TotalDepth => format!(
+                "nesting deeper than {} levels across ext payloads at byte {off}",
+                crate::MAX_TOTAL_DEPTH
+            ),
             DecodeKind::Trailing => format!("trailing bytes after the value at byte {off}"),
             DecodeKind::UnhashableKey => format!("unhashable map key at byte {off}"),
         };
@@ -249,6 +275,9 @@ impl DecodeFailure {
         let value = err.value(py);
         // A fresh exception instance always takes the attribute; a failure would only lose it.
         let _ = value.setattr("offset", off);
+        if let Some(cause) = cause {
+            err.set_cause(py, Some(cause));
+        }
         err
     }
 }

@@ -13,13 +13,13 @@
 use crate::buffer::{self, with_buffer};
 use crate::decode::{with_key_cache, ExtHandler, Owned, Reader};
 use crate::encode::{Encoder, Mode};
-use crate::error::{DecodeFailure, DecodeResult};
+use crate::error::{DecodeFailure, DecodeKind, DecodeResult};
 use crate::typeref::typerefs;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 const EXT_CONSTRUCTOR_SINGLE_ARG: i8 = 0;
 const EXT_CONSTRUCTOR_POS_ARGS: i8 = 1;
@@ -44,6 +44,8 @@ pub struct LangGraphCodec {
     inspect: Py<PyAny>,
     ext_hook: Py<PyAny>,
     resolve: Py<PyAny>,
+    failed: Py<PyAny>,
+    method_allowed: Py<PyAny>,
     /// `_plans.trusted_model(cls, kwargs) -> bool` when `validate_models=False`, else None.
     trust: Option<Py<PyAny>>,
     classes: Mutex<HashMap<Box<[u8]>, Arc<ClassEntry>>>,
@@ -52,8 +54,9 @@ pub struct LangGraphCodec {
 /// A class allowed by the allowlist (cached only when `resolve` said so).
 struct ClassEntry {
     cls: Py<PyAny>,
-    /// Decided on the first object of the class when `validate_models=False`.
-    trusted: OnceLock<Option<Trusted>>,
+    /// Decided on the first object of the class when `validate_models=False`: `None` until
+    /// then. No lock is held while deciding (it runs Python, which may re-enter the codec).
+    trusted: Mutex<Option<Option<Arc<Trusted>>>>,
 }
 
 /// How a trusted pydantic class is restored without validation: the field names in order, and
@@ -69,12 +72,14 @@ const CLASS_CACHE_MAX: usize = 4096;
 #[pymethods]
 impl LangGraphCodec {
     #[new]
-    #[pyo3(signature = (fallback, inspect, ext_hook, resolve, trust=None))]
+    #[pyo3(signature = (fallback, inspect, ext_hook, resolve, failed, method_allowed, trust=None))]
     fn new(
         fallback: Py<PyAny>,
         inspect: Py<PyAny>,
         ext_hook: Py<PyAny>,
         resolve: Py<PyAny>,
+        failed: Py<PyAny>,
+        method_allowed: Py<PyAny>,
         trust: Option<Py<PyAny>>,
     ) -> Self {
         LangGraphCodec {
@@ -82,6 +87,8 @@ impl LangGraphCodec {
             inspect,
             ext_hook,
             resolve,
+            failed,
+            method_allowed,
             trust,
             classes: Mutex::new(HashMap::new()),
         }
@@ -151,7 +158,10 @@ impl LangGraphCodec {
                 std::ptr::null_mut(),
             );
             if r.is_null() {
-                return Err(DecodeFailure::fetch(Python::assume_attached(), offset));
+                let err = PyErr::take(Python::assume_attached()).unwrap_or_else(|| {
+                    pyo3::exceptions::PySystemError::new_err("ext hook failed without an error")
+                });
+                return Err(DecodeFailure::new(offset, DecodeKind::ExtHook(err)));
             }
             Ok(r)
         }
@@ -162,7 +172,8 @@ impl LangGraphCodec {
     fn class(&self, code: i8, module: &[u8], name: &[u8]) -> PyResult<Option<Arc<ClassEntry>>> {
         // SAFETY: attached: called from the reader, which runs with the GIL held.
         let py = unsafe { Python::assume_attached() };
-        let mut key = Vec::with_capacity(module.len() + name.len() + 1);
+        let mut key = Vec::with_capacity(module.len() + name.len() + 2);
+        key.push(code as u8);
         key.extend_from_slice(module);
         key.push(0);
         key.extend_from_slice(name);
@@ -181,7 +192,7 @@ impl LangGraphCodec {
             self.resolve.bind(py).call1((code, m, n))?.extract()?;
         let entry = Arc::new(ClassEntry {
             cls,
-            trusted: OnceLock::new(),
+            trusted: Mutex::new(None),
         });
         match status {
             RESOLVED_CACHE => {
@@ -207,10 +218,19 @@ impl LangGraphCodec {
         let trust = self.trust.as_ref()?;
         // SAFETY: attached (reader runs with the GIL).
         let py = unsafe { Python::assume_attached() };
-        let trusted = entry
+        let known = entry
             .trusted
-            .get_or_init(|| decide_trust(py, trust, &entry.cls, kwargs));
-        let t = trusted.as_ref()?;
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let t = match known {
+            Some(decided) => decided?,
+            None => {
+                let decided = decide_trust(py, trust, &entry.cls, kwargs).map(Arc::new);
+                let mut slot = entry.trusted.lock().unwrap_or_else(|e| e.into_inner());
+                slot.get_or_insert(decided).clone()?
+            }
+        };
         let refs = typerefs();
         // SAFETY: `kwargs` is a live exact dict; keys are compared (by address, then by value)
         // with the field names in order; the new object gets its four pydantic slots set through
@@ -280,7 +300,7 @@ impl LangGraphCodec {
         offset: usize,
         depth: u32,
     ) -> DecodeResult<Option<*mut ffi::PyObject>> {
-        let mut sub = reader.nested(data, offset);
+        let mut sub = reader.nested(data, offset, depth);
         let n = match sub.array_len() {
             Ok(Some(n)) => n,
             _ => return Ok(None),
@@ -297,12 +317,12 @@ impl LangGraphCodec {
             (Ok(Some(m)), Ok(Some(n))) => (m, n),
             _ => return Ok(None),
         };
-        let arg = match sub.read(depth + 1, false) {
+        let arg = match sub.read(1, false) {
             Ok(a) => Owned(a),
-            // Too deep, or an error the parent's hook would not catch either: stop here rather
-            // than hand the same subtree to Python again at every level above.
-            Err(e) if e.is_fatal() => return Err(e),
-            Err(_) => return Ok(None),
+            // The parent's hook catches what fails inside a payload and reads the ext as None
+            // (its fallback without a payload); only what it would not catch ends the read.
+            Err(e) if e.is_fatal(py()) => return Err(e),
+            Err(_) => return Ok(Some(new_none())),
         };
         let method = if n == 4 {
             match sub.str_bytes() {
@@ -317,23 +337,31 @@ impl LangGraphCodec {
         }
         let refs = typerefs();
         if code == EXT_METHOD_SINGLE_ARG {
-            // Only `SAFE_MSGPACK_METHODS` is called natively; anything else is the parent's to block.
             if (module, name, method) != (&b"datetime"[..], &b"datetime"[..], &b"fromisoformat"[..])
             {
-                return Ok(None);
+                // Blocked unless in SAFE_MSGPACK_METHODS (`method_allowed` emits the parent's
+                // event and warning); an allowed method other than fromisoformat is rare enough
+                // to leave to the parent's hook.
+                return match self.method_allowed(module, name, method) {
+                    Some(false) => Ok(Some(arg.into_ptr())),
+                    _ => Ok(None),
+                };
             }
             // SAFETY: calls the cached `datetime.fromisoformat` with one live argument.
             let r = unsafe { ffi::PyObject_CallOneArg(refs.datetime_fromisoformat, arg.0) };
-            return Ok(self.built(r));
-        }
-        if code == EXT_CONSTRUCTOR_POS_ARGS && module == b"langgraph.types" && name == b"Send" {
-            return Ok(None);
+            if !r.is_null() {
+                return Ok(Some(r));
+            }
+            return Ok(self.failed(code, module, name, arg));
         }
         let entry = match self.class(code, module, name) {
             Ok(Some(e)) => e,
             // Blocked: the parent returns the payload's argument as decoded.
             Ok(None) => return Ok(Some(arg.into_ptr())),
-            Err(_) => return Ok(None),
+            Err(e) => {
+                e.restore(py());
+                return Ok(self.failed(code, module, name, arg));
+            }
         };
         if code == EXT_PYDANTIC_V2 {
             // SAFETY: type check on a live object.
@@ -344,65 +372,102 @@ impl LangGraphCodec {
             }
         }
         let c = entry.cls.as_ptr();
-        // SAFETY: calls a live class with live arguments; results are owned; the argument type is
-        // checked before it is used as a tuple source or as kwargs.
+        // SAFETY: calls a live class with live arguments (`cls(arg)`, `cls(*arg)`, `cls(**arg)`);
+        // results are owned; a NULL result leaves the exception set for `failed`.
         let r = unsafe {
             match code {
                 EXT_CONSTRUCTOR_SINGLE_ARG => ffi::PyObject_CallOneArg(c, arg.0),
                 EXT_CONSTRUCTOR_POS_ARGS => {
-                    if ffi::PyList_CheckExact(arg.0) == 0 {
-                        return Ok(None);
-                    }
-                    let t = ffi::PyList_AsTuple(arg.0);
+                    let t = ffi::PySequence_Tuple(arg.0);
                     if t.is_null() {
-                        ffi::PyErr_Clear();
-                        return Ok(None);
+                        t
+                    } else {
+                        let t = Owned(t);
+                        ffi::PyObject_Call(c, t.0, std::ptr::null_mut())
                     }
-                    let t = Owned(t);
-                    ffi::PyObject_Call(c, t.0, std::ptr::null_mut())
                 }
-                EXT_CONSTRUCTOR_KW_ARGS | EXT_PYDANTIC_V2 => {
+                _ => {
                     if ffi::PyDict_CheckExact(arg.0) == 0 {
-                        return Ok(None);
+                        ffi::PyErr_SetString(
+                            ffi::PyExc_TypeError,
+                            c"argument after ** must be a mapping".as_ptr(),
+                        );
+                        std::ptr::null_mut()
+                    } else {
+                        ffi::PyObject_Call(c, refs.empty_tuple, arg.0)
                     }
-                    let r = ffi::PyObject_Call(c, refs.empty_tuple, arg.0);
-                    if r.is_null() && code == EXT_PYDANTIC_V2 {
-                        // The parent's second try: `cls.model_construct(**kwargs)`.
-                        ffi::PyErr_Clear();
-                        let mc = ffi::PyObject_GetAttr(c, refs.s_model_construct);
-                        if mc.is_null() {
-                            ffi::PyErr_Clear();
-                            return Ok(Some(arg.into_ptr()));
-                        }
-                        let mc = Owned(mc);
-                        let r2 = ffi::PyObject_Call(mc.0, refs.empty_tuple, arg.0);
-                        if r2.is_null() {
-                            ffi::PyErr_Clear();
-                            return Ok(Some(arg.into_ptr()));
-                        }
-                        return Ok(Some(r2));
-                    }
-                    r
                 }
-                _ => return Ok(None),
             }
         };
-        Ok(self.built(r))
+        if !r.is_null() {
+            return Ok(Some(r));
+        }
+        if code == EXT_PYDANTIC_V2 {
+            // The parent's second try, `cls.model_construct(**kwargs)`, then the kwargs.
+            // SAFETY: clears the first error; attribute fetch and call on live objects; owned
+            // results; errors cleared.
+            unsafe {
+                ffi::PyErr_Clear();
+                if ffi::PyDict_CheckExact(arg.0) != 0 {
+                    let mc = ffi::PyObject_GetAttr(c, refs.s_model_construct);
+                    if !mc.is_null() {
+                        let mc = Owned(mc);
+                        let r2 = ffi::PyObject_Call(mc.0, refs.empty_tuple, arg.0);
+                        if !r2.is_null() {
+                            return Ok(Some(r2));
+                        }
+                    }
+                    ffi::PyErr_Clear();
+                }
+            }
+            return Ok(Some(arg.into_ptr()));
+        }
+        Ok(self.failed(code, module, name, arg))
     }
 
-    /// A constructed object, or `None` (parent's path, which logs the failure) when it raised.
-    fn built(&self, r: *mut ffi::PyObject) -> Option<*mut ffi::PyObject> {
-        if r.is_null() {
-            // SAFETY: clearing the constructor's exception; the parent's hook will meet it again.
-            unsafe { ffi::PyErr_Clear() };
-            None
-        } else {
-            Some(r)
+    /// A construction raised (the exception is set): the parent's fallback, through
+    /// `failed(code, module, name, arg, exc)` (a one-time warning, then the payload's argument).
+    fn failed(
+        &self,
+        code: i8,
+        module: &[u8],
+        name: &[u8],
+        arg: Owned,
+    ) -> Option<*mut ffi::PyObject> {
+        let py = py();
+        let exc = PyErr::take(py)
+            .map(|e| e.into_value(py).into_any())
+            .unwrap_or_else(|| py.None());
+        let m = std::str::from_utf8(module).unwrap_or_default();
+        let n = std::str::from_utf8(name).unwrap_or_default();
+        // SAFETY: `arg` is a live new reference, handed to a Bound that owns it.
+        let arg = unsafe { Bound::from_owned_ptr(py, arg.into_ptr()) };
+        match self.failed.bind(py).call1((code, m, n, arg, exc)) {
+            Ok(v) => Some(v.into_ptr()),
+            Err(e) => {
+                e.restore(py);
+                None
+            }
         }
+    }
+
+    /// `_check_allowed_method(module, name, method)` of the parent, events and warning included.
+    fn method_allowed(&self, module: &[u8], name: &[u8], method: &[u8]) -> Option<bool> {
+        let py = py();
+        let s = |b: &[u8]| std::str::from_utf8(b).unwrap_or_default().to_owned();
+        self.method_allowed
+            .bind(py)
+            .call1((s(module), s(name), s(method)))
+            .and_then(|r| r.is_truthy())
+            .ok()
     }
 }
 
 impl ExtHandler for LangGraphCodec {
+    fn ext_keys(&self) -> bool {
+        false
+    }
+
     fn ext(
         &self,
         reader: &mut Reader<'_>,
@@ -411,8 +476,8 @@ impl ExtHandler for LangGraphCodec {
         offset: usize,
         depth: u32,
     ) -> DecodeResult<*mut ffi::PyObject> {
-        if depth >= crate::MAX_DEPTH {
-            return Err(DecodeFailure::new(offset, crate::error::DecodeKind::Depth));
+        if reader.outer() + depth >= crate::MAX_TOTAL_DEPTH {
+            return Err(DecodeFailure::new(offset, DecodeKind::TotalDepth));
         }
         match code {
             EXT_CONSTRUCTOR_SINGLE_ARG
@@ -428,14 +493,7 @@ impl ExtHandler for LangGraphCodec {
             // pydantic v1, numpy, delta snapshots: the parent's hook.
             4 | 6 | 7 => self.delegate(reader, code, data, offset),
             // The parent's hook returns None for every other code.
-            _ => {
-                // SAFETY: the None singleton is immortal; a new reference is returned.
-                unsafe {
-                    let none = ffi::Py_None();
-                    ffi::Py_INCREF(none);
-                    Ok(none)
-                }
-            }
+            _ => Ok(new_none()),
         }
     }
 }
@@ -476,4 +534,15 @@ fn decide_trust(
         fields,
         extra_allow,
     })
+}
+
+fn py() -> Python<'static> {
+    // SAFETY: the reader runs attached to the interpreter.
+    unsafe { Python::assume_attached() }
+}
+
+/// A new reference to None.
+fn new_none() -> *mut ffi::PyObject {
+    // SAFETY: the None singleton is immortal; a new reference is returned.
+    unsafe { ffi::Py_NewRef(ffi::Py_None()) }
 }

@@ -23,6 +23,11 @@ use pyo3::types::PyBytes;
 /// JsonPlusSerializer can write, fast-serde can write and read.
 pub const MAX_DEPTH: u32 = 255;
 
+/// The deepest nesting in all, counting the containers of every enclosing ext payload. In
+/// LangGraph's format each ext payload is packed on its own (so [`MAX_DEPTH`] applies per payload,
+/// as in JsonPlusSerializer); this bound keeps the native recursion, and so the stack, finite.
+pub const MAX_TOTAL_DEPTH: u32 = 2048;
+
 /// dumps(obj, /, *, default=None) -> bytes
 ///
 /// `obj` as MessagePack: the bytes of `ormsgpack.packb(obj, option=OPT_NON_STR_KEYS |
