@@ -16,12 +16,14 @@ from __future__ import annotations
 import functools
 import importlib
 import pickle
+from types import SimpleNamespace
 from typing import Any
 
 from langgraph.checkpoint.serde import _msgpack as _lg_msgpack
 from langgraph.checkpoint.serde import jsonplus as _jsonplus
 from langgraph.checkpoint.serde.event_hooks import emit_serde_event
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.checkpoint.serde.types import _DeltaSnapshot
 
 from fast_serde import _plans
 from fast_serde._native import EncodeError, LangGraphCodec
@@ -84,15 +86,19 @@ class FastSerializer(JsonPlusSerializer):
         self._codec = self._make_codec()
 
     def _make_codec(self) -> LangGraphCodec:
-        # Module-level callables bound to the allowlist (not to self): no reference cycle.
+        # Module-level callables bound to the allowlist, never to self: no reference cycle.
         return LangGraphCodec(
-            _jsonplus._msgpack_enc,
-            _plans.encode_plan,
-            self._unpack_ext_hook,
-            functools.partial(_resolve, self._allowed_msgpack_modules),
-            _failed,
-            _method_allowed,
-            None if self.validate_models else _plans.trusted_model,
+            SimpleNamespace(
+                fallback=_jsonplus._msgpack_enc,
+                inspect=_plans.encode_plan,
+                ext_hook=self._unpack_ext_hook,
+                resolve=functools.partial(_resolve, self._allowed_msgpack_modules),
+                failed=_failed,
+                method_allowed=_method_allowed,
+                trust=None if self.validate_models else _plans.trusted_model,
+                delta=_DeltaSnapshot,
+                numpy=_numpy_array,
+            )
         )
 
     def with_msgpack_allowlist(self, extra_allowlist: Any) -> FastSerializer:
@@ -188,6 +194,17 @@ def _failed(code: int, module: str, name: str, arg: Any, exc: BaseException) -> 
     if code in (0, 1, 2, 3):
         return _jsonplus._reconstruction_fallback((module, name, arg), exc)
     return arg
+
+
+def _numpy_array(payload: Any) -> Any:
+    """Ext 6 ``(dtype.str, shape, order, buffer)`` rebuilt as the parent does; None on failure."""
+    try:
+        import numpy as np
+
+        dtype_str, shape, order, buf = payload
+        return np.frombuffer(buf, dtype=np.dtype(dtype_str)).reshape(shape, order=order)
+    except Exception:
+        return None
 
 
 def _method_allowed(module: str, name: str, method: str) -> bool:

@@ -8,6 +8,7 @@
 
 use crate::encode::{Encoder, Mode, Owned};
 use crate::error::{EncodeFailure, EncodeKind, EncodeResult, PathSeg};
+use crate::ext::*;
 use crate::typeref::typerefs;
 use crate::writer;
 use pyo3::ffi;
@@ -37,15 +38,6 @@ const ATTR_ARG: u8 = 17;
 const SEND: u8 = 18;
 const ATTRS_KW: u8 = 19;
 const REPR: u8 = 20;
-
-// JsonPlusSerializer's ext codes (jsonplus.py, EXT_*).
-pub const EXT_CONSTRUCTOR_SINGLE_ARG: i8 = 0;
-pub const EXT_CONSTRUCTOR_POS_ARGS: i8 = 1;
-pub const EXT_CONSTRUCTOR_KW_ARGS: i8 = 2;
-pub const EXT_METHOD_SINGLE_ARG: i8 = 3;
-pub const EXT_PYDANTIC_V1: i8 = 4;
-pub const EXT_PYDANTIC_V2: i8 = 5;
-pub const EXT_DELTA_SNAPSHOT: i8 = 7;
 
 /// One attribute the plan reads: its name (a str) and that name pre-encoded as a map key.
 struct Field {

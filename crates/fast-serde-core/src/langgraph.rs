@@ -1,31 +1,25 @@
 //! JsonPlusSerializer's MessagePack format (langgraph-checkpoint 4.3), natively.
 //!
 //! [`LangGraphCodec`] is what `fast_serde.langgraph.FastSerializer` drives. Encoding is the
-//! walker's LangGraph mode. Decoding reads ext codes 0, 1, 2, 3 (`datetime.fromisoformat` only)
-//! and 5 in Rust: the payload `(module, name, arg[, method])` is read natively, the class comes
-//! from a per-codec cache keyed by the raw `module\0name` bytes (filled through the Python
-//! `resolve` callback, which applies the allowlist and emits the parent's events and warnings),
-//! and the object is built exactly as the parent's ext hook builds it. Everything unusual — a
-//! payload that is not the expected tuple, a construction that raises, `Send`, numpy (6),
-//! pydantic v1 (4), delta snapshots (7) — goes to the parent's own ext hook with the raw bytes,
-//! so the outcome is the parent's by construction.
+//! walker's LangGraph mode (encode_lg.rs). Decoding reads every ext code in Rust: the payload
+//! `(module, name, arg[, method])` is read natively, the class comes from a per-codec cache keyed
+//! by the raw `code, module, name` bytes (filled through the Python `resolve` callback, which
+//! applies the allowlist and emits the parent's events and warnings), and the object is built as
+//! the parent's ext hook builds it, failures included (`failed`, `method_allowed`). Only a
+//! payload of an unexpected shape (not an array of the right length, non-str names, trailing
+//! bytes) goes to the parent's own ext hook with the raw bytes, so its outcome is the parent's.
 
 use crate::buffer::{self, with_buffer};
 use crate::decode::{with_key_cache, ExtHandler, Owned, Reader};
 use crate::encode::{Encoder, Mode};
 use crate::error::{DecodeFailure, DecodeKind, DecodeResult};
+use crate::ext::*;
 use crate::typeref::typerefs;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-
-const EXT_CONSTRUCTOR_SINGLE_ARG: i8 = 0;
-const EXT_CONSTRUCTOR_POS_ARGS: i8 = 1;
-const EXT_CONSTRUCTOR_KW_ARGS: i8 = 2;
-const EXT_METHOD_SINGLE_ARG: i8 = 3;
-const EXT_PYDANTIC_V2: i8 = 5;
 
 /// `resolve` answers: allowed and cacheable (no per-object events), allowed but ask again next
 /// time (the permissive mode's per-object event), or blocked / unimportable (payload returned).
@@ -48,6 +42,10 @@ pub struct LangGraphCodec {
     method_allowed: Py<PyAny>,
     /// `_plans.trusted_model(cls, kwargs) -> bool` when `validate_models=False`, else None.
     trust: Option<Py<PyAny>>,
+    /// `_DeltaSnapshot`, for ext 7.
+    delta: Py<PyAny>,
+    /// `payload -> ndarray | None`, for ext 6 (the parent's rebuild, errors read as None).
+    numpy: Py<PyAny>,
     classes: Mutex<HashMap<Box<[u8]>, Arc<ClassEntry>>>,
 }
 
@@ -71,27 +69,26 @@ const CLASS_CACHE_MAX: usize = 4096;
 
 #[pymethods]
 impl LangGraphCodec {
+    /// `hooks`: an object with the attributes `fallback`, `inspect`, `ext_hook`, `resolve`,
+    /// `failed`, `method_allowed`, `trust` (None when validating), `delta` (the
+    /// `_DeltaSnapshot` class) and `numpy` (`payload -> ndarray | None`); see
+    /// `fast_serde.langgraph.FastSerializer._make_codec`.
     #[new]
-    #[pyo3(signature = (fallback, inspect, ext_hook, resolve, failed, method_allowed, trust=None))]
-    fn new(
-        fallback: Py<PyAny>,
-        inspect: Py<PyAny>,
-        ext_hook: Py<PyAny>,
-        resolve: Py<PyAny>,
-        failed: Py<PyAny>,
-        method_allowed: Py<PyAny>,
-        trust: Option<Py<PyAny>>,
-    ) -> Self {
-        LangGraphCodec {
-            fallback,
-            inspect,
-            ext_hook,
-            resolve,
-            failed,
-            method_allowed,
-            trust,
+    fn new(hooks: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let get = |name: &str| hooks.getattr(name).map(Bound::unbind);
+        let trust = hooks.getattr("trust")?;
+        Ok(LangGraphCodec {
+            fallback: get("fallback")?,
+            inspect: get("inspect")?,
+            ext_hook: get("ext_hook")?,
+            resolve: get("resolve")?,
+            failed: get("failed")?,
+            method_allowed: get("method_allowed")?,
+            trust: (!trust.is_none()).then(|| trust.unbind()),
+            delta: get("delta")?,
+            numpy: get("numpy")?,
             classes: Mutex::new(HashMap::new()),
-        }
+        })
     }
 
     /// `_msgpack_enc(obj)`'s bytes. Raises `fast_serde.EncodeError` (a `TypeError`) naming the
@@ -402,14 +399,20 @@ impl LangGraphCodec {
         if !r.is_null() {
             return Ok(Some(r));
         }
-        if code == EXT_PYDANTIC_V2 {
-            // The parent's second try, `cls.model_construct(**kwargs)`, then the kwargs.
+        if code == EXT_PYDANTIC_V2 || code == EXT_PYDANTIC_V1 {
+            // The parent's second try, `cls.model_construct(**kwargs)` (v1: `cls.construct`),
+            // then the kwargs themselves.
+            let second = if code == EXT_PYDANTIC_V2 {
+                refs.s_model_construct
+            } else {
+                refs.s_construct
+            };
             // SAFETY: clears the first error; attribute fetch and call on live objects; owned
             // results; errors cleared.
             unsafe {
                 ffi::PyErr_Clear();
                 if ffi::PyDict_CheckExact(arg.0) != 0 {
-                    let mc = ffi::PyObject_GetAttr(c, refs.s_model_construct);
+                    let mc = ffi::PyObject_GetAttr(c, second);
                     if !mc.is_null() {
                         let mc = Owned(mc);
                         let r2 = ffi::PyObject_Call(mc.0, refs.empty_tuple, arg.0);
@@ -484,14 +487,38 @@ impl ExtHandler for LangGraphCodec {
             | EXT_CONSTRUCTOR_POS_ARGS
             | EXT_CONSTRUCTOR_KW_ARGS
             | EXT_METHOD_SINGLE_ARG
+            | EXT_PYDANTIC_V1
             | EXT_PYDANTIC_V2 => {
                 if let Some(obj) = self.try_native(reader, code, data, offset, depth)? {
                     return Ok(obj);
                 }
                 self.delegate(reader, code, data, offset)
             }
-            // pydantic v1, numpy, delta snapshots: the parent's hook.
-            4 | 6 | 7 => self.delegate(reader, code, data, offset),
+            EXT_NUMPY_ARRAY | EXT_DELTA_SNAPSHOT => {
+                let mut sub = reader.nested(data, offset, depth);
+                let value = match sub.read(0, false) {
+                    Ok(v) => Owned(v),
+                    // The parent reads an unreadable array as None, and lets an unreadable
+                    // snapshot raise (its enclosing payload, if any, reads as None).
+                    Err(e) if code == EXT_NUMPY_ARRAY && !e.is_fatal(py()) => return Ok(new_none()),
+                    Err(e) => return Err(e),
+                };
+                if !sub.at_end() {
+                    // ormsgpack ignores trailing bytes inside a payload: the parent's hook.
+                    return self.delegate(reader, code, data, offset);
+                }
+                let f = if code == EXT_NUMPY_ARRAY {
+                    &self.numpy
+                } else {
+                    &self.delta
+                };
+                // SAFETY: calls a live callable with one live argument; owned result.
+                let r = unsafe { ffi::PyObject_CallOneArg(f.as_ptr(), value.0) };
+                if r.is_null() {
+                    return Err(DecodeFailure::fetch(py(), offset));
+                }
+                Ok(r)
+            }
             // The parent's hook returns None for every other code.
             _ => Ok(new_none()),
         }

@@ -8,6 +8,7 @@ pub mod decode;
 pub mod encode;
 mod encode_lg;
 pub mod error;
+pub mod ext;
 pub mod langgraph;
 pub mod typeref;
 pub mod writer;
