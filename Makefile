@@ -5,7 +5,7 @@ PIP     := $(VENV)/bin/pip
 STAMP   := $(VENV)/.deps-installed
 PYTHON  ?= python3
 
-.PHONY: all setup build test test-rust test-python lint demo bench clean
+.PHONY: all setup build test test-rust test-python lint demo bench bench-pg clean
 
 all: test
 
@@ -32,7 +32,9 @@ lint:
 	cargo fmt --all -- --check
 	PYO3_PYTHON=$(abspath $(PY)) cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+# PostgreSQL tests start a throwaway server; pg_setup.sh installs Debian's postgresql if needed.
 test-python: build
+	bash scripts/pg_setup.sh
 	$(PY) -m pytest -q
 
 test: build test-rust lint test-python
@@ -42,6 +44,10 @@ demo: build
 
 bench: build
 	@echo "make bench: the side-by-side benchmark arrives with the performance issue (#4)."
+
+bench-pg: build
+	bash scripts/pg_setup.sh
+	$(PY) benches/bench_pg.py
 
 clean:
 	rm -rf $(VENV) target

@@ -19,6 +19,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "run a scripted LangGraph agent on SQLite with FastSerializer, resume it in a "
         "fresh process and compare it with JsonPlusSerializer",
     ),
+    "inspect": (
+        "fast_serde.inspect_cli",
+        "list the threads of a LangGraph checkpoint database, print a checkpoint as JSON, "
+        "or a thread's history",
+    ),
 }
 """Command name -> (module with ``main(argv)``, one-line help)."""
 

@@ -26,9 +26,10 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.serde.types import _DeltaSnapshot
 
 from fast_serde import _plans
+from fast_serde._install import install, uninstall
 from fast_serde._native import EncodeError, LangGraphCodec
 
-__all__ = ["FastSerializer"]
+__all__ = ["FastSerializer", "install", "uninstall"]
 
 _EMPTY_BYTES = b""
 

@@ -1,0 +1,118 @@
+"""Make LangGraph's stock checkpoint savers use ``FastSerializer`` without code changes.
+
+:func:`install` patches exactly these attributes (and nothing else), each only when it exists:
+
+1. ``langgraph.checkpoint.base.BaseCheckpointSaver.serde``, the class attribute that
+   ``BaseCheckpointSaver.__init__`` falls back to when a saver is created without ``serde=``
+   (``self.serde = maybe_add_typed_methods(serde or self.serde)``), is set to one shared
+   ``FastSerializer()``. Every stock saver inherits it: ``InMemorySaver``, ``SqliteSaver``,
+   ``AsyncSqliteSaver``, ``PostgresSaver``, ``AsyncPostgresSaver``, ``ShallowPostgresSaver`` and
+   ``AsyncShallowPostgresSaver`` (and any other subclass that does not set ``serde`` itself).
+2. The module global ``JsonPlusSerializer`` of ``langgraph.checkpoint.sqlite`` and of
+   ``langgraph.checkpoint.sqlite.aio`` is set to ``FastSerializer``: ``SqliteSaver.__init__`` and
+   ``AsyncSqliteSaver.__init__`` pin a second serializer of their own,
+   ``self.jsonplus_serde = JsonPlusSerializer()``, whatever ``serde=`` says. These two modules
+   are imported by :func:`install` when they are installed (``langgraph-checkpoint-sqlite``;
+   ``aiosqlite`` for the second); a module that cannot be imported is skipped.
+
+The Postgres and in-memory savers pin no serializer of their own (checked against
+langgraph-checkpoint 4.3.2, langgraph-checkpoint-sqlite 3.1.2, langgraph-checkpoint-postgres
+3.2.0), so (1) covers them.
+
+What is not changed:
+
+* A saver given ``serde=...`` keeps that serializer (``serde or self.serde`` never reads the
+  class attribute then), even when it is a ``JsonPlusSerializer``; so does an
+  ``EncryptedSerializer`` and the ``JsonPlusSerializer`` inside it.
+* Savers created before :func:`install` keep the serializer they were created with
+  (``serde`` is an instance attribute once ``__init__`` ran).
+* A saver class that sets its own ``serde`` class attribute, ``langgraph.cache.base.BaseCache``
+  (a node cache, not a checkpoint saver) and ``EncryptedSerializer``'s default argument.
+
+The data format does not change: ``FastSerializer`` writes ``JsonPlusSerializer``'s bytes, so
+databases written before, during and after :func:`install` read the same either way.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from typing import Any
+
+__all__ = ["install", "uninstall"]
+
+_MISSING = object()
+
+# Modules whose global `JsonPlusSerializer` a saver's __init__ calls to pin a serializer.
+_PINNING_MODULES = ("langgraph.checkpoint.sqlite", "langgraph.checkpoint.sqlite.aio")
+
+_lock = threading.Lock()
+# (owner, attribute name, original value or _MISSING, value installed), in patch order;
+# None while not installed.
+_patches: list[tuple[Any, str, Any, Any]] | None = None
+
+
+def install() -> None:
+    """Make every checkpoint saver created from now on, without ``serde=``, use ``FastSerializer``.
+
+    Patches the attributes listed in this module's docstring; see there for what is not
+    changed. Idempotent: calling it again while installed changes nothing (the same shared
+    ``FastSerializer`` stays in place). Thread-safe.
+
+    Returns:
+        None.
+
+    Raises:
+        ImportError: ``langgraph-checkpoint`` (``langgraph.checkpoint.base``) or ``ormsgpack``
+            is not installed. Missing optional savers (sqlite, aiosqlite) are skipped silently.
+    """
+    global _patches
+    with _lock:
+        if _patches is not None:
+            return
+        from langgraph.checkpoint.base import BaseCheckpointSaver
+        from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+        from fast_serde.langgraph import FastSerializer
+
+        planned: list[tuple[Any, str, Any]] = [(BaseCheckpointSaver, "serde", FastSerializer())]
+        for name in _PINNING_MODULES:
+            try:
+                module = importlib.import_module(name)
+            except ImportError:
+                continue
+            # Only where the global is LangGraph's own class (someone else's replacement, or a
+            # version that no longer pins, is left alone).
+            if module.__dict__.get("JsonPlusSerializer") is JsonPlusSerializer:
+                planned.append((module, "JsonPlusSerializer", FastSerializer))
+
+        applied = []
+        for owner, attr, value in planned:
+            original = owner.__dict__.get(attr, _MISSING)
+            setattr(owner, attr, value)
+            applied.append((owner, attr, original, value))
+        _patches = applied
+
+
+def uninstall() -> None:
+    """Undo :func:`install`: put back the exact objects it replaced.
+
+    Savers created while installed keep their ``FastSerializer`` (their ``serde`` is an instance
+    attribute). An attribute that was changed again by someone else after :func:`install` is left
+    as they set it. Idempotent: a no-op when not installed. Thread-safe.
+
+    Returns:
+        None.
+    """
+    global _patches
+    with _lock:
+        if _patches is None:
+            return
+        for owner, attr, original, value in reversed(_patches):
+            if owner.__dict__.get(attr, _MISSING) is not value:
+                continue
+            if original is _MISSING:
+                delattr(owner, attr)
+            else:
+                setattr(owner, attr, original)
+        _patches = None

@@ -1,0 +1,66 @@
+"""Type stubs of ``fast_serde._native``, the Rust extension (crates/fast-serde-py over
+crates/fast-serde-core). Keep in step with the ``#[pyfunction]``/``#[pymethods]`` signatures."""
+
+from collections.abc import Callable
+from typing import Any, Final, Protocol, TypeAlias
+
+_Buffer: TypeAlias = bytes | bytearray | memoryview
+
+__all__ = ["dumps", "loads", "LangGraphCodec", "EncodeError", "DecodeError", "MAX_DEPTH"]
+
+MAX_DEPTH: Final[int]
+"""Deepest nesting of containers (arrays, maps, ext payloads) written or read (255)."""
+
+class EncodeError(TypeError):
+    """A value could not be written as MessagePack; the message names its type and path."""
+
+class DecodeError(ValueError):
+    """The input is not one well-formed MessagePack value."""
+
+    offset: int
+    """Byte offset (0-based) where reading failed; set on errors raised by the reader."""
+
+def dumps(obj: Any, /, *, default: Callable[[Any], Any] | None = None) -> bytes:
+    """``obj`` as MessagePack (``ormsgpack.packb(obj, option=OPT_NON_STR_KEYS |
+    OPT_REPLACE_SURROGATES)``'s bytes). Raises EncodeError."""
+
+def loads(data: _Buffer, /, *, ext_hook: Callable[[int, bytes], Any] | None = None) -> Any:
+    """One MessagePack value from ``data``. Raises DecodeError (with ``.offset``)."""
+
+class _CodecHooks(Protocol):
+    """What ``LangGraphCodec(hooks)`` reads from ``hooks`` (attributes, read once)."""
+
+    fallback: Callable[[Any], bytes]
+    """langgraph's ``_msgpack_enc``, for types written in Python."""
+    inspect: Callable[[Any], tuple[int, tuple[str, ...]]]
+    """``fast_serde._plans.encode_plan``: the per-class plan of the walker."""
+    ext_hook: Callable[[int, bytes], Any]
+    """The parent's ext hook, for ext values read in Python."""
+    resolve: Callable[[int, str, str], tuple[int, Any]]
+    """The allowlist decision ``(status, cls)``: 0 = allowed, cache it; 1 = allowed, ask again
+    next time; 2 = blocked or not importable."""
+    failed: Callable[[int, str, str, Any, BaseException], Any]
+    """The value returned when building an ext value raised (the parent's fallback)."""
+    method_allowed: Callable[[str, str, str], bool]
+    """Whether ext 3 may call ``module.name.method``."""
+    trust: Callable[[type, dict[str, Any]], bool] | None
+    """``fast_serde._plans.trusted_model`` when ``validate_models=False``, else None."""
+    delta: type
+    """LangGraph's ``_DeltaSnapshot`` class (ext 7)."""
+    numpy: Callable[..., Any]
+    """Builds a numpy array from an ext 6 payload."""
+
+class LangGraphCodec:
+    """Encoder and decoder state of one ``fast_serde.langgraph.FastSerializer``, built from
+    ``hooks`` (see ``_CodecHooks``; ``FastSerializer._make_codec`` passes a SimpleNamespace)."""
+
+    def __init__(self, hooks: _CodecHooks) -> None: ...
+    def dumps(self, obj: Any) -> bytes:
+        """``_msgpack_enc(obj)``'s bytes. Raises EncodeError."""
+
+    def loads(self, data: _Buffer) -> Any:
+        """What ``ormsgpack.unpackb(data, ext_hook=..., option=OPT_NON_STR_KEYS)`` gives.
+        Raises DecodeError (with ``.offset``)."""
+
+    def clear_cache(self) -> None:
+        """Forget cached classes (after the allowlist changed)."""

@@ -1,0 +1,246 @@
+"""What users install: the wheel and the sdist that maturin builds, and the type stubs in them.
+
+The wheel tests are marked ``slow`` (they build the Rust extension in release mode: minutes on
+a cold ``target/``) but run by default. They build with ``maturin build --release`` into a
+temporary directory, install the wheel with ``pip --no-index`` into a fresh ``python -m venv``
+(no system site-packages, no LangGraph: the core has no dependencies), and run an import and
+round-trip smoke test there, away from the source tree. ``maturin sdist`` must build too.
+They skip, saying why, when maturin or cargo is missing.
+
+The stub test checks ``fast_serde/_native.pyi`` against the compiled module, so the stubs
+cannot drift from the ``#[pyfunction]``/``#[pymethods]`` signatures.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import fast_serde
+import fast_serde._native as native
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STUB = REPO_ROOT / "python" / "fast_serde" / "_native.pyi"
+BUILD_TIMEOUT = 1800  # seconds: a cold release build of the extension
+
+
+def _maturin() -> str | None:
+    beside = Path(sys.executable).with_name("maturin")
+    return str(beside) if beside.exists() else shutil.which("maturin")
+
+
+def _run(cmd: list[str], *, cwd: Path, timeout: float = 300, env: dict[str, str] | None = None):
+    proc = subprocess.run(
+        cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False, env=env
+    )
+    assert proc.returncode == 0, (
+        f"{' '.join(cmd)} exited {proc.returncode}\n--- stdout:\n{proc.stdout[-4000:]}\n"
+        f"--- stderr:\n{proc.stderr[-4000:]}"
+    )
+    return proc
+
+
+def _clean_env() -> dict[str, str]:
+    """The environment without anything pointing back at this venv or the source tree."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
+    env["PATH"] = os.pathsep.join(
+        p for p in env.get("PATH", "").split(os.pathsep) if Path(sys.executable).parent != Path(p)
+    )
+    return env
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> dict[str, Path]:
+    maturin = _maturin()
+    if maturin is None:
+        pytest.skip("maturin is not installed (pip install maturin): cannot build the wheel")
+    if shutil.which("cargo") is None:
+        pytest.skip("cargo is not on PATH: maturin cannot build the Rust extension")
+    out = tmp_path_factory.mktemp("dist")
+    _run(
+        [maturin, "build", "--release", "-i", sys.executable, "-o", str(out / "wheels")],
+        cwd=REPO_ROOT, timeout=BUILD_TIMEOUT,
+    )
+    _run([maturin, "sdist", "-o", str(out / "sdist")], cwd=REPO_ROOT, timeout=BUILD_TIMEOUT)
+    wheels = list((out / "wheels").glob("fast_serde-*.whl"))
+    sdists = list((out / "sdist").glob("fast_serde-*.tar.gz"))
+    assert len(wheels) == 1, wheels
+    assert len(sdists) == 1, sdists
+
+    venv = out / "venv"
+    _run([sys.executable, "-m", "venv", str(venv)], cwd=out, env=_clean_env())
+    python = venv / "bin" / "python"
+    # --no-index: nothing may be fetched; the wheel must need no dependency.
+    _run([str(python), "-m", "pip", "install", "--no-index", "--quiet", str(wheels[0])],
+         cwd=out, env=_clean_env())
+    return {"wheel": wheels[0], "sdist": sdists[0], "venv": venv, "python": python, "cwd": out}
+
+
+slow = pytest.mark.slow
+
+
+@slow
+def test_wheel_contents(built):
+    with zipfile.ZipFile(built["wheel"]) as wheel:
+        names = set(wheel.namelist())
+        dist_info = next(n.split("/")[0] for n in names if n.endswith(".dist-info/METADATA"))
+        metadata = wheel.read(f"{dist_info}/METADATA").decode()
+        entry_points = wheel.read(f"{dist_info}/entry_points.txt").decode()
+    for name in (
+        "fast_serde/__init__.py", "fast_serde/__main__.py", "fast_serde/langgraph.py",
+        "fast_serde/_types.py", "fast_serde/_native.pyi", "fast_serde/py.typed",
+        "fast_serde/inspect_cli.py", "fast_serde/_install.py",
+    ):
+        assert name in names, name
+    assert any(n.startswith("fast_serde/_native.") and n.endswith(".so") for n in names), names
+    assert not any(n.startswith(("tests/", "python/", "crates/", "fixtures/")) for n in names)
+    assert re.search(r"^fast-serde\s*=\s*fast_serde\.__main__:main\s*$", entry_points, re.M), entry_points
+    # No unconditional dependency: LangGraph comes only with the `langgraph` extra.
+    requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
+    assert requires and all("extra ==" in line for line in requires), requires
+
+
+@slow
+def test_wheel_imports_and_round_trips_in_a_fresh_venv(built):
+    smoke = textwrap.dedent(
+        """
+        import json, sys
+        import fast_serde
+        from fast_serde import DecodeError, EncodeError, Ext, MAX_DEPTH, dumps, loads
+
+        value = {"a": [1, -2**63, 2**64 - 1, 2.5, None, True, "ü", b"\\x00\\xff"],
+                 "t": (1, 2), "e": Ext(5, b"xyz"), 3: {"nested": [[[]]]}}
+        back = loads(dumps(value))
+        assert back == {"a": [1, -2**63, 2**64 - 1, 2.5, None, True, "ü", b"\\x00\\xff"],
+                        "t": [1, 2], "e": Ext(5, b"xyz"), 3: {"nested": [[[]]]}}, back
+        try:
+            loads(b"\\xc1")
+        except DecodeError as exc:
+            assert exc.offset == 0
+        else:
+            raise AssertionError("no DecodeError")
+        try:
+            dumps(object())
+        except EncodeError:
+            pass
+        else:
+            raise AssertionError("no EncodeError")
+        try:
+            import fast_serde.langgraph  # noqa: F401  (needs the langgraph extra)
+        except ImportError:
+            langgraph = "absent"
+        else:
+            langgraph = "present"
+        print(json.dumps({"file": fast_serde.__file__, "version": fast_serde.__version__,
+                          "max_depth": MAX_DEPTH, "langgraph": langgraph}))
+        """
+    )
+    proc = _run([str(built["python"]), "-c", smoke], cwd=built["cwd"], env=_clean_env())
+    report = json.loads(proc.stdout)
+    assert Path(report["file"]).is_relative_to(built["venv"]), report  # not the source tree
+    version = built["wheel"].name.split("-")[1]
+    assert report["version"] == version != "0.0.0"
+    assert report["max_depth"] == 255
+    assert report["langgraph"] == "absent"
+
+
+@slow
+def test_wheel_console_script_runs_without_langgraph(built):
+    script = built["venv"] / "bin" / "fast-serde"
+    assert script.exists()
+    proc = _run([str(script), "--help"], cwd=built["cwd"], env=_clean_env())
+    assert "demo" in proc.stdout and "inspect" in proc.stdout
+    proc = _run([str(script), "inspect", "--help"], cwd=built["cwd"], env=_clean_env())
+    assert "--history" in proc.stdout
+    (built["cwd"] / "x.sqlite").write_bytes(b"")
+    proc = subprocess.run(
+        [str(script), "inspect", "x.sqlite"], cwd=built["cwd"], env=_clean_env(),
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert proc.returncode == 1, proc
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert "needs langgraph-checkpoint-sqlite" in proc.stderr
+
+
+@slow
+def test_sdist_has_everything_to_build(built):
+    with tarfile.open(built["sdist"]) as sdist:
+        names = {n.split("/", 1)[1] for n in sdist.getnames() if "/" in n}
+    for name in (
+        "pyproject.toml", "Cargo.toml", "Cargo.lock", "README.md",
+        "crates/fast-serde-core/Cargo.toml", "crates/fast-serde-core/src/lib.rs",
+        "crates/fast-serde-py/Cargo.toml", "crates/fast-serde-py/src/lib.rs",
+        "python/fast_serde/__init__.py", "python/fast_serde/_native.pyi",
+        "python/fast_serde/inspect_cli.py",
+    ):
+        assert name in names, name
+    assert not any(n.startswith((".venv/", "target/")) for n in names)
+    assert not any(n.endswith(".so") for n in names)
+
+
+# --- the type stubs ----------------------------------------------------------------------
+
+
+def _stub_tree() -> ast.Module:
+    return ast.parse(STUB.read_text())
+
+
+def _stub_params(fn: ast.FunctionDef) -> list[tuple[str, str]]:
+    args = fn.args
+    params = [(a.arg, "POSITIONAL_ONLY") for a in args.posonlyargs]
+    params += [(a.arg, "POSITIONAL_OR_KEYWORD") for a in args.args]
+    params += [(a.arg, "KEYWORD_ONLY") for a in args.kwonlyargs]
+    return [p for p in params if p[0] != "self"]
+
+
+def _runtime_params(obj) -> list[tuple[str, str]]:
+    return [(p.name, p.kind.name) for p in inspect.signature(obj).parameters.values()]
+
+
+def test_native_stub_matches_the_extension():
+    tree = _stub_tree()
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+    stub_all = next(
+        ast.literal_eval(n.value) for n in tree.body
+        if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "__all__"
+    )
+    assert sorted(stub_all) == sorted(native.__all__)
+    for name in ("dumps", "loads"):
+        assert _stub_params(functions[name]) == _runtime_params(getattr(native, name)), name
+    codec = classes["LangGraphCodec"]
+    methods = {n.name: n for n in codec.body if isinstance(n, ast.FunctionDef)}
+    assert _stub_params(methods["__init__"]) == _runtime_params(native.LangGraphCodec)
+    runtime_methods = {m for m in dir(native.LangGraphCodec) if not m.startswith("_")}
+    assert set(methods) - {"__init__"} == runtime_methods
+    for name in runtime_methods:
+        runtime = _runtime_params(getattr(native.LangGraphCodec, name))
+        assert _stub_params(methods[name]) == [p for p in runtime if p[0] != "self"], name
+    assert {"EncodeError", "DecodeError"} <= set(classes)
+    assert issubclass(native.EncodeError, TypeError) and issubclass(native.DecodeError, ValueError)
+
+
+def test_codec_hooks_protocol_lists_what_fast_serializer_passes(monkeypatch):
+    import fast_serde.langgraph as lg
+
+    seen = []
+    monkeypatch.setattr(lg, "LangGraphCodec", lambda *args, **kwargs: seen.append((args, kwargs)))
+    lg.FastSerializer()
+    (args, kwargs), = seen
+    protocol = next(n for n in _stub_tree().body if isinstance(n, ast.ClassDef) and n.name == "_CodecHooks")
+    declared = {n.target.id for n in protocol.body if isinstance(n, ast.AnnAssign)}
+    assert not kwargs and len(args) == 1
+    assert set(vars(args[0])) == declared
+
