@@ -284,14 +284,15 @@ impl Encoder<'_> {
         depth: u32,
     ) -> EncodeResult {
         let r = typerefs();
-        // SAFETY: attribute fetches on a live model; owned results released by Owned.
+        // SAFETY: attribute fetches on a live model, through object's generic lookup (a model's
+        // `__getattr__` hook only serves private attributes); owned results released by Owned.
         let (dict, extra) = unsafe {
-            let d = ffi::PyObject_GetAttr(obj, r.s_dunder_dict);
+            let d = ffi::PyObject_GenericGetAttr(obj, r.s_dunder_dict);
             if d.is_null() {
                 return Err(crate::encode::callback_failure(tp));
             }
             let d = Owned(d);
-            let e = ffi::PyObject_GetAttr(obj, r.s_pydantic_extra);
+            let e = ffi::PyObject_GenericGetAttr(obj, r.s_pydantic_extra);
             if e.is_null() {
                 ffi::PyErr_Clear();
                 return Err(EncodeFailure::new(EncodeKind::NotPlain));
