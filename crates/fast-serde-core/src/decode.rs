@@ -562,19 +562,6 @@ impl<'a> Reader<'a> {
         let handler = self.ext;
         handler.ext(self, code, data, offset, depth)
     }
-
-    /// Bytes object for an ext payload.
-    pub fn bytes_obj(&self, data: &[u8], pos: usize) -> DecodeResult<*mut ffi::PyObject> {
-        // SAFETY: copies from a valid slice into a new bytes object.
-        let b = unsafe {
-            ffi::PyBytes_FromStringAndSize(data.as_ptr().cast(), data.len() as ffi::Py_ssize_t)
-        };
-        if b.is_null() {
-            Err(DecodeFailure::fetch(py(), pos))
-        } else {
-            Ok(b)
-        }
-    }
 }
 
 fn py_none() -> *mut ffi::PyObject {
@@ -583,7 +570,7 @@ fn py_none() -> *mut ffi::PyObject {
 }
 
 #[inline(always)]
-fn new_ref(o: *mut ffi::PyObject) -> *mut ffi::PyObject {
+pub(crate) fn new_ref(o: *mut ffi::PyObject) -> *mut ffi::PyObject {
     // SAFETY: `o` is a live singleton; the caller receives a new reference.
     unsafe { ffi::Py_INCREF(o) };
     o
@@ -604,20 +591,40 @@ impl ExtHandler for PlainExt {
             }
             // Not a timestamp datetime can hold: kept as Ext(-1, data), losslessly.
         }
-        let b = Owned(reader.bytes_obj(data, offset)?);
-        // SAFETY: plain C conversion.
-        let c = Owned(unsafe { ffi::PyLong_FromLong(code as std::ffi::c_long) });
         let callable = if self.hook.is_null() {
             reader.refs.ext_type.cast()
         } else {
             self.hook
         };
+        call_ext_hook(callable, code, data, offset).map_err(|e| DecodeFailure::fetch(py(), e))
+    }
+}
+
+/// `hook(code, data)` for an ext value at byte `offset`: a new reference, or `Err(offset)` with
+/// the Python exception set.
+pub(crate) fn call_ext_hook(
+    hook: *mut ffi::PyObject,
+    code: i8,
+    data: &[u8],
+    offset: usize,
+) -> Result<*mut ffi::PyObject, usize> {
+    // SAFETY: builds the two arguments (new references released by Owned, NULL checked) and
+    // vectorcalls a live callable with them; the owned result is checked for NULL.
+    unsafe {
+        let b = ffi::PyBytes_FromStringAndSize(data.as_ptr().cast(), data.len() as ffi::Py_ssize_t);
+        if b.is_null() {
+            return Err(offset);
+        }
+        let b = Owned(b);
+        let c = ffi::PyLong_FromLong(code as std::ffi::c_long);
+        if c.is_null() {
+            return Err(offset);
+        }
+        let c = Owned(c);
         let args = [c.0, b.0];
-        // SAFETY: vectorcall with two live borrowed arguments; owned result checked for NULL.
-        let r =
-            unsafe { ffi::PyObject_Vectorcall(callable, args.as_ptr(), 2, std::ptr::null_mut()) };
+        let r = ffi::PyObject_Vectorcall(hook, args.as_ptr(), 2, std::ptr::null_mut());
         if r.is_null() {
-            return Err(DecodeFailure::fetch(py(), offset));
+            return Err(offset);
         }
         Ok(r)
     }

@@ -10,7 +10,7 @@
 //! bytes) goes to the parent's own ext hook with the raw bytes, so its outcome is the parent's.
 
 use crate::buffer::{self, with_buffer};
-use crate::decode::{with_key_cache, ExtHandler, Owned, Reader};
+use crate::decode::{call_ext_hook, new_ref, with_key_cache, ExtHandler, Owned, Reader};
 use crate::encode::{Encoder, Mode};
 use crate::error::{DecodeFailure, DecodeKind, DecodeResult};
 use crate::ext::*;
@@ -136,32 +136,13 @@ impl LangGraphCodec {
 
 impl LangGraphCodec {
     /// The parent's ext hook on the raw payload: its exact behaviour for anything unusual.
-    fn delegate(
-        &self,
-        reader: &Reader<'_>,
-        code: i8,
-        data: &[u8],
-        offset: usize,
-    ) -> DecodeResult<*mut ffi::PyObject> {
-        let b = Owned(reader.bytes_obj(data, offset)?);
-        // SAFETY: plain C conversion; vectorcall with two live borrowed args; owned result.
-        unsafe {
-            let c = Owned(ffi::PyLong_FromLong(code as std::ffi::c_long));
-            let args = [c.0, b.0];
-            let r = ffi::PyObject_Vectorcall(
-                self.ext_hook.as_ptr(),
-                args.as_ptr(),
-                2,
-                std::ptr::null_mut(),
-            );
-            if r.is_null() {
-                let err = PyErr::take(Python::assume_attached()).unwrap_or_else(|| {
-                    pyo3::exceptions::PySystemError::new_err("ext hook failed without an error")
-                });
-                return Err(DecodeFailure::new(offset, DecodeKind::ExtHook(err)));
-            }
-            Ok(r)
-        }
+    fn delegate(&self, code: i8, data: &[u8], offset: usize) -> DecodeResult<*mut ffi::PyObject> {
+        call_ext_hook(self.ext_hook.as_ptr(), code, data, offset).map_err(|offset| {
+            let err = PyErr::take(py()).unwrap_or_else(|| {
+                pyo3::exceptions::PySystemError::new_err("ext hook failed without an error")
+            });
+            DecodeFailure::new(offset, DecodeKind::ExtHook(err))
+        })
     }
 
     /// The class for `module.name`, or `None` when the allowlist blocks it (then the payload is
@@ -492,7 +473,7 @@ impl ExtHandler for LangGraphCodec {
                 if let Some(obj) = self.try_native(reader, code, data, offset, depth)? {
                     return Ok(obj);
                 }
-                self.delegate(reader, code, data, offset)
+                self.delegate(code, data, offset)
             }
             EXT_NUMPY_ARRAY | EXT_DELTA_SNAPSHOT => {
                 let mut sub = reader.nested(data, offset, depth);
@@ -505,7 +486,7 @@ impl ExtHandler for LangGraphCodec {
                 };
                 if !sub.at_end() {
                     // ormsgpack ignores trailing bytes inside a payload: the parent's hook.
-                    return self.delegate(reader, code, data, offset);
+                    return self.delegate(code, data, offset);
                 }
                 let f = if code == EXT_NUMPY_ARRAY {
                     &self.numpy
@@ -570,6 +551,6 @@ fn py() -> Python<'static> {
 
 /// A new reference to None.
 fn new_none() -> *mut ffi::PyObject {
-    // SAFETY: the None singleton is immortal; a new reference is returned.
-    unsafe { ffi::Py_NewRef(ffi::Py_None()) }
+    // SAFETY: the None singleton is immortal.
+    new_ref(unsafe { ffi::Py_None() })
 }
