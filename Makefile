@@ -5,7 +5,8 @@ PIP     := $(VENV)/bin/pip
 STAMP   := $(VENV)/.deps-installed
 PYTHON  ?= python3
 
-.PHONY: all setup build test test-rust test-python lint demo bench bench-pg clean
+.PHONY: all setup build test test-rust test-python test-fuzz lint demo bench bench-pg clean fuzz
+FUZZ_SECONDS ?= 300
 
 all: test
 
@@ -37,13 +38,20 @@ test-python: build
 	bash scripts/pg_setup.sh
 	$(PY) -m pytest -q
 
-test: build test-rust lint test-python
+fuzz: build
+	VENV=$(VENV) scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# Bounded pass of `make test`: 45 s of fuzzing on plain stable cargo, fixed seed.
+test-fuzz: build
+	VENV=$(VENV) FUZZ_ENGINE=loop FUZZ_PY_ENGINE=mutate FUZZ_SEED=1 scripts/fuzz.sh 45
+
+test: build test-rust lint test-fuzz test-python
 
 demo: build
 	$(PY) -m fast_serde demo
 
 bench: build
-	@echo "make bench: the side-by-side benchmark arrives with the performance issue (#4)."
+	$(PY) benches/compare.py
 
 bench-pg: build
 	bash scripts/pg_setup.sh

@@ -1,0 +1,363 @@
+"""Oracles of the Python-API fuzz target, shared by the atheris driver (``fuzz_api.py``) and the
+hypothesis tests (``python/tests/test_fuzz.py``).
+
+Each ``check_*`` takes fuzzer bytes and raises ``Finding`` (an AssertionError) when the
+contract is broken; anything else it raises is a finding too. Contract checked:
+
+* ``fast_serde.loads(data)`` returns a value or raises ``DecodeError`` (a ``ValueError``) whose
+  ``.offset`` is within the input and named in the message. When msgpack-python reads ``data``
+  (``strict_map_key=False``, ext as ``fast_serde.Ext``, timestamps as datetimes) fast_serde reads
+  the same value, except where the contract is deliberately stricter (nesting past
+  ``MAX_DEPTH``).
+* ``FastSerializer(allowed_msgpack_modules=None).loads_typed(("msgpack", data))`` returns a value
+  or raises ``DecodeError``; when the stock ``JsonPlusSerializer`` with the same allowlist reads
+  ``data`` without raising, FastSerializer reads an equal value, or raises ``DecodeError`` for
+  trailing bytes (the parent ignores them; fast-serde refuses them on purpose).
+* Whatever either reads, writing it back is byte-identical between the two: ``fast_serde.dumps``
+  vs ``ormsgpack.packb`` (``OPT_NON_STR_KEYS | OPT_REPLACE_SURROGATES``) and
+  ``FastSerializer.dumps_typed`` vs ``JsonPlusSerializer.dumps_typed``; both raise or neither.
+* ``build_value(data)`` turns fuzzer bytes into a plain Python value (ints past 64 bits, lone
+  surrogates, NaN, nested containers, tuple and bytes keys, ``Ext``) for the same ``dumps``
+  comparison and a ``loads`` round trip.
+
+Only the strict allowlist is fuzzed: in the permissive default mode JsonPlusSerializer (and so
+FastSerializer) imports and calls whatever module and name the input spells.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from typing import Any
+
+import msgpack
+import ormsgpack
+
+import fast_serde
+from fast_serde import DecodeError, EncodeError, Ext
+from fast_serde.langgraph import FastSerializer
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+ORMSGPACK_OPT = ormsgpack.OPT_NON_STR_KEYS | ormsgpack.OPT_REPLACE_SURROGATES
+
+FAST = FastSerializer(allowed_msgpack_modules=None)
+PARENT = JsonPlusSerializer(allowed_msgpack_modules=None)
+
+
+class Finding(AssertionError):
+    """A broken contract, with the input that broke it."""
+
+
+def _fail(what: str, data: Any, detail: str = "") -> None:
+    raise Finding(f"{what}: input={data!r:.300}{' - ' + detail if detail else ''}")
+
+
+# ---------------------------------------------------------------------------
+# Equality that tolerates NaN and compares types, for decoded values.
+# ---------------------------------------------------------------------------
+
+
+def _same_leaf(a: Any, b: Any) -> bool:
+    if isinstance(a, float):
+        return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b))
+    try:
+        import numpy as np
+
+        if isinstance(a, np.ndarray):
+            return a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        eq = a == b
+        if eq is NotImplemented:
+            raise TypeError
+        return bool(eq) or repr(a) == repr(b)
+    except Exception:
+        return repr(a) == repr(b)
+
+
+def same(a: Any, b: Any) -> bool:
+    """Deep, type-strict, NaN-aware equality; iterative (decoded values nest thousands deep)."""
+    stack = [(a, b)]
+    while stack:
+        x, y = stack.pop()
+        if type(x) is not type(y):
+            return False
+        if type(x) in (list, tuple):
+            if len(x) != len(y):
+                return False
+            stack.extend(zip(x, y))
+        elif type(x) is dict:
+            if len(x) != len(y):
+                return False
+            for (kx, vx), (ky, vy) in zip(x.items(), y.items()):
+                stack.append((kx, ky))
+                stack.append((vx, vy))
+        elif not _same_leaf(x, y):
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------
+# Decoders
+# ---------------------------------------------------------------------------
+
+
+def _expect_decode_error(exc: BaseException, data: bytes, what: str) -> None:
+    if not isinstance(exc, DecodeError):
+        _fail(f"{what} raised {type(exc).__name__}: {exc}", data)
+    if not isinstance(exc, ValueError):
+        _fail(f"{what}: DecodeError is not a ValueError", data)
+    off = getattr(exc, "offset", None)
+    if not isinstance(off, int) or not 0 <= off <= len(data):
+        _fail(f"{what}: bad DecodeError.offset {off!r}", data, str(exc))
+    if f"at byte {off}" not in str(exc):
+        _fail(f"{what}: offset {off} not named in the message", data, str(exc))
+
+
+def _msgpack_reference(data: bytes) -> Any:
+    return msgpack.unpackb(data, strict_map_key=False, ext_hook=Ext, timestamp=3, raw=False)
+
+
+def check_loads(data: bytes) -> Any:
+    """``fast_serde.loads`` against the contract and msgpack-python. Returns the value or None."""
+    try:
+        ours = fast_serde.loads(data)
+    except Exception as exc:  # noqa: BLE001 - any other type is the finding
+        _expect_decode_error(exc, data, "loads")
+        ours_err: BaseException | None = exc
+        ours = None
+    else:
+        ours_err = None
+    try:
+        ref = _msgpack_reference(data)
+    except Exception:
+        return ours
+    if ours_err is not None:
+        if "nesting deeper" in str(ours_err):
+            return None  # deliberate: MAX_DEPTH is 255, msgpack-python allows more
+        _fail("loads refused what msgpack-python reads", data, f"{ours_err}; msgpack read {ref!r:.200}")
+    if not same(ours, ref):
+        _fail("loads and msgpack-python read different values", data, f"{ours!r:.200} vs {ref!r:.200}")
+    return ours
+
+
+def check_loads_typed(data: bytes) -> Any:
+    """FastSerializer vs JsonPlusSerializer (strict allowlist) on ``("msgpack", data)``."""
+    try:
+        ours = FAST.loads_typed(("msgpack", data))
+    except Exception as exc:  # noqa: BLE001
+        _expect_decode_error(exc, data, "FastSerializer.loads_typed")
+        ours_err: BaseException | None = exc
+        ours = None
+    else:
+        ours_err = None
+    try:
+        ref = PARENT.loads_typed(("msgpack", data))
+    except Exception:
+        return ours
+    if ours_err is not None:
+        if "trailing bytes" in str(ours_err):
+            return None  # deliberate: the parent ignores trailing bytes
+        _fail("FastSerializer refused what JsonPlusSerializer reads", data, f"{ours_err}; parent read {ref!r:.200}")
+    if not same(ours, ref):
+        _fail("FastSerializer and JsonPlusSerializer read different values", data, f"{ours!r:.200} vs {ref!r:.200}")
+    return ours
+
+
+# ---------------------------------------------------------------------------
+# Encoders
+# ---------------------------------------------------------------------------
+
+
+def _to_ormsgpack(v: Any, depth: int = 0) -> Any:
+    if depth > 300:
+        return v  # past MAX_DEPTH: both refuse it, whatever is inside
+    if isinstance(v, Ext):
+        return ormsgpack.Ext(v.code, bytes(v.data))
+    if type(v) is list:
+        return [_to_ormsgpack(x, depth + 1) for x in v]
+    if type(v) is tuple:
+        return tuple(_to_ormsgpack(x, depth + 1) for x in v)
+    if type(v) is dict:
+        return {k: _to_ormsgpack(x, depth + 1) for k, x in v.items()}
+    return v
+
+
+_CONTRACT_SCALARS = (type(None), bool, int, float, str, bytes, bytearray)
+
+
+def _comparable(v: Any) -> bool:
+    """Only the types of the dumps contract (ormsgpack writes more, e.g. datetime, which
+    fast_serde.dumps leaves to ``default``), and Ext codes ormsgpack.Ext accepts (0..127)."""
+    stack = [v]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, Ext):
+            if not 0 <= x.code <= 127:
+                return False
+        elif type(x) in (list, tuple):
+            stack.extend(x)
+        elif type(x) is dict:
+            stack.extend(x.keys())
+            stack.extend(x.values())
+        elif type(x) not in _CONTRACT_SCALARS:
+            return False
+    return True
+
+
+def check_dumps(value: Any) -> None:
+    """``fast_serde.dumps`` vs ``ormsgpack.packb``; a written value reads back equal."""
+    try:
+        ours: bytes | None = fast_serde.dumps(value)
+        ours_err: BaseException | None = None
+    except Exception as exc:  # noqa: BLE001
+        if not isinstance(exc, EncodeError):
+            _fail(f"dumps raised {type(exc).__name__}: {exc}", value)
+        if "$" not in str(exc):
+            _fail("EncodeError without a path", value, str(exc))
+        ours, ours_err = None, exc
+    if not _comparable(value):
+        ref = None
+    else:
+        try:
+            ref = ormsgpack.packb(_to_ormsgpack(value), option=ORMSGPACK_OPT)
+        except Exception:
+            ref = None
+        if ref is not None and ours_err is not None and "nesting deeper" not in str(ours_err):
+            _fail("dumps refused what ormsgpack writes", value, str(ours_err))
+        if ref is not None and ours is not None and ours != ref:
+            _fail("dumps and ormsgpack wrote different bytes", value, f"{ours!r:.200} vs {ref!r:.200}")
+    if ours is not None:
+        try:
+            back = fast_serde.loads(ours)
+        except Exception as exc:  # noqa: BLE001
+            _fail(f"loads(dumps(v)) raised {type(exc).__name__}: {exc}", value)
+        again = fast_serde.dumps(back)
+        if again != ours:
+            _fail("dumps(loads(dumps(v))) != dumps(v)", value)
+
+
+def check_dumps_typed(value: Any) -> None:
+    """FastSerializer.dumps_typed vs JsonPlusSerializer.dumps_typed: same bytes, or both raise."""
+    try:
+        ours = FAST.dumps_typed(value)
+        ours_err: BaseException | None = None
+    except Exception as exc:  # noqa: BLE001
+        if not isinstance(exc, EncodeError):
+            ours_err = exc
+        else:
+            if "$" not in str(exc):
+                _fail("EncodeError without a path", value, str(exc))
+            ours_err = exc
+        ours = None
+    try:
+        ref = PARENT.dumps_typed(value)
+    except Exception:
+        return
+    if ours_err is not None:
+        if "nesting deeper" in str(ours_err) or "circular" in str(ours_err):
+            return
+        _fail(f"FastSerializer.dumps_typed refused what the parent writes ({type(ours_err).__name__})", value, str(ours_err))
+    if ours != ref:
+        _fail("dumps_typed bytes differ from JsonPlusSerializer's", value, f"{ours!r:.200} vs {ref!r:.200}")
+    FAST.loads_typed(ours)  # what it wrote, it reads
+
+
+# ---------------------------------------------------------------------------
+# A plain value from bytes (for the encoder)
+# ---------------------------------------------------------------------------
+
+
+class _Bytes:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def byte(self) -> int:
+        if self.pos >= len(self.data):
+            return 0
+        b = self.data[self.pos]
+        self.pos += 1
+        return b
+
+    def take(self, n: int) -> bytes:
+        s = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return s
+
+    def int_(self, nbytes: int, signed: bool) -> int:
+        return int.from_bytes(self.take(nbytes).ljust(nbytes, b"\0"), "big", signed=signed)
+
+
+_SPECIAL_INTS = (0, 127, 128, 255, 256, 2**16, 2**32 - 1, 2**32, 2**63 - 1, 2**63, 2**64 - 1, 2**64, -1, -32, -33, -(2**63), -(2**63) - 1, 2**100, -(2**100))
+_SPECIAL_FLOATS = (0.0, -0.0, math.nan, math.inf, -math.inf, 1e308, 5e-324)
+_TEXTS = ("", "a", "é€😀", "\ud800", "x\udfffy", "\x00", "k" * 40)
+
+
+def build_value(data: bytes, _src: _Bytes | None = None, depth: int = 0) -> Any:
+    src = _src or _Bytes(data)
+    kind = src.byte() % (16 if depth < 40 else 9)
+    n = src.byte() % 6
+    if kind == 0:
+        return None
+    if kind == 1:
+        return bool(n & 1)
+    if kind == 2:
+        return _SPECIAL_INTS[src.byte() % len(_SPECIAL_INTS)]
+    if kind == 3:
+        return src.int_(1 + n, signed=bool(src.byte() & 1))
+    if kind == 4:
+        return _SPECIAL_FLOATS[src.byte() % len(_SPECIAL_FLOATS)]
+    if kind == 5:
+        return struct.unpack(">d", src.take(8).ljust(8, b"\0"))[0]
+    if kind == 6:
+        return src.take(n * 3).decode("latin-1")
+    if kind == 7:
+        return _TEXTS[src.byte() % len(_TEXTS)] * (1 + n)
+    if kind == 8:
+        return src.take(n * 5)
+    if kind == 9:
+        return Ext(src.byte() % 256 - 128 if n == 5 else src.byte() % 128, src.take(n * 4))
+    if kind == 10:
+        return bytearray(src.take(n))
+    if kind in (11, 12):
+        return [build_value(data, src, depth + 1) for _ in range(n)]
+    if kind == 13:
+        return tuple(build_value(data, src, depth + 1) for _ in range(n))
+    if kind == 14:
+        # Deep nesting around a small value: past MAX_DEPTH now and then.
+        v: Any = build_value(data, src, depth + 1)
+        for _ in range(src.byte() + (src.byte() & 0x3F)):
+            v = [v]
+        return v
+    out: dict[Any, Any] = {}
+    for _ in range(n):
+        kk = src.byte() % 6
+        if kk == 0:
+            key: Any = _TEXTS[src.byte() % len(_TEXTS)]
+        elif kk == 1:
+            key = _SPECIAL_INTS[src.byte() % len(_SPECIAL_INTS)]
+        elif kk == 2:
+            key = src.take(2)
+        elif kk == 3:
+            key = (src.byte(), _TEXTS[src.byte() % len(_TEXTS)])
+        elif kk == 4:
+            key = None if src.byte() & 1 else 1.5
+        else:
+            key = src.take(3).decode("latin-1")
+        out[key] = build_value(data, src, depth + 1)
+    return out
+
+
+def check_all(data: bytes) -> None:
+    """Every oracle on one input (what the atheris target runs)."""
+    v = check_loads(data)
+    if v is not None:
+        check_dumps(v)
+    lg = check_loads_typed(data)
+    if lg is not None:
+        check_dumps_typed(lg)
+    built = build_value(data)
+    check_dumps(built)
+    check_dumps_typed(built)

@@ -1,0 +1,68 @@
+"""Smoke test of ``benches/compare.py`` (``make bench``): it runs, checks, and prints its table.
+
+Timings are never asserted: only that the quick run exits 0 (so FastSerializer's bytes equal
+JsonPlusSerializer's and every loader agreed) and that the table has its header and every row.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+COMPARE = REPO_ROOT / "benches" / "compare.py"
+
+HEADER_COLUMNS = ("size", "comparison", "A: fast-serde", "B: anchor", "B/A", "target", "status")
+
+# Every row of a --quick run (sizes 5k and 30k; no end-to-end rows).
+ROW_LABELS = (
+    "dumps_typed Fast vs JsonPlus",
+    "dumps_typed Fast vs pickle.dumps(p5)",
+    "dumps_typed Fast vs copy.deepcopy",
+    "loads_typed Fast vs JsonPlus",
+    "loads_typed JsonPlus cls(**kw) share",
+    "loads_typed trusted vs JsonPlus",
+    "loads_typed trusted vs pickle.loads",
+    "plain dumps fast_serde vs ormsgpack",
+    "plain dumps fast_serde vs msgspec",
+    "plain loads fast_serde vs ormsgpack",
+    "plain loads fast_serde vs msgspec",
+    "memory dumps_typed tracemalloc peak/out",
+    "memory dumps_typed RSS peak/out, 1st call",
+    "memory dumps_typed RSS peak/out, warm",
+)
+QUICK_SIZES = ("5k", "30k")
+
+
+def test_compare_quick_runs_and_prints_every_row():
+    docs = [REPO_ROOT / "docs" / "benchmarks.md", REPO_ROOT / "docs" / "benchmarks.png"]
+    before = {p: p.stat().st_mtime_ns if p.exists() else None for p in docs}
+    proc = subprocess.run(
+        [sys.executable, str(COMPARE), "--quick", "--no-write", "--no-progress"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    report = f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    assert proc.returncode == 0, report
+    lines = proc.stdout.splitlines()
+
+    headers = [line for line in lines if line.startswith("size ") and "comparison" in line]
+    assert len(headers) == 1, report
+    for column in HEADER_COLUMNS:
+        assert column in headers[0], report
+
+    for size in QUICK_SIZES:
+        for label in ROW_LABELS:
+            matching = [line for line in lines if line.startswith(f"{size} ") and label in line]
+            assert len(matching) == 1, f"row {size!r} {label!r} missing\n{report}"
+    assert not any(line.startswith(("200k ", "2m ", "e2e ")) for line in lines), report
+    assert "Targets (at 200k" in proc.stdout, report
+    for key in ("Machine:", "CPU:", "Python:", "fast-serde:", "langgraph-checkpoint:", "ormsgpack:",
+                "msgspec:", "pydantic:"):
+        assert key in proc.stdout, report
+    # --no-write leaves the docs alone.
+    assert before == {p: p.stat().st_mtime_ns if p.exists() else None for p in docs}

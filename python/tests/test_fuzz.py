@@ -1,0 +1,196 @@
+"""Hypothesis-driven fuzzing of the Python API, with the oracles of ``fuzz/python/oracles.py``
+(the same ones the atheris target of ``scripts/fuzz.sh`` runs):
+
+* ``fast_serde.loads`` and ``FastSerializer(allowed_msgpack_modules=None).loads_typed`` on
+  mutants of the real checkpoint blobs in ``fixtures/fuzz_corpus`` and on random bytes: a value
+  or ``DecodeError`` with a valid offset; the same value as msgpack-python / the stock
+  ``JsonPlusSerializer`` wherever those read the input;
+* round trips: ``dumps`` / ``dumps_typed`` of what was read, of values built from fuzzer bytes and
+  of rich LangGraph values are byte-identical to ormsgpack / ``JsonPlusSerializer``, and read back.
+
+Bounded (a few hundred examples per property) so the suite stays fast; ``scripts/fuzz.sh``
+runs the same oracles for as long as asked.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import fast_serde
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT / "fuzz" / "python"))
+
+import oracles  # noqa: E402
+from lg_strategies import rich_values  # noqa: E402
+
+CORPUS = sorted((REPO_ROOT / "fixtures" / "fuzz_corpus").glob("*.msgpack"))
+SEEDS = {p.stem: p.read_bytes() for p in CORPUS}
+
+FUZZ = settings(
+    max_examples=1000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
+FEWER = settings(FUZZ, max_examples=300)
+
+INTERESTING = [0x00, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC4, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCF, 0xD3, 0xD4, 0xD8, 0xD9, 0xDB, 0xDC, 0xDD, 0xDE, 0xDF, 0xE0, 0xFF]
+LONG_MARKERS = [0xC5, 0xC6, 0xC8, 0xC9, 0xDA, 0xDB, 0xDC, 0xDD, 0xDE, 0xDF]
+
+positions = st.integers(min_value=0, max_value=1 << 16)
+mutations = st.one_of(
+    st.tuples(st.just("flip"), positions, st.integers(0, 7)),
+    st.tuples(st.just("set"), positions, st.sampled_from(INTERESTING)),
+    st.tuples(st.just("truncate"), positions),
+    st.tuples(st.just("insert"), positions, st.binary(min_size=1, max_size=8)),
+    st.tuples(st.just("delete"), positions, st.integers(1, 16)),
+    st.tuples(st.just("length"), positions, st.sampled_from(LONG_MARKERS), st.sampled_from([0xFFFFFFFF, 0x80000000, 0xFFFF, 0, 1, 17])),
+    st.tuples(st.just("duplicate"), positions, st.integers(1, 32), positions),
+    st.tuples(st.just("ext-code"), positions, st.integers(-128, 127)),
+)
+
+
+@pytest.fixture(autouse=True)
+def _quiet_langgraph_warnings():
+    """The parent logs a warning per blocked / unreconstructable type; keep the output short."""
+    lg = logging.getLogger("langgraph")
+    old = lg.level
+    lg.setLevel(logging.ERROR)
+    yield
+    lg.setLevel(old)
+
+
+def mutate(data: bytes, muts: list[tuple]) -> bytes:
+    b = bytearray(data)
+    for m in muts:
+        op, at = m[0], m[1] % (len(b) + 1)
+        if op == "flip" and b:
+            b[at % len(b)] ^= 1 << m[2]
+        elif op == "set" and b:
+            b[at % len(b)] = m[2]
+        elif op == "truncate":
+            del b[at:]
+        elif op == "insert":
+            b[at:at] = m[2]
+        elif op == "delete":
+            del b[at : at + m[2]]
+        elif op == "length":
+            marker, n = m[2], m[3]
+            width = 2 if marker in (0xC5, 0xC8, 0xDA, 0xDC, 0xDE) else 4
+            hdr = bytes([marker]) + (n & ((1 << (8 * width)) - 1)).to_bytes(width, "big")
+            if marker in (0xC8, 0xC9):
+                hdr += bytes([n % 9])
+            b[at:at] = hdr
+        elif op == "duplicate" and b:
+            chunk = b[at : at + m[2]]
+            to = m[3] % (len(b) + 1)
+            b[to:to] = chunk
+        elif op == "ext-code" and b:
+            # Re-code the ext at or after `at` (if any): its type byte follows the header.
+            for i in range(at, len(b)):
+                hdr = {0xD4: 1, 0xD5: 1, 0xD6: 1, 0xD7: 1, 0xD8: 1, 0xC7: 2, 0xC8: 3, 0xC9: 5}.get(b[i])
+                if hdr is not None and i + hdr < len(b):
+                    b[i + hdr] = m[2] & 0xFF
+                    break
+    return bytes(b)
+
+
+def test_corpus_is_present():
+    assert len(SEEDS) >= 30
+
+
+@pytest.mark.parametrize("name", sorted(SEEDS))
+def test_seeds_satisfy_every_oracle(name):
+    oracles.check_all(SEEDS[name])
+
+
+@FUZZ
+@given(name=st.sampled_from(sorted(SEEDS)), muts=st.lists(mutations, min_size=1, max_size=6))
+def test_mutated_checkpoint_blobs(name, muts):
+    oracles.check_all(mutate(SEEDS[name], muts))
+
+
+@FUZZ
+@given(st.binary(max_size=300))
+def test_random_bytes(data):
+    oracles.check_all(data)
+
+
+@FUZZ
+@given(st.binary(max_size=400))
+def test_values_built_from_bytes_round_trip(data):
+    value = oracles.build_value(data)
+    oracles.check_dumps(value)
+    oracles.check_dumps_typed(value)
+
+
+@FEWER
+@given(value=rich_values, muts=st.lists(mutations, max_size=4))
+def test_langgraph_round_trips_and_their_mutants(value, muts):
+    """dumps_typed of rich LangGraph values equals the parent's; the bytes (and mutants of them)
+    read like the parent reads them."""
+    oracles.check_dumps_typed(value)
+    try:
+        tag, data = oracles.PARENT.dumps_typed(value)
+    except Exception:
+        return
+    if tag != "msgpack":
+        return
+    oracles.check_loads_typed(mutate(data, muts))
+
+
+# ---------------------------------------------------------------------------
+# The oracles can fail: planted bugs are caught
+# ---------------------------------------------------------------------------
+
+
+class _FakeSerializer:
+    def __init__(self, loads_typed):
+        self.loads_typed = loads_typed
+
+
+def test_oracle_catches_a_wrong_value(monkeypatch):
+    monkeypatch.setattr(oracles.fast_serde, "loads", lambda data: [1])
+    with pytest.raises(oracles.Finding, match="different values"):
+        oracles.check_loads(b"\x91\x02")
+
+
+def test_oracle_catches_a_wrong_exception_type(monkeypatch):
+    def boom(data):
+        raise TypeError("not a DecodeError")
+
+    monkeypatch.setattr(oracles.fast_serde, "loads", boom)
+    with pytest.raises(oracles.Finding, match="raised TypeError"):
+        oracles.check_loads(b"\xc1")
+
+
+def test_oracle_catches_a_bad_offset(monkeypatch):
+    def bad_offset(data):
+        err = fast_serde.DecodeError("reserved marker at byte 99")
+        err.offset = 99
+        raise err
+
+    monkeypatch.setattr(oracles.fast_serde, "loads", bad_offset)
+    with pytest.raises(oracles.Finding, match="offset"):
+        oracles.check_loads(b"\xc1")
+
+
+def test_oracle_catches_a_divergence_from_the_parent(monkeypatch):
+    monkeypatch.setattr(oracles, "FAST", _FakeSerializer(lambda data: "something else"))
+    with pytest.raises(oracles.Finding, match="read different values"):
+        oracles.check_loads_typed(SEEDS["msg_human"])
+    monkeypatch.setattr(oracles, "FAST", _FakeSerializer(lambda data: (_ for _ in ()).throw(fast_serde.DecodeError("x at byte 0"))))
+    with pytest.raises(oracles.Finding):
+        oracles.check_loads_typed(SEEDS["msg_human"])
+
+
+def test_oracle_catches_different_bytes(monkeypatch):
+    monkeypatch.setattr(oracles.fast_serde, "dumps", lambda v: b"\xc0")
+    with pytest.raises(oracles.Finding, match="different bytes"):
+        oracles.check_dumps([1, 2])
