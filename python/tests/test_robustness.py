@@ -318,13 +318,6 @@ def _amplifier(levels: int, filler: int, key: bool) -> bytes:
     return bytes(out)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (reported): each nested array32 header reserves 8*n bytes up front (PyList_New/"
-    "PyTuple_New(n)) for n up to the bytes left, so k nested headers reserve ~8*k*len(input): a "
-    "1 MiB blob reserves ~1.6 GiB (tuples under a map key are zero-filled: real RSS). "
-    "ormsgpack stays at a few MiB on the same input.",
-)
 @pytest.mark.parametrize("key", [False, True], ids=["lists", "tuple-keys"])
 def test_nested_declared_lengths_do_not_amplify_memory(key):
     data = _amplifier(levels=100, filler=32 << 10, key=key)

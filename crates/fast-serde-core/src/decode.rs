@@ -48,6 +48,10 @@ pub struct Reader<'a> {
     ext: &'a dyn ExtHandler,
     /// Levels above the ext payload being read (zero outside ext payloads).
     outer: u32,
+    /// Bytes still owed by the containers being read (one per unread array item, two per
+    /// unread map entry): a declared length must fit in what is left after them, so nested
+    /// headers cannot together reserve more than the input can fill.
+    owed: usize,
 }
 
 /// A new reference owned by the reader until handed over; released on drop.
@@ -166,6 +170,7 @@ impl<'a> Reader<'a> {
             keys,
             ext,
             outer: 0,
+            owed: 0,
         }
     }
 
@@ -180,6 +185,7 @@ impl<'a> Reader<'a> {
             keys: self.keys.as_deref_mut(),
             ext: self.ext,
             outer: self.outer + depth + 1,
+            owed: 0,
         }
     }
 
@@ -495,10 +501,11 @@ impl<'a> Reader<'a> {
         key: bool,
     ) -> DecodeResult<*mut ffi::PyObject> {
         self.enter(start, depth)?;
-        // Every item takes at least one byte.
-        if self.data.len() - self.pos < n {
+        // Every item takes at least one byte, beyond those the enclosing containers still owe.
+        if (self.data.len() - self.pos).saturating_sub(self.owed) < n {
             return Err(self.fail_at(self.data.len(), DecodeKind::Length(n as u64)));
         }
+        self.owed += n;
         // SAFETY: new list/tuple of `n` NULL slots, each filled below before it escapes; on error
         // the partly filled container is released (CPython skips NULL slots).
         unsafe {
@@ -509,6 +516,7 @@ impl<'a> Reader<'a> {
             };
             let out = Owned(self.obj(start, out)?);
             for i in 0..n {
+                self.owed -= 1;
                 let item = self.read(depth + 1, key)?;
                 if key {
                     ffi::PyTuple_SET_ITEM(out.0, i as ffi::Py_ssize_t, item);
@@ -522,15 +530,17 @@ impl<'a> Reader<'a> {
 
     fn map(&mut self, start: usize, n: usize, depth: u32) -> DecodeResult<*mut ffi::PyObject> {
         self.enter(start, depth)?;
-        // Every entry takes at least two bytes.
-        if (self.data.len() - self.pos) / 2 < n {
+        // Every entry takes at least two bytes, beyond those the enclosing containers owe.
+        if (self.data.len() - self.pos).saturating_sub(self.owed) / 2 < n {
             return Err(self.fail_at(self.data.len(), DecodeKind::Length(n as u64)));
         }
+        self.owed += 2 * n;
         // SAFETY: a new dict, filled below; keys and values are owned until inserted (SetItem
         // takes its own references) and released by Owned.
         unsafe {
             let out = Owned(self.obj(start, ffi::PyDict_New())?);
             for _ in 0..n {
+                self.owed -= 2;
                 let kpos = self.pos;
                 let k = Owned(self.read(depth + 1, true)?);
                 let v = Owned(self.read(depth + 1, false)?);
