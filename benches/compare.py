@@ -23,14 +23,16 @@ What is timed, on the seeded fixtures of ``fixtures/states.py`` (sizes 5k, 30k, 
   tracemalloc and by peak RSS (``VmHWM`` after resetting it through ``/proc/self/clear_refs``),
   each size in a fresh subprocess.
 
-Method: every contender of a size runs once per round, in a fixed order, so A, B, C, ... alternate
-through the rounds and share whatever the machine does meanwhile; the table shows medians over
-the rounds. A sample is a batch of calls calibrated to last at least ``--min-sample`` seconds
-(one call for the large sizes) with the garbage collector disabled during the batch (as
-``timeit`` does) and the results kept alive until the clock stopped (deallocating them is not
-timed). Before any timing, the bytes of FastSerializer must equal JsonPlusSerializer's and
-fast_serde.dumps's ormsgpack's, and every loader must return equal objects; if not, the script
-exits 1 without timing. Otherwise it exits 0 whether targets are met or not.
+Method: every contender of a size runs once per round, in an order shuffled afresh each round
+(seeded), so A, B, C, ... alternate through the rounds and share whatever the machine does
+meanwhile, and none is systematically the first to touch a data set after another contender
+evicted it from the caches; the table shows medians over the rounds. A sample is a batch of
+calls calibrated to last at least ``--min-sample`` seconds (one call at 200k and 2m) with the
+garbage collector disabled during the batch (as ``timeit`` does) and the results kept alive
+until the clock stopped (deallocating them is not timed). Before any timing, the bytes of
+FastSerializer must equal JsonPlusSerializer's and fast_serde.dumps's ormsgpack's, and every
+loader must return equal objects; if not, the script exits 1 without timing. Otherwise it exits
+0 whether the targets are met or not.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ import math
 import os
 import pickle
 import platform
+import random
 import re
 import statistics
 import subprocess
@@ -268,8 +271,14 @@ def time_size(
 ) -> SizeResult:
     for c in contenders:  # warm-up and batch size
         c.calibrate(0.0 if size in ("200k", "2m") else min_sample)
+    # Each round runs every contender once, in a freshly shuffled (seeded) order: a fixed order
+    # would always run the same contender first on a data set whose objects the previous
+    # contender evicted from the caches, and the next ones on warm caches.
+    rng = random.Random(f"compare:{size}")
+    order = list(contenders)
     for _ in range(rounds):
-        for c in contenders:
+        rng.shuffle(order)
+        for c in order:
             c.sample()
             bar.update(1)
     return SizeResult(
@@ -281,7 +290,7 @@ def time_size(
     )
 
 
-# --- memory ----------------------------------------------------------------------------------------
+# --- memory --------------------------------------------------------------------------------------
 
 _MEMORY_PROBE = r"""
 import gc, json, sys, tracemalloc
@@ -353,7 +362,7 @@ def measure_memory(size: str) -> dict[str, Any]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-# --- machine ---------------------------------------------------------------------------------------
+# --- machine -------------------------------------------------------------------------------------
 
 
 def _version(dist: str) -> str:
@@ -415,7 +424,7 @@ def machine_info() -> dict[str, str]:
     }
 
 
-# --- report ----------------------------------------------------------------------------------------
+# --- report --------------------------------------------------------------------------------------
 
 
 def fmt_time(seconds: float) -> str:
@@ -522,7 +531,8 @@ def format_table(rows: Sequence[Row]) -> str:
 
     def line(row: Sequence[str]) -> str:
         return "  ".join(
-            cell.ljust(w) if i in left else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))
+            cell.ljust(w) if i in left else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths))
         ).rstrip()
 
     out = [line(cells[0]), line(["-" * w for w in widths])]
@@ -597,7 +607,7 @@ def e2e_lines(e2e: Any) -> list[str]:
     return lines
 
 
-# --- docs -----------------------------------------------------------------------------------------
+# --- docs ----------------------------------------------------------------------------------------
 
 
 def _existing_explanation() -> str | None:
@@ -683,9 +693,12 @@ def write_markdown(
         "option=OPT_NON_STR_KEYS | OPT_REPLACE_SURROGATES)`, and every loader (FastSerializer "
         "in both modes, `fast_serde.loads`, ormsgpack, msgspec, pickle) must return objects equal "
         "to the reference's; otherwise the script stops with exit status 1.",
-        "- Alternation: all contenders of a size run once per round in a fixed order (A, B, C, "
-        "..., A, B, C, ...), so slow phases of the machine hit all of them alike; the table "
-        f"shows the median over the rounds ({args.rounds} rounds per size, "
+        "- Alternation: all contenders of a size run once per round (A, B, C, ..., A, B, C, "
+        "...), so slow phases of the machine hit all of them alike; the order is shuffled "
+        "afresh every round (seeded) because with a fixed order the first contender on a data "
+        "set always met cold caches (at 200k that cost fast-serde's rows 10-25 %, as it ran "
+        "first); "
+        f"the table shows the median over the rounds ({args.rounds} rounds per size, "
         f"{rounds_for('2m', args.rounds)} for 2m).",
         "- A sample is a batch of calls sized to last at least "
         f"{args.min_sample * 1e3:g} ms for 5k and 30k (one call at 200k and 2m); the "
@@ -747,7 +760,8 @@ def write_chart(rows: Sequence[Row], results: Sequence[SizeResult]) -> None:
         1, 3, figsize=(17, 5.8), gridspec_kw={"width_ratios": [6, 1.3, 1.6]}
     )
     width = 0.8 / max(1, len(sizes))
-    colors = plt.get_cmap("viridis")([0.15 + 0.7 * i / max(1, len(sizes) - 1) for i in range(len(sizes))])
+    shades = [0.15 + 0.7 * i / max(1, len(sizes) - 1) for i in range(len(sizes))]
+    colors = plt.get_cmap("viridis")(shades)
     for i, size in enumerate(sizes):
         xs = [j + (i - (len(sizes) - 1) / 2) * width for j in range(len(speed_labels))]
         ys = [value.get((size, label)) or float("nan") for label in speed_labels]
@@ -781,7 +795,11 @@ def write_chart(rows: Sequence[Row], results: Sequence[SizeResult]) -> None:
     ax_e2e.set_title("End to end vs JsonPlus\n(agent, 125 turns)")
     ax_e2e.grid(axis="y", alpha=0.3)
 
-    mem_labels = [(R_MEM_TRACEMALLOC, "tracemalloc"), (R_MEM_RSS_COLD, "RSS 1st"), (R_MEM_RSS_WARM, "RSS warm")]
+    mem_labels = [
+        (R_MEM_TRACEMALLOC, "tracemalloc"),
+        (R_MEM_RSS_COLD, "RSS 1st"),
+        (R_MEM_RSS_WARM, "RSS warm"),
+    ]
     for i, size in enumerate(sizes):
         xs = [j + (i - (len(sizes) - 1) / 2) * width for j in range(len(mem_labels))]
         ax_mem.bar(xs, [value.get((size, label)) or float("nan") for label, _ in mem_labels],
@@ -796,7 +814,7 @@ def write_chart(rows: Sequence[Row], results: Sequence[SizeResult]) -> None:
     plt.close(fig)
 
 
-# --- main -----------------------------------------------------------------------------------------
+# --- main ----------------------------------------------------------------------------------------
 
 
 def _sizes(text: str) -> list[str]:

@@ -94,7 +94,9 @@ def _check_roundtrip(saver: InMemorySaver, every: int = 25) -> tuple[int, bool]:
     ref, fast = JsonPlusSerializer(), FastSerializer()
     trusted = FastSerializer(validate_models=False)
     blobs = [v for v in saver.blobs.values() if v[0] == "msgpack"]
-    checkpoints = [entry[0] for ns in saver.storage.values() for d in ns.values() for entry in d.values()]
+    checkpoints = [
+        entry[0] for ns in saver.storage.values() for d in ns.values() for entry in d.values()
+    ]
     sample = blobs[::every] + blobs[-3:] + checkpoints[::every] + checkpoints[-3:]
     ok = True
     for blob in sample:
@@ -123,7 +125,9 @@ def run_e2e(
             if reference is None:
                 reference = got
                 result.messages = len(messages)
-                result.checkpoints = sum(len(d) for ns in saver.storage.values() for d in ns.values())
+                result.checkpoints = sum(
+                    len(d) for ns in saver.storage.values() for d in ns.values()
+                )
             elif got != reference:
                 result.same_transcript = False
             if rep == 0 and label == "JsonPlusSerializer":
