@@ -36,7 +36,7 @@ from fast_serde.langgraph import FastSerializer
 __all__ = ["E2E_SERIALIZERS", "E2EResult", "run_agent", "run_e2e", "transcript"]
 
 DEFAULT_TURNS = 125
-DEFAULT_REPS = 5
+DEFAULT_REPS = 7
 WARMUP_TURNS = 5
 THREAD = "bench"
 

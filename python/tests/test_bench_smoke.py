@@ -30,7 +30,8 @@ ROW_LABELS = (
     "plain loads fast_serde vs msgspec",
     "memory dumps_typed tracemalloc peak/out",
     "memory dumps_typed RSS peak/out, 1st call",
-    "memory dumps_typed RSS peak/out, warm",
+    "memory dumps_typed malloc held/out, 1st call",
+    "memory dumps_typed malloc held/out, warm",
 )
 QUICK_SIZES = ("5k", "30k")
 
