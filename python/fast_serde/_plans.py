@@ -27,6 +27,7 @@ from ipaddress import (
     IPv6Interface,
     IPv6Network,
 )
+from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -165,8 +166,8 @@ def plain_model(cls: type) -> tuple[str, ...] | None:
     return tuple(cls.model_fields)
 
 
-def _has_serializer(schema: Any) -> bool:
-    """True if any node of a pydantic-core schema customises serialization."""
+def _schema_nodes(schema: Any) -> Iterator[dict[str, Any]]:
+    """Every dict node of a pydantic-core schema, each once (schemas share and nest nodes)."""
     stack = [schema]
     seen: set[int] = set()
     while stack:
@@ -175,16 +176,22 @@ def _has_serializer(schema: Any) -> bool:
             continue
         seen.add(id(node))
         if isinstance(node, dict):
-            if node.get("serialization") is not None:
-                return True
-            if node.get("type") == "computed-field" or node.get("computed_fields"):
-                return True
-            if node.get("serialization_exclude") or node.get("serialization_alias"):
-                return True
+            yield node
             stack.extend(node.values())
         elif isinstance(node, (list, tuple)):
             stack.extend(node)
-    return False
+
+
+def _has_serializer(schema: Any) -> bool:
+    """True if any node of a pydantic-core schema customises serialization."""
+    return any(
+        node.get("serialization") is not None
+        or node.get("type") == "computed-field"
+        or node.get("computed_fields")
+        or node.get("serialization_exclude")
+        or node.get("serialization_alias")
+        for node in _schema_nodes(schema)
+    )
 
 
 def trusted_model(cls: type, kwargs: dict[str, Any]) -> bool:
@@ -243,18 +250,8 @@ def restore_model(cls: type, kwargs: dict[str, Any]) -> Any:
 
 def _has_nested_model(schema: Any, cls: type) -> bool:
     """True if a pydantic-core schema holds a model (other than `cls`) or a dataclass."""
-    stack = [schema]
-    seen: set[int] = set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, dict):
-            kind = node.get("type")
-            if kind == "dataclass" or (kind == "model" and node.get("cls") is not cls):
-                return True
-            stack.extend(node.values())
-        elif isinstance(node, (list, tuple)):
-            stack.extend(node)
-    return False
+    return any(
+        node.get("type") == "dataclass"
+        or (node.get("type") == "model" and node.get("cls") is not cls)
+        for node in _schema_nodes(schema)
+    )
