@@ -32,7 +32,7 @@ class _CodecHooks(Protocol):
 
     fallback: Callable[[Any], bytes]
     """langgraph's ``_msgpack_enc``, for types written in Python."""
-    inspect: Callable[[Any], tuple[int, tuple[str, ...]]]
+    inspect: Callable[[Any], tuple[int, tuple[str, ...], int]]
     """``fast_serde._plans.encode_plan``: the per-class plan of the walker."""
     ext_hook: Callable[[int, bytes], Any]
     """The parent's ext hook, for ext values read in Python."""

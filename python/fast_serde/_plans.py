@@ -59,16 +59,45 @@ ATTRS_KW = 19  # ext 2 (module, name, {f: getattr(obj, f) for f in fields}): dat
 REPR = 20  # repr(obj): exceptions
 
 
-def encode_plan(obj: Any) -> tuple[int, tuple[str, ...]]:
-    """Return `(kind, fields)` for `type(obj)`: the branch `_msgpack_default` takes.
+# Plan flags, read by the walker (`plan_for` in encode_lg.rs).
+CHECK_INSTANCE = 1  # instances have their own __dict__: look there for INSTANCE_ATTRS per object
+ONCE = 2  # this answer came from the instance's own attributes: do not cache it for the class
+
+# The attributes `_msgpack_default` probes with hasattr before a class's own branch. An instance
+# can carry them in its own __dict__ (`obj.model_dump = ...`), which changes the branch for that
+# object alone; the walker then hands that object to the Python path.
+INSTANCE_ATTRS = frozenset({"model_dump", "get_secret_value", "dict", "_asdict"})
+
+
+def encode_plan(obj: Any) -> tuple[int, tuple[str, ...], int]:
+    """Return `(kind, fields, flags)` for `type(obj)`: the branch `_msgpack_default` takes.
 
     `fields` names the attributes the walker reads (dataclass fields, slots, namedtuple fields,
-    the attribute of ATTR_ARG). Raises nothing: an unknown type gets FALLBACK, whose Python path
-    raises the parent's TypeError.
+    the attribute of ATTR_ARG); `flags` is CHECK_INSTANCE and/or ONCE. An object whose own
+    `__dict__` holds one of INSTANCE_ATTRS gets `(FALLBACK, (), ONCE)`. Raises nothing: an
+    unknown type gets FALLBACK, whose Python path raises the parent's TypeError.
     """
-    cls = type(obj)
     if isinstance(obj, _DeltaSnapshot):
-        return DELTA_SNAPSHOT, ()
+        return DELTA_SNAPSHOT, (), 0
+    try:
+        own = obj.__dict__
+    except Exception:  # a raising __dict__ property: the Python path reports it
+        own = None
+    if not isinstance(own, dict):
+        kind, fields = _class_plan(obj)
+        return kind, fields, 0
+    if not INSTANCE_ATTRS.isdisjoint(own):
+        return FALLBACK, (), ONCE
+    kind, fields = _class_plan(obj)
+    if kind == PYDANTIC_V2_DICT and INSTANCE_ATTRS.isdisjoint(fields):
+        # The walker takes this path only when __dict__ holds exactly the fields, in order.
+        return kind, fields, 0
+    return kind, fields, CHECK_INSTANCE
+
+
+def _class_plan(obj: Any) -> tuple[int, tuple[str, ...]]:
+    """`(kind, fields)` for an object whose own attributes do not steer `_msgpack_default`."""
+    cls = type(obj)
     if hasattr(obj, "model_dump") and callable(obj.model_dump):
         fields = plain_model(cls)
         if fields is not None:

@@ -195,8 +195,12 @@ impl<'a> Reader<'a> {
         if depth >= MAX_DEPTH {
             return Err(self.fail_at(start, DecodeKind::Depth));
         }
-        if self.outer + depth >= crate::MAX_TOTAL_DEPTH {
+        let total = self.outer + depth;
+        if total >= crate::MAX_TOTAL_DEPTH {
             return Err(self.fail_at(start, DecodeKind::TotalDepth));
+        }
+        if total % 8 == 0 && crate::stack_low() {
+            return Err(self.fail_at(start, DecodeKind::Stack));
         }
         Ok(())
     }

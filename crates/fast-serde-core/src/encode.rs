@@ -223,8 +223,11 @@ impl<'a> Encoder<'a> {
 
     #[inline(always)]
     pub(crate) fn enter(&self, depth: u32) -> EncodeResult {
-        if depth >= MAX_DEPTH || self.outer + depth >= crate::MAX_TOTAL_DEPTH {
+        let total = self.outer + depth;
+        if depth >= MAX_DEPTH || total >= crate::MAX_TOTAL_DEPTH {
             Err(EncodeFailure::new(EncodeKind::Depth))
+        } else if total % 8 == 0 && crate::stack_low() {
+            Err(EncodeFailure::new(EncodeKind::Stack))
         } else {
             Ok(())
         }

@@ -39,6 +39,10 @@ const SEND: u8 = 18;
 const ATTRS_KW: u8 = 19;
 const REPR: u8 = 20;
 
+// Plan flags (`_plans.CHECK_INSTANCE`, `_plans.ONCE`).
+const CHECK_INSTANCE: u8 = 1;
+const ONCE: u8 = 2;
+
 /// One attribute the plan reads: its name (a str) and that name pre-encoded as a map key.
 struct Field {
     name: Py<PyAny>,
@@ -50,6 +54,11 @@ pub struct Plan {
     /// fixarray header + module + name, pre-encoded (empty for kinds without that head).
     head: Box<[u8]>,
     fields: Vec<Field>,
+    /// Instances have their own `__dict__`, which may hold an attribute that steers
+    /// `_msgpack_default` for that object alone (`_plans.CHECK_INSTANCE`).
+    check_instance: bool,
+    /// Decided by the instance's own attributes: not cached for the class (`_plans.ONCE`).
+    once: bool,
     /// Keeps the class alive so its address cannot be reused by another class.
     _cls: Py<PyAny>,
 }
@@ -90,7 +99,7 @@ impl Encoder<'_> {
             unreachable!("plans are a LangGraph-mode feature")
         };
         let plan = plan_for(obj, tp, inspect)?;
-        if plan.kind == FALLBACK {
+        if plan.kind == FALLBACK || (plan.check_instance && own_attrs_steer(obj)) {
             return self.splice_fallback(fallback, obj, tp);
         }
         if plan.kind == REPR {
@@ -101,6 +110,9 @@ impl Encoder<'_> {
         // The payload is packed on its own, as `_msgpack_enc` packs it: its depth starts again
         // (the payload tuple at 0, its argument at 1; a delta snapshot's value at 0), while
         // `outer` keeps the total bounded.
+        if crate::stack_low() {
+            return Err(EncodeFailure::new(EncodeKind::Stack));
+        }
         let saved = self.outer;
         self.outer = saved + depth + 1;
         let r = self.write_payload(obj, tp, &plan);
@@ -630,12 +642,54 @@ fn plan_for(
         }
     }
     let plan = Arc::new(decide(obj, tp, inspect)?);
+    if plan.once {
+        return Ok(plan);
+    }
     let mut guard = PLANS.lock().unwrap_or_else(|e| e.into_inner());
     let map = guard.get_or_insert_with(HashMap::new);
     if map.len() < PLAN_CACHE_MAX {
         map.insert(tp as usize, plan.clone());
     }
     Ok(plan)
+}
+
+/// Whether `obj`'s own `__dict__` holds one of `_plans.INSTANCE_ATTRS`, the attributes
+/// `_msgpack_default` probes before the class's branch: then that object takes the Python path.
+/// A `__dict__` that cannot be read sends it there too, where the parent's error is raised.
+fn own_attrs_steer(obj: *mut ffi::PyObject) -> bool {
+    let r = typerefs();
+    // SAFETY: attribute fetch on a live object; the owned result is released by Owned; the
+    // containment checks read a live dict by interned names.
+    unsafe {
+        let d = ffi::PyObject_GetAttr(obj, r.s_dunder_dict);
+        if d.is_null() {
+            ffi::PyErr_Clear();
+            return true;
+        }
+        let d = Owned(d);
+        if ffi::PyDict_Check(d.0) == 0 {
+            return false;
+        }
+        if ffi::PyDict_Size(d.0) == 0 {
+            return false;
+        }
+        for name in [
+            r.s_model_dump,
+            r.s_get_secret_value,
+            r.s_dict_method,
+            r.s_asdict,
+        ] {
+            match ffi::PyDict_Contains(d.0, name) {
+                0 => {}
+                1 => return true,
+                _ => {
+                    ffi::PyErr_Clear();
+                    return true;
+                }
+            }
+        }
+        false
+    }
 }
 
 /// Ask `_plans.encode_plan(obj)` and pre-encode the payload head and field names.
@@ -655,7 +709,7 @@ fn decide(
         }
         Bound::from_owned_ptr(py, r)
     };
-    let (kind, names): (u8, Vec<String>) = match res.extract() {
+    let (kind, names, flags): (u8, Vec<String>, u8) = match res.extract() {
         Ok(v) => v,
         Err(e) => {
             e.restore(py);
@@ -692,6 +746,8 @@ fn decide(
         kind,
         head: head.into_boxed_slice(),
         fields,
+        check_instance: flags & CHECK_INSTANCE != 0,
+        once: flags & ONCE != 0,
         _cls: cls.unbind(),
     })
 }

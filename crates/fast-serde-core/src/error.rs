@@ -29,6 +29,8 @@ pub enum EncodeKind {
     IntOverflow,
     /// Containers nested deeper than [`crate::MAX_DEPTH`].
     Depth,
+    /// Less than [`crate::STACK_RED_ZONE`] of the thread's stack left (see [`crate::stack_low`]).
+    Stack,
     /// A str dict key with lone surrogates (ormsgpack refuses these too).
     SurrogateKey,
     /// A length above 2**32-1, the largest MessagePack can declare.
@@ -118,6 +120,13 @@ impl EncodeFailure {
                 ),
                 None,
             ),
+            EncodeKind::Stack => (
+                format!(
+                    "nesting too deep for this thread's stack (under {} KiB left) at {where_}",
+                    crate::STACK_RED_ZONE / 1024
+                ),
+                None,
+            ),
             EncodeKind::SurrogateKey => (
                 format!("str key contains lone surrogates at {where_}"),
                 None,
@@ -196,6 +205,8 @@ pub enum DecodeKind {
     Depth,
     /// Past [`crate::MAX_TOTAL_DEPTH`] across nested ext payloads: ends the whole read.
     TotalDepth,
+    /// Less than [`crate::STACK_RED_ZONE`] of the thread's stack left: ends the whole read.
+    Stack,
     Trailing,
     UnhashableKey,
     /// A Python error raised by a callback (`ext_hook`, a constructor); re-raised unchanged.
@@ -232,7 +243,7 @@ impl DecodeFailure {
     /// as `None`, as JsonPlusSerializer's ext hook does (it catches `Exception`).
     pub fn is_fatal(&self, py: Python<'_>) -> bool {
         match &self.kind {
-            DecodeKind::TotalDepth => true,
+            DecodeKind::TotalDepth | DecodeKind::Stack => true,
             // The parent's ext hook catches `Exception`, not KeyboardInterrupt and its kin.
             DecodeKind::Python(err) | DecodeKind::ExtHook(err) => {
                 !err.is_instance_of::<pyo3::exceptions::PyException>(py)
@@ -267,6 +278,10 @@ impl DecodeFailure {
             DecodeKind::TotalDepth => format!(
                 "nesting deeper than {} levels across ext payloads at byte {off}",
                 crate::MAX_TOTAL_DEPTH
+            ),
+            DecodeKind::Stack => format!(
+                "nesting too deep for this thread's stack (under {} KiB left) at byte {off}",
+                crate::STACK_RED_ZONE / 1024
             ),
             DecodeKind::Trailing => format!("trailing bytes after the value at byte {off}"),
             DecodeKind::UnhashableKey => format!("unhashable map key at byte {off}"),

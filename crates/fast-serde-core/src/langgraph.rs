@@ -463,6 +463,9 @@ impl ExtHandler for LangGraphCodec {
         if reader.outer() + depth >= crate::MAX_TOTAL_DEPTH {
             return Err(DecodeFailure::new(offset, DecodeKind::TotalDepth));
         }
+        if crate::stack_low() {
+            return Err(DecodeFailure::new(offset, DecodeKind::Stack));
+        }
         match code {
             EXT_CONSTRUCTOR_SINGLE_ARG
             | EXT_CONSTRUCTOR_POS_ARGS

@@ -29,6 +29,20 @@ pub const MAX_DEPTH: u32 = 255;
 /// as in JsonPlusSerializer); this bound keeps the native recursion, and so the stack, finite.
 pub const MAX_TOTAL_DEPTH: u32 = 2048;
 
+/// Stack (bytes) that must stay free below the walker and the reader. A thread started with a
+/// small stack (macOS gives threads 512 KiB) runs out long before [`MAX_TOTAL_DEPTH`]; past this
+/// line the walk raises `EncodeError` and the read `DecodeError` instead of overflowing.
+pub const STACK_RED_ZONE: usize = 64 * 1024;
+
+/// True when less than [`STACK_RED_ZONE`] of this thread's stack is left. Checked on entering
+/// each ext payload and every 8th container level (far less stack than the red zone apart).
+/// `stacker` reads the thread's stack bounds once per thread (pthread attributes); where it
+/// cannot tell, this is false and [`MAX_TOTAL_DEPTH`] alone bounds the recursion.
+#[inline]
+pub(crate) fn stack_low() -> bool {
+    stacker::remaining_stack().is_some_and(|left| left < STACK_RED_ZONE)
+}
+
 /// dumps(obj, /, *, default=None) -> bytes
 ///
 /// `obj` as MessagePack: the bytes of `ormsgpack.packb(obj, option=OPT_NON_STR_KEYS |
