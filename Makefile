@@ -5,7 +5,7 @@ PIP     := $(VENV)/bin/pip
 STAMP   := $(VENV)/.deps-installed
 PYTHON  ?= python3
 
-.PHONY: all setup build test test-rust test-python test-fuzz lint demo bench bench-pg clean fuzz
+.PHONY: all setup build test test-rust test-python test-fuzz test-bench-build lint demo bench bench-pg clean fuzz
 FUZZ_SECONDS ?= 300
 
 all: test
@@ -45,7 +45,13 @@ fuzz: build
 test-fuzz: build
 	VENV=$(VENV) FUZZ_ENGINE=loop FUZZ_PY_ENGINE=mutate FUZZ_SEED=1 scripts/fuzz.sh 45
 
-test: build test-rust lint test-fuzz test-python
+# The Criterion benches (benches/criterion, a standalone crate) must keep compiling. This only
+# checks that they build: without the fat LTO of a real `cargo bench`, which would take minutes.
+test-bench-build: $(STAMP)
+	CARGO_PROFILE_BENCH_LTO=false CARGO_PROFILE_BENCH_CODEGEN_UNITS=16 PYO3_PYTHON=$(abspath $(PY)) \
+		cargo bench --no-run --quiet --manifest-path benches/criterion/Cargo.toml
+
+test: build test-rust lint test-bench-build test-fuzz test-python
 
 demo: build
 	$(PY) -m fast_serde demo
