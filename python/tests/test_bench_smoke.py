@@ -1,11 +1,13 @@
 """Smoke test of ``benches/compare.py`` (``make bench``): it runs, checks, and prints its table.
 
 Timings are never asserted: only that the quick run exits 0 (so FastSerializer's bytes equal
-JsonPlusSerializer's and every loader agreed) and that the table has its header and every row.
+JsonPlusSerializer's and every loader agreed) and that the table has its header and every row,
+the timed rows with both ratios (pair alternation and shuffled), the memory rows with one.
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +15,9 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPARE = REPO_ROOT / "benches" / "compare.py"
 
-HEADER_COLUMNS = ("size", "comparison", "A: fast-serde", "B: anchor", "B/A", "target", "status")
+HEADER_COLUMNS = (
+    "size", "comparison", "A: fast-serde", "B: anchor", "B/A", "B/A shuffled", "target", "status"
+)
 
 # Every row of a --quick run (sizes 5k and 30k; no end-to-end rows).
 ROW_LABELS = (
@@ -34,6 +38,14 @@ ROW_LABELS = (
     "memory dumps_typed malloc held/out, warm",
 )
 QUICK_SIZES = ("5k", "30k")
+# A ratio cell: a speed-up ("6.40x"), a share ("54%") or "n/a"; not a target (">=10x").
+RATIO_CELL = re.compile(r"\d+\.\d+x|\d+%|n/a")
+
+
+def ratio_cells(line: str) -> list[str]:
+    """The ratio cells of a table line (cells are separated by two or more spaces)."""
+    cells = re.split(r"\s{2,}", line.strip())
+    return [cell for cell in cells[4:] if RATIO_CELL.fullmatch(cell)]
 
 
 def test_compare_quick_runs_and_prints_every_row():
@@ -53,13 +65,15 @@ def test_compare_quick_runs_and_prints_every_row():
 
     headers = [line for line in lines if line.startswith("size ") and "comparison" in line]
     assert len(headers) == 1, report
-    for column in HEADER_COLUMNS:
-        assert column in headers[0], report
+    assert re.split(r"\s{2,}", headers[0].strip()) == list(HEADER_COLUMNS), report
 
     for size in QUICK_SIZES:
         for label in ROW_LABELS:
             matching = [line for line in lines if line.startswith(f"{size} ") and label in line]
             assert len(matching) == 1, f"row {size!r} {label!r} missing\n{report}"
+            # Timed rows: B/A (pairs) and B/A shuffled; memory rows: no shuffled ratio.
+            expected = 1 if label.startswith("memory ") else 2
+            assert len(ratio_cells(matching[0])) == expected, f"{matching[0]!r}\n{report}"
     assert not any(line.startswith(("200k ", "2m ", "e2e ")) for line in lines), report
     assert "Targets (at 200k" in proc.stdout, report
     for key in ("Machine:", "CPU:", "Python:", "fast-serde:", "langgraph-checkpoint:", "ormsgpack:",

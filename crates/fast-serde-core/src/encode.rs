@@ -104,6 +104,19 @@ impl<'a> Encoder<'a> {
         }
     }
 
+    /// Exactly str, int, float, bool or None: writing one runs no Python code, so an item
+    /// borrowed from a container the caller holds stays alive throughout, without a reference
+    /// of its own (a callback that could mutate the container only runs for other types).
+    #[inline(always)]
+    pub(crate) fn is_scalar(&self, tp: *mut ffi::PyTypeObject) -> bool {
+        let r = self.refs;
+        tp == r.str_type
+            || tp == r.int_type
+            || tp == r.float_type
+            || tp == r.none_type
+            || tp == r.bool_type
+    }
+
     /// Write `obj` (borrowed) at nesting `depth`.
     #[inline]
     pub(crate) fn walk(&mut self, obj: *mut ffi::PyObject, depth: u32) -> EncodeResult {
@@ -415,7 +428,7 @@ impl<'a> Encoder<'a> {
         writer::array_len(self.buf, len as u32);
         for i in 0..len {
             // SAFETY: the size is re-read because a callback may have shrunk the list; the item is
-            // held by a new reference while it is walked.
+            // a borrowed pointer of the live list (index in bounds).
             let item = unsafe {
                 if ffi::PyList_GET_SIZE(obj) as usize != len {
                     return Err(at(
@@ -424,11 +437,20 @@ impl<'a> Encoder<'a> {
                         obj,
                     ));
                 }
-                let item = ffi::PyList_GET_ITEM(obj, i as ffi::Py_ssize_t);
-                ffi::Py_INCREF(item);
-                Owned(item)
+                ffi::PyList_GET_ITEM(obj, i as ffi::Py_ssize_t)
             };
-            if let Err(e) = self.walk(item.0, depth + 1) {
+            // SAFETY: reading the type of the live item.
+            let r = if self.is_scalar(unsafe { ffi::Py_TYPE(item) }) {
+                self.walk(item, depth + 1)
+            } else {
+                // SAFETY: held by a new reference while walked (callbacks may mutate the list).
+                let item = unsafe {
+                    ffi::Py_INCREF(item);
+                    Owned(item)
+                };
+                self.walk(item.0, depth + 1)
+            };
+            if let Err(e) = r {
                 return Err(at(e, PathSeg::Index(i), obj));
             }
         }
@@ -499,6 +521,23 @@ impl<'a> Encoder<'a> {
         // walk (which may run Python callbacks that mutate the dict) uses them.
         while unsafe { ffi::PyDict_Next(obj, &mut pos, &mut key, &mut value) } != 0 {
             n += 1;
+            // SAFETY: reading the types of the key and value just yielded (live, borrowed).
+            let (kt, vt) = unsafe { (ffi::Py_TYPE(key), ffi::Py_TYPE(value)) };
+            if kt == self.refs.str_type && self.is_scalar(vt) && n <= len {
+                // The common entry: no Python code runs, the dict keeps both alive (see is_scalar).
+                if let Err(e) = self
+                    .write_str(key, true)
+                    .and_then(|_| self.walk(value, depth + 1))
+                {
+                    let seg = if fields {
+                        PathSeg::Field(borrowed(key))
+                    } else {
+                        PathSeg::Key(borrowed(key))
+                    };
+                    return Err(at(e, seg, obj));
+                }
+                continue;
+            }
             // SAFETY: key and value are live (just yielded); the references are released by Owned.
             let (k, v) = unsafe {
                 ffi::Py_INCREF(key);

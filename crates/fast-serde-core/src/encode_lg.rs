@@ -13,8 +13,10 @@ use crate::typeref::typerefs;
 use crate::writer;
 use pyo3::ffi;
 use pyo3::prelude::*;
+use rustc_hash::FxHashMap;
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 // Plan kinds: the constants of python/fast_serde/_plans.py.
 const FALLBACK: u8 = 0;
@@ -66,7 +68,30 @@ pub struct Plan {
 /// At most this many classes get a plan; past it, the rest are decided on every call.
 const PLAN_CACHE_MAX: usize = 4096;
 
-static PLANS: Mutex<Option<HashMap<usize, Arc<Plan>>>> = Mutex::new(None);
+/// Cached plans by type address. A cached plan lives as long as the process (it holds its class,
+/// so the address is never reused): at most [`PLAN_CACHE_MAX`] of them are leaked on purpose.
+static PLANS: Mutex<Option<HashMap<usize, &'static Plan>>> = Mutex::new(None);
+
+thread_local! {
+    /// This thread's copy of the entries of [`PLANS`] it has used: a hit takes no lock.
+    static LOCAL_PLANS: RefCell<FxHashMap<usize, &'static Plan>> = RefCell::default();
+}
+
+/// A plan from the cache, or one decided for this object alone (not cached).
+enum PlanRef {
+    Cached(&'static Plan),
+    Once(Box<Plan>),
+}
+
+impl std::ops::Deref for PlanRef {
+    type Target = Plan;
+    fn deref(&self) -> &Plan {
+        match self {
+            PlanRef::Cached(p) => p,
+            PlanRef::Once(p) => p,
+        }
+    }
+}
 
 fn ext_code(kind: u8) -> i8 {
     match kind {
@@ -353,28 +378,36 @@ impl Encoder<'_> {
         let mut key: *mut ffi::PyObject = std::ptr::null_mut();
         let mut value: *mut ffi::PyObject = std::ptr::null_mut();
         for f in &plan.fields {
-            // SAFETY: iterating a live exact dict whose size was checked; the key and value are
-            // held by new references while walked.
-            let (k, v) = unsafe {
+            // SAFETY: iterating a live exact dict whose size was checked; borrowed pointers.
+            unsafe {
                 if ffi::PyDict_Next(dict, &mut pos, &mut key, &mut value) == 0 {
                     return Err(EncodeFailure::new(EncodeKind::NotPlain));
                 }
-                ffi::Py_INCREF(key);
-                ffi::Py_INCREF(value);
-                (Owned(key), Owned(value))
-            };
+            }
             // Same field, same place: interned names compare by address, else by value.
-            // SAFETY: comparing two live strs.
-            let same = k.0 == f.name.as_ptr()
+            // SAFETY: comparing two live strs (nothing has run since PyDict_Next yielded them).
+            let same = key == f.name.as_ptr()
                 || unsafe {
-                    ffi::PyUnicode_CheckExact(k.0) != 0
-                        && ffi::PyUnicode_Compare(k.0, f.name.as_ptr()) == 0
+                    ffi::PyUnicode_CheckExact(key) != 0
+                        && ffi::PyUnicode_Compare(key, f.name.as_ptr()) == 0
                 };
             if !same {
                 return Err(EncodeFailure::new(EncodeKind::NotPlain));
             }
             self.buf.extend_from_slice(&f.key);
-            if let Err(e) = self.walk(v.0, depth + 1) {
+            // SAFETY: reading the type of the live value.
+            let r = if self.is_scalar(unsafe { ffi::Py_TYPE(value) }) {
+                self.walk(value, depth + 1)
+            } else {
+                // SAFETY: held by a new reference while walked (a tzinfo's utcoffset, say, is
+                // Python code that could replace it in the dict).
+                let v = unsafe {
+                    ffi::Py_INCREF(value);
+                    Owned(value)
+                };
+                self.walk(v.0, depth + 1)
+            };
+            if let Err(e) = r {
                 return Err(crate::encode::at(
                     e,
                     PathSeg::Field(f.name.clone_ref(py())),
@@ -634,23 +667,38 @@ fn plan_for(
     obj: *mut ffi::PyObject,
     tp: *mut ffi::PyTypeObject,
     inspect: *mut ffi::PyObject,
-) -> EncodeResult<Arc<Plan>> {
-    {
+) -> EncodeResult<PlanRef> {
+    let key = tp as usize;
+    if let Some(p) = LOCAL_PLANS.with_borrow(|m| m.get(&key).copied()) {
+        return Ok(PlanRef::Cached(p));
+    }
+    let shared = {
         let guard = PLANS.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(p) = guard.as_ref().and_then(|m| m.get(&(tp as usize))) {
-            return Ok(p.clone());
+        guard.as_ref().and_then(|m| m.get(&key).copied())
+    };
+    let plan = match shared {
+        Some(p) => p,
+        None => {
+            let plan = decide(obj, tp, inspect)?;
+            if plan.once {
+                return Ok(PlanRef::Once(Box::new(plan)));
+            }
+            let mut guard = PLANS.lock().unwrap_or_else(|e| e.into_inner());
+            let map = guard.get_or_insert_with(HashMap::new);
+            // Another thread may have decided the same class meanwhile: keep the first.
+            if let Some(p) = map.get(&key) {
+                *p
+            } else if map.len() < PLAN_CACHE_MAX {
+                let p: &'static Plan = Box::leak(Box::new(plan));
+                map.insert(key, p);
+                p
+            } else {
+                return Ok(PlanRef::Once(Box::new(plan)));
+            }
         }
-    }
-    let plan = Arc::new(decide(obj, tp, inspect)?);
-    if plan.once {
-        return Ok(plan);
-    }
-    let mut guard = PLANS.lock().unwrap_or_else(|e| e.into_inner());
-    let map = guard.get_or_insert_with(HashMap::new);
-    if map.len() < PLAN_CACHE_MAX {
-        map.insert(tp as usize, plan.clone());
-    }
-    Ok(plan)
+    };
+    LOCAL_PLANS.with_borrow_mut(|m| m.insert(key, plan));
+    Ok(PlanRef::Cached(plan))
 }
 
 /// Whether `obj`'s own `__dict__` holds one of `_plans.INSTANCE_ATTRS`, the attributes
