@@ -21,7 +21,7 @@ What is timed, on the seeded fixtures of ``fixtures/states.py`` (sizes 5k, 30k, 
   ``InMemorySaver`` for 125 turns (500 messages) per serializer;
 * memory: the extra memory of ``FastSerializer().dumps_typed`` relative to its output, by
   tracemalloc peak, by peak RSS (``VmHWM`` after resetting it through ``/proc/self/clear_refs``)
-  and by glibc ``mallinfo2()`` (which sees the Rust output buffer), each size in a fresh
+  and by glibc ``mallinfo2()`` (which sees every allocation), each size in a fresh
   subprocess.
 
 Method: the targets and every B/A come from pair alternation, as the issue specifies: for each
@@ -811,15 +811,16 @@ def write_markdown(
         "one untimed warm-up run per serializer, then whole runs alternate "
         "(JsonPlus, Fast, trusted, JsonPlus, ...).",
         "- Memory: each size in a fresh interpreter, after one warm-up `dumps_typed` of the 5k "
-        "checkpoint (imports, per-class plans), so the first call on the size still grows "
-        "fast-serde's per-thread output buffer and later (warm) calls reuse it. Three views, "
-        "each divided by the output length: *tracemalloc*, the peak traced memory during a "
-        "warm call minus the traced memory before it (Python's allocators only: it does not "
-        "see the Rust buffer); *RSS*, peak RSS (`VmHWM`, reset through `/proc/self/clear_refs`) "
+        "checkpoint (imports, per-class plans), so the first call on the size starts its output "
+        "`bytes` at the 5k size and grows it (`_PyBytes_Resize`), while later (warm) calls start "
+        "at the last output's size. fast-serde writes straight into the output `bytes` (no "
+        "buffer of its own, no copy). Three views, each divided by the output length: "
+        "*tracemalloc*, the peak traced memory during a warm call minus the traced memory "
+        "before it (Python's allocators, which hold the output `bytes`); *RSS*, peak RSS (`VmHWM`, reset through `/proc/self/clear_refs`) "
         "during the first call minus RSS before it (pages newly touched; memory the heap "
         "reuses does not show); *malloc held*, the growth of glibc's `mallinfo2()` in-use "
         "bytes across the call while its output is still alive, for the first call and for a "
-        "warm one (minimum of 3) (sees the Rust buffer and the output `bytes`, not the "
+        "warm one (minimum of 3) (sees every allocation that is still held, not the "
         "transient peak of a `realloc`). JsonPlusSerializer's figures are listed beside.",
         "- The speed-ups are ratios of medians; on a shared machine (see the load average) "
         "the absolute times move between runs more than the ratios do.",

@@ -1,7 +1,7 @@
 """fast-serde: Python objects to MessagePack and back, natively.
 
 `dumps`/`loads` walk plain data (None, bool, int, float, str, bytes, list, tuple, dict, ...)
-straight into one reused buffer, writing the same bytes as
+straight into the output bytes (written in place), the same bytes as
 `ormsgpack.packb(obj, option=OPT_NON_STR_KEYS | OPT_REPLACE_SURROGATES)`.
 `fast_serde.langgraph.FastSerializer` is a drop-in, byte-compatible JsonPlusSerializer for
 LangGraph checkpointers.

@@ -1,31 +1,166 @@
-//! The per-thread output buffer and borrowed views of input bytes.
+//! The output (a `bytes` written in place) and borrowed views of input bytes.
 
 use pyo3::ffi;
 use pyo3::prelude::*;
-use std::cell::RefCell;
+use pyo3::types::PyBytes;
+use std::cell::Cell;
+use std::ffi::c_int;
 
-/// A buffer that grew past this is shrunk back after use, so one huge state does not pin memory.
-const KEEP_CAPACITY: usize = 64 << 20;
+/// The smallest `bytes` a walk starts with.
+const MIN_CAPACITY: usize = 256;
 
 thread_local! {
-    static BUF: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(4096));
+    /// The length of this thread's last output: the next output starts at about this size, so
+    /// a checkpoint like the previous one is written without resizing.
+    static LAST_LEN: Cell<usize> = const { Cell::new(0) };
 }
 
-/// Run `f` with this thread's reused output buffer, emptied first. A nested call (a `default`
-/// callback that itself calls `dumps`) gets a fresh buffer instead.
-pub fn with_buffer<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
-    BUF.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut buf) => {
-            buf.clear();
-            let r = f(&mut buf);
-            buf.clear();
-            if buf.capacity() > KEEP_CAPACITY {
-                buf.shrink_to(KEEP_CAPACITY / 4);
-            }
-            r
+// `_PyBytes_Resize` is CPython's own way to grow or shrink a `bytes` nobody else holds yet
+// (orjson and ormsgpack write their output the same way); pyo3-ffi keeps its declaration private.
+extern "C" {
+    fn _PyBytes_Resize(bytes: *mut *mut ffi::PyObject, newsize: ffi::Py_ssize_t) -> c_int;
+}
+
+/// The walker's output: a `bytes` object written in place, grown by `_PyBytes_Resize` and cut to
+/// length at the end, so the output is never copied and no buffer outlives the call. Allocation
+/// failure aborts the process, as it does for a `Vec`.
+pub struct OutBuf {
+    /// A new `bytes` of `cap` bytes (refcount 1, not shared until [`OutBuf::finish`]).
+    obj: *mut ffi::PyObject,
+    len: usize,
+    cap: usize,
+}
+
+impl OutBuf {
+    fn new(cap: usize) -> Self {
+        let cap = cap.max(MIN_CAPACITY);
+        // SAFETY: a NULL source asks CPython for an uninitialised `bytes` of `cap` bytes.
+        let obj =
+            unsafe { ffi::PyBytes_FromStringAndSize(std::ptr::null(), cap as ffi::Py_ssize_t) };
+        if obj.is_null() {
+            std::alloc::handle_alloc_error(
+                std::alloc::Layout::array::<u8>(cap).unwrap_or(std::alloc::Layout::new::<u8>()),
+            );
         }
-        Err(_) => f(&mut Vec::new()),
-    })
+        OutBuf { obj, len: 0, cap }
+    }
+
+    #[inline(always)]
+    fn data(&mut self) -> *mut u8 {
+        // SAFETY: `obj` is a live `bytes`; its buffer holds `cap` bytes.
+        unsafe { ffi::PyBytes_AS_STRING(self.obj) as *mut u8 }
+    }
+
+    /// Resize the `bytes` to `cap` bytes (the first `len` are kept).
+    #[cold]
+    fn resize(&mut self, cap: usize) {
+        // SAFETY: `obj` is ours alone (refcount 1), as `_PyBytes_Resize` requires; on failure it
+        // frees the object and sets the pointer to NULL, and the process aborts below.
+        let ok = unsafe { _PyBytes_Resize(&mut self.obj, cap as ffi::Py_ssize_t) } == 0;
+        if !ok {
+            std::alloc::handle_alloc_error(
+                std::alloc::Layout::array::<u8>(cap).unwrap_or(std::alloc::Layout::new::<u8>()),
+            );
+        }
+        self.cap = cap;
+    }
+
+    /// Room for `additional` more bytes.
+    #[inline(always)]
+    pub fn reserve(&mut self, additional: usize) {
+        if self.cap - self.len < additional {
+            self.resize((self.len + additional).max(self.cap * 2));
+        }
+    }
+
+    #[inline(always)]
+    pub fn push(&mut self, b: u8) {
+        self.reserve(1);
+        // SAFETY: in bounds after `reserve`.
+        unsafe { *self.data().add(self.len) = b };
+        self.len += 1;
+    }
+
+    #[inline(always)]
+    pub fn extend_from_slice(&mut self, s: &[u8]) {
+        self.reserve(s.len());
+        // SAFETY: in bounds after `reserve`; `s` never points into this buffer (the walker only
+        // copies from Python objects and from its own pre-encoded tables).
+        unsafe { std::ptr::copy_nonoverlapping(s.as_ptr(), self.data().add(self.len), s.len()) };
+        self.len += s.len();
+    }
+
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Drop everything from `len` on.
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
+    /// The bytes written so far.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: the first `len` bytes are initialised and belong to `obj`, borrowed with `self`.
+        unsafe { std::slice::from_raw_parts_mut(self.data(), self.len) }
+    }
+
+    /// The finished `bytes`, cut to the written length.
+    fn finish<'py>(mut self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        if self.len != self.cap {
+            self.resize(self.len);
+        }
+        LAST_LEN.set(self.len);
+        let obj = std::mem::replace(&mut self.obj, std::ptr::null_mut());
+        // SAFETY: `obj` is a new reference to a `bytes`, handed over to the Bound.
+        unsafe { Bound::from_owned_ptr(py, obj).cast_into_unchecked() }
+    }
+}
+
+impl Drop for OutBuf {
+    fn drop(&mut self) {
+        if !self.obj.is_null() {
+            // SAFETY: an unfinished output (an error path): our own reference, released once.
+            unsafe { ffi::Py_DECREF(self.obj) }
+        }
+    }
+}
+
+impl std::io::Write for OutBuf {
+    #[inline(always)]
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    #[inline(always)]
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.extend_from_slice(buf);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Run `f` to write one output into a new `bytes` (sized from this thread's last output) and
+/// return it; on error the partial output is released. Nested calls (a `default` callback that
+/// itself calls `dumps`) each get their own.
+pub fn write_bytes<'py, E>(
+    py: Python<'py>,
+    f: impl FnOnce(&mut OutBuf) -> Result<(), E>,
+) -> Result<Bound<'py, PyBytes>, E> {
+    let last = LAST_LEN.get();
+    let mut out = OutBuf::new(last + last / 16);
+    f(&mut out)?;
+    Ok(out.finish(py))
 }
 
 /// Run `f` over the bytes of a `bytes`, `bytearray` or `memoryview` (any C-contiguous buffer).

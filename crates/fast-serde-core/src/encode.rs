@@ -1,4 +1,4 @@
-//! The walker: Python objects straight into one reused MessagePack buffer.
+//! The walker: Python objects straight into the MessagePack output (see `buffer::OutBuf`).
 //!
 //! Dispatch is by exact type pointer, hot types first (str, int, bool, None, float, list, dict,
 //! tuple); everything rarer goes through [`Encoder::walk_unlikely`], kept out of line. Two modes:
@@ -11,6 +11,7 @@
 //!   `_msgpack_enc` itself and its bytes spliced in, so the output is the parent's by
 //!   construction.
 
+use crate::buffer::OutBuf;
 use crate::error::{EncodeFailure, EncodeKind, EncodeResult, PathSeg};
 use crate::typeref::{typerefs, TypeRefs};
 use crate::writer;
@@ -31,7 +32,7 @@ pub enum Mode {
 }
 
 pub struct Encoder<'a> {
-    pub buf: &'a mut Vec<u8>,
+    pub buf: &'a mut OutBuf,
     pub mode: Mode,
     refs: &'static TypeRefs,
     /// Above zero while writing a model's `__dict__` in place of `model_dump()`: any value
@@ -94,7 +95,7 @@ fn borrowed(obj: *mut ffi::PyObject) -> Py<PyAny> {
 }
 
 impl<'a> Encoder<'a> {
-    pub fn new(buf: &'a mut Vec<u8>, mode: Mode) -> Self {
+    pub fn new(buf: &'a mut OutBuf, mode: Mode) -> Self {
         Encoder {
             buf,
             mode,

@@ -9,7 +9,7 @@
 //! payload of an unexpected shape (not an array of the right length, non-str names, trailing
 //! bytes) goes to the parent's own ext hook with the raw bytes, so its outcome is the parent's.
 
-use crate::buffer::{self, with_buffer};
+use crate::buffer::{self, write_bytes};
 use crate::decode::{call_ext_hook, new_ref, with_key_cache, ExtHandler, Owned, Reader};
 use crate::encode::{Encoder, Mode};
 use crate::error::{DecodeFailure, DecodeKind, DecodeResult};
@@ -100,13 +100,10 @@ impl LangGraphCodec {
     ) -> PyResult<Bound<'py, PyBytes>> {
         let fallback = self.fallback.as_ptr();
         let inspect = self.inspect.as_ptr();
-        with_buffer(|buf| {
-            let mut enc = Encoder::new(buf, Mode::LangGraph { fallback, inspect });
-            match enc.walk(obj.as_ptr(), 0) {
-                Ok(()) => Ok(PyBytes::new(py, buf)),
-                Err(e) => Err((*e).into_pyerr(py)),
-            }
+        write_bytes(py, |buf| {
+            Encoder::new(buf, Mode::LangGraph { fallback, inspect }).walk(obj.as_ptr(), 0)
         })
+        .map_err(|e| (*e).into_pyerr(py))
     }
 
     /// The object `ormsgpack.unpackb(data, ext_hook=parent_hook, option=OPT_NON_STR_KEYS)` gives.

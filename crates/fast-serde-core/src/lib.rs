@@ -1,4 +1,4 @@
-//! fast-serde core: the walker (Python objects → MessagePack into one reused `Vec<u8>`) and the
+//! fast-serde core: the walker (Python objects → MessagePack written straight into the output `bytes`) and the
 //! reader (MessagePack → Python objects), over `pyo3::ffi`, with MessagePack markers from `rmp`.
 //!
 //! `fast-serde-py` only registers what [`register`] lists; all behaviour lives here.
@@ -13,7 +13,7 @@ pub mod langgraph;
 pub mod typeref;
 pub mod writer;
 
-use buffer::with_buffer;
+use buffer::write_bytes;
 use decode::{with_key_cache, PlainExt, Reader};
 use encode::{Encoder, Mode};
 use pyo3::prelude::*;
@@ -62,13 +62,10 @@ pub fn dumps<'py>(
     let default = default
         .filter(|d| !d.is_none())
         .map_or(std::ptr::null_mut(), |d| d.as_ptr());
-    with_buffer(|buf| {
-        let mut enc = Encoder::new(buf, Mode::Plain { default });
-        match enc.walk(obj.as_ptr(), 0) {
-            Ok(()) => Ok(PyBytes::new(py, buf)),
-            Err(e) => Err((*e).into_pyerr(py)),
-        }
+    write_bytes(py, |buf| {
+        Encoder::new(buf, Mode::Plain { default }).walk(obj.as_ptr(), 0)
     })
+    .map_err(|e| (*e).into_pyerr(py))
 }
 
 /// loads(data, /, *, ext_hook=None) -> Any

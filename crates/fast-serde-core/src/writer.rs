@@ -1,7 +1,7 @@
-//! MessagePack markers into a `Vec<u8>`, through `rmp::encode` (which picks the smallest marker for
+//! MessagePack markers into the output (a `bytes` written in place, see [`OutBuf`]), through `rmp::encode` (which picks the smallest marker for
 //! every length and integer, the same choice ormsgpack makes).
 //!
-//! Writing into a `Vec<u8>` cannot fail, so the `io::Result`s rmp returns are dropped here, once.
+//! Writing into memory cannot fail, so the `io::Result`s rmp returns are dropped here, once.
 //! The one-byte forms (fixint, fixstr, fixarray, fixmap headers) are pushed directly as
 //! `rmp::Marker` bytes: rmp's writers go through `io::Write` and copy even a single byte with a
 //! `memcpy` call, which was a sixth of a plain `dumps` (callgrind).
@@ -9,18 +9,84 @@
 use rmp::encode;
 use rmp::Marker;
 
+use crate::buffer::OutBuf;
+
+/// Where the writer puts bytes: the walker's [`OutBuf`] (a `bytes` written in place), or a
+/// `Vec<u8>` (pre-encoded plan keys, tests).
+pub trait Out: std::io::Write {
+    fn push(&mut self, b: u8);
+    fn extend_from_slice(&mut self, s: &[u8]);
+    fn reserve(&mut self, additional: usize);
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    fn truncate(&mut self, len: usize);
+    fn as_mut_slice(&mut self) -> &mut [u8];
+}
+
+impl Out for Vec<u8> {
+    #[inline(always)]
+    fn push(&mut self, b: u8) {
+        Vec::push(self, b)
+    }
+    #[inline(always)]
+    fn extend_from_slice(&mut self, s: &[u8]) {
+        Vec::extend_from_slice(self, s)
+    }
+    #[inline(always)]
+    fn reserve(&mut self, additional: usize) {
+        Vec::reserve(self, additional)
+    }
+    #[inline(always)]
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+    fn truncate(&mut self, len: usize) {
+        Vec::truncate(self, len)
+    }
+    fn as_mut_slice(&mut self) -> &mut [u8] {
+        Vec::as_mut_slice(self)
+    }
+}
+
+impl Out for OutBuf {
+    #[inline(always)]
+    fn push(&mut self, b: u8) {
+        OutBuf::push(self, b)
+    }
+    #[inline(always)]
+    fn extend_from_slice(&mut self, s: &[u8]) {
+        OutBuf::extend_from_slice(self, s)
+    }
+    #[inline(always)]
+    fn reserve(&mut self, additional: usize) {
+        OutBuf::reserve(self, additional)
+    }
+    #[inline(always)]
+    fn len(&self) -> usize {
+        OutBuf::len(self)
+    }
+    fn truncate(&mut self, len: usize) {
+        OutBuf::truncate(self, len)
+    }
+    fn as_mut_slice(&mut self) -> &mut [u8] {
+        OutBuf::as_mut_slice(self)
+    }
+}
+
 #[inline(always)]
-pub fn nil(buf: &mut Vec<u8>) {
+pub fn nil<B: Out>(buf: &mut B) {
     buf.push(0xc0);
 }
 
 #[inline(always)]
-pub fn bool(buf: &mut Vec<u8>, v: bool) {
+pub fn bool<B: Out>(buf: &mut B, v: bool) {
     buf.push(if v { 0xc3 } else { 0xc2 });
 }
 
 #[inline(always)]
-pub fn sint(buf: &mut Vec<u8>, v: i64) {
+pub fn sint<B: Out>(buf: &mut B, v: i64) {
     if (0..128).contains(&v) {
         buf.push(Marker::FixPos(v as u8).to_u8());
     } else if (-32..0).contains(&v) {
@@ -31,18 +97,18 @@ pub fn sint(buf: &mut Vec<u8>, v: i64) {
 }
 
 #[inline(always)]
-pub fn uint(buf: &mut Vec<u8>, v: u64) {
+pub fn uint<B: Out>(buf: &mut B, v: u64) {
     let _ = encode::write_uint(buf, v);
 }
 
 #[inline(always)]
-pub fn f64(buf: &mut Vec<u8>, v: f64) {
+pub fn f64<B: Out>(buf: &mut B, v: f64) {
     let _ = encode::write_f64(buf, v);
 }
 
 /// fixstr / str8 / str16 / str32 header then the UTF-8 bytes.
 #[inline(always)]
-pub fn str(buf: &mut Vec<u8>, bytes: &[u8]) {
+pub fn str<B: Out>(buf: &mut B, bytes: &[u8]) {
     let n = bytes.len();
     if n < 32 {
         buf.reserve(n + 1);
@@ -55,14 +121,14 @@ pub fn str(buf: &mut Vec<u8>, bytes: &[u8]) {
 
 /// bin8 / bin16 / bin32 header then the bytes.
 #[inline(always)]
-pub fn bin(buf: &mut Vec<u8>, bytes: &[u8]) {
+pub fn bin<B: Out>(buf: &mut B, bytes: &[u8]) {
     let _ = encode::write_bin_len(buf, bytes.len() as u32);
     buf.extend_from_slice(bytes);
 }
 
 /// fixarray / array16 / array32 header.
 #[inline(always)]
-pub fn array_len(buf: &mut Vec<u8>, len: u32) {
+pub fn array_len<B: Out>(buf: &mut B, len: u32) {
     if len < 16 {
         buf.push(Marker::FixArray(len as u8).to_u8());
     } else {
@@ -72,7 +138,7 @@ pub fn array_len(buf: &mut Vec<u8>, len: u32) {
 
 /// fixmap / map16 / map32 header.
 #[inline(always)]
-pub fn map_len(buf: &mut Vec<u8>, len: u32) {
+pub fn map_len<B: Out>(buf: &mut B, len: u32) {
     if len < 16 {
         buf.push(Marker::FixMap(len as u8).to_u8());
     } else {
@@ -82,7 +148,7 @@ pub fn map_len(buf: &mut Vec<u8>, len: u32) {
 
 /// fixext1/2/4/8/16 / ext8 / ext16 / ext32 header.
 #[inline(always)]
-pub fn ext_meta(buf: &mut Vec<u8>, len: u32, code: i8) {
+pub fn ext_meta<B: Out>(buf: &mut B, len: u32, code: i8) {
     let _ = encode::write_ext_meta(buf, len, code);
 }
 
@@ -91,7 +157,7 @@ pub const EXT_RESERVE: usize = 6;
 
 /// Reserve room for an ext header whose payload is written next; returns the header position.
 #[inline(always)]
-pub fn ext_begin(buf: &mut Vec<u8>) -> usize {
+pub fn ext_begin<B: Out>(buf: &mut B) -> usize {
     let at = buf.len();
     buf.extend_from_slice(&[0u8; EXT_RESERVE]);
     at
@@ -100,16 +166,16 @@ pub fn ext_begin(buf: &mut Vec<u8>) -> usize {
 /// Patch the header reserved by [`ext_begin`] now that the payload is written: the smallest header
 /// is written in place and the payload moved up to meet it.
 #[inline]
-pub fn ext_end(buf: &mut Vec<u8>, at: usize, code: i8) {
+pub fn ext_end<B: Out>(buf: &mut B, at: usize, code: i8) {
     let payload = at + EXT_RESERVE;
     let len = buf.len() - payload;
     let mut hdr = [0u8; EXT_RESERVE];
     let mut w = &mut hdr[..];
     let _ = encode::write_ext_meta(&mut w, len as u32, code);
     let h = EXT_RESERVE - w.len();
-    buf[at..at + h].copy_from_slice(&hdr[..h]);
+    buf.as_mut_slice()[at..at + h].copy_from_slice(&hdr[..h]);
     if h < EXT_RESERVE {
-        buf.copy_within(payload.., at + h);
+        buf.as_mut_slice().copy_within(payload.., at + h);
         buf.truncate(at + h + len);
     }
 }
