@@ -153,15 +153,13 @@ impl Encoder<'_> {
     ) -> EncodeResult {
         self.enter(0)?;
         let depth = if plan.kind == DELTA_SNAPSHOT { 0 } else { 1 };
-        let start = self.buf.len();
-        let at = writer::ext_begin(self.buf);
+        let mark = writer::ext_begin(self.buf, writer::EXT_RESERVE_EXT16);
         self.buf.extend_from_slice(&plan.head);
         let r = match plan.kind {
             PYDANTIC_V2_DICT => match self.write_model_dict(obj, tp, plan, depth) {
                 Err(e) if matches!(e.kind, EncodeKind::NotPlain) => {
                     // A value model_dump() would convert: take model_dump() after all.
-                    self.buf
-                        .truncate(start + writer::EXT_RESERVE + plan.head.len());
+                    self.buf.truncate(mark.payload() + plan.head.len());
                     self.write_model_dump(obj, tp, depth)
                 }
                 other => other,
@@ -227,7 +225,7 @@ impl Encoder<'_> {
             DATETIME => writer::str(self.buf, b"fromisoformat"),
             _ => {}
         }
-        writer::ext_end(self.buf, at, ext_code(plan.kind));
+        writer::ext_end(self.buf, mark, ext_code(plan.kind));
         Ok(())
     }
 
@@ -601,13 +599,13 @@ impl Encoder<'_> {
         obj: *mut ffi::PyObject,
         tp: *mut ffi::PyTypeObject,
     ) -> EncodeResult {
-        let at = writer::ext_begin(self.buf);
+        let mark = writer::ext_begin(self.buf, writer::EXT_RESERVE_EXT8);
         writer::array_len(self.buf, 4);
         writer::str(self.buf, b"datetime");
         writer::str(self.buf, b"datetime");
         self.write_datetime_payload(obj, tp)?;
         writer::str(self.buf, b"fromisoformat");
-        writer::ext_end(self.buf, at, EXT_METHOD_SINGLE_ARG);
+        writer::ext_end(self.buf, mark, EXT_METHOD_SINGLE_ARG);
         Ok(())
     }
 
@@ -647,12 +645,12 @@ impl Encoder<'_> {
             hex[2 * i] = HEXDIGITS[(b >> 4) as usize];
             hex[2 * i + 1] = HEXDIGITS[(b & 15) as usize];
         }
-        let at = writer::ext_begin(self.buf);
+        let mark = writer::ext_begin(self.buf, writer::EXT_RESERVE_EXT8);
         writer::array_len(self.buf, 3);
         writer::str(self.buf, b"uuid");
         writer::str(self.buf, b"UUID");
         writer::str(self.buf, &hex);
-        writer::ext_end(self.buf, at, EXT_CONSTRUCTOR_SINGLE_ARG);
+        writer::ext_end(self.buf, mark, EXT_CONSTRUCTOR_SINGLE_ARG);
         Ok(())
     }
 }

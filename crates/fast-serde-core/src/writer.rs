@@ -153,42 +153,68 @@ pub fn ext_meta<B: Out>(buf: &mut B, len: u32, code: i8) {
 }
 
 /// The largest ext header (ext32: marker, 4-byte length, type).
-pub const EXT_RESERVE: usize = 6;
+pub const EXT_MAX_HEADER: usize = 6;
 
-/// Reserve room for an ext header whose payload is written next; returns the header position.
-#[inline(always)]
-pub fn ext_begin<B: Out>(buf: &mut B) -> usize {
-    let at = buf.len();
-    buf.extend_from_slice(&[0u8; EXT_RESERVE]);
-    at
+/// Header bytes to reserve for a payload of 256 to 65535 bytes (ext16), the usual size of a
+/// LangChain message: its header is then written in place without moving the payload.
+pub const EXT_RESERVE_EXT16: usize = 4;
+
+/// Header bytes to reserve for a payload of 17 to 255 bytes (ext8): UUID, datetime.
+pub const EXT_RESERVE_EXT8: usize = 3;
+
+/// An ext header reserved by [`ext_begin`], patched by [`ext_end`].
+#[derive(Clone, Copy)]
+pub struct ExtMark {
+    at: usize,
+    reserved: usize,
 }
 
-/// Patch the header reserved by [`ext_begin`] now that the payload is written: the smallest header
-/// is written in place and the payload moved up to meet it.
+impl ExtMark {
+    /// Where the payload starts (the end of the reserved header).
+    pub fn payload(&self) -> usize {
+        self.at + self.reserved
+    }
+}
+
+/// Reserve `reserved` bytes for an ext header whose payload is written next (the header size
+/// expected for that payload; a wrong guess costs one move of the payload in [`ext_end`]).
+#[inline(always)]
+pub fn ext_begin<B: Out>(buf: &mut B, reserved: usize) -> ExtMark {
+    let at = buf.len();
+    buf.extend_from_slice(&[0u8; EXT_MAX_HEADER][..reserved]);
+    ExtMark { at, reserved }
+}
+
+/// Write the smallest header for the payload written since [`ext_begin`] into its reserved room,
+/// moving the payload when the header is shorter or longer than the room.
 #[inline]
-pub fn ext_end<B: Out>(buf: &mut B, at: usize, code: i8) {
-    let payload = at + EXT_RESERVE;
+pub fn ext_end<B: Out>(buf: &mut B, mark: ExtMark, code: i8) {
+    let payload = mark.payload();
     let len = buf.len() - payload;
-    let mut hdr = [0u8; EXT_RESERVE];
+    let mut hdr = [0u8; EXT_MAX_HEADER];
     let mut w = &mut hdr[..];
     let _ = encode::write_ext_meta(&mut w, len as u32, code);
-    let h = EXT_RESERVE - w.len();
-    buf.as_mut_slice()[at..at + h].copy_from_slice(&hdr[..h]);
-    if h < EXT_RESERVE {
-        buf.as_mut_slice().copy_within(payload.., at + h);
-        buf.truncate(at + h + len);
+    let h = EXT_MAX_HEADER - w.len();
+    if h < mark.reserved {
+        buf.as_mut_slice().copy_within(payload.., mark.at + h);
+        buf.truncate(mark.at + h + len);
+    } else if h > mark.reserved {
+        buf.extend_from_slice(&[0u8; EXT_MAX_HEADER][..h - mark.reserved]);
+        buf.as_mut_slice()
+            .copy_within(payload..payload + len, mark.at + h);
     }
+    buf.as_mut_slice()[mark.at..mark.at + h].copy_from_slice(&hdr[..h]);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn ext_bytes(code: i8, payload: &[u8]) -> Vec<u8> {
+    fn ext_bytes(code: i8, payload: &[u8], reserved: usize) -> Vec<u8> {
         let mut buf = vec![0x90];
-        let at = ext_begin(&mut buf);
+        let mark = ext_begin(&mut buf, reserved);
         buf.extend_from_slice(payload);
-        ext_end(&mut buf, at, code);
+        ext_end(&mut buf, mark, code);
         buf
     }
 
@@ -209,13 +235,16 @@ mod tests {
             (65536, 0xc9),
         ] {
             let payload: Vec<u8> = (0..len).map(|i| i as u8).collect();
-            let out = ext_bytes(5, &payload);
-            assert_eq!(out[0], 0x90);
-            assert_eq!(out[1], marker, "len {len}");
             let mut want = vec![0x90];
             ext_meta(&mut want, len as u32, 5);
             want.extend_from_slice(&payload);
-            assert_eq!(out, want, "len {len}");
+            // Every reservation, shorter, equal or longer than the header, gives the same bytes.
+            for reserved in 0..=EXT_MAX_HEADER {
+                let out = ext_bytes(5, &payload, reserved);
+                assert_eq!(out[0], 0x90);
+                assert_eq!(out[1], marker, "len {len}");
+                assert_eq!(out, want, "len {len}, reserved {reserved}");
+            }
         }
     }
 
