@@ -862,3 +862,57 @@ def test_reentrant_failing_dumps_inside_default():
 def test_large_value():
     v = {"rows": [{"id": i, "name": f"n{i}", "vals": [i * 0.5, -i, b"\x00" * (i % 7)]} for i in range(5000)]}
     assert fast_serde.dumps(v) == reference_packb(v)
+
+
+# --- dict storage layouts (the walker reads CPython 3.11 combined tables in place) -------------
+
+
+class _Plain:
+    pass
+
+
+def _dict_layouts() -> dict[str, dict]:
+    """Dicts whose entries CPython stores differently: holes after deletions, general (non-str)
+    keys, split tables (instance __dict__ sharing their class's keys), grown and re-grown tables."""
+    holes = {f"k{i}": i for i in range(50)}
+    for i in range(0, 50, 3):
+        del holes[f"k{i}"]
+    last_only = {f"k{i}": i for i in range(9)}
+    for i in range(8):
+        del last_only[f"k{i}"]
+    all_deleted = {"a": 1, "b": 2}
+    del all_deleted["a"], all_deleted["b"]
+    general = {1: "one", "two": 2, (3, "x"): [3], 4.5: None, b"k": True}
+    del general[1]
+    a, b = _Plain(), _Plain()
+    a.x, a.y, a.z = 1, "two", [3.0]
+    b.x, b.y, b.z = 4, "five", {"six": 6}
+    b.extra = "split table grows"
+    grown = {}
+    for i in range(2000):
+        grown[str(i)] = i
+    for i in range(0, 2000, 2):
+        del grown[str(i)]
+    reinserted = dict(holes)
+    reinserted["k0"] = "back"
+    return {
+        "holes": holes,
+        "last-only": last_only,
+        "all-deleted": all_deleted,
+        "general-keys": general,
+        "split-a": vars(a),
+        "split-b": vars(b),
+        "grown": grown,
+        "reinserted": reinserted,
+        "ordered": collections.OrderedDict([("z", 1), ("a", 2)]),
+        "counter": collections.Counter("mississippi"),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_dict_layouts()))
+def test_dict_layouts_match_ormsgpack(name):
+    d = _dict_layouts()[name]
+    want = reference_packb(d)
+    assert fast_serde.dumps(d) == want
+    assert fast_serde.dumps({"nested": [d, d]}) == reference_packb({"nested": [d, d]})
+    assert fast_serde.loads(want) == dict(d)

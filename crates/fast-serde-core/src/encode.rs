@@ -12,6 +12,7 @@
 //!   construction.
 
 use crate::buffer::OutBuf;
+use crate::dictiter::dict_next;
 use crate::error::{EncodeFailure, EncodeKind, EncodeResult, PathSeg};
 use crate::typeref::{typerefs, TypeRefs};
 use crate::writer;
@@ -515,12 +516,11 @@ impl<'a> Encoder<'a> {
         // SAFETY: `obj` is a dict (or subclass).
         let len = unsafe { ffi::PyDict_Size(obj) } as usize;
         let mut pos: ffi::Py_ssize_t = 0;
-        let mut key: *mut ffi::PyObject = std::ptr::null_mut();
-        let mut value: *mut ffi::PyObject = std::ptr::null_mut();
         let mut n = 0usize;
-        // SAFETY: PyDict_Next yields borrowed pointers; both are held by new references while the
-        // walk (which may run Python callbacks that mutate the dict) uses them.
-        while unsafe { ffi::PyDict_Next(obj, &mut pos, &mut key, &mut value) } != 0 {
+        // SAFETY: `obj` is a live dict, attached; dict_next yields borrowed pointers, held by new
+        // references below while a walk that may run Python callbacks (which could mutate the
+        // dict) uses them.
+        while let Some((key, value)) = unsafe { dict_next(obj, &mut pos) } {
             n += 1;
             // SAFETY: reading the types of the key and value just yielded (live, borrowed).
             let (kt, vt) = unsafe { (ffi::Py_TYPE(key), ffi::Py_TYPE(value)) };

@@ -373,15 +373,11 @@ impl Encoder<'_> {
         depth: u32,
     ) -> EncodeResult {
         let mut pos: ffi::Py_ssize_t = 0;
-        let mut key: *mut ffi::PyObject = std::ptr::null_mut();
-        let mut value: *mut ffi::PyObject = std::ptr::null_mut();
         for f in &plan.fields {
             // SAFETY: iterating a live exact dict whose size was checked; borrowed pointers.
-            unsafe {
-                if ffi::PyDict_Next(dict, &mut pos, &mut key, &mut value) == 0 {
-                    return Err(EncodeFailure::new(EncodeKind::NotPlain));
-                }
-            }
+            let Some((key, value)) = (unsafe { crate::dictiter::dict_next(dict, &mut pos) }) else {
+                return Err(EncodeFailure::new(EncodeKind::NotPlain));
+            };
             // Same field, same place: interned names compare by address, else by value.
             // SAFETY: comparing two live strs (nothing has run since PyDict_Next yielded them).
             let same = key == f.name.as_ptr()

@@ -5,6 +5,7 @@
 
 pub mod buffer;
 pub mod decode;
+mod dictiter;
 pub mod encode;
 mod encode_lg;
 pub mod error;
