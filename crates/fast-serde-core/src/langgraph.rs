@@ -18,7 +18,8 @@ use crate::typeref::typerefs;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
 use std::sync::{Arc, Mutex};
 
 /// `resolve` answers: allowed and cacheable (no per-object events), allowed but ask again next
@@ -46,7 +47,7 @@ pub struct LangGraphCodec {
     delta: Py<PyAny>,
     /// `payload -> ndarray | None`, for ext 6 (the parent's rebuild, errors read as None).
     numpy: Py<PyAny>,
-    classes: Mutex<HashMap<Box<[u8]>, Arc<ClassEntry>>>,
+    classes: Mutex<FxHashMap<Box<[u8]>, Arc<ClassEntry>>>,
 }
 
 /// A class allowed by the allowlist (cached only when `resolve` said so).
@@ -87,7 +88,7 @@ impl LangGraphCodec {
             trust: (!trust.is_none()).then(|| trust.unbind()),
             delta: get("delta")?,
             numpy: get("numpy")?,
-            classes: Mutex::new(HashMap::new()),
+            classes: Mutex::new(FxHashMap::default()),
         })
     }
 
@@ -147,7 +148,8 @@ impl LangGraphCodec {
     fn class(&self, code: i8, module: &[u8], name: &[u8]) -> PyResult<Option<Arc<ClassEntry>>> {
         // SAFETY: attached: called from the reader, which runs with the GIL held.
         let py = unsafe { Python::assume_attached() };
-        let mut key = Vec::with_capacity(module.len() + name.len() + 2);
+        // On the stack for usual names; one allocation only when the class is first cached.
+        let mut key: SmallVec<[u8; 96]> = SmallVec::new();
         key.push(code as u8);
         key.extend_from_slice(module);
         key.push(0);
@@ -173,7 +175,7 @@ impl LangGraphCodec {
             RESOLVED_CACHE => {
                 let mut map = self.classes.lock().unwrap_or_else(|e| e.into_inner());
                 if map.len() < CLASS_CACHE_MAX {
-                    map.insert(key.into_boxed_slice(), entry.clone());
+                    map.insert(Box::from(&key[..]), entry.clone());
                 }
                 Ok(Some(entry))
             }
