@@ -11,6 +11,8 @@ use crate::typeref::{typerefs, TypeRefs};
 use crate::MAX_DEPTH;
 use pyo3::ffi;
 use pyo3::prelude::*;
+use rustc_hash::FxHasher;
+use std::hash::Hasher;
 use std::sync::Mutex;
 
 /// What the reader does with ext values.
@@ -100,12 +102,11 @@ impl KeyCache {
 
     #[inline(always)]
     fn get(&mut self, s: &[u8]) -> *mut ffi::PyObject {
-        // FNV-1a over the key bytes.
-        let mut h: u64 = 0xcbf29ce484222325;
-        for &b in s {
-            h = (h ^ b as u64).wrapping_mul(0x100000001b3);
-        }
-        let slot = &mut self.slots[(h as usize) & (KEY_CACHE_SLOTS - 1)];
+        // FxHash reads the key a word at a time (a byte-at-a-time FNV-1a loop was a fifth of
+        // the reader's own time, perf).
+        let mut h = FxHasher::default();
+        h.write(s);
+        let slot = &mut self.slots[(h.finish() as usize) & (KEY_CACHE_SLOTS - 1)];
         let cur = *slot;
         // SAFETY: cached entries are live compact-ASCII strs owned by the cache.
         unsafe {
