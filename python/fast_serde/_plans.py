@@ -171,11 +171,11 @@ def plain_model(cls: type) -> tuple[str, ...] | None:
     For such a class `model_dump()` (python mode) returns `{**obj.__dict__,
     **obj.__pydantic_extra__}` with every plain value (str, int, float, bool, None, bytes, list,
     tuple, dict, datetime, UUID) unchanged. It holds when the class keeps pydantic's own
-    `model_dump`, is not a RootModel, has no computed fields, no excluded fields, does not
-    serialize by alias, and no serializer anywhere in its core schema (field_serializer,
-    model_serializer, PlainSerializer/WrapSerializer annotations). Values that model_dump would
-    convert (nested models, dataclasses, anything else) are detected per object by the walker,
-    which then calls model_dump() after all.
+    `model_dump` and `__dict__`, is not a RootModel, has no computed fields, no excluded
+    fields, does not serialize by alias, and no serializer anywhere in its core schema
+    (field_serializer, model_serializer, PlainSerializer/WrapSerializer annotations). Values that
+    model_dump would convert (nested models, dataclasses, anything else) are detected per object
+    by the walker, which then calls model_dump() after all.
     """
     try:
         from pydantic import BaseModel
@@ -184,6 +184,10 @@ def plain_model(cls: type) -> tuple[str, ...] | None:
     if not (isinstance(cls, type) and issubclass(cls, BaseModel)):
         return None
     if cls.model_dump is not BaseModel.model_dump or getattr(cls, "__pydantic_root_model__", False):
+        return None
+    # The walker reads the instance dict directly (PyObject_GenericGetDict): only BaseModel may
+    # define the `__dict__` slot descriptor.
+    if any("__dict__" in vars(base) for base in cls.__mro__ if base is not BaseModel):
         return None
     if cls.__pydantic_computed_fields__ or cls.model_config.get("serialize_by_alias"):
         return None

@@ -75,3 +75,21 @@ pub unsafe fn dict_next(
         None
     }
 }
+
+/// The number of entries of a dict (or subclass): `PyDict_GET_SIZE`, which pyo3-ffi leaves out.
+///
+/// # Safety
+/// `dict` is a live dict (or subclass) and the GIL is held.
+#[inline(always)]
+pub unsafe fn dict_len(dict: *mut ffi::PyObject) -> usize {
+    #[cfg(not(any(PyPy, GraalPy)))]
+    {
+        // SAFETY: a live dict is a PyDictObject; `ma_used` is its public entry count.
+        unsafe { (*(dict as *mut ffi::PyDictObject)).ma_used as usize }
+    }
+    #[cfg(any(PyPy, GraalPy))]
+    {
+        // SAFETY: as documented for this function.
+        unsafe { ffi::PyDict_Size(dict) as usize }
+    }
+}

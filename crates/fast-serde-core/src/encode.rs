@@ -12,7 +12,7 @@
 //!   construction.
 
 use crate::buffer::OutBuf;
-use crate::dictiter::dict_next;
+use crate::dictiter::{dict_len, dict_next};
 use crate::error::{EncodeFailure, EncodeKind, EncodeResult, PathSeg};
 use crate::typeref::{typerefs, TypeRefs};
 use crate::writer;
@@ -486,7 +486,7 @@ impl<'a> Encoder<'a> {
     ) -> EncodeResult {
         self.enter(depth)?;
         // SAFETY: `obj` is a dict (or subclass).
-        let len = unsafe { ffi::PyDict_Size(obj) } as usize;
+        let len = unsafe { dict_len(obj) };
         if len > u32::MAX as usize {
             return Err(EncodeFailure::new(EncodeKind::TooLong));
         }
@@ -514,7 +514,7 @@ impl<'a> Encoder<'a> {
         fields: bool,
     ) -> EncodeResult {
         // SAFETY: `obj` is a dict (or subclass).
-        let len = unsafe { ffi::PyDict_Size(obj) } as usize;
+        let len = unsafe { dict_len(obj) };
         let mut pos: ffi::Py_ssize_t = 0;
         let mut n = 0usize;
         // SAFETY: `obj` is a live dict, attached; dict_next yields borrowed pointers, held by new

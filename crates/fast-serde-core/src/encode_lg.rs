@@ -320,9 +320,11 @@ impl Encoder<'_> {
     ) -> EncodeResult {
         let r = typerefs();
         // SAFETY: attribute fetches on a live model, through object's generic lookup (a model's
-        // `__getattr__` hook only serves private attributes); owned results released by Owned.
+        // `__getattr__` hook only serves private attributes; `plain_model` classes keep object's
+        // own `__dict__`, which `PyObject_GenericGetDict` reads without the descriptor lookup);
+        // owned results released by Owned.
         let (dict, extra) = unsafe {
-            let d = ffi::PyObject_GenericGetAttr(obj, r.s_dunder_dict);
+            let d = ffi::PyObject_GenericGetDict(obj, std::ptr::null_mut());
             if d.is_null() {
                 return Err(crate::encode::callback_failure(tp));
             }
@@ -342,11 +344,11 @@ impl Encoder<'_> {
             let ne = if extra.0 == ffi::Py_None() {
                 0
             } else if ffi::PyDict_CheckExact(extra.0) != 0 {
-                ffi::PyDict_Size(extra.0) as usize
+                crate::dictiter::dict_len(extra.0)
             } else {
                 return Err(EncodeFailure::new(EncodeKind::NotPlain));
             };
-            (ffi::PyDict_Size(dict.0) as usize, ne)
+            (crate::dictiter::dict_len(dict.0), ne)
         };
         if nd != plan.fields.len() {
             return Err(EncodeFailure::new(EncodeKind::NotPlain));
