@@ -16,6 +16,7 @@ import decimal
 import pathlib
 import re
 import sys
+import types
 from collections import deque
 from datetime import date, datetime, time, timedelta, timezone
 from enum import Enum
@@ -185,9 +186,10 @@ def plain_model(cls: type) -> tuple[str, ...] | None:
         return None
     if cls.model_dump is not BaseModel.model_dump or getattr(cls, "__pydantic_root_model__", False):
         return None
-    # The walker reads the instance dict directly (PyObject_GenericGetDict): only BaseModel may
-    # define the `__dict__` slot descriptor.
-    if any("__dict__" in vars(base) for base in cls.__mro__ if base is not BaseModel):
+    # The walker reads the instance dict directly (PyObject_GenericGetDict): `obj.__dict__` must
+    # resolve to the type's own dict slot (a getset descriptor), not a property or the like.
+    descr = next((vars(b)["__dict__"] for b in cls.__mro__ if "__dict__" in vars(b)), None)
+    if not isinstance(descr, types.GetSetDescriptorType):
         return None
     if cls.__pydantic_computed_fields__ or cls.model_config.get("serialize_by_alias"):
         return None
