@@ -916,3 +916,17 @@ def test_dict_layouts_match_ormsgpack(name):
     assert fast_serde.dumps(d) == want
     assert fast_serde.dumps({"nested": [d, d]}) == reference_packb({"nested": [d, d]})
     assert fast_serde.loads(want) == dict(d)
+
+
+def test_outputs_of_every_size_in_sequence_are_exact():
+    """The output `bytes` is sized from the previous output, grown, cut by a realloc or just
+    given its length: every path must give ormsgpack's bytes, a terminating NUL-free value and a
+    working hash, whatever the previous size was."""
+    sizes = [10, 300, 300, 290, 280, 5_000, 4_900, 100_000, 99_000, 80_000, 10, 2_000_000, 1_990_000, 3, 70_000]
+    for n in sizes:
+        v = {"k": "x" * n, "n": n}
+        out = fast_serde.dumps(v)
+        want = reference_packb(v)
+        assert out == want and len(out) == len(want)
+        assert hash(out) == hash(bytes(bytearray(want)))
+        assert out + b"" == want and out[-4:] == want[-4:]

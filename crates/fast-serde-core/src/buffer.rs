@@ -143,8 +143,19 @@ impl OutBuf {
 
     /// The finished `bytes`, cut to the written length.
     fn finish<'py>(mut self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        if self.len != self.cap {
+        if self.cap - self.len > self.cap / 8 {
             self.resize(self.len);
+        } else {
+            // Up to 1/8 of head-room stays allocated: cutting it with a realloc would free a block
+            // smaller than the next output asks for, and glibc's dynamic mmap threshold (raised to
+            // the size of the last freed block) would then map and fault in fresh pages for every
+            // megabyte-sized output. CPython reads a bytes' length from ob_size alone.
+            // SAFETY: `obj` is our unshared bytes with `cap >= len` bytes of storage: the length
+            // is set and the terminating NUL written inside that storage.
+            unsafe {
+                *self.data().add(self.len) = 0;
+                (*self.obj.cast::<ffi::PyVarObject>()).ob_size = self.len as ffi::Py_ssize_t;
+            }
         }
         LAST_LEN.set(self.len);
         let obj = std::mem::replace(&mut self.obj, std::ptr::null_mut());
