@@ -141,7 +141,7 @@ impl OutBuf {
         unsafe { std::slice::from_raw_parts_mut(self.data(), self.len) }
     }
 
-    /// The finished `bytes`, cut to the written length.
+    /// The finished `bytes`, of the written length (its storage cut only if over 1/8 is unused).
     fn finish<'py>(mut self, py: Python<'py>) -> Bound<'py, PyBytes> {
         if self.cap - self.len > self.cap / 8 {
             self.resize(self.len);
