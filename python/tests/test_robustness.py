@@ -1411,3 +1411,39 @@ def test_strict_env_variable_blocks_every_ext_code_in_a_fresh_process(probe):
     out = _run_probe_subprocess(probe, strict=None)
     assert out["imported"] is True
     assert "construct" in probe.records() and "method" not in probe.records(), probe.records()
+
+
+_OOM_SCRIPT = textwrap.dedent(
+    """
+    import resource, sys
+    import fast_serde
+    from fast_serde.langgraph import FastSerializer
+
+    def vmsize():
+        for line in open("/proc/self/status"):
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+
+    big = b"x" * (300 << 20)
+    limit = vmsize() + (200 << 20)  # room for the walk, not for a second copy of `big`
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    out = []
+    for fn in (lambda: fast_serde.dumps([big]), lambda: FastSerializer().dumps_typed({"b": [big]})):
+        try:
+            fn()
+            out.append("wrote")
+        except MemoryError as exc:
+            out.append("MemoryError" if "cannot grow the output" in str(exc) else repr(exc))
+    out.append(str(fast_serde.dumps({"ok": [1, 2]}) == b"\\x81\\xa2ok\\x92\\x01\\x02"))
+    print(" ".join(out))
+    """
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_an_output_that_cannot_grow_raises_memory_error():
+    """Growing the output `bytes` past the address-space limit raises MemoryError (the walk
+    unwinds, releasing what it holds) instead of aborting the process; the next call works."""
+    proc = subprocess.run([sys.executable, "-c", _OOM_SCRIPT], capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
+    assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr[-500:]}"
+    assert proc.stdout.split() == ["MemoryError", "MemoryError", "True"], proc.stdout + proc.stderr[-300:]

@@ -1,5 +1,7 @@
 //! The output (a `bytes` written in place) and borrowed views of input bytes.
 
+use crate::error::EncodeResult;
+use pyo3::exceptions::PyMemoryError;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -21,9 +23,9 @@ extern "C" {
     fn _PyBytes_Resize(bytes: *mut *mut ffi::PyObject, newsize: ffi::Py_ssize_t) -> c_int;
 }
 
-/// The walker's output: a `bytes` object written in place, grown by `_PyBytes_Resize` and cut to
-/// length at the end, so the output is never copied and no buffer outlives the call. Allocation
-/// failure aborts the process, as it does for a `Vec`.
+/// The walker's output: a `bytes` object written in place, grown by `_PyBytes_Resize` and given
+/// its length at the end, so the output is never copied and no buffer outlives the call. When it
+/// cannot grow, the walk unwinds to [`write_bytes`], which raises `MemoryError`.
 pub struct OutBuf {
     /// A new `bytes` of `cap` bytes (refcount 1, not shared until [`OutBuf::finish`]).
     obj: *mut ffi::PyObject,
@@ -32,17 +34,17 @@ pub struct OutBuf {
 }
 
 impl OutBuf {
-    fn new(cap: usize) -> Self {
+    fn new(cap: usize) -> PyResult<Self> {
         let cap = cap.max(MIN_CAPACITY);
-        // SAFETY: a NULL source asks CPython for an uninitialised `bytes` of `cap` bytes.
+        // SAFETY: a NULL source asks CPython for an uninitialised `bytes` of `cap` bytes; on
+        // failure its MemoryError is pending and taken by PyErr::fetch.
         let obj =
             unsafe { ffi::PyBytes_FromStringAndSize(std::ptr::null(), cap as ffi::Py_ssize_t) };
         if obj.is_null() {
-            std::alloc::handle_alloc_error(
-                std::alloc::Layout::array::<u8>(cap).unwrap_or(std::alloc::Layout::new::<u8>()),
-            );
+            // SAFETY: attached (every caller holds the GIL).
+            return Err(PyErr::fetch(unsafe { Python::assume_attached() }));
         }
-        OutBuf { obj, len: 0, cap }
+        Ok(OutBuf { obj, len: 0, cap })
     }
 
     #[inline(always)]
@@ -55,12 +57,14 @@ impl OutBuf {
     #[cold]
     fn resize(&mut self, cap: usize) {
         // SAFETY: `obj` is ours alone (refcount 1), as `_PyBytes_Resize` requires; on failure it
-        // frees the object and sets the pointer to NULL, and the process aborts below.
+        // frees the object and sets the pointer to NULL.
         let ok = unsafe { _PyBytes_Resize(&mut self.obj, cap as ffi::Py_ssize_t) } == 0;
         if !ok {
-            std::alloc::handle_alloc_error(
-                std::alloc::Layout::array::<u8>(cap).unwrap_or(std::alloc::Layout::new::<u8>()),
-            );
+            // SAFETY: clears the MemoryError `_PyBytes_Resize` left; write_bytes raises its own.
+            unsafe { ffi::PyErr_Clear() };
+            // Unwind to write_bytes (no panic hook, no message): every reference the walk holds
+            // is released by its guard on the way, and `obj` is already NULL.
+            std::panic::resume_unwind(Box::new(OutOfMemory(cap)));
         }
         self.cap = cap;
     }
@@ -191,17 +195,30 @@ impl std::io::Write for OutBuf {
     }
 }
 
-/// Run `f` to write one output into a new `bytes` (sized from this thread's last output) and
-/// return it; on error the partial output is released. Nested calls (a `default` callback that
-/// itself calls `dumps`) each get their own.
-pub fn write_bytes<'py, E>(
+/// The unwind payload of an output that could not grow to this many bytes.
+struct OutOfMemory(usize);
+
+/// Run the walk `f` into a new `bytes` (sized from this thread's last output) and return it.
+/// Raises the walk's `EncodeError`, or `MemoryError` when the output cannot grow; the partial
+/// output is released either way. Nested calls (a `default` callback that itself calls `dumps`)
+/// each get their own output.
+pub fn write_bytes<'py>(
     py: Python<'py>,
-    f: impl FnOnce(&mut OutBuf) -> Result<(), E>,
-) -> Result<Bound<'py, PyBytes>, E> {
+    f: impl FnOnce(&mut OutBuf) -> EncodeResult,
+) -> PyResult<Bound<'py, PyBytes>> {
     let last = LAST_LEN.get();
-    let mut out = OutBuf::new(last + last / 16);
-    f(&mut out)?;
-    Ok(out.finish(py))
+    let mut out = OutBuf::new(last + last / 16)?;
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut out))) {
+        Ok(Ok(())) => Ok(out.finish(py)),
+        Ok(Err(e)) => Err((*e).into_pyerr(py)),
+        Err(payload) => match payload.downcast::<OutOfMemory>() {
+            Ok(oom) => Err(PyMemoryError::new_err(format!(
+                "fast_serde: cannot grow the output to {} bytes",
+                oom.0
+            ))),
+            Err(other) => std::panic::resume_unwind(other),
+        },
+    }
 }
 
 /// Run `f` over the bytes of a `bytes`, `bytearray` or `memoryview` (any C-contiguous buffer).

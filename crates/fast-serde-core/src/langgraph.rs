@@ -104,7 +104,6 @@ impl LangGraphCodec {
         write_bytes(py, |buf| {
             Encoder::new(buf, Mode::LangGraph { fallback, inspect }).walk(obj.as_ptr(), 0)
         })
-        .map_err(|e| (*e).into_pyerr(py))
     }
 
     /// The object `ormsgpack.unpackb(data, ext_hook=parent_hook, option=OPT_NON_STR_KEYS)` gives.

@@ -66,7 +66,6 @@ pub fn dumps<'py>(
     write_bytes(py, |buf| {
         Encoder::new(buf, Mode::Plain { default }).walk(obj.as_ptr(), 0)
     })
-    .map_err(|e| (*e).into_pyerr(py))
 }
 
 /// loads(data, /, *, ext_hook=None) -> Any
