@@ -1,6 +1,7 @@
 //! The output (a `bytes` written in place) and borrowed views of input bytes.
 
 use crate::error::EncodeResult;
+use crate::writer::Out;
 use pyo3::exceptions::PyMemoryError;
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -69,16 +70,40 @@ impl OutBuf {
         self.cap = cap;
     }
 
+    /// The finished `bytes`, of the written length (its storage cut only if over 1/8 is unused).
+    fn finish<'py>(mut self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        if self.cap - self.len > self.cap / 8 {
+            self.resize(self.len);
+        } else {
+            // Up to 1/8 of head-room stays allocated: cutting it with a realloc would free a block
+            // smaller than the next output asks for, and glibc's dynamic mmap threshold (raised to
+            // the size of the last freed block) would then map and fault in fresh pages for every
+            // megabyte-sized output. CPython reads a bytes' length from ob_size alone.
+            // SAFETY: `obj` is our unshared bytes with `cap >= len` bytes of storage: the length
+            // is set and the terminating NUL written inside that storage.
+            unsafe {
+                *self.data().add(self.len) = 0;
+                (*self.obj.cast::<ffi::PyVarObject>()).ob_size = self.len as ffi::Py_ssize_t;
+            }
+        }
+        LAST_LEN.set(self.len);
+        let obj = std::mem::replace(&mut self.obj, std::ptr::null_mut());
+        // SAFETY: `obj` is a new reference to a `bytes`, handed over to the Bound.
+        unsafe { Bound::from_owned_ptr(py, obj).cast_into_unchecked() }
+    }
+}
+
+impl Out for OutBuf {
     /// Room for `additional` more bytes.
     #[inline(always)]
-    pub fn reserve(&mut self, additional: usize) {
+    fn reserve(&mut self, additional: usize) {
         if self.cap - self.len < additional {
             self.resize((self.len + additional).max(self.cap * 2));
         }
     }
 
     #[inline(always)]
-    pub fn push(&mut self, b: u8) {
+    fn push(&mut self, b: u8) {
         self.reserve(1);
         // SAFETY: in bounds after `reserve`.
         unsafe { *self.data().add(self.len) = b };
@@ -86,7 +111,7 @@ impl OutBuf {
     }
 
     #[inline(always)]
-    pub fn extend_from_slice(&mut self, s: &[u8]) {
+    fn extend_from_slice(&mut self, s: &[u8]) {
         let n = s.len();
         self.reserve(n);
         // SAFETY: `n` bytes are free at `dst` after `reserve`; `s` never points into this buffer
@@ -125,46 +150,19 @@ impl OutBuf {
     }
 
     #[inline(always)]
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.len
     }
 
-    #[inline(always)]
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// Drop everything from `len` on.
-    pub fn truncate(&mut self, len: usize) {
+    fn truncate(&mut self, len: usize) {
         self.len = self.len.min(len);
     }
 
     /// The bytes written so far.
-    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+    fn as_mut_slice(&mut self) -> &mut [u8] {
         // SAFETY: the first `len` bytes are initialised and belong to `obj`, borrowed with `self`.
         unsafe { std::slice::from_raw_parts_mut(self.data(), self.len) }
-    }
-
-    /// The finished `bytes`, of the written length (its storage cut only if over 1/8 is unused).
-    fn finish<'py>(mut self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        if self.cap - self.len > self.cap / 8 {
-            self.resize(self.len);
-        } else {
-            // Up to 1/8 of head-room stays allocated: cutting it with a realloc would free a block
-            // smaller than the next output asks for, and glibc's dynamic mmap threshold (raised to
-            // the size of the last freed block) would then map and fault in fresh pages for every
-            // megabyte-sized output. CPython reads a bytes' length from ob_size alone.
-            // SAFETY: `obj` is our unshared bytes with `cap >= len` bytes of storage: the length
-            // is set and the terminating NUL written inside that storage.
-            unsafe {
-                *self.data().add(self.len) = 0;
-                (*self.obj.cast::<ffi::PyVarObject>()).ob_size = self.len as ffi::Py_ssize_t;
-            }
-        }
-        LAST_LEN.set(self.len);
-        let obj = std::mem::replace(&mut self.obj, std::ptr::null_mut());
-        // SAFETY: `obj` is a new reference to a `bytes`, handed over to the Bound.
-        unsafe { Bound::from_owned_ptr(py, obj).cast_into_unchecked() }
     }
 }
 

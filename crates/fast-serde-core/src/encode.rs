@@ -15,7 +15,7 @@ use crate::buffer::OutBuf;
 use crate::dictiter::{dict_len, dict_next};
 use crate::error::{EncodeFailure, EncodeKind, EncodeResult, PathSeg};
 use crate::typeref::{typerefs, TypeRefs};
-use crate::writer;
+use crate::writer::{self, Out};
 use crate::MAX_DEPTH;
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -117,6 +117,23 @@ impl<'a> Encoder<'a> {
             || tp == r.float_type
             || tp == r.none_type
             || tp == r.bool_type
+    }
+
+    /// Write `item`, borrowed from a container the caller holds: as is when it is a scalar (see
+    /// [`Encoder::is_scalar`]), else under a new reference, since walking it may run Python code
+    /// that mutates the container.
+    #[inline(always)]
+    pub(crate) fn walk_item(&mut self, item: *mut ffi::PyObject, depth: u32) -> EncodeResult {
+        // SAFETY: reading the type of the live item.
+        if self.is_scalar(unsafe { ffi::Py_TYPE(item) }) {
+            return self.walk(item, depth);
+        }
+        // SAFETY: `item` is live; the new reference is released by Owned.
+        let item = unsafe {
+            ffi::Py_INCREF(item);
+            Owned(item)
+        };
+        self.walk(item.0, depth)
     }
 
     /// Write `obj` (borrowed) at nesting `depth`.
@@ -441,18 +458,7 @@ impl<'a> Encoder<'a> {
                 }
                 ffi::PyList_GET_ITEM(obj, i as ffi::Py_ssize_t)
             };
-            // SAFETY: reading the type of the live item.
-            let r = if self.is_scalar(unsafe { ffi::Py_TYPE(item) }) {
-                self.walk(item, depth + 1)
-            } else {
-                // SAFETY: held by a new reference while walked (callbacks may mutate the list).
-                let item = unsafe {
-                    ffi::Py_INCREF(item);
-                    Owned(item)
-                };
-                self.walk(item.0, depth + 1)
-            };
-            if let Err(e) = r {
+            if let Err(e) = self.walk_item(item, depth + 1) {
                 return Err(at(e, PathSeg::Index(i), obj));
             }
         }

@@ -10,7 +10,7 @@ use crate::encode::{Encoder, Mode, Owned};
 use crate::error::{EncodeFailure, EncodeKind, EncodeResult, PathSeg};
 use crate::ext::*;
 use crate::typeref::typerefs;
-use crate::writer;
+use crate::writer::{self, Out};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use rustc_hash::FxHashMap;
@@ -391,19 +391,9 @@ impl Encoder<'_> {
                 return Err(EncodeFailure::new(EncodeKind::NotPlain));
             }
             self.buf.extend_from_slice(&f.key);
-            // SAFETY: reading the type of the live value.
-            let r = if self.is_scalar(unsafe { ffi::Py_TYPE(value) }) {
-                self.walk(value, depth + 1)
-            } else {
-                // SAFETY: held by a new reference while walked (a tzinfo's utcoffset, say, is
-                // Python code that could replace it in the dict).
-                let v = unsafe {
-                    ffi::Py_INCREF(value);
-                    Owned(value)
-                };
-                self.walk(v.0, depth + 1)
-            };
-            if let Err(e) = r {
+            // A non-scalar is held while walked: a tzinfo's utcoffset, say, is Python code that
+            // could replace it in the dict.
+            if let Err(e) = self.walk_item(value, depth + 1) {
                 return Err(crate::encode::at(
                     e,
                     PathSeg::Field(f.name.clone_ref(py())),
@@ -714,7 +704,7 @@ fn own_attrs_steer(obj: *mut ffi::PyObject) -> bool {
         if ffi::PyDict_Check(d.0) == 0 {
             return false;
         }
-        if ffi::PyDict_Size(d.0) == 0 {
+        if crate::dictiter::dict_len(d.0) == 0 {
             return false;
         }
         for name in [

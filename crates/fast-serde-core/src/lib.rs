@@ -1,5 +1,6 @@
-//! fast-serde core: the walker (Python objects → MessagePack written straight into the output `bytes`) and the
-//! reader (MessagePack → Python objects), over `pyo3::ffi`, with MessagePack markers from `rmp`.
+//! fast-serde core: the walker (Python objects → MessagePack written straight into the output
+//! `bytes`) and the reader (MessagePack → Python objects), over `pyo3::ffi`, with MessagePack
+//! markers from `rmp`.
 //!
 //! `fast-serde-py` only registers what [`register`] lists; all behaviour lives here.
 

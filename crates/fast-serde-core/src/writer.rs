@@ -1,4 +1,4 @@
-//! MessagePack markers into the output (a `bytes` written in place, see [`OutBuf`]), through
+//! MessagePack markers into the output (a `bytes` written in place, see [`Out`]), through
 //! `rmp::encode` (which picks the smallest marker for every length and integer, the same choice
 //! ormsgpack makes).
 //!
@@ -11,10 +11,8 @@
 use rmp::encode;
 use rmp::Marker;
 
-use crate::buffer::OutBuf;
-
-/// Where the writer puts bytes: the walker's [`OutBuf`] (a `bytes` written in place), or a
-/// `Vec<u8>` (pre-encoded plan keys, tests).
+/// Where the writer puts bytes: the walker's [`crate::buffer::OutBuf`] (a `bytes` written in
+/// place), or a `Vec<u8>` (pre-encoded plan keys, tests).
 pub trait Out: std::io::Write {
     fn push(&mut self, b: u8);
     fn extend_from_slice(&mut self, s: &[u8]);
@@ -49,31 +47,6 @@ impl Out for Vec<u8> {
     }
     fn as_mut_slice(&mut self) -> &mut [u8] {
         Vec::as_mut_slice(self)
-    }
-}
-
-impl Out for OutBuf {
-    #[inline(always)]
-    fn push(&mut self, b: u8) {
-        OutBuf::push(self, b)
-    }
-    #[inline(always)]
-    fn extend_from_slice(&mut self, s: &[u8]) {
-        OutBuf::extend_from_slice(self, s)
-    }
-    #[inline(always)]
-    fn reserve(&mut self, additional: usize) {
-        OutBuf::reserve(self, additional)
-    }
-    #[inline(always)]
-    fn len(&self) -> usize {
-        OutBuf::len(self)
-    }
-    fn truncate(&mut self, len: usize) {
-        OutBuf::truncate(self, len)
-    }
-    fn as_mut_slice(&mut self) -> &mut [u8] {
-        OutBuf::as_mut_slice(self)
     }
 }
 
