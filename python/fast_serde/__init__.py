@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from fast_serde._native import MAX_DEPTH, DecodeError, EncodeError, dumps, loads
+from fast_serde._native import MAX_DEPTH, MAX_TOTAL_DEPTH, DecodeError, EncodeError, dumps, loads
 from fast_serde._types import Ext
 
 try:
@@ -19,4 +19,4 @@ try:
 except PackageNotFoundError:  # running from a source tree without metadata
     __version__ = "0.0.0"
 
-__all__ = ["MAX_DEPTH", "DecodeError", "EncodeError", "Ext", "dumps", "loads", "__version__"]
+__all__ = ["MAX_DEPTH", "MAX_TOTAL_DEPTH", "DecodeError", "EncodeError", "Ext", "dumps", "loads", "__version__"]

@@ -6,9 +6,10 @@ from typing import Any, Final, Protocol, TypeAlias
 
 _Buffer: TypeAlias = bytes | bytearray | memoryview
 
-__all__ = ["dumps", "loads", "LangGraphCodec", "EncodeError", "DecodeError", "MAX_DEPTH"]
+__all__ = ["dumps", "loads", "LangGraphCodec", "EncodeError", "DecodeError", "MAX_DEPTH", "MAX_TOTAL_DEPTH"]
 
 MAX_DEPTH: Final[int]
+MAX_TOTAL_DEPTH: Final[int]
 """Deepest nesting of containers (arrays, maps, ext payloads) written or read (255)."""
 
 class EncodeError(TypeError):

@@ -70,30 +70,83 @@ ONCE = 2  # this answer came from the instance's own attributes: do not cache it
 INSTANCE_ATTRS = frozenset({"model_dump", "get_secret_value", "dict", "_asdict"})
 
 
-def encode_plan(obj: Any) -> tuple[int, tuple[str, ...], int]:
-    """Return `(kind, fields, flags)` for `type(obj)`: the branch `_msgpack_default` takes.
+def encode_plan(
+    obj: Any,
+) -> tuple[int, tuple[str, ...], int, tuple[Any, ...], tuple[str, ...], tuple[str, ...]]:
+    """Return `(kind, fields, flags, guards, steer_any, steer_all)` for `type(obj)`: the branch
+    `_msgpack_default` takes.
 
     `fields` names the attributes the walker reads (dataclass fields, slots, namedtuple fields,
-    the attribute of ATTR_ARG); `flags` is CHECK_INSTANCE and/or ONCE. An object whose own
-    `__dict__` holds one of INSTANCE_ATTRS gets `(FALLBACK, (), ONCE)`. Raises nothing: an
-    unknown type gets FALLBACK, whose Python path raises the parent's TypeError.
+    the attribute of ATTR_ARG, a plain model's fields); `flags` is CHECK_INSTANCE and/or ONCE;
+    `guards` is `typed_dict_guards` for PYDANTIC_V2_DICT (else empty). With CHECK_INSTANCE the
+    walker sends an object to the Python path when its own `__dict__` holds any of `steer_any`
+    (INSTANCE_ATTRS and, past the `SendProtocol` branch, that protocol's callable members, which
+    an instance attribute set to None disables) or all of `steer_all` (the `SendProtocol` data
+    members its class lacks: with them the object is a Send). An object whose own attributes
+    decide its branch gets `(FALLBACK, (), ONCE, (), (), ())`, as does every object of a class
+    whose attribute lookup is
+    custom (`__getattr__`, `__getattribute__`). Raises nothing: an unknown type gets FALLBACK,
+    whose Python path raises the parent's TypeError.
     """
     if isinstance(obj, _DeltaSnapshot):
-        return DELTA_SNAPSHOT, (), 0
+        return DELTA_SNAPSHOT, (), 0, (), (), ()
     try:
         own = obj.__dict__
     except Exception:  # a raising __dict__ property: the Python path reports it
         own = None
-    if not isinstance(own, dict):
-        kind, fields = _class_plan(obj)
-        return kind, fields, 0
-    if not INSTANCE_ATTRS.isdisjoint(own):
-        return FALLBACK, (), ONCE
+    if isinstance(own, dict) and not INSTANCE_ATTRS.isdisjoint(own):
+        return _PER_OBJECT
     kind, fields = _class_plan(obj)
+    cls = type(obj)
+    if kind not in (PYDANTIC_V2, PYDANTIC_V2_DICT, PYDANTIC_V1, FALLBACK) and _custom_getattr(cls):
+        return _PER_OBJECT
+    steer_all: tuple[str, ...] = ()
+    if kind in _PAST_SEND_PROTOCOL or kind == SEND:
+        steer_all = tuple(sorted(_send_members_missing(cls)))
+        if kind == SEND and steer_all:
+            # This object is a Send through its own attributes: decide every object anew.
+            return _PER_OBJECT
+    guards = typed_dict_guards(cls) if kind == PYDANTIC_V2_DICT else None
+    guards = guards or ()
+    if not isinstance(own, dict):
+        return kind, fields, 0, guards, (), ()
     if kind == PYDANTIC_V2_DICT and INSTANCE_ATTRS.isdisjoint(fields):
         # The walker takes this path only when __dict__ holds exactly the fields, in order.
-        return kind, fields, 0
-    return kind, fields, CHECK_INSTANCE
+        return kind, fields, 0, guards, (), ()
+    steer_any = INSTANCE_ATTRS | (SEND_CALLABLE_MEMBERS if kind in _PAST_SEND_PROTOCOL else set())
+    return kind, fields, CHECK_INSTANCE, guards, tuple(sorted(steer_any)), steer_all
+
+
+_PER_OBJECT = (FALLBACK, (), ONCE, (), (), ())  # decided per object, in Python
+
+# Kinds whose branch in `_msgpack_default` comes after `isinstance(obj, SendProtocol)`.
+_PAST_SEND_PROTOCOL = frozenset({REPR, ATTRS_KW})
+
+# `typing`'s runtime protocol check calls hasattr on these for every object.
+_SEND_MEMBERS = ("node", "arg")
+# The callable members of SendProtocol: an instance attribute set to None blocks the protocol.
+SEND_CALLABLE_MEMBERS = frozenset({"__hash__", "__eq__", "__repr__"})
+
+
+def _send_members_missing(cls: type) -> set[str]:
+    """The data members of `SendProtocol` that instances of `cls` do not get from their class."""
+    missing = set()
+    for name in _SEND_MEMBERS:
+        if not any(name in vars(b) for b in cls.__mro__):
+            missing.add(name)
+    return missing
+
+
+def _custom_getattr(cls: type) -> bool:
+    """True if a Python-level class in `cls`'s MRO customises attribute lookup, so `hasattr` on
+    an instance can answer differently per object."""
+    return any(
+        b.__flags__ & _HEAPTYPE and ("__getattr__" in vars(b) or "__getattribute__" in vars(b))
+        for b in cls.__mro__
+    )
+
+
+_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class defined in Python (not a built-in)
 
 
 def _class_plan(obj: Any) -> tuple[int, tuple[str, ...]]:
@@ -114,6 +167,7 @@ def _class_plan(obj: Any) -> tuple[int, tuple[str, ...]]:
             isinstance(obj, tuple)
             and isinstance(fields, tuple)
             and cls._asdict is _namedtuple_asdict(cls)
+            and cls.__iter__ is tuple.__iter__  # `_asdict()` zips `_fields` with iter(self)
         ):
             return NAMEDTUPLE, fields
         return FALLBACK, ()
@@ -134,11 +188,11 @@ def _class_plan(obj: Any) -> tuple[int, tuple[str, ...]]:
     if isinstance(obj, datetime):
         return DATETIME, ()
     if isinstance(obj, timedelta):
-        return TIMEDELTA, ()
+        return (TIMEDELTA, ()) if _c_fields(cls, timedelta, _TIMEDELTA_ATTRS) else (FALLBACK, ())
     if isinstance(obj, date):
-        return DATE, ()
+        return (DATE, ()) if _c_fields(cls, date, _DATE_ATTRS) else (FALLBACK, ())
     if isinstance(obj, time):
-        return TIME, ()
+        return (TIME, ()) if _c_fields(cls, time, _TIME_ATTRS) else (FALLBACK, ())
     if isinstance(obj, timezone):
         return INITARGS, ()
     if isinstance(obj, ZoneInfo):
@@ -156,6 +210,23 @@ def _class_plan(obj: Any) -> tuple[int, tuple[str, ...]]:
     if isinstance(obj, BaseException):
         return REPR, ()
     return FALLBACK, ()
+
+
+# The attributes `_msgpack_default` reads of a timedelta, date or time; the walker reads the same
+# values from the C struct, which is what they return unless a subclass redefines one.
+_TIMEDELTA_ATTRS = ("days", "seconds", "microseconds")
+_DATE_ATTRS = ("year", "month", "day")
+_TIME_ATTRS = ("hour", "minute", "second", "microsecond", "tzinfo", "fold")
+
+
+def _c_fields(cls: type, base: type, attrs: tuple[str, ...]) -> bool:
+    """True if every class between `cls` and the built-in `base` leaves `attrs` alone."""
+    for b in cls.__mro__:
+        if b is base:
+            return True
+        if any(a in vars(b) for a in attrs):
+            return False
+    return True
 
 
 def _namedtuple_asdict(cls: type) -> Any:
@@ -198,11 +269,122 @@ def plain_model(cls: type) -> tuple[str, ...] | None:
             return None
     if _has_serializer(cls.__pydantic_core_schema__):
         return None
+    if typed_dict_guards(cls) is None:
+        return None
     return tuple(cls.model_fields)
 
 
-def _schema_nodes(schema: Any) -> Iterator[dict[str, Any]]:
-    """Every dict node of a pydantic-core schema, each once (schemas share and nest nodes)."""
+def _model_schema(cls: type) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A model's own core schema node and its definitions (ref -> schema). Raises KeyError or
+    TypeError for a schema of another shape."""
+    schema = cls.__pydantic_core_schema__  # type: ignore[attr-defined]
+    defs: dict[str, Any] = {}
+    if schema.get("type") == "definitions":
+        defs = {d["ref"]: d for d in schema["definitions"] if "ref" in d}
+        schema = schema["schema"]
+    if schema.get("type") == "definition-ref":
+        schema = defs[schema["schema_ref"]]
+    return schema, defs
+
+
+class _NotPlain(Exception):
+    """A TypedDict sits where the walker cannot check what `model_dump()` would keep."""
+
+
+def typed_dict_guards(cls: type) -> tuple[Any, ...] | None:
+    """Per field of `cls.model_fields` (in order), the shape of the TypedDicts below it, or None.
+
+    `model_dump()` writes a TypedDict value with only its declared keys, in declared order
+    (pydantic-core's typed-dict serializer, `extra="ignore"`), so `__dict__` equals
+    `model_dump()` only while every such dict holds a subsequence of its declared keys. Each
+    guard is None (no TypedDict below), `("td", ((key, guard), ...))`, `("tdx", ((key, guard),
+    ...))` (a TypedDict with `extra="allow"`, written with every key in the dict's order: only
+    the named keys' values are checked), `("list", guard)` (an exact list's items), `("dict",
+    guard)` (an exact dict's values) or `("opt", guard)` (None or guard); the walker checks it
+    per object (encode_lg.rs `Guard`) and takes `model_dump()` when a value does not fit.
+    Returns None (the class is not plain) when a TypedDict sits anywhere else: in a union, a
+    tuple, a dict key, a TypedDict with `extra="forbid"`, or a recursive definition.
+    """
+    try:
+        schema, defs = _model_schema(cls)
+        inner = schema.get("schema") if schema.get("type") == "model" else None
+        # Validators wrap the fields' schema; serialization does not run them.
+        while isinstance(inner, dict) and inner.get("type") in _VALIDATOR_WRAPPERS:
+            inner = inner.get("schema")
+        fields = inner.get("fields") if isinstance(inner, dict) else None
+        if not isinstance(fields, dict):
+            if _contains_typed_dict(schema, defs):
+                return None
+            return tuple(None for _ in cls.model_fields)  # type: ignore[attr-defined]
+        return tuple(
+            _guard(fields[name]["schema"], defs, frozenset()) if name in fields else None
+            for name in cls.model_fields  # type: ignore[attr-defined]
+        )
+    except _NotPlain:
+        return None
+    except (KeyError, TypeError):
+        return None
+
+
+_VALIDATOR_WRAPPERS = frozenset({"function-before", "function-after", "function-wrap"})
+
+
+def _guard(schema: dict[str, Any], defs: dict[str, Any], active: frozenset[str]) -> Any:
+    kind = schema.get("type")
+    if kind == "definitions":
+        defs = {**defs, **{d["ref"]: d for d in schema["definitions"] if "ref" in d}}
+        return _guard(schema["schema"], defs, active)
+    if kind == "definition-ref":
+        ref = schema["schema_ref"]
+        if ref in active or ref not in defs:
+            raise _NotPlain
+        return _guard(defs[ref], defs, active | {ref})
+    if kind in ("model", "dataclass"):
+        return None  # such values are models or dataclasses: the walker takes model_dump()
+    if kind == "typed-dict":
+        config = schema.get("config") or {}
+        extra = schema.get("extra_behavior", config.get("extra_fields_behavior", "ignore"))
+        fields = tuple(
+            (name, _guard(f["schema"], defs, active)) for name, f in schema["fields"].items()
+        )
+        if extra == "allow":
+            # Every key is written, in the dict's own order: only the values need a look.
+            inner = tuple((name, g) for name, g in fields if g is not None)
+            return ("tdx", inner) if inner else None
+        if extra != "ignore":
+            raise _NotPlain
+        return ("td", fields)
+    if kind in ("list", "dict", "nullable", "default"):
+        if kind == "dict" and _contains_typed_dict(schema.get("keys_schema"), defs):
+            raise _NotPlain
+        inner = schema.get({"list": "items_schema", "dict": "values_schema"}.get(kind, "schema"))
+        guard = _guard(inner, defs, active) if isinstance(inner, dict) else None
+        if guard is None or kind == "default":
+            return guard
+        return ({"list": "list", "dict": "dict", "nullable": "opt"}[kind], guard)
+    if _contains_typed_dict(schema, defs):
+        raise _NotPlain
+    return None
+
+
+def _contains_typed_dict(schema: Any, defs: dict[str, Any]) -> bool:
+    """True if a TypedDict is reachable from `schema` (following definition refs, not entering
+    models or dataclasses)."""
+    return any(
+        node.get("type") == "typed-dict"
+        for node in _schema_nodes(schema, defs, stop=("model", "dataclass"))
+    )
+
+
+def _schema_nodes(
+    schema: Any, defs: dict[str, Any] | None = None, stop: tuple[str, ...] = ()
+) -> Iterator[dict[str, Any]]:
+    """Every dict node of a pydantic-core schema, each once (schemas share and nest nodes).
+
+    With `defs` (ref -> definition) definition refs are followed, and the definitions met on the
+    way are added; nodes whose type is in `stop` are yielded but not entered.
+    """
+    defs = dict(defs) if defs is not None else None
     stack = [schema]
     seen: set[int] = set()
     while stack:
@@ -212,6 +394,14 @@ def _schema_nodes(schema: Any) -> Iterator[dict[str, Any]]:
         seen.add(id(node))
         if isinstance(node, dict):
             yield node
+            kind = node.get("type")
+            if kind in stop:
+                continue
+            if defs is not None:
+                if kind == "definitions":
+                    defs.update({d["ref"]: d for d in node["definitions"] if "ref" in d})
+                elif kind == "definition-ref" and node.get("schema_ref") in defs:
+                    stack.append(defs[node["schema_ref"]])
             stack.extend(node.values())
         elif isinstance(node, (list, tuple)):
             stack.extend(node)
@@ -229,40 +419,212 @@ def _has_serializer(schema: Any) -> bool:
     )
 
 
-def trusted_model(cls: type, kwargs: dict[str, Any]) -> bool:
-    """Whether `validate_models=False` may restore `cls` without validation (decided once).
+def trusted_model(cls: type) -> tuple[tuple[str, ...], bool, tuple[Any, ...]] | None:
+    """How `validate_models=False` may restore `cls` without validation, read from its schema.
 
     Trusted restoring is what pickle does for a pydantic model: `__dict__`, fields set and extras
-    are set directly (pydantic's own `__setstate__`). It is used only for classes where that yields
-    what `cls(**kwargs)` yields: a BaseModel with no private attributes and no nested model or
-    dataclass in its schema (validation would build those from dicts), and, checked on this first
-    object, equal results (`==`, same `model_fields_set`, same value types).
+    are set directly (pydantic's own `__setstate__`). That yields what `cls(**kwargs)` yields
+    exactly when validation would hand every value back unchanged, which the schema decides:
+    a BaseModel without private attributes, `model_post_init`, a custom `__init__`, RootModel,
+    model or field validators, and whose every field is one of `any`, an unconstrained
+    `str`/`int`/`float`/`bool`/`bytes`/`none`, a `Literal` of str/int/bool/None, `Optional`,
+    an unconstrained `list`/`dict` of those, a union whose members take disjoint exact types, or
+    a nested model (never revalidated) of its exact class.
+
+    Returns None (validate every object) or `(fields, extra_allow, rules)`: the field names in
+    order, whether extras are kept (`extra="allow"`), and per field the rule the reader checks on
+    each value before restoring (langgraph.rs `Rule`): None (any value), `("types", (type, ...))`
+    (exactly one of these types), `("literal", (value, ...))` (equal to one, of the same exact
+    type), `("opt", rule)`, `("list", rule)`, `("dict", key_rule, value_rule)` or
+    `("union", (rule, ...))`. A value that fails its rule is validated as usual. The payload must
+    hold exactly the fields, in order (what the writer writes), else it is validated.
     """
     try:
         from pydantic import BaseModel
     except ImportError:  # pragma: no cover
-        return False
+        return None
     if not (isinstance(cls, type) and issubclass(cls, BaseModel)):
-        return False
+        return None
     if cls.__private_attributes__ or getattr(cls, "__pydantic_root_model__", False):
-        return False
-    if cls.__pydantic_post_init__ is not None or _has_nested_model(cls.__pydantic_core_schema__, cls):
-        return False
-    fields = cls.model_fields
-    if not all(name in kwargs for name in fields):
-        return False
+        return None
+    if cls.__pydantic_post_init__ is not None or cls.__pydantic_custom_init__:
+        return None
     try:
-        validated = cls(**kwargs)
-    except Exception:
-        return False
-    restored = restore_model(cls, kwargs)
-    return (
-        type(restored) is type(validated)
-        and restored == validated
-        and restored.model_fields_set == validated.model_fields_set
-        and [type(v) for v in restored.__dict__.values()]
-        == [type(v) for v in validated.__dict__.values()]
-    )
+        schema, defs = _model_schema(cls)
+        if schema.get("type") != "model" or schema.get("cls") is not cls:
+            return None
+        if not _inert_config(schema.get("config") or {}) or schema.get("custom_init"):
+            return None
+        inner = schema["schema"]
+        if inner.get("type") != "model-fields" or inner.get("computed_fields"):
+            return None
+        fields = inner["fields"]
+        if tuple(fields) != tuple(cls.model_fields):
+            return None
+        rules = tuple(_rule(f, defs, frozenset()) for f in fields.values())
+    except _Untrusted:
+        return None
+    except (KeyError, TypeError):
+        return None
+    extra = cls.model_config.get("extra")
+    return tuple(fields), extra == "allow", rules
+
+
+# Core-schema config keys that leave what validation returns for an exact-type value unchanged;
+# any other (str_strip_whitespace, str_to_lower, str_max_length, ...) makes the class validated.
+_INERT_CONFIG = frozenset(
+    {
+        "title",
+        "strict",
+        "extra_fields_behavior",
+        "validate_by_alias",
+        "validate_by_name",
+        "populate_by_name",
+        "loc_by_alias",
+        "from_attributes",
+        "revalidate_instances",
+        "validate_default",
+        "serialize_by_alias",
+        "ser_json_timedelta",
+        "ser_json_temporal",
+        "ser_json_bytes",
+        "ser_json_inf_nan",
+        "val_json_bytes",
+        "val_temporal_unit",
+        "hide_input_in_errors",
+        "validation_error_cause",
+        "coerce_numbers_to_str",
+        "cache_strings",
+        "regex_engine",
+        "polymorphic_serialization",
+        "url_preserve_empty_path",
+    }
+)
+
+
+def _inert_config(config: dict[str, Any]) -> bool:
+    return set(config) <= _INERT_CONFIG | {"allow_inf_nan"} and config.get("allow_inf_nan", True)
+
+
+class _Untrusted(Exception):
+    """Validation may change a value of this schema: the class is always validated."""
+
+
+_ANY = object()  # the rule of an `any` schema, before it is written as None
+_SCALARS = {"str": str, "int": int, "float": float, "bool": bool, "bytes": bytes, "none": type(None)}
+# Keys a schema may carry without affecting what validation returns for an exact-type input.
+_INERT_KEYS = frozenset({"type", "ref", "metadata", "strict", "serialization"})
+
+
+def _inert(schema: dict[str, Any], *allowed: str) -> None:
+    if not set(schema) <= _INERT_KEYS | set(allowed):
+        raise _Untrusted
+
+
+def _rule(field: dict[str, Any], defs: dict[str, Any], active: frozenset[str]) -> Any:
+    """The per-value rule of one model field (a `model-field` schema)."""
+    if field.get("type") != "model-field" or field.get("validation_alias") is not None:
+        raise _Untrusted
+    rule = _value_rule(field["schema"], defs, active)
+    return None if rule is _ANY else rule
+
+
+def _value_rule(schema: dict[str, Any], defs: dict[str, Any], active: frozenset[str]) -> Any:
+    kind = schema.get("type")
+    if kind == "any":
+        _inert(schema)
+        return _ANY
+    if kind in _SCALARS:
+        _inert(schema)
+        return ("types", (_SCALARS[kind],))
+    if kind == "default":
+        # The value is present (the payload holds every field): the default is not used.
+        _inert(schema, "schema", "default", "default_factory", "default_factory_takes_data")
+        if schema.get("validate_default"):
+            raise _Untrusted
+        return _value_rule(schema["schema"], defs, active)
+    if kind == "nullable":
+        _inert(schema, "schema")
+        inner = _value_rule(schema["schema"], defs, active)
+        return _ANY if inner is _ANY else ("opt", _written(inner))
+    if kind == "literal":
+        _inert(schema, "expected")
+        expected = tuple(schema["expected"])
+        if not all(type(v) in (str, int, bool, type(None)) for v in expected):
+            raise _Untrusted
+        return ("literal", expected)
+    if kind == "list":
+        _inert(schema, "items_schema")
+        items = schema.get("items_schema")
+        inner = _value_rule(items, defs, active) if items is not None else _ANY
+        return ("list", _written(inner))
+    if kind == "dict":
+        _inert(schema, "keys_schema", "values_schema")
+        keys, values = schema.get("keys_schema"), schema.get("values_schema")
+        k = _value_rule(keys, defs, active) if keys is not None else _ANY
+        v = _value_rule(values, defs, active) if values is not None else _ANY
+        return ("dict", _written(k), _written(v))
+    if kind == "union":
+        _inert(schema, "choices", "mode", "custom_error_type", "custom_error_message")
+        if schema.get("mode", "smart") != "smart":
+            raise _Untrusted
+        choices = [c[0] if isinstance(c, tuple) else c for c in schema["choices"]]
+        rules = [_value_rule(c, defs, active) for c in choices]
+        # Smart mode returns the member an exact-type input matches strictly; with members
+        # that take disjoint exact types that member is the one whose rule admits the value.
+        taken: set[type] = set()
+        for r in rules:
+            types_ = _top_types(r)
+            if types_ is None or taken & types_:
+                raise _Untrusted
+            taken |= types_
+        return ("union", tuple(_written(r) for r in rules))
+    if kind == "model":
+        model = schema.get("cls")
+        config = schema.get("config") or {}
+        if config.get("revalidate_instances", "never") != "never" or not isinstance(model, type):
+            raise _Untrusted
+        return ("types", (model,))
+    if kind == "definition-ref":
+        ref = schema["schema_ref"]
+        if ref in active or ref not in defs:
+            raise _Untrusted
+        return _value_rule(defs[ref], defs, active | {ref})
+    if kind == "definitions":
+        defs = {**defs, **{d["ref"]: d for d in schema["definitions"] if "ref" in d}}
+        return _value_rule(schema["schema"], defs, active)
+    raise _Untrusted
+
+
+def _written(rule: Any) -> Any:
+    return None if rule is _ANY else rule
+
+
+def _top_types(rule: Any) -> set[type] | None:
+    """The exact types a rule admits at its top level; None when it admits any."""
+    if rule is _ANY or rule is None:
+        return None
+    tag = rule[0]
+    if tag == "types":
+        return set(rule[1])
+    if tag == "literal":
+        return {type(v) for v in rule[1]}
+    if tag == "opt":
+        inner = _top_types(rule[1])
+        return None if inner is None else inner | {type(None)}
+    if tag == "list":
+        return {list}
+    if tag == "dict":
+        return {dict}
+    if tag == "union":
+        out: set[type] = set()
+        for r in rule[1]:
+            t = _top_types(r)
+            if t is None:
+                return None
+            out |= t
+        return out
+    return None
 
 
 def restore_model(cls: type, kwargs: dict[str, Any]) -> Any:
@@ -281,12 +643,3 @@ def restore_model(cls: type, kwargs: dict[str, Any]) -> Any:
         }
     )
     return obj
-
-
-def _has_nested_model(schema: Any, cls: type) -> bool:
-    """True if a pydantic-core schema holds a model (other than `cls`) or a dataclass."""
-    return any(
-        node.get("type") == "dataclass"
-        or (node.get("type") == "model" and node.get("cls") is not cls)
-        for node in _schema_nodes(schema)
-    )

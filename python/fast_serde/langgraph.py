@@ -92,7 +92,7 @@ class FastSerializer(JsonPlusSerializer):
             SimpleNamespace(
                 fallback=_jsonplus._msgpack_enc,
                 inspect=_plans.encode_plan,
-                ext_hook=self._unpack_ext_hook,
+                unusual=functools.partial(_ext_from_payload, self._allowed_msgpack_modules),
                 resolve=functools.partial(_resolve, self._allowed_msgpack_modules),
                 failed=_failed,
                 method_allowed=_method_allowed,
@@ -130,20 +130,14 @@ class FastSerializer(JsonPlusSerializer):
         return super().loads_typed(data)
 
 
-def _resolve(allowed: Any, code: int, module: str, name: str) -> tuple[int, Any]:
-    """The parent's ``_check_allowed`` and import, for the native reader.
-
-    ``allowed`` is the serializer's normalised ``allowed_msgpack_modules``. Returns
-    ``(status, constructor)``, see ``_RESOLVED_*``. Mirrors
-    ``langgraph.checkpoint.serde.jsonplus._create_msgpack_ext_hook`` (same events, same warning
-    texts, same de-duplication sets). For ``Send`` (ext 1) the constructor is the parent's own
-    ``_send_from_args``.
-    """
+def _check_allowed(allowed: Any, module: Any, name: Any) -> int:
+    """The parent's ``_check_allowed(module, name)`` (same events, warning texts and
+    de-duplication sets), answered as a ``_RESOLVED_*`` status. ``allowed`` is the serializer's
+    normalised ``allowed_msgpack_modules``."""
     key = (module, name)
-    status = _RESOLVED_CACHE
     if key in _lg_msgpack.SAFE_MSGPACK_TYPES:
-        pass
-    elif allowed is True:
+        return _RESOLVED_CACHE
+    if allowed is True:
         emit_serde_event({"kind": "msgpack_unregistered_allowed", "module": module, "name": name})
         _jsonplus._warn_once(
             _jsonplus._warned_unregistered_types,
@@ -157,23 +151,34 @@ def _resolve(allowed: Any, code: int, module: str, name: str) -> tuple[int, Any]
             module,
             name,
         )
-        status = _RESOLVED_ONCE
-    elif allowed is not None and key in allowed:
-        pass
-    else:
-        emit_serde_event({"kind": "msgpack_blocked", "module": module, "name": name})
-        _jsonplus._warn_once(
-            _jsonplus._warned_blocked_types,
-            key,
-            "Blocked deserialization of %s.%s - not in allowed_msgpack_modules. "
-            "Add to allowed_msgpack_modules to allow: [(%r, %r)]",
-            module,
-            name,
-            module,
-            name,
-        )
-        return _RESOLVED_BLOCKED, None
-    if code == 1 and key == ("langgraph.types", "Send"):
+        return _RESOLVED_ONCE
+    if allowed is not None and key in allowed:
+        return _RESOLVED_CACHE
+    emit_serde_event({"kind": "msgpack_blocked", "module": module, "name": name})
+    _jsonplus._warn_once(
+        _jsonplus._warned_blocked_types,
+        key,
+        "Blocked deserialization of %s.%s - not in allowed_msgpack_modules. "
+        "Add to allowed_msgpack_modules to allow: [(%r, %r)]",
+        module,
+        name,
+        module,
+        name,
+    )
+    return _RESOLVED_BLOCKED
+
+
+def _resolve(allowed: Any, code: int, module: str, name: str) -> tuple[int, Any]:
+    """The parent's ``_check_allowed`` and import, for the native reader.
+
+    Returns ``(status, constructor)``, see ``_RESOLVED_*``. Mirrors
+    ``langgraph.checkpoint.serde.jsonplus._create_msgpack_ext_hook``. For ``Send`` (ext 1) the
+    constructor is the parent's own ``_send_from_args``.
+    """
+    status = _check_allowed(allowed, module, name)
+    if status == _RESOLVED_BLOCKED:
+        return status, None
+    if code == 1 and (module, name) == ("langgraph.types", "Send"):
         return status, _send
     try:
         cls = getattr(importlib.import_module(module), name)
@@ -182,6 +187,51 @@ def _resolve(allowed: Any, code: int, module: str, name: str) -> tuple[int, Any]
             _jsonplus._reconstruction_fallback((module, name, None), exc)
         return _RESOLVED_BLOCKED, None
     return status, cls
+
+
+def _ext_from_payload(allowed: Any, code: int, decoded: bool, tup: Any) -> Any:
+    """The parent's ext hook for codes 0-5 after its ``ormsgpack.unpackb(data)``, given the
+    payload the native reader decoded (``tup``; ``decoded`` is False when it could not be).
+
+    The native reader builds the usual payloads itself; this serves the others (a payload that is
+    not ``[module, name, arg(, method)]`` with str names, or an allowed method other than
+    ``fromisoformat``), so that no byte string is ever handed to ormsgpack and each nested object
+    is built once. Line for line ``_create_msgpack_ext_hook``'s ``ext_hook`` (langgraph-checkpoint
+    4.3): the same lookups, events, warnings and fallbacks; an exception the parent lets escape
+    (``tup[2]`` of a too-short payload in the pydantic branches) escapes here too.
+    """
+    if code in (4, 5):
+        if not decoded:
+            return None  # the parent's NameError branch: `tup` was never assigned
+        try:
+            if _check_allowed(allowed, tup[0], tup[1]) == _RESOLVED_BLOCKED:
+                return tup[2]
+            cls = getattr(importlib.import_module(tup[0]), tup[1])
+            try:
+                return cls(**tup[2])
+            except Exception:
+                return (cls.model_construct if code == 5 else cls.construct)(**tup[2])
+        except Exception:
+            return tup[2]
+    try:
+        if not decoded:
+            raise ValueError("payload could not be decoded")
+        if code == 3:
+            if not _method_allowed(tup[0], tup[1], tup[3]):
+                return tup[2]
+            return getattr(getattr(importlib.import_module(tup[0]), tup[1]), tup[3])(tup[2])
+        if _check_allowed(allowed, tup[0], tup[1]) == _RESOLVED_BLOCKED:
+            return tup[2]
+        if code == 1 and tup[0] == "langgraph.types" and tup[1] == "Send":
+            return _jsonplus._send_from_args(tup[2])
+        ctor = getattr(importlib.import_module(tup[0]), tup[1])
+        if code == 0:
+            return ctor(tup[2])
+        if code == 1:
+            return ctor(*tup[2])
+        return ctor(**tup[2])
+    except Exception as exc:
+        return _jsonplus._reconstruction_fallback(tup, exc)
 
 
 def _send(*args: Any) -> Any:

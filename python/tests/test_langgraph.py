@@ -643,13 +643,43 @@ TRUSTED_CASES = [p for p in PYDANTIC_CASES + MESSAGE_CASES] + [
 ]
 
 
+ALLOWLIST_MODES = ["permissive", "explicit", "strict"]
+
+
+def _names_in(data: bytes) -> set[tuple[str, str]]:
+    """Every (module, name) the ext payloads of a msgpack blob name, nested ones included."""
+    names: set[tuple[str, str]] = set()
+
+    def hook(code: int, payload: bytes) -> Any:
+        tup = ormsgpack.unpackb(payload, ext_hook=hook, option=ormsgpack.OPT_NON_STR_KEYS)
+        if isinstance(tup, list) and len(tup) >= 2 and all(isinstance(x, str) for x in tup[:2]):
+            names.add((tup[0], tup[1]))
+        return None
+
+    ormsgpack.unpackb(data, ext_hook=hook, option=ormsgpack.OPT_NON_STR_KEYS)
+    return names
+
+
+def allowlist_kw(mode: str, *blobs: bytes) -> dict[str, Any]:
+    """Constructor arguments for an allowlist mode: the permissive default, an explicit
+    `allowed_msgpack_modules` naming every class the blobs hold, or strict (safe types only)."""
+    if mode == "permissive":
+        return {}
+    if mode == "strict":
+        return {"allowed_msgpack_modules": None}
+    names = set().union(*(_names_in(b) for b in blobs)) or {("no_such_module", "Nothing")}
+    return {"allowed_msgpack_modules": sorted(names)}
+
+
+@pytest.mark.parametrize("mode", ALLOWLIST_MODES)
 @pytest.mark.parametrize(("factory", "expect"), TRUSTED_CASES)
-def test_validate_models_false_gives_parent_objects(factory: Any, expect: Any) -> None:
+def test_validate_models_false_gives_parent_objects(factory: Any, expect: Any, mode: str) -> None:
     """validate_models=False (trusted restore) must still give what the parent's validation gives."""
     value = factory()
-    j = JsonPlusSerializer()
-    f = FastSerializer(validate_models=False)
-    data = j.dumps_typed(value)
+    data = JsonPlusSerializer().dumps_typed(value)
+    kw = allowlist_kw(mode, data[1])
+    j = JsonPlusSerializer(**kw)
+    f = FastSerializer(validate_models=False, **kw)
     assert f.dumps_typed(value) == data
     for _ in range(2):  # the per-class decision is taken on the first object
         assert_same(f.loads_typed(data), j.loads_typed(data))
@@ -678,14 +708,17 @@ TRUST_SEQUENCES = [
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")  # pydantic serializer warnings (parent side)
+@pytest.mark.parametrize("mode", ALLOWLIST_MODES)
 @pytest.mark.parametrize("factory", TRUST_SEQUENCES)
-def test_validate_models_false_after_trusting_a_class(factory: Any) -> None:
+def test_validate_models_false_after_trusting_a_class(factory: Any, mode: str) -> None:
     """A first object that round-trips unchanged, then objects the parent's validation changes:
-    validate_models=False must still give the parent's objects (the per-class decision is taken
-    on the first object)."""
-    j = JsonPlusSerializer()
-    f = FastSerializer(validate_models=False)
-    for value in factory():
+    validate_models=False must still give the parent's objects, whatever the allowlist (the class
+    lookup, and with it the trust decision, is cached under an explicit or strict allowlist)."""
+    values = factory()
+    kw = allowlist_kw(mode, *(JsonPlusSerializer().dumps_typed(v)[1] for v in values))
+    j = JsonPlusSerializer(**kw)
+    f = FastSerializer(validate_models=False, **kw)
+    for value in values:
         data = j.dumps_typed(value)
         assert f.dumps_typed(value) == data
         assert_same(f.loads_typed(data), j.loads_typed(data))

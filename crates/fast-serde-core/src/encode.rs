@@ -325,7 +325,7 @@ impl<'a> Encoder<'a> {
     }
 
     #[inline(always)]
-    fn write_str(&mut self, obj: *mut ffi::PyObject, is_key: bool) -> EncodeResult {
+    fn write_str(&mut self, obj: *mut ffi::PyObject, refuse_surrogates: bool) -> EncodeResult {
         // SAFETY: `obj` is a str (or subclass). Compact ASCII strs store their bytes inline after
         // the header; otherwise CPython's cached UTF-8 is used, valid while `obj` is alive.
         unsafe {
@@ -341,7 +341,7 @@ impl<'a> Encoder<'a> {
                     .write_str_bytes(std::slice::from_raw_parts(data as *const u8, len as usize));
             }
         }
-        self.write_str_surrogates(obj, is_key)
+        self.write_str_surrogates(obj, refuse_surrogates)
     }
 
     #[inline(always)]
@@ -357,10 +357,14 @@ impl<'a> Encoder<'a> {
     /// `OPT_REPLACE_SURROGATES`, i.e. Python's `"replace"` handler); keys are refused, as ormsgpack
     /// refuses them.
     #[cold]
-    fn write_str_surrogates(&mut self, obj: *mut ffi::PyObject, is_key: bool) -> EncodeResult {
+    fn write_str_surrogates(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        refuse_surrogates: bool,
+    ) -> EncodeResult {
         // SAFETY: clears the UnicodeEncodeError left by PyUnicode_AsUTF8AndSize.
         unsafe { ffi::PyErr_Clear() };
-        if is_key {
+        if refuse_surrogates {
             return Err(EncodeFailure::new(EncodeKind::SurrogateKey));
         }
         // SAFETY: encodes a live str with C-string arguments; owned result checked for NULL.
@@ -466,8 +470,21 @@ impl<'a> Encoder<'a> {
     }
 
     fn write_tuple(&mut self, obj: *mut ffi::PyObject, depth: u32) -> EncodeResult {
+        self.write_tuple_with(obj, depth, |enc, item, d| enc.walk(item, d).map(|_| true))
+            .map(|_| ())
+    }
+
+    /// A tuple (or subclass) as an array, each item written by `item` (`Ok(false)` stops: the
+    /// caller falls back). Tuples are immutable: items are borrowed from it.
+    #[inline(always)]
+    fn write_tuple_with(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        depth: u32,
+        mut item: impl FnMut(&mut Self, *mut ffi::PyObject, u32) -> EncodeResult<bool>,
+    ) -> EncodeResult<bool> {
         self.enter(depth)?;
-        // SAFETY: `obj` is a tuple (or subclass); tuples are immutable, items are borrowed from it.
+        // SAFETY: `obj` is a tuple (or subclass).
         let len = unsafe { ffi::PyTuple_GET_SIZE(obj) } as usize;
         if len > u32::MAX as usize {
             return Err(EncodeFailure::new(EncodeKind::TooLong));
@@ -475,12 +492,14 @@ impl<'a> Encoder<'a> {
         writer::array_len(self.buf, len as u32);
         for i in 0..len {
             // SAFETY: index in bounds of an immutable tuple.
-            let item = unsafe { ffi::PyTuple_GET_ITEM(obj, i as ffi::Py_ssize_t) };
-            if let Err(e) = self.walk(item, depth + 1) {
-                return Err(at(e, PathSeg::Index(i), obj));
+            let it = unsafe { ffi::PyTuple_GET_ITEM(obj, i as ffi::Py_ssize_t) };
+            match item(self, it, depth + 1) {
+                Ok(true) => {}
+                Ok(false) => return Ok(false),
+                Err(e) => return Err(at(e, PathSeg::Index(i), obj)),
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// A dict (or subclass); `fields` prints error paths as `.name` (a model's `model_dump()`).
@@ -565,7 +584,7 @@ impl<'a> Encoder<'a> {
                     obj,
                 ));
             }
-            match self.write_key(k.0, depth) {
+            match self.write_key(k.0, depth, false) {
                 Ok(true) => {}
                 Ok(false) => {
                     if self.plain_only > 0 {
@@ -594,15 +613,26 @@ impl<'a> Encoder<'a> {
         Ok(())
     }
 
-    /// Keys as ormsgpack writes them under `OPT_NON_STR_KEYS`: str, int, bool, None, float, bytes
-    /// and tuples of those natively. `Ok(false)`: a key type this walker leaves to the caller.
+    /// Keys as ormsgpack writes them under `OPT_NON_STR_KEYS` (its `serialize_with_non_str_keys`
+    /// and `DictKey`): an exact str at the dict's own level with lone surrogates refused; inside
+    /// `DictKey` (str subclasses, Enum values, the items of a tuple key) surrogates replaced by
+    /// `?` (`OPT_REPLACE_SURROGATES`); int, bool, None, exact float, bytes, memoryview, exact
+    /// tuples item by item as keys, and an Enum member (metaclass exactly `EnumType`) as its
+    /// value. `Ok(false)`: a key the walker leaves to the caller (LangGraph mode: datetime, date,
+    /// time and UUID, which ormsgpack writes as text, and every type it refuses; the whole dict
+    /// then goes to `_msgpack_enc`, so its bytes or its error are the parent's).
     #[inline(always)]
-    fn write_key(&mut self, key: *mut ffi::PyObject, depth: u32) -> EncodeResult<bool> {
+    fn write_key(
+        &mut self,
+        key: *mut ffi::PyObject,
+        depth: u32,
+        in_key: bool,
+    ) -> EncodeResult<bool> {
         let r = self.refs;
         // SAFETY: `key` is a live object.
         let tp = unsafe { ffi::Py_TYPE(key) };
         if tp == r.str_type {
-            self.write_str(key, true)?;
+            self.write_str(key, !in_key)?;
             return Ok(true);
         }
         if tp == r.int_type
@@ -615,27 +645,55 @@ impl<'a> Encoder<'a> {
             return Ok(true);
         }
         if tp == r.tuple_type {
-            // ormsgpack writes a tuple key with its value serializer: items are values.
-            self.write_tuple(key, depth + 1)?;
-            return Ok(true);
+            return self.write_tuple_key(key, depth + 1);
         }
-        // SAFETY: reading the flags of a live type object.
-        let flags = unsafe { (*tp).tp_flags };
-        // SAFETY: reading the metaclass of a live type object.
-        let is_enum = unsafe { ffi::Py_TYPE(tp.cast()) } == r.enum_meta;
+        self.write_key_unlikely(key, tp, depth)
+    }
+
+    #[inline(never)]
+    fn write_key_unlikely(
+        &mut self,
+        key: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+        depth: u32,
+    ) -> EncodeResult<bool> {
+        let r = self.refs;
+        // SAFETY: reading the flags and the metaclass of a live type object.
+        let (flags, is_enum) = unsafe { ((*tp).tp_flags, ffi::Py_TYPE(tp.cast()) == r.enum_meta) };
+        let plain = matches!(self.mode, Mode::Plain { .. });
+        if is_enum && !plain {
+            self.enter(depth + 1)?;
+            // SAFETY: attribute fetch on a live object; the new reference is owned.
+            let v = unsafe { ffi::PyObject_GetAttr(key, r.s_value) };
+            if v.is_null() {
+                return Err(callback_failure(tp));
+            }
+            let v = Owned(v);
+            return self.write_key(v.0, depth + 1, true);
+        }
         if !is_enum && flags & ffi::Py_TPFLAGS_UNICODE_SUBCLASS != 0 {
-            self.write_str(key, true)?;
+            self.write_str(key, false)?;
             return Ok(true);
         }
         if !is_enum && flags & ffi::Py_TPFLAGS_LONG_SUBCLASS != 0 {
             self.write_int(key)?;
             return Ok(true);
         }
-        if matches!(self.mode, Mode::Plain { .. }) {
+        if tp == r.memoryview_type {
+            self.write_memoryview(key, tp)?;
+            return Ok(true);
+        }
+        if plain {
             self.walk(key, depth + 1)?;
             return Ok(true);
         }
         Ok(false)
+    }
+
+    /// An exact tuple as a key: an array of its items, each written as a key (ormsgpack's
+    /// `DictTupleKey`).
+    fn write_tuple_key(&mut self, obj: *mut ffi::PyObject, depth: u32) -> EncodeResult<bool> {
+        self.write_tuple_with(obj, depth, |enc, item, d| enc.write_key(item, d - 1, true))
     }
 
     /// `fast_serde.Ext(code, data)` as a MessagePack ext.

@@ -61,6 +61,13 @@ pub struct Plan {
     check_instance: bool,
     /// Decided by the instance's own attributes: not cached for the class (`_plans.ONCE`).
     once: bool,
+    /// With `check_instance`: an object whose own `__dict__` holds any of these names, or all
+    /// of `steer_all` (when not empty), takes the Python path (`_plans.encode_plan`).
+    steer_any: Vec<Py<PyAny>>,
+    steer_all: Vec<Py<PyAny>>,
+    /// PYDANTIC_V2_DICT: per field (aligned with `fields`, or empty), the TypedDicts below it
+    /// (`_plans.typed_dict_guards`).
+    guards: Vec<Option<Guard>>,
     /// Keeps the class alive so its address cannot be reused by another class.
     _cls: Py<PyAny>,
 }
@@ -124,7 +131,7 @@ impl Encoder<'_> {
             unreachable!("plans are a LangGraph-mode feature")
         };
         let plan = plan_for(obj, tp, inspect)?;
-        if plan.kind == FALLBACK || (plan.check_instance && own_attrs_steer(obj)) {
+        if plan.kind == FALLBACK || (plan.check_instance && own_attrs_steer(obj, &plan)) {
             return self.splice_fallback(fallback, obj, tp);
         }
         if plan.kind == REPR {
@@ -350,7 +357,7 @@ impl Encoder<'_> {
             };
             (crate::dictiter::dict_len(dict.0), ne)
         };
-        if nd != plan.fields.len() {
+        if nd != plan.fields.len() || (ne > 0 && extra_shadows_field(dict.0, extra.0)) {
             return Err(EncodeFailure::new(EncodeKind::NotPlain));
         }
         self.enter(depth)?;
@@ -375,7 +382,7 @@ impl Encoder<'_> {
         depth: u32,
     ) -> EncodeResult {
         let mut pos: ffi::Py_ssize_t = 0;
-        for f in &plan.fields {
+        for (i, f) in plan.fields.iter().enumerate() {
             // SAFETY: iterating a live exact dict whose size was checked; borrowed pointers.
             let Some((key, value)) = (unsafe { crate::dictiter::dict_next(dict, &mut pos) }) else {
                 return Err(EncodeFailure::new(EncodeKind::NotPlain));
@@ -389,6 +396,11 @@ impl Encoder<'_> {
                 };
             if !same {
                 return Err(EncodeFailure::new(EncodeKind::NotPlain));
+            }
+            if let Some(Some(g)) = plan.guards.get(i) {
+                if !g.admits(value) {
+                    return Err(EncodeFailure::new(EncodeKind::NotPlain));
+                }
             }
             self.buf.extend_from_slice(&f.key);
             // A non-scalar is held while walked: a tzinfo's utcoffset, say, is Python code that
@@ -597,50 +609,68 @@ impl Encoder<'_> {
         Ok(())
     }
 
-    /// ext 0 `("uuid", "UUID", obj.hex)` for an exact UUID, hex formatted from `obj.int`.
+    /// ext 0 `("uuid", "UUID", obj.hex)` for an exact UUID, hex formatted from `obj.int`; an
+    /// `int` outside 0..2**128 (set through `object.__setattr__`) is written as `obj.hex` says.
     pub(crate) fn write_uuid(
         &mut self,
         obj: *mut ffi::PyObject,
         tp: *mut ffi::PyTypeObject,
     ) -> EncodeResult {
-        // SAFETY: attribute fetch on a live UUID (`int` is a slot); owned result.
-        let int = unsafe { ffi::PyObject_GetAttr(obj, typerefs().s_int) };
-        if int.is_null() {
-            return Err(crate::encode::callback_failure(tp));
-        }
-        let int = Owned(int);
-        let mut bytes = [0u8; 16];
-        // SAFETY: `int` is an int; the low and high 64 bits are read with mask conversions, the
-        // shifted temporary released by Owned; errors (non-int) are checked after.
-        unsafe {
-            let lo = ffi::PyLong_AsUnsignedLongLongMask(int.0);
-            let shift = Owned(ffi::PyLong_FromLong(64));
-            let shifted = ffi::PyNumber_Rshift(int.0, shift.0);
-            if shifted.is_null() {
-                return Err(crate::encode::callback_failure(tp));
-            }
-            let shifted = Owned(shifted);
-            let hi = ffi::PyLong_AsUnsignedLongLongMask(shifted.0);
-            if !ffi::PyErr_Occurred().is_null() {
-                return Err(crate::encode::callback_failure(tp));
-            }
-            bytes[..8].copy_from_slice(&hi.to_be_bytes());
-            bytes[8..].copy_from_slice(&lo.to_be_bytes());
-        }
-        const HEXDIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut hex = [0u8; 32];
-        for (i, b) in bytes.iter().enumerate() {
-            hex[2 * i] = HEXDIGITS[(b >> 4) as usize];
-            hex[2 * i + 1] = HEXDIGITS[(b & 15) as usize];
-        }
         let mark = writer::ext_begin(self.buf, writer::EXT_RESERVE_EXT8);
         writer::array_len(self.buf, 3);
         writer::str(self.buf, b"uuid");
         writer::str(self.buf, b"UUID");
-        writer::str(self.buf, &hex);
+        match uuid_hex(obj, tp)? {
+            Some(hex) => writer::str(self.buf, &hex),
+            None => self.write_attr(obj, tp, typerefs().s_hex, 1)?,
+        }
         writer::ext_end(self.buf, mark, EXT_CONSTRUCTOR_SINGLE_ARG);
         Ok(())
     }
+}
+
+/// `'%032x' % obj.int` for an int in 0..2**128; `None` for any other int (then `obj.hex`).
+fn uuid_hex(obj: *mut ffi::PyObject, tp: *mut ffi::PyTypeObject) -> EncodeResult<Option<[u8; 32]>> {
+    // SAFETY: attribute fetch on a live UUID (`int` is a slot); owned result.
+    let int = unsafe { ffi::PyObject_GetAttr(obj, typerefs().s_int) };
+    if int.is_null() {
+        return Err(crate::encode::callback_failure(tp));
+    }
+    let int = Owned(int);
+    let mut bytes = [0u8; 16];
+    // SAFETY: the low 64 bits by mask conversion, the high ones as `int >> 64`, which must fit
+    // an unsigned 64-bit int (so the int is in 0..2**128); the shifted temporary is released by
+    // Owned; conversion errors are cleared and answered with `None`, a type error reported.
+    unsafe {
+        if ffi::PyLong_Check(int.0) == 0 {
+            return Ok(None);
+        }
+        let lo = ffi::PyLong_AsUnsignedLongLongMask(int.0);
+        let shift = ffi::PyLong_FromLong(64);
+        if shift.is_null() {
+            return Err(crate::encode::callback_failure(tp));
+        }
+        let shift = Owned(shift);
+        let shifted = ffi::PyNumber_Rshift(int.0, shift.0);
+        if shifted.is_null() {
+            return Err(crate::encode::callback_failure(tp));
+        }
+        let shifted = Owned(shifted);
+        let hi = ffi::PyLong_AsUnsignedLongLong(shifted.0);
+        if hi == u64::MAX && !ffi::PyErr_Occurred().is_null() {
+            ffi::PyErr_Clear();
+            return Ok(None);
+        }
+        bytes[..8].copy_from_slice(&hi.to_be_bytes());
+        bytes[8..].copy_from_slice(&lo.to_be_bytes());
+    }
+    const HEXDIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = [0u8; 32];
+    for (i, b) in bytes.iter().enumerate() {
+        hex[2 * i] = HEXDIGITS[(b >> 4) as usize];
+        hex[2 * i + 1] = HEXDIGITS[(b & 15) as usize];
+    }
+    Ok(Some(hex))
 }
 
 fn py() -> Python<'static> {
@@ -687,13 +717,15 @@ fn plan_for(
     Ok(PlanRef::Cached(plan))
 }
 
-/// Whether `obj`'s own `__dict__` holds one of `_plans.INSTANCE_ATTRS`, the attributes
-/// `_msgpack_default` probes before the class's branch: then that object takes the Python path.
-/// A `__dict__` that cannot be read sends it there too, where the parent's error is raised.
-fn own_attrs_steer(obj: *mut ffi::PyObject) -> bool {
+/// Whether `obj`'s own `__dict__` steers `_msgpack_default` away from its class's branch: it
+/// holds one of `plan.steer_any` (`_plans.INSTANCE_ATTRS`, which that function probes before the
+/// class's branch, and the callable `SendProtocol` members) or all of `plan.steer_all` (the
+/// `SendProtocol` data members the class lacks). Such an object takes the Python path. A
+/// `__dict__` that cannot be read sends it there too, where the parent's error is raised.
+fn own_attrs_steer(obj: *mut ffi::PyObject, plan: &Plan) -> bool {
     let r = typerefs();
     // SAFETY: attribute fetch on a live object; the owned result is released by Owned; the
-    // containment checks read a live dict by interned names.
+    // containment checks read a live dict by interned names (exact strs: no Python code runs).
     unsafe {
         let d = ffi::PyObject_GetAttr(obj, r.s_dunder_dict);
         if d.is_null() {
@@ -701,28 +733,139 @@ fn own_attrs_steer(obj: *mut ffi::PyObject) -> bool {
             return true;
         }
         let d = Owned(d);
-        if ffi::PyDict_Check(d.0) == 0 {
+        if ffi::PyDict_Check(d.0) == 0 || crate::dictiter::dict_len(d.0) == 0 {
             return false;
         }
-        if crate::dictiter::dict_len(d.0) == 0 {
-            return false;
+        let has = |name: &Py<PyAny>| match ffi::PyDict_Contains(d.0, name.as_ptr()) {
+            0 => Some(false),
+            1 => Some(true),
+            _ => {
+                ffi::PyErr_Clear();
+                None
+            }
+        };
+        for name in &plan.steer_any {
+            if has(name) != Some(false) {
+                return true;
+            }
         }
-        for name in [
-            r.s_model_dump,
-            r.s_get_secret_value,
-            r.s_dict_method,
-            r.s_asdict,
-        ] {
-            match ffi::PyDict_Contains(d.0, name) {
-                0 => {}
-                1 => return true,
-                _ => {
-                    ffi::PyErr_Clear();
-                    return true;
+        !plan.steer_all.is_empty() && plan.steer_all.iter().all(|n| has(n) != Some(false))
+    }
+}
+
+/// Where `model_dump()` filters a plain value: the TypedDicts below one model field
+/// (`_plans.typed_dict_guards`). A value admitted holds only declared keys, in declared order,
+/// so `model_dump()` writes it unchanged; anything else sends the model to `model_dump()`.
+enum Guard {
+    /// An exact dict with exact str keys. Closed (`extra="ignore"`): its keys are a subsequence
+    /// of these names, in this order. Open (`extra="allow"`, written with every key in the dict's
+    /// order): any keys. The values of named keys are admitted by their guards.
+    TypedDict {
+        fields: Vec<(Py<PyAny>, Option<Guard>)>,
+        open: bool,
+    },
+    /// An exact list whose items are admitted.
+    List(Box<Guard>),
+    /// An exact dict whose values are admitted.
+    Dict(Box<Guard>),
+    /// None, or admitted by the inner guard.
+    Optional(Box<Guard>),
+}
+
+impl Guard {
+    /// Read a guard spec: `("td", ((key, spec), ...))`, `("list"|"dict"|"opt", spec)`; None for
+    /// no guard.
+    fn from_spec(spec: &Bound<'_, PyAny>) -> PyResult<Option<Guard>> {
+        if spec.is_none() {
+            return Ok(None);
+        }
+        let (tag, inner): (String, Bound<'_, PyAny>) = spec.extract()?;
+        let boxed = |g: Option<Guard>| {
+            g.map(Box::new)
+                .ok_or_else(|| pyo3::exceptions::PyValueError::new_err("empty guard"))
+        };
+        Ok(Some(match tag.as_str() {
+            "td" | "tdx" => {
+                let mut fields = Vec::new();
+                for item in inner.try_iter()? {
+                    let (name, sub): (Bound<'_, pyo3::types::PyString>, Bound<'_, PyAny>) =
+                        item?.extract()?;
+                    let name = pyo3::types::PyString::intern(py(), name.to_str()?);
+                    fields.push((name.into_any().unbind(), Guard::from_spec(&sub)?));
+                }
+                Guard::TypedDict {
+                    fields,
+                    open: tag == "tdx",
+                }
+            }
+            "list" => Guard::List(boxed(Guard::from_spec(&inner)?)?),
+            "dict" => Guard::Dict(boxed(Guard::from_spec(&inner)?)?),
+            "opt" => Guard::Optional(boxed(Guard::from_spec(&inner)?)?),
+            _ => return Err(pyo3::exceptions::PyValueError::new_err("unknown guard")),
+        }))
+    }
+
+    /// Whether `value` is written by `model_dump()` as it stands. Runs no Python code: only exact
+    /// types are looked into, and keys are compared as exact strs.
+    fn admits(&self, value: *mut ffi::PyObject) -> bool {
+        let r = typerefs();
+        // SAFETY: `value` is a live object borrowed from the model's `__dict__`, which nothing
+        // changes meanwhile (no Python code runs here); items are borrowed from their exact list
+        // or dict, read within bounds.
+        unsafe {
+            let tp = ffi::Py_TYPE(value);
+            match self {
+                Guard::Optional(g) => value == ffi::Py_None() || g.admits(value),
+                Guard::List(g) => {
+                    if tp != r.list_type {
+                        return false;
+                    }
+                    (0..ffi::PyList_GET_SIZE(value))
+                        .all(|i| g.admits(ffi::PyList_GET_ITEM(value, i)))
+                }
+                Guard::Dict(g) => {
+                    if tp != r.dict_type {
+                        return false;
+                    }
+                    let mut pos: ffi::Py_ssize_t = 0;
+                    while let Some((_, v)) = crate::dictiter::dict_next(value, &mut pos) {
+                        if !g.admits(v) {
+                            return false;
+                        }
+                    }
+                    true
+                }
+                Guard::TypedDict { fields, open } => {
+                    if tp != r.dict_type {
+                        return false;
+                    }
+                    let mut pos: ffi::Py_ssize_t = 0;
+                    let mut next = 0usize;
+                    while let Some((k, v)) = crate::dictiter::dict_next(value, &mut pos) {
+                        if ffi::PyUnicode_CheckExact(k) == 0 {
+                            return false;
+                        }
+                        let from = if *open { 0 } else { next };
+                        let found = fields[from..].iter().position(|(name, _)| {
+                            k == name.as_ptr() || ffi::PyUnicode_Compare(k, name.as_ptr()) == 0
+                        });
+                        let Some(found) = found else {
+                            if *open {
+                                continue;
+                            }
+                            return false;
+                        };
+                        if let Some(g) = &fields[from + found].1 {
+                            if !g.admits(v) {
+                                return false;
+                            }
+                        }
+                        next = from + found + 1;
+                    }
+                    true
                 }
             }
         }
-        false
     }
 }
 
@@ -743,12 +886,34 @@ fn decide(
         }
         Bound::from_owned_ptr(py, r)
     };
-    let (kind, names, flags): (u8, Vec<String>, u8) = match res.extract() {
+    let parsed = res
+        .extract::<(
+            u8,
+            Vec<String>,
+            u8,
+            Bound<'_, PyAny>,
+            Vec<String>,
+            Vec<String>,
+        )>()
+        .and_then(|(kind, names, flags, guards, any, all)| {
+            let guards = guards
+                .try_iter()?
+                .map(|g| Guard::from_spec(&g?))
+                .collect::<PyResult<Vec<_>>>()?;
+            Ok((kind, names, flags, guards, any, all))
+        });
+    let (kind, names, flags, guards, steer_any, steer_all) = match parsed {
         Ok(v) => v,
         Err(e) => {
             e.restore(py);
             return Err(crate::encode::callback_failure(tp));
         }
+    };
+    let intern = |names: Vec<String>| -> Vec<Py<PyAny>> {
+        names
+            .iter()
+            .map(|n| pyo3::types::PyString::intern(py, n).into_any().unbind())
+            .collect()
     };
     // SAFETY: `tp` is a live type object, borrowed into a new reference.
     let cls = unsafe { Bound::from_borrowed_ptr(py, tp.cast()) };
@@ -782,6 +947,36 @@ fn decide(
         fields,
         check_instance: flags & CHECK_INSTANCE != 0,
         once: flags & ONCE != 0,
+        steer_any: intern(steer_any),
+        steer_all: intern(steer_all),
+        guards,
         _cls: cls.unbind(),
     })
+}
+
+/// Whether an extra (`__pydantic_extra__`) key also names a field in `__dict__`: `model_dump()`
+/// then writes that key once, with the extra's value (`extra="allow"` with a `validation_alias`,
+/// or an edited `__pydantic_extra__`), so the `__dict__` path does not apply. A key that is not
+/// exactly a str counts as shadowing (model_dump() decides).
+fn extra_shadows_field(dict: *mut ffi::PyObject, extra: *mut ffi::PyObject) -> bool {
+    let mut pos: ffi::Py_ssize_t = 0;
+    // SAFETY: `extra` and `dict` are live exact dicts; keys are borrowed from `extra` and only
+    // exact strs are looked up in `dict`, whose hashing and comparison run no Python code, so
+    // neither dict can change meanwhile.
+    unsafe {
+        while let Some((key, _)) = crate::dictiter::dict_next(extra, &mut pos) {
+            if ffi::PyUnicode_CheckExact(key) == 0 {
+                return true;
+            }
+            match ffi::PyDict_Contains(dict, key) {
+                0 => {}
+                1 => return true,
+                _ => {
+                    ffi::PyErr_Clear();
+                    return true;
+                }
+            }
+        }
+    }
+    false
 }

@@ -10,7 +10,7 @@
 //! bytes) goes to the parent's own ext hook with the raw bytes, so its outcome is the parent's.
 
 use crate::buffer::{self, write_bytes};
-use crate::decode::{call_ext_hook, new_ref, with_key_cache, ExtHandler, Owned, Reader};
+use crate::decode::{new_ref, with_key_cache, ExtHandler, Owned, Reader};
 use crate::encode::{Encoder, Mode};
 use crate::error::{DecodeFailure, DecodeKind, DecodeResult};
 use crate::ext::*;
@@ -37,11 +37,13 @@ const RESOLVED_ONCE: i64 = 1;
 pub struct LangGraphCodec {
     fallback: Py<PyAny>,
     inspect: Py<PyAny>,
-    ext_hook: Py<PyAny>,
+    /// `_ext_from_payload(code, decoded, tup)`: the parent's ext hook past its unpackb, in Python.
+    unusual: Py<PyAny>,
     resolve: Py<PyAny>,
     failed: Py<PyAny>,
     method_allowed: Py<PyAny>,
-    /// `_plans.trusted_model(cls, kwargs) -> bool` when `validate_models=False`, else None.
+    /// `_plans.trusted_model(cls) -> (fields, extra_allow, rules) | None` when
+    /// `validate_models=False`, else None.
     trust: Option<Py<PyAny>>,
     /// `_DeltaSnapshot`, for ext 7.
     delta: Py<PyAny>,
@@ -53,16 +55,105 @@ pub struct LangGraphCodec {
 /// A class allowed by the allowlist (cached only when `resolve` said so).
 struct ClassEntry {
     cls: Py<PyAny>,
-    /// Decided on the first object of the class when `validate_models=False`: `None` until
+    /// Decided from the class's schema when `validate_models=False`: `None` until
     /// then. No lock is held while deciding (it runs Python, which may re-enter the codec).
     trusted: Mutex<Option<Option<Arc<Trusted>>>>,
 }
 
-/// How a trusted pydantic class is restored without validation: the field names in order, and
-/// whether extras are kept (`extra="allow"`).
+/// How a trusted pydantic class is restored without validation (`_plans.trusted_model`): the
+/// field names in order, whether extras are kept (`extra="allow"`), and per field the rule its
+/// value must meet for validation to provably return it unchanged.
 struct Trusted {
     fields: Vec<Py<PyAny>>,
     extra_allow: bool,
+    rules: Vec<Option<Rule>>,
+}
+
+/// A value validation returns unchanged (`_plans.trusted_model`'s rules).
+enum Rule {
+    /// Exactly one of these types.
+    Types(Vec<Py<PyAny>>),
+    /// Equal to one of these str/int/bool/None values, of the same exact type.
+    Literal(Vec<Py<PyAny>>),
+    Optional(Box<Option<Rule>>),
+    List(Box<Option<Rule>>),
+    Dict(Box<(Option<Rule>, Option<Rule>)>),
+    Union(Vec<Option<Rule>>),
+}
+
+impl Rule {
+    fn from_spec(spec: &Bound<'_, PyAny>) -> PyResult<Option<Rule>> {
+        if spec.is_none() {
+            return Ok(None);
+        }
+        let tag: String = spec.get_item(0)?.extract()?;
+        let arg = spec.get_item(1)?;
+        let list = |b: &Bound<'_, PyAny>| -> PyResult<Vec<Py<PyAny>>> {
+            b.try_iter()?.map(|v| v.map(Bound::unbind)).collect()
+        };
+        Ok(Some(match tag.as_str() {
+            "types" => Rule::Types(list(&arg)?),
+            "literal" => Rule::Literal(list(&arg)?),
+            "opt" => Rule::Optional(Box::new(Rule::from_spec(&arg)?)),
+            "list" => Rule::List(Box::new(Rule::from_spec(&arg)?)),
+            "dict" => Rule::Dict(Box::new((
+                Rule::from_spec(&arg)?,
+                Rule::from_spec(&spec.get_item(2)?)?,
+            ))),
+            "union" => Rule::Union(
+                arg.try_iter()?
+                    .map(|r| Rule::from_spec(&r?))
+                    .collect::<PyResult<_>>()?,
+            ),
+            _ => {
+                return Err(pyo3::exceptions::PyValueError::new_err(
+                    "unknown trust rule",
+                ))
+            }
+        }))
+    }
+
+    /// Whether `rule` admits `value` (None admits everything). Runs no Python code: types are
+    /// compared by address, literals only for exact str/int/bool/None, containers only when exact.
+    fn admits(rule: &Option<Rule>, value: *mut ffi::PyObject) -> bool {
+        let Some(rule) = rule else { return true };
+        let refs = typerefs();
+        // SAFETY: `value` is a live object held by the caller (the decoded kwargs); items are
+        // borrowed from exact lists and dicts that nothing changes meanwhile.
+        unsafe {
+            let tp = ffi::Py_TYPE(value);
+            match rule {
+                Rule::Types(types) => types.iter().any(|t| t.as_ptr() == tp.cast()),
+                Rule::Literal(values) => values.iter().any(|v| {
+                    let v = v.as_ptr();
+                    ffi::Py_TYPE(v) == tp
+                        && (v == value
+                            || (tp == refs.str_type && ffi::PyUnicode_Compare(v, value) == 0)
+                            || (tp == refs.int_type
+                                && ffi::PyObject_RichCompareBool(v, value, ffi::Py_EQ) == 1))
+                }),
+                Rule::Optional(inner) => value == ffi::Py_None() || Rule::admits(inner, value),
+                Rule::List(items) => {
+                    tp == refs.list_type
+                        && (0..ffi::PyList_GET_SIZE(value))
+                            .all(|i| Rule::admits(items, ffi::PyList_GET_ITEM(value, i)))
+                }
+                Rule::Dict(kv) => {
+                    if tp != refs.dict_type {
+                        return false;
+                    }
+                    let mut pos: ffi::Py_ssize_t = 0;
+                    while let Some((k, v)) = crate::dictiter::dict_next(value, &mut pos) {
+                        if !Rule::admits(&kv.0, k) || !Rule::admits(&kv.1, v) {
+                            return false;
+                        }
+                    }
+                    true
+                }
+                Rule::Union(members) => members.iter().any(|m| Rule::admits(m, value)),
+            }
+        }
+    }
 }
 
 /// At most this many classes are cached per codec.
@@ -70,7 +161,7 @@ const CLASS_CACHE_MAX: usize = 4096;
 
 #[pymethods]
 impl LangGraphCodec {
-    /// `hooks`: an object with the attributes `fallback`, `inspect`, `ext_hook`, `resolve`,
+    /// `hooks`: an object with the attributes `fallback`, `inspect`, `unusual`, `resolve`,
     /// `failed`, `method_allowed`, `trust` (None when validating), `delta` (the
     /// `_DeltaSnapshot` class) and `numpy` (`payload -> ndarray | None`); see
     /// `fast_serde.langgraph.FastSerializer._make_codec`.
@@ -81,7 +172,7 @@ impl LangGraphCodec {
         Ok(LangGraphCodec {
             fallback: get("fallback")?,
             inspect: get("inspect")?,
-            ext_hook: get("ext_hook")?,
+            unusual: get("unusual")?,
             resolve: get("resolve")?,
             failed: get("failed")?,
             method_allowed: get("method_allowed")?,
@@ -132,16 +223,6 @@ impl LangGraphCodec {
 }
 
 impl LangGraphCodec {
-    /// The parent's ext hook on the raw payload: its exact behaviour for anything unusual.
-    fn delegate(&self, code: i8, data: &[u8], offset: usize) -> DecodeResult<*mut ffi::PyObject> {
-        call_ext_hook(self.ext_hook.as_ptr(), code, data, offset).map_err(|offset| {
-            let err = PyErr::take(py()).unwrap_or_else(|| {
-                pyo3::exceptions::PySystemError::new_err("ext hook failed without an error")
-            });
-            DecodeFailure::new(offset, DecodeKind::ExtHook(err))
-        })
-    }
-
     /// The class for `module.name`, or `None` when the allowlist blocks it (then the payload is
     /// returned as the parent returns it). `Err` only for a Python error inside `resolve`.
     fn class(&self, code: i8, module: &[u8], name: &[u8]) -> PyResult<Option<Arc<ClassEntry>>> {
@@ -202,7 +283,7 @@ impl LangGraphCodec {
         let t = match known {
             Some(decided) => decided?,
             None => {
-                let decided = decide_trust(py, trust, &entry.cls, kwargs).map(Arc::new);
+                let decided = decide_trust(py, trust, &entry.cls).map(Arc::new);
                 let mut slot = entry.trusted.lock().unwrap_or_else(|e| e.into_inner());
                 slot.get_or_insert(decided).clone()?
             }
@@ -219,7 +300,7 @@ impl LangGraphCodec {
             let mut pos: ffi::Py_ssize_t = 0;
             let mut k: *mut ffi::PyObject = std::ptr::null_mut();
             let mut v: *mut ffi::PyObject = std::ptr::null_mut();
-            for f in &t.fields {
+            for (f, rule) in t.fields.iter().zip(&t.rules) {
                 if ffi::PyDict_Next(kwargs, &mut pos, &mut k, &mut v) == 0 {
                     return None;
                 }
@@ -227,6 +308,9 @@ impl LangGraphCodec {
                     && (ffi::PyUnicode_CheckExact(k) == 0
                         || ffi::PyUnicode_Compare(k, f.as_ptr()) != 0)
                 {
+                    return None;
+                }
+                if !Rule::admits(rule, v) {
                     return None;
                 }
             }
@@ -267,83 +351,102 @@ impl LangGraphCodec {
         }
     }
 
-    /// The native path; `Ok(None)` means "let the parent's hook do it".
-    fn try_native(
+    /// Ext codes 0-5: the payload `[module, name, arg(, method)]` read and the object built as
+    /// the parent's ext hook builds it. Bytes after the payload's value are ignored, as
+    /// ormsgpack's `unpackb` ignores them; a payload of another shape goes to [`Self::unusual`].
+    fn constructed(
         &self,
         reader: &mut Reader<'_>,
         code: i8,
         data: &[u8],
         offset: usize,
         depth: u32,
-    ) -> DecodeResult<Option<*mut ffi::PyObject>> {
-        let mut sub = reader.nested(data, offset, depth);
-        let n = match sub.array_len() {
-            Ok(Some(n)) => n,
-            _ => return Ok(None),
-        };
+    ) -> DecodeResult<*mut ffi::PyObject> {
         let want = if code == EXT_METHOD_SINGLE_ARG || code == EXT_PYDANTIC_V2 {
             4
         } else {
             3
         };
-        if n != want {
-            return Ok(None);
-        }
-        let (module, name) = match (sub.str_bytes(), sub.str_bytes()) {
-            (Ok(Some(m)), Ok(Some(n))) => (m, n),
-            _ => return Ok(None),
+        let mut sub = reader.nested(data, offset, depth);
+        let head = match sub.array_len() {
+            Ok(Some(n)) if n == want => match (sub.str_bytes(), sub.str_bytes()) {
+                (Ok(Some(m)), Ok(Some(n))) => Some((m, n)),
+                _ => None,
+            },
+            _ => None,
+        };
+        let Some((module, name)) = head else {
+            // Nothing is built yet: read the whole payload afresh as the parent's unpackb would
+            // (`sub`'s borrow of the reader ends here).
+            let mut whole = reader.nested(data, offset, depth);
+            let tup = match whole.read(0, false) {
+                Ok(t) => Some(Owned(t)),
+                Err(e) if e.is_fatal(py()) => return Err(e),
+                Err(_) => None,
+            };
+            return self.unusual(code, tup, offset);
         };
         let arg = match sub.read(1, false) {
             Ok(a) => Owned(a),
             // The parent's hook catches what fails inside a payload and reads the ext as None
             // (its fallback without a payload); only what it would not catch ends the read.
             Err(e) if e.is_fatal(py()) => return Err(e),
-            Err(_) => return Ok(Some(new_none())),
+            Err(_) => return Ok(new_none()),
         };
-        let method = if n == 4 {
+        let method = if want == 4 {
             match sub.str_bytes() {
                 Ok(Some(m)) => m,
-                _ => return Ok(None),
+                Ok(None) => {
+                    // A method that is not a str: the payload as a list, its last item read here.
+                    let last = match sub.read(1, false) {
+                        Ok(v) => Owned(v),
+                        Err(e) if e.is_fatal(py()) => return Err(e),
+                        Err(_) => return Ok(new_none()),
+                    };
+                    let tup = payload_list(module, name, arg, Some(last))?;
+                    return self.unusual(code, Some(tup), offset);
+                }
+                Err(e) if e.is_fatal(py()) => return Err(e),
+                Err(_) => return Ok(new_none()),
             }
         } else {
             &[][..]
         };
-        if !sub.at_end() {
-            return Ok(None);
-        }
         let refs = typerefs();
         if code == EXT_METHOD_SINGLE_ARG {
             if (module, name, method) != (&b"datetime"[..], &b"datetime"[..], &b"fromisoformat"[..])
             {
                 // Blocked unless in SAFE_MSGPACK_METHODS (`method_allowed` emits the parent's
                 // event and warning); an allowed method other than fromisoformat is rare enough
-                // to leave to the parent's hook.
-                return match self.method_allowed(module, name, method) {
-                    Some(false) => Ok(Some(arg.into_ptr())),
-                    _ => Ok(None),
-                };
+                // to leave to the Python twin of the parent's hook.
+                if self.method_allowed(module, name, method) == Some(false) {
+                    return Ok(arg.into_ptr());
+                }
+                let meth = Owned(new_str(method)?);
+                let tup = payload_list(module, name, arg, Some(meth))?;
+                return self.unusual(code, Some(tup), offset);
             }
             // SAFETY: calls the cached `datetime.fromisoformat` with one live argument.
             let r = unsafe { ffi::PyObject_CallOneArg(refs.datetime_fromisoformat, arg.0) };
             if !r.is_null() {
-                return Ok(Some(r));
+                return Ok(r);
             }
-            return Ok(self.failed(code, module, name, arg));
+            return self.failed(code, module, name, arg, offset);
         }
         let entry = match self.class(code, module, name) {
             Ok(Some(e)) => e,
             // Blocked: the parent returns the payload's argument as decoded.
-            Ok(None) => return Ok(Some(arg.into_ptr())),
+            Ok(None) => return Ok(arg.into_ptr()),
             Err(e) => {
                 e.restore(py());
-                return Ok(self.failed(code, module, name, arg));
+                return self.failed(code, module, name, arg, offset);
             }
         };
         if code == EXT_PYDANTIC_V2 {
             // SAFETY: type check on a live object.
             if unsafe { ffi::PyDict_CheckExact(arg.0) } != 0 {
                 if let Some(obj) = self.restore_trusted(&entry, arg.0) {
-                    return Ok(Some(obj));
+                    return Ok(obj);
                 }
             }
         }
@@ -376,7 +479,7 @@ impl LangGraphCodec {
             }
         };
         if !r.is_null() {
-            return Ok(Some(r));
+            return Ok(r);
         }
         if code == EXT_PYDANTIC_V2 || code == EXT_PYDANTIC_V1 {
             // The parent's second try, `cls.model_construct(**kwargs)` (v1: `cls.construct`),
@@ -396,15 +499,15 @@ impl LangGraphCodec {
                         let mc = Owned(mc);
                         let r2 = ffi::PyObject_Call(mc.0, refs.empty_tuple, arg.0);
                         if !r2.is_null() {
-                            return Ok(Some(r2));
+                            return Ok(r2);
                         }
                     }
                     ffi::PyErr_Clear();
                 }
             }
-            return Ok(Some(arg.into_ptr()));
+            return Ok(arg.into_ptr());
         }
-        Ok(self.failed(code, module, name, arg))
+        self.failed(code, module, name, arg, offset)
     }
 
     /// A construction raised (the exception is set): the parent's fallback, through
@@ -415,7 +518,8 @@ impl LangGraphCodec {
         module: &[u8],
         name: &[u8],
         arg: Owned,
-    ) -> Option<*mut ffi::PyObject> {
+        offset: usize,
+    ) -> DecodeResult<*mut ffi::PyObject> {
         let py = py();
         let exc = PyErr::take(py)
             .map(|e| e.into_value(py).into_any())
@@ -424,13 +528,36 @@ impl LangGraphCodec {
         let n = std::str::from_utf8(name).unwrap_or_default();
         // SAFETY: `arg` is a live new reference, handed to a Bound that owns it.
         let arg = unsafe { Bound::from_owned_ptr(py, arg.into_ptr()) };
-        match self.failed.bind(py).call1((code, m, n, arg, exc)) {
-            Ok(v) => Some(v.into_ptr()),
-            Err(e) => {
-                e.restore(py);
-                None
-            }
-        }
+        self.failed
+            .bind(py)
+            .call1((code, m, n, arg, exc))
+            .map(Bound::into_ptr)
+            .map_err(|e| DecodeFailure::new(offset, DecodeKind::ExtHook(e)))
+    }
+
+    /// A payload of another shape than `[module, name, arg(, method)]` with str names (`tup`, as
+    /// decoded; None when it could not be): `_ext_from_payload(code, decoded, tup)`, the twin of
+    /// the parent's ext hook past its `unpackb`. An exception it raises ends the read, as the
+    /// parent's would.
+    #[cold]
+    fn unusual(
+        &self,
+        code: i8,
+        tup: Option<Owned>,
+        offset: usize,
+    ) -> DecodeResult<*mut ffi::PyObject> {
+        let py = py();
+        let decoded = tup.is_some();
+        let tup = match tup {
+            // SAFETY: a live new reference, handed to a Bound that owns it.
+            Some(t) => unsafe { Bound::from_owned_ptr(py, t.into_ptr()) },
+            None => py.None().into_bound(py),
+        };
+        self.unusual
+            .bind(py)
+            .call1((code, decoded, tup))
+            .map(Bound::into_ptr)
+            .map_err(|e| DecodeFailure::new(offset, DecodeKind::ExtHook(e)))
     }
 
     /// `_check_allowed_method(module, name, method)` of the parent, events and warning included.
@@ -470,12 +597,7 @@ impl ExtHandler for LangGraphCodec {
             | EXT_CONSTRUCTOR_KW_ARGS
             | EXT_METHOD_SINGLE_ARG
             | EXT_PYDANTIC_V1
-            | EXT_PYDANTIC_V2 => {
-                if let Some(obj) = self.try_native(reader, code, data, offset, depth)? {
-                    return Ok(obj);
-                }
-                self.delegate(code, data, offset)
-            }
+            | EXT_PYDANTIC_V2 => self.constructed(reader, code, data, offset, depth),
             EXT_NUMPY_ARRAY | EXT_DELTA_SNAPSHOT => {
                 let mut sub = reader.nested(data, offset, depth);
                 let value = match sub.read(0, false) {
@@ -485,10 +607,7 @@ impl ExtHandler for LangGraphCodec {
                     Err(e) if code == EXT_NUMPY_ARRAY && !e.is_fatal(py()) => return Ok(new_none()),
                     Err(e) => return Err(e),
                 };
-                if !sub.at_end() {
-                    // ormsgpack ignores trailing bytes inside a payload: the parent's hook.
-                    return self.delegate(code, data, offset);
-                }
+                // Bytes after the value are ignored, as ormsgpack's unpackb ignores them.
                 let f = if code == EXT_NUMPY_ARRAY {
                     &self.numpy
                 } else {
@@ -507,42 +626,37 @@ impl ExtHandler for LangGraphCodec {
     }
 }
 
-/// Ask `_plans.trusted_model(cls, kwargs)` once per class; read the field names and extra mode.
+/// Ask `_plans.trusted_model(cls)` once per class; read its fields, extra mode and rules.
 #[cold]
-fn decide_trust(
-    py: Python<'_>,
-    trust: &Py<PyAny>,
-    cls: &Py<PyAny>,
-    kwargs: *mut ffi::PyObject,
-) -> Option<Trusted> {
-    // SAFETY: `kwargs` is a live dict, borrowed into a new reference for the call.
-    let kw = unsafe { Bound::from_borrowed_ptr(py, kwargs) };
-    let ok = trust
-        .bind(py)
-        .call1((cls.bind(py), kw))
-        .and_then(|r| r.is_truthy())
-        .unwrap_or(false);
-    if !ok {
+fn decide_trust(py: Python<'_>, trust: &Py<PyAny>, cls: &Py<PyAny>) -> Option<Trusted> {
+    let decided = trust.bind(py).call1((cls.bind(py),)).ok()?;
+    if decided.is_none() {
         return None;
     }
-    let cls = cls.bind(py);
-    let fields: Vec<Py<PyAny>> = cls
-        .getattr("model_fields")
-        .ok()?
-        .try_iter()
-        .ok()?
-        .filter_map(|k| k.ok())
-        .map(|k| k.unbind())
-        .collect();
-    let extra_allow = cls
-        .getattr("model_config")
-        .and_then(|c| c.get_item("extra"))
-        .map(|e| e.eq("allow").unwrap_or(false))
-        .unwrap_or(false);
-    Some(Trusted {
-        fields,
-        extra_allow,
-    })
+    let parse = || -> PyResult<Trusted> {
+        let fields: Vec<Py<PyAny>> = decided
+            .get_item(0)?
+            .try_iter()?
+            .map(|k| k.map(Bound::unbind))
+            .collect::<PyResult<_>>()?;
+        let extra_allow = decided.get_item(1)?.is_truthy()?;
+        let rules = decided
+            .get_item(2)?
+            .try_iter()?
+            .map(|r| Rule::from_spec(&r?))
+            .collect::<PyResult<Vec<_>>>()?;
+        if rules.len() != fields.len() {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "one rule per field",
+            ));
+        }
+        Ok(Trusted {
+            fields,
+            extra_allow,
+            rules,
+        })
+    };
+    parse().ok()
 }
 
 fn py() -> Python<'static> {
@@ -554,4 +668,42 @@ fn py() -> Python<'static> {
 fn new_none() -> *mut ffi::PyObject {
     // SAFETY: the None singleton is immortal.
     new_ref(unsafe { ffi::Py_None() })
+}
+
+/// A new str from bytes the reader checked as UTF-8.
+fn new_str(b: &[u8]) -> DecodeResult<*mut ffi::PyObject> {
+    // SAFETY: builds a str from a valid UTF-8 slice; NULL is turned into the pending error.
+    let s =
+        unsafe { ffi::PyUnicode_FromStringAndSize(b.as_ptr().cast(), b.len() as ffi::Py_ssize_t) };
+    if s.is_null() {
+        return Err(DecodeFailure::fetch(py(), 0));
+    }
+    Ok(s)
+}
+
+/// `[module, name, arg(, last)]` as a list, the parent's `tup`.
+fn payload_list(
+    module: &[u8],
+    name: &[u8],
+    arg: Owned,
+    last: Option<Owned>,
+) -> DecodeResult<Owned> {
+    let m = Owned(new_str(module)?);
+    let n = Owned(new_str(name)?);
+    let items: SmallVec<[Owned; 4]> = [Some(m), Some(n), Some(arg), last]
+        .into_iter()
+        .flatten()
+        .collect();
+    // SAFETY: a new list of the right length; each slot is given a new reference (PyList_SET_ITEM
+    // steals it); on failure the owned items are released by their Drop.
+    unsafe {
+        let list = ffi::PyList_New(items.len() as ffi::Py_ssize_t);
+        if list.is_null() {
+            return Err(DecodeFailure::fetch(py(), 0));
+        }
+        for (i, it) in items.into_iter().enumerate() {
+            ffi::PyList_SET_ITEM(list, i as ffi::Py_ssize_t, it.into_ptr());
+        }
+        Ok(Owned(list))
+    }
 }

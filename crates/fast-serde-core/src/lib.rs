@@ -111,5 +111,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("EncodeError", py.get_type::<error::EncodeError>())?;
     m.add("DecodeError", py.get_type::<error::DecodeError>())?;
     m.add("MAX_DEPTH", MAX_DEPTH)?;
+    m.add("MAX_TOTAL_DEPTH", MAX_TOTAL_DEPTH)?;
     Ok(())
 }
