@@ -52,12 +52,13 @@ class FastSerializer(JsonPlusSerializer):
         validate_models: ``True`` (default) rebuilds pydantic models exactly as the parent does,
             ``cls(**kwargs)`` falling back to ``cls.model_construct(**kwargs)``. ``False`` is an
             opt-in trusted mode: pydantic models are restored without re-running validation, the
-            way ``pickle`` restores them (``__dict__``, fields set and extras set directly), for
-            classes where that yields the same object (decided once per class by
-            ``fast_serde._plans.trusted_model``: no private attributes, no nested models or
-            dataclasses in the schema, and equal results on the first object); other classes are
-            validated as usual. The allowlist applies in both modes. Use it only for checkpoints
-            you trust as you would trust a pickle.
+            way ``pickle`` restores them (``__dict__``, fields set and extras set directly),
+            where the class's schema proves that validation returns every value unchanged (a rule
+            read once per class by ``fast_serde._plans.trusted_model``: no validators, private
+            attributes or value-changing config, fields of plain types) and each value meets its
+            field's rule; every other object is validated as usual, so the objects are those the
+            parent builds. The allowlist applies in both modes. Use it only for checkpoints you
+            trust as you would trust a pickle (docs/security.md).
 
     ``dumps_typed(obj) -> (type_tag, bytes)``: ``("null", b"")`` for None, ``("bytes", obj)``,
     ``("bytearray", obj)``, else ``("msgpack", data)`` with ``data`` byte-identical to the
