@@ -33,6 +33,8 @@ __all__ = ["FastSerializer", "install", "uninstall"]
 
 _EMPTY_BYTES = b""
 
+DEFAULT_MEMO_BYTES = 64 << 20  # crates/fast-serde-core/src/memo.rs DEFAULT_MEMO_BYTES
+
 # `resolve` answers, read by the native codec (crates/fast-serde-core/src/langgraph.rs).
 _RESOLVED_CACHE = 0  # allowed; the class may be cached (no per-object event in the parent)
 _RESOLVED_ONCE = 1  # allowed, but the parent emits an event per object: ask again next time
@@ -59,6 +61,13 @@ class FastSerializer(JsonPlusSerializer):
             field's rule; every other object is validated as usual, so the objects are those the
             parent builds. The allowlist applies in both modes. Use it only for checkpoints you
             trust as you would trust a pickle (docs/security.md).
+        memo_bytes: the budget, in bytes, of the memo of validated models (default
+            ``DEFAULT_MEMO_BYTES``, 64 MiB; ``0`` turns it off). An ext 5 payload seen before
+            (the same class, the exact same bytes) is rebuilt from a verified copy of what
+            validation gave, instead of validated again: the objects are those validation
+            gives, each one independent. It assumes validators without side effects; a class
+            opts out with ``__fast_serde_memo__ = False`` (docs/usage.md). Raises ValueError
+            when negative.
 
     ``dumps_typed(obj) -> (type_tag, bytes)``: ``("null", b"")`` for None, ``("bytes", obj)``,
     ``("bytearray", obj)``, else ``("msgpack", data)`` with ``data`` byte-identical to the
@@ -77,6 +86,7 @@ class FastSerializer(JsonPlusSerializer):
         allowed_msgpack_modules: Any = _lg_msgpack._SENTINEL,
         __unpack_ext_hook__: Any = None,
         validate_models: bool = True,
+        memo_bytes: int | None = None,
     ) -> None:
         super().__init__(
             pickle_fallback=pickle_fallback,
@@ -85,6 +95,9 @@ class FastSerializer(JsonPlusSerializer):
             __unpack_ext_hook__=__unpack_ext_hook__,
         )
         self.validate_models = validate_models
+        self.memo_bytes = DEFAULT_MEMO_BYTES if memo_bytes is None else int(memo_bytes)
+        if self.memo_bytes < 0:
+            raise ValueError(f"memo_bytes must be >= 0, not {memo_bytes!r}")
         self._codec = self._make_codec()
 
     def _make_codec(self) -> LangGraphCodec:
@@ -100,6 +113,7 @@ class FastSerializer(JsonPlusSerializer):
                 trust=None if self.validate_models else _plans.trusted_model,
                 delta=_DeltaSnapshot,
                 numpy=_numpy_array,
+                memo_bytes=self.memo_bytes,
             )
         )
 
@@ -109,6 +123,12 @@ class FastSerializer(JsonPlusSerializer):
         if clone is not self:
             clone._codec = clone._make_codec()
         return clone  # type: ignore[return-value]
+
+    def memo_stats(self) -> dict[str, int]:
+        """The memo of validated models: ``{"hits", "misses", "fills", "verified", "rejected",
+        "entries", "bytes", "budget"}`` — counts since this serializer was made, ``bytes`` (an
+        estimate) and ``budget`` in bytes. See docs/usage.md ("The memo of validated models")."""
+        return self._codec.memo_stats()
 
     def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
         if obj is None:

@@ -14,6 +14,7 @@ use crate::decode::{new_ref, with_key_cache, ExtHandler, Owned, Reader};
 use crate::encode::{Encoder, Mode};
 use crate::error::{DecodeFailure, DecodeKind, DecodeResult};
 use crate::ext::*;
+use crate::memo::{Memo, DEFAULT_MEMO_BYTES};
 use crate::typeref::typerefs;
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -50,6 +51,13 @@ pub struct LangGraphCodec {
     /// `payload -> ndarray | None`, for ext 6 (the parent's rebuild, errors read as None).
     numpy: Py<PyAny>,
     classes: Mutex<FxHashMap<Box<[u8]>, Arc<ClassEntry>>>,
+    /// Validated ext 5 payloads seen before (memo.rs).
+    memo: Memo,
+}
+
+thread_local! {
+    /// Ext values this thread has begun to read: a payload read without a change holds none.
+    static EXTS_READ: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 /// A class allowed by the allowlist (cached only when `resolve` said so).
@@ -169,6 +177,10 @@ impl LangGraphCodec {
     fn new(hooks: &Bound<'_, PyAny>) -> PyResult<Self> {
         let get = |name: &str| hooks.getattr(name).map(Bound::unbind);
         let trust = hooks.getattr("trust")?;
+        let memo_bytes: usize = match hooks.getattr("memo_bytes") {
+            Ok(v) if !v.is_none() => v.extract()?,
+            _ => DEFAULT_MEMO_BYTES,
+        };
         Ok(LangGraphCodec {
             fallback: get("fallback")?,
             inspect: get("inspect")?,
@@ -180,6 +192,7 @@ impl LangGraphCodec {
             delta: get("delta")?,
             numpy: get("numpy")?,
             classes: Mutex::new(FxHashMap::default()),
+            memo: Memo::new(memo_bytes),
         })
     }
 
@@ -213,12 +226,34 @@ impl LangGraphCodec {
         })
     }
 
-    /// Forget cached classes (after the allowlist changed).
+    /// Forget cached classes (after the allowlist changed) and the memo's entries.
     fn clear_cache(&self) {
         self.classes
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
+        self.memo.clear();
+    }
+
+    /// The memo of validated models: `{"hits", "misses", "fills", "verified", "rejected",
+    /// "entries", "bytes", "budget"}` (counts since the codec was made; `bytes` and `budget` in
+    /// bytes, `bytes` an estimate). `hits` are objects built from the memo; `misses` ext 5
+    /// payloads not found in it; `fills` entries made; `verified` entries confirmed by a second
+    /// validation; `rejected` classes found validating differently (validated every time since).
+    fn memo_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        let d = pyo3::types::PyDict::new(py);
+        let names = [
+            "hits", "misses", "fills", "verified", "rejected", "entries", "bytes", "budget",
+        ];
+        for (k, v) in names.iter().zip(self.memo.stats()) {
+            d.set_item(k, v)?;
+        }
+        Ok(d)
+    }
+
+    /// Set the memo's budget in bytes (0 turns it off and empties it).
+    fn set_memo_bytes(&self, budget: usize) {
+        self.memo.set_budget(budget);
     }
 }
 
@@ -386,13 +421,37 @@ impl LangGraphCodec {
             };
             return self.unusual(code, tup, offset);
         };
+        // An ext 5 payload seen before (memo.rs): a verified entry builds the object without
+        // decoding or validating, once the allowlist (with its per-object events) has resolved
+        // the name to that very class.
+        let py = py();
+        let seen = if code == EXT_PYDANTIC_V2 && self.memo.enabled() {
+            self.memo.lookup(data)
+        } else {
+            None
+        };
+        let mut resolved = None;
+        if let Some(seen) = seen.as_ref().filter(|e| e.is_verified()) {
+            let r = self.class(code, module, name);
+            if let Ok(Some(ce)) = &r {
+                if seen.is_for(py, ce.cls.as_ptr()) {
+                    if let Some(obj) = seen.build(ce.cls.as_ptr()) {
+                        self.memo.hit();
+                        return Ok(obj);
+                    }
+                }
+            }
+            resolved = Some(r);
+        }
+        let exts_before = EXTS_READ.get();
         let arg = match sub.read(1, false) {
             Ok(a) => Owned(a),
             // The parent's hook catches what fails inside a payload and reads the ext as None
             // (its fallback without a payload); only what it would not catch ends the read.
-            Err(e) if e.is_fatal(py()) => return Err(e),
+            Err(e) if e.is_fatal(py) => return Err(e),
             Err(_) => return Ok(new_none()),
         };
+        let flat = EXTS_READ.get() == exts_before;
         let method = if want == 4 {
             match sub.str_bytes() {
                 Ok(Some(m)) => m,
@@ -400,13 +459,13 @@ impl LangGraphCodec {
                     // A method that is not a str: the payload as a list, its last item read here.
                     let last = match sub.read(1, false) {
                         Ok(v) => Owned(v),
-                        Err(e) if e.is_fatal(py()) => return Err(e),
+                        Err(e) if e.is_fatal(py) => return Err(e),
                         Err(_) => return Ok(new_none()),
                     };
                     let tup = payload_list(module, name, arg, Some(last))?;
                     return self.unusual(code, Some(tup), offset);
                 }
-                Err(e) if e.is_fatal(py()) => return Err(e),
+                Err(e) if e.is_fatal(py) => return Err(e),
                 Err(_) => return Ok(new_none()),
             }
         } else {
@@ -433,12 +492,12 @@ impl LangGraphCodec {
             }
             return self.failed(code, module, name, arg, offset);
         }
-        let entry = match self.class(code, module, name) {
+        let entry = match resolved.unwrap_or_else(|| self.class(code, module, name)) {
             Ok(Some(e)) => e,
             // Blocked: the parent returns the payload's argument as decoded.
             Ok(None) => return Ok(arg.into_ptr()),
             Err(e) => {
-                e.restore(py());
+                e.restore(py);
                 return self.failed(code, module, name, arg, offset);
             }
         };
@@ -479,6 +538,9 @@ impl LangGraphCodec {
             }
         };
         if !r.is_null() {
+            if code == EXT_PYDANTIC_V2 && flat && self.memo.enabled() {
+                self.remember(py, seen.as_deref(), &entry.cls, data, r);
+            }
             return Ok(r);
         }
         if code == EXT_PYDANTIC_V2 || code == EXT_PYDANTIC_V1 {
@@ -508,6 +570,30 @@ impl LangGraphCodec {
             return Ok(arg.into_ptr());
         }
         self.failed(code, module, name, arg, offset)
+    }
+
+    /// `r`, just validated from `payload` without nested ext values: fill the memo, or verify
+    /// the entry seen for that payload (the second validation of the same bytes).
+    fn remember(
+        &self,
+        py: Python<'_>,
+        seen: Option<&crate::memo::Entry>,
+        cls: &Py<PyAny>,
+        payload: &[u8],
+        r: *mut ffi::PyObject,
+    ) {
+        let cls = cls.bind(py);
+        match seen {
+            Some(e) if !e.is_verified() && e.is_for(py, cls.as_ptr()) => {
+                self.memo.verify(py, e, cls, r)
+            }
+            Some(_) => {}
+            None => {
+                if !self.memo.is_rejected(py, cls.as_ptr()) {
+                    self.memo.fill(py, cls, payload, r);
+                }
+            }
+        }
     }
 
     /// A construction raised (the exception is set): the parent's fallback, through
@@ -585,6 +671,7 @@ impl ExtHandler for LangGraphCodec {
         offset: usize,
         depth: u32,
     ) -> DecodeResult<*mut ffi::PyObject> {
+        EXTS_READ.set(EXTS_READ.get().wrapping_add(1));
         if reader.outer() + depth >= crate::MAX_TOTAL_DEPTH {
             return Err(DecodeFailure::new(offset, DecodeKind::TotalDepth));
         }

@@ -12,6 +12,7 @@ mod encode_lg;
 pub mod error;
 pub mod ext;
 pub mod langgraph;
+mod memo;
 pub mod typeref;
 pub mod writer;
 

@@ -1,0 +1,668 @@
+//! A memo of validated pydantic models (ext 5), one per codec.
+//!
+//! LangGraph loads the same messages again and again (each invoke of a thread loads its whole
+//! message list; history and time travel load checkpoints that share all but the newest ones).
+//! Validating a model (`cls(**kwargs)`) is most of JsonPlusSerializer's load, so the reader keeps,
+//! for an ext 5 payload it validated, a *template*: a copy of the validated object's state
+//! (`__dict__`, `__pydantic_fields_set__`, `__pydantic_extra__`, `__pydantic_private__`). When the
+//! exact same payload bytes come again, for the same class, the object is rebuilt from the
+//! template: a new model whose containers are all new (mutating a loaded message never changes
+//! what a later load returns) and whose scalars are the template's own immutable ones.
+//!
+//! Exactness:
+//! * an entry serves hits only once *verified*: the second time its payload is seen, the payload
+//!   is validated again and the result compared, type for type, with the template. A class whose
+//!   validation is not a function of the payload alone (a validator reading a clock, a counter,
+//!   randomness) gives another result and is validated every time from then on (`rejected`);
+//! * only payloads without nested ext values are kept (their events and constructors run per
+//!   object), and only states made of `str`, `int`, `float`, `bool`, `None`, `bytes`, `list`,
+//!   `dict` and `tuple` (exact types), which the copy reproduces exactly;
+//! * the class is held weakly, and a hit must resolve (through the allowlist, with its events) to
+//!   that very class object: a reloaded or redefined class misses;
+//! * a class opts out with `__fast_serde_memo__ = False`, a serializer with `memo_bytes=0`.
+//!
+//! Memory is bounded by a byte budget (an estimate: the payload and three times its size for the
+//! template), evicting the least recently used entries.
+
+use crate::typeref::typerefs;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::PyWeakrefReference;
+use rustc_hash::{FxHashMap, FxHasher};
+use smallvec::SmallVec;
+use std::hash::Hasher;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// The default budget of a codec's memo: 64 MiB.
+pub const DEFAULT_MEMO_BYTES: usize = 64 << 20;
+
+/// Payloads larger than this are not kept (one entry may not take a large part of the budget).
+const MAX_PAYLOAD_SHARE: usize = 16;
+
+pub(crate) struct Memo {
+    budget: AtomicUsize,
+    state: Mutex<State>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    fills: AtomicU64,
+    verified: AtomicU64,
+    rejected: AtomicU64,
+}
+
+#[derive(Default)]
+struct State {
+    map: FxHashMap<u64, SmallVec<[Arc<Entry>; 1]>>,
+    bytes: usize,
+    entries: usize,
+    clock: u64,
+    /// Classes validated every time: their validation did not repeat, or they opted out.
+    rejected: FxHashMap<usize, Py<PyWeakrefReference>>,
+}
+
+pub(crate) struct Entry {
+    cls: Py<PyWeakrefReference>,
+    cls_addr: usize,
+    payload: Box<[u8]>,
+    template: Template,
+    verified: AtomicBool,
+    used: AtomicU64,
+    size: usize,
+}
+
+/// The state of a validated model, held without its class.
+struct Template {
+    dict: Py<PyAny>,
+    fields_set: Py<PyAny>,
+    extra: Py<PyAny>,
+    private: Py<PyAny>,
+}
+
+fn hash(payload: &[u8]) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(payload);
+    h.finish()
+}
+
+impl Memo {
+    pub(crate) fn new(budget: usize) -> Memo {
+        Memo {
+            budget: AtomicUsize::new(budget),
+            state: Mutex::new(State::default()),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            fills: AtomicU64::new(0),
+            verified: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn enabled(&self) -> bool {
+        self.budget.load(Ordering::Relaxed) > 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The entry for these exact payload bytes, if any (its class is checked by the caller).
+    pub(crate) fn lookup(&self, payload: &[u8]) -> Option<Arc<Entry>> {
+        let mut st = self.lock();
+        st.clock += 1;
+        let now = st.clock;
+        let found = st
+            .map
+            .get(&hash(payload))
+            .and_then(|b| b.iter().find(|e| &e.payload[..] == payload).cloned());
+        match &found {
+            Some(e) => e.used.store(now, Ordering::Relaxed),
+            None => {
+                self.misses.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        found
+    }
+
+    /// Whether `cls` is validated every time (rejected, opted out, or dead-and-reused address).
+    pub(crate) fn is_rejected(&self, py: Python<'_>, cls: *mut ffi::PyObject) -> bool {
+        let st = self.lock();
+        st.rejected
+            .get(&(cls as usize))
+            .is_some_and(|w| w.bind(py).upgrade().is_some_and(|c| c.as_ptr() == cls))
+    }
+
+    /// Validate `cls` every time from now on, and drop its entries.
+    pub(crate) fn reject(&self, py: Python<'_>, cls: &Bound<'_, PyAny>) {
+        let Ok(weak) = PyWeakrefReference::new(cls) else {
+            return;
+        };
+        let addr = cls.as_ptr() as usize;
+        let mut st = self.lock();
+        st.rejected.retain(|_, w| w.bind(py).upgrade().is_some());
+        st.rejected.insert(addr, weak.unbind());
+        let mut freed = (0usize, 0usize);
+        st.map.retain(|_, bucket| {
+            bucket.retain(|e| {
+                let keep = e.cls_addr != addr;
+                if !keep {
+                    freed.0 += e.size;
+                    freed.1 += 1;
+                }
+                keep
+            });
+            !bucket.is_empty()
+        });
+        st.bytes -= freed.0;
+        st.entries -= freed.1;
+        self.rejected.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Keep the template of `obj`, just validated from `payload` as `cls(**kwargs)`, if it is
+    /// of a kind the copy reproduces exactly (see the module docs). Never fails: anything else
+    /// is simply not kept.
+    pub(crate) fn fill(
+        &self,
+        py: Python<'_>,
+        cls: &Bound<'_, PyAny>,
+        payload: &[u8],
+        obj: *mut ffi::PyObject,
+    ) {
+        let budget = self.budget.load(Ordering::Relaxed);
+        let size = payload.len() * 4 + 256;
+        if budget == 0 || size > budget / MAX_PAYLOAD_SHARE {
+            return;
+        }
+        // SAFETY: reading the type of a live object.
+        if unsafe { ffi::Py_TYPE(obj) }.cast() != cls.as_ptr() {
+            return;
+        }
+        if cls
+            .getattr(pyo3::intern!(py, "__fast_serde_memo__"))
+            .is_ok_and(|v| !v.is_truthy().unwrap_or(false))
+        {
+            self.reject(py, cls);
+            return;
+        }
+        let Some(template) = Template::of(py, obj) else {
+            return;
+        };
+        let Ok(weak) = PyWeakrefReference::new(cls) else {
+            return;
+        };
+        let entry = Arc::new(Entry {
+            cls: weak.unbind(),
+            cls_addr: cls.as_ptr() as usize,
+            payload: Box::from(payload),
+            template,
+            verified: AtomicBool::new(false),
+            used: AtomicU64::new(0),
+            size,
+        });
+        let evicted = {
+            let mut st = self.lock();
+            st.clock += 1;
+            entry.used.store(st.clock, Ordering::Relaxed);
+            let bucket = st.map.entry(hash(payload)).or_default();
+            if bucket.iter().any(|e| e.payload == entry.payload) {
+                return; // another thread filled it meanwhile
+            }
+            bucket.push(entry);
+            st.bytes += size;
+            st.entries += 1;
+            self.fills.fetch_add(1, Ordering::Relaxed);
+            evict(&mut st, budget)
+        };
+        // The evicted templates are released here, outside the lock (their release may run
+        // Python code through the GC).
+        drop(evicted);
+    }
+
+    /// `verified`: a second validation of the entry's payload gave `obj`; compare it with the
+    /// template. Equal: the entry serves hits from now on. Different: the class is rejected.
+    pub(crate) fn verify(
+        &self,
+        py: Python<'_>,
+        entry: &Entry,
+        cls: &Bound<'_, PyAny>,
+        obj: *mut ffi::PyObject,
+    ) {
+        // SAFETY: reading the type of a live object.
+        let same_type = unsafe { ffi::Py_TYPE(obj) }.cast() == cls.as_ptr();
+        if same_type && entry.template.matches(py, obj) {
+            entry.verified.store(true, Ordering::Relaxed);
+            self.verified.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.reject(py, cls);
+        }
+    }
+
+    /// Count a hit (an object built from a verified entry).
+    pub(crate) fn hit(&self) {
+        self.hits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn set_budget(&self, budget: usize) {
+        self.budget.store(budget, Ordering::Relaxed);
+        let evicted = evict(&mut self.lock(), budget);
+        drop(evicted);
+    }
+
+    pub(crate) fn clear(&self) {
+        let old = std::mem::take(&mut *self.lock());
+        drop(old);
+    }
+
+    /// `(hits, misses, fills, verified, rejected, entries, bytes, budget)`.
+    pub(crate) fn stats(&self) -> [u64; 8] {
+        let (entries, bytes) = {
+            let st = self.lock();
+            (st.entries as u64, st.bytes as u64)
+        };
+        [
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+            self.fills.load(Ordering::Relaxed),
+            self.verified.load(Ordering::Relaxed),
+            self.rejected.load(Ordering::Relaxed),
+            entries,
+            bytes,
+            self.budget.load(Ordering::Relaxed) as u64,
+        ]
+    }
+}
+
+/// Drop the least recently used entries until the memo fits 7/8 of `budget` (0: drop all).
+/// Returns them, to be released once the lock is let go.
+fn evict(st: &mut State, budget: usize) -> Vec<Arc<Entry>> {
+    if st.bytes <= budget {
+        return Vec::new();
+    }
+    let target = budget - budget / 8;
+    let mut all: Vec<(u64, u64, usize)> = st
+        .map
+        .iter()
+        .flat_map(|(h, b)| {
+            b.iter()
+                .map(|e| (e.used.load(Ordering::Relaxed), *h, e.size))
+        })
+        .collect();
+    all.sort_unstable();
+    let mut out = Vec::new();
+    for (used, h, _) in all {
+        if st.bytes <= target {
+            break;
+        }
+        if let Some(bucket) = st.map.get_mut(&h) {
+            if let Some(i) = bucket
+                .iter()
+                .position(|e| e.used.load(Ordering::Relaxed) == used)
+            {
+                let e = bucket.swap_remove(i);
+                st.bytes -= e.size;
+                st.entries -= 1;
+                out.push(e);
+            }
+            if bucket.is_empty() {
+                st.map.remove(&h);
+            }
+        }
+    }
+    out
+}
+
+impl Entry {
+    pub(crate) fn is_verified(&self) -> bool {
+        self.verified.load(Ordering::Relaxed)
+    }
+
+    /// Whether `cls` is the very class this entry was filled for (alive, same object).
+    pub(crate) fn is_for(&self, py: Python<'_>, cls: *mut ffi::PyObject) -> bool {
+        self.cls_addr == cls as usize
+            && self
+                .cls
+                .bind(py)
+                .upgrade()
+                .is_some_and(|c| c.as_ptr() == cls)
+    }
+
+    /// A new `cls` object from the template: `object.__new__(cls)` and its four pydantic slots
+    /// set as `BaseModel.__setstate__` sets them, every container new. `None` (no error set) if
+    /// anything fails: the caller validates instead.
+    pub(crate) fn build(
+        &self,
+        py: Python<'_>,
+        cls: *mut ffi::PyObject,
+    ) -> Option<*mut ffi::PyObject> {
+        let t = &self.template;
+        let refs = typerefs();
+        let parts = [
+            (refs.s_dunder_dict, copy(t.dict.as_ptr())?),
+            (refs.s_fields_set, copy_set(t.fields_set.as_ptr())?),
+            (refs.s_pydantic_extra, copy(t.extra.as_ptr())?),
+            (refs.s_pydantic_private, copy(t.private.as_ptr())?),
+        ];
+        // SAFETY: `cls` is a live class; object.__new__(cls) gives a new reference (NULL on
+        // error, cleared); the slots are set through object.__setattr__ semantics; every new
+        // reference is released by `Own` on every path.
+        unsafe {
+            let obj = ffi::PyObject_CallOneArg(refs.object_new, cls);
+            if obj.is_null() {
+                ffi::PyErr_Clear();
+                return None;
+            }
+            let obj = Own(obj);
+            for (name, value) in &parts {
+                if ffi::PyObject_GenericSetAttr(obj.0, *name, value.0) != 0 {
+                    ffi::PyErr_Clear();
+                    return None;
+                }
+            }
+            Some(obj.into_ptr())
+        }
+    }
+}
+
+/// A new reference, released on drop.
+struct Own(*mut ffi::PyObject);
+
+impl Own {
+    fn into_ptr(self) -> *mut ffi::PyObject {
+        let p = self.0;
+        std::mem::forget(self);
+        p
+    }
+}
+
+impl Drop for Own {
+    fn drop(&mut self) {
+        // SAFETY: built only from a non-null new reference, released once.
+        unsafe { ffi::Py_DECREF(self.0) }
+    }
+}
+
+impl Template {
+    /// The template of a validated model, or `None` when its state holds anything but the
+    /// exact types the copy reproduces.
+    fn of(py: Python<'_>, obj: *mut ffi::PyObject) -> Option<Template> {
+        let refs = typerefs();
+        // SAFETY: generic attribute reads on a live model (the four slots pydantic defines),
+        // owned results; errors cleared. `copy` runs no Python code.
+        unsafe {
+            let get = |name: *mut ffi::PyObject| -> Option<Own> {
+                let v = if name == refs.s_dunder_dict {
+                    ffi::PyObject_GenericGetDict(obj, std::ptr::null_mut())
+                } else {
+                    ffi::PyObject_GenericGetAttr(obj, name)
+                };
+                if v.is_null() {
+                    ffi::PyErr_Clear();
+                    None
+                } else {
+                    Some(Own(v))
+                }
+            };
+            let dict = get(refs.s_dunder_dict)?;
+            let fields_set = get(refs.s_fields_set)?;
+            let extra = get(refs.s_pydantic_extra)?;
+            let private = get(refs.s_pydantic_private)?;
+            if ffi::PyDict_CheckExact(dict.0) == 0 {
+                return None;
+            }
+            for v in [&extra, &private] {
+                if v.0 != ffi::Py_None() && ffi::PyDict_CheckExact(v.0) == 0 {
+                    return None;
+                }
+            }
+            let own = |o: Own| Bound::from_owned_ptr(py, o.into_ptr()).unbind();
+            Some(Template {
+                dict: own(copy(dict.0)?),
+                fields_set: own(copy_set(fields_set.0)?),
+                extra: own(copy(extra.0)?),
+                private: own(copy(private.0)?),
+            })
+        }
+    }
+
+    /// Whether `obj`'s state equals the template, type for type, key order included.
+    fn matches(&self, py: Python<'_>, obj: *mut ffi::PyObject) -> bool {
+        let Some(other) = Template::of(py, obj) else {
+            return false;
+        };
+        same(self.dict.as_ptr(), other.dict.as_ptr())
+            && same_set(self.fields_set.as_ptr(), other.fields_set.as_ptr())
+            && same(self.extra.as_ptr(), other.extra.as_ptr())
+            && same(self.private.as_ptr(), other.private.as_ptr())
+    }
+}
+
+/// Exact immutable scalars: shared between the template and every copy.
+fn is_scalar(tp: *mut ffi::PyTypeObject) -> bool {
+    let r = typerefs();
+    tp == r.str_type
+        || tp == r.int_type
+        || tp == r.float_type
+        || tp == r.bool_type
+        || tp == r.none_type
+        || tp == r.bytes_type
+}
+
+/// A deep copy of a value made of exact scalars, lists, dicts and tuples (new containers, shared
+/// scalars); `None` (no error set) for anything else or on failure. Runs no Python code: dict
+/// keys must be exact scalars (or tuples of them), whose hashing and comparison are native.
+fn copy(v: *mut ffi::PyObject) -> Option<Own> {
+    if crate::stack_low() {
+        return None;
+    }
+    let r = typerefs();
+    // SAFETY: `v` is live; containers are exact types read within bounds; every new reference
+    // is owned by `Own` (PyList_SET_ITEM / PyTuple_SET_ITEM steal the item's reference); errors
+    // are cleared.
+    unsafe {
+        let tp = ffi::Py_TYPE(v);
+        if is_scalar(tp) {
+            return Some(Own(ffi::Py_NewRef(v)));
+        }
+        if tp == r.list_type {
+            let n = ffi::PyList_GET_SIZE(v);
+            let out = ffi::PyList_New(n);
+            if out.is_null() {
+                ffi::PyErr_Clear();
+                return None;
+            }
+            let out = Own(out);
+            for i in 0..n {
+                if ffi::PyList_GET_SIZE(v) != n {
+                    return None;
+                }
+                let item = copy(ffi::PyList_GET_ITEM(v, i))?;
+                ffi::PyList_SET_ITEM(out.0, i, item.into_ptr());
+            }
+            return Some(out);
+        }
+        if tp == r.tuple_type {
+            let n = ffi::PyTuple_GET_SIZE(v);
+            let out = ffi::PyTuple_New(n);
+            if out.is_null() {
+                ffi::PyErr_Clear();
+                return None;
+            }
+            let out = Own(out);
+            for i in 0..n {
+                let item = copy(ffi::PyTuple_GET_ITEM(v, i))?;
+                ffi::PyTuple_SET_ITEM(out.0, i, item.into_ptr());
+            }
+            return Some(out);
+        }
+        if tp == r.dict_type {
+            let out = ffi::PyDict_New();
+            if out.is_null() {
+                ffi::PyErr_Clear();
+                return None;
+            }
+            let out = Own(out);
+            let mut pos: ffi::Py_ssize_t = 0;
+            let mut k: *mut ffi::PyObject = std::ptr::null_mut();
+            let mut val: *mut ffi::PyObject = std::ptr::null_mut();
+            while ffi::PyDict_Next(v, &mut pos, &mut k, &mut val) != 0 {
+                if !native_key(k) {
+                    return None;
+                }
+                let key = copy(k)?;
+                let value = copy(val)?;
+                if ffi::PyDict_SetItem(out.0, key.0, value.0) != 0 {
+                    ffi::PyErr_Clear();
+                    return None;
+                }
+            }
+            return Some(out);
+        }
+        None
+    }
+}
+
+/// A dict key whose hash and equality run no Python code.
+fn native_key(k: *mut ffi::PyObject) -> bool {
+    // SAFETY: reading the type and items of a live object.
+    unsafe {
+        let tp = ffi::Py_TYPE(k);
+        if is_scalar(tp) {
+            return true;
+        }
+        tp == typerefs().tuple_type
+            && (0..ffi::PyTuple_GET_SIZE(k)).all(|i| native_key(ffi::PyTuple_GET_ITEM(k, i)))
+    }
+}
+
+/// A new set of the same exact strs (model_fields_set); `None` for anything else.
+fn copy_set(v: *mut ffi::PyObject) -> Option<Own> {
+    // SAFETY: `v` is live; PySet_New copies an exact set of strs (native hashing); owned result.
+    unsafe {
+        if ffi::PySet_CheckExact(v) == 0 || !all_strs(v) {
+            return None;
+        }
+        let s = ffi::PySet_New(v);
+        if s.is_null() {
+            ffi::PyErr_Clear();
+            return None;
+        }
+        Some(Own(s))
+    }
+}
+
+fn all_strs(set: *mut ffi::PyObject) -> bool {
+    // SAFETY: iterating a live exact set with the C iteration protocol; borrowed items.
+    unsafe {
+        let it = ffi::PyObject_GetIter(set);
+        if it.is_null() {
+            ffi::PyErr_Clear();
+            return false;
+        }
+        let it = Own(it);
+        loop {
+            let item = ffi::PyIter_Next(it.0);
+            if item.is_null() {
+                if !ffi::PyErr_Occurred().is_null() {
+                    ffi::PyErr_Clear();
+                    return false;
+                }
+                return true;
+            }
+            let item = Own(item);
+            if ffi::PyUnicode_CheckExact(item.0) == 0 {
+                return false;
+            }
+        }
+    }
+}
+
+/// Type-exact deep equality of two values of the kinds `copy` takes (dict key order included;
+/// floats by bits, so NaN equals NaN and 0.0 differs from -0.0). Runs no Python code.
+fn same(a: *mut ffi::PyObject, b: *mut ffi::PyObject) -> bool {
+    if a == b {
+        return true;
+    }
+    if crate::stack_low() {
+        return false;
+    }
+    let r = typerefs();
+    // SAFETY: `a` and `b` are live; exact types are read with their own accessors within bounds;
+    // comparisons of exact str/int/bytes run no Python code.
+    unsafe {
+        let tp = ffi::Py_TYPE(a);
+        if tp != ffi::Py_TYPE(b) {
+            return false;
+        }
+        if tp == r.str_type {
+            return ffi::PyUnicode_Compare(a, b) == 0;
+        }
+        if tp == r.int_type || tp == r.bytes_type {
+            return ffi::PyObject_RichCompareBool(a, b, ffi::Py_EQ) == 1;
+        }
+        if tp == r.float_type {
+            return ffi::PyFloat_AS_DOUBLE(a).to_bits() == ffi::PyFloat_AS_DOUBLE(b).to_bits();
+        }
+        if tp == r.bool_type || tp == r.none_type {
+            return false; // singletons: equal only when identical (checked above)
+        }
+        if tp == r.list_type {
+            let n = ffi::PyList_GET_SIZE(a);
+            return n == ffi::PyList_GET_SIZE(b)
+                && (0..n).all(|i| same(ffi::PyList_GET_ITEM(a, i), ffi::PyList_GET_ITEM(b, i)));
+        }
+        if tp == r.tuple_type {
+            let n = ffi::PyTuple_GET_SIZE(a);
+            return n == ffi::PyTuple_GET_SIZE(b)
+                && (0..n).all(|i| same(ffi::PyTuple_GET_ITEM(a, i), ffi::PyTuple_GET_ITEM(b, i)));
+        }
+        if tp == r.dict_type {
+            if ffi::PyDict_Size(a) != ffi::PyDict_Size(b) {
+                return false;
+            }
+            let (mut pa, mut pb): (ffi::Py_ssize_t, ffi::Py_ssize_t) = (0, 0);
+            let (mut ka, mut va, mut kb, mut vb) = (
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            );
+            while ffi::PyDict_Next(a, &mut pa, &mut ka, &mut va) != 0 {
+                if ffi::PyDict_Next(b, &mut pb, &mut kb, &mut vb) == 0 {
+                    return false;
+                }
+                if !same(ka, kb) || !same(va, vb) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        false
+    }
+}
+
+fn same_set(a: *mut ffi::PyObject, b: *mut ffi::PyObject) -> bool {
+    // SAFETY: both are live exact sets of exact strs (built by copy_set); containment checks
+    // of strs run no Python code.
+    unsafe {
+        if ffi::PySet_Size(a) != ffi::PySet_Size(b) {
+            return false;
+        }
+        let it = ffi::PyObject_GetIter(a);
+        if it.is_null() {
+            ffi::PyErr_Clear();
+            return false;
+        }
+        let it = Own(it);
+        loop {
+            let item = ffi::PyIter_Next(it.0);
+            if item.is_null() {
+                ffi::PyErr_Clear();
+                return true;
+            }
+            let item = Own(item);
+            if ffi::PySet_Contains(b, item.0) != 1 {
+                ffi::PyErr_Clear();
+                return false;
+            }
+        }
+    }
+}
