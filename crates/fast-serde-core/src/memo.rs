@@ -328,11 +328,7 @@ impl Entry {
     /// A new `cls` object from the template: `object.__new__(cls)` and its four pydantic slots
     /// set as `BaseModel.__setstate__` sets them, every container new. `None` (no error set) if
     /// anything fails: the caller validates instead.
-    pub(crate) fn build(
-        &self,
-        py: Python<'_>,
-        cls: *mut ffi::PyObject,
-    ) -> Option<*mut ffi::PyObject> {
+    pub(crate) fn build(&self, cls: *mut ffi::PyObject) -> Option<*mut ffi::PyObject> {
         let t = &self.template;
         let refs = typerefs();
         let parts = [
