@@ -572,8 +572,9 @@ impl LangGraphCodec {
         self.failed(code, module, name, arg, offset)
     }
 
-    /// `r`, just validated from `payload` without nested ext values: fill the memo, or verify
-    /// the entry seen for that payload (the second validation of the same bytes).
+    /// `r`, just validated from `payload` without nested ext values: the first sight of the
+    /// payload marks it, the second keeps a copy of `r` as its template, the third verifies that
+    /// template against `r` (memo.rs); hits follow.
     fn remember(
         &self,
         py: Python<'_>,
@@ -584,13 +585,17 @@ impl LangGraphCodec {
     ) {
         let cls = cls.bind(py);
         match seen {
-            Some(e) if !e.is_verified() && e.is_for(py, cls.as_ptr()) => {
-                self.memo.verify(py, e, cls, r)
+            Some(e) if e.is_for(py, cls.as_ptr()) => {
+                if !e.has_template() {
+                    self.memo.keep(py, e, cls, payload, r);
+                } else if !e.is_verified() {
+                    self.memo.verify(py, e, cls, r);
+                }
             }
             Some(_) => {}
             None => {
                 if !self.memo.is_rejected(py, cls.as_ptr()) {
-                    self.memo.fill(py, cls, payload, r);
+                    self.memo.mark(py, cls, payload, r);
                 }
             }
         }

@@ -10,10 +10,12 @@
 //! what a later load returns) and whose scalars are the template's own immutable ones.
 //!
 //! Exactness:
-//! * an entry serves hits only once *verified*: the second time its payload is seen, the payload
-//!   is validated again and the result compared, type for type, with the template. A class whose
-//!   validation is not a function of the payload alone (a validator reading a clock, a counter,
-//!   randomness) gives another result and is validated every time from then on (`rejected`);
+//! * an entry serves hits only once *verified*. The first sight of a payload only marks it (its
+//!   bytes and class: the fill costs a hash and a copy of the bytes); the second sight validates
+//!   it again and keeps a copy of that result as the template; the third validates it once more
+//!   and compares the result, type for type, with the template. A class whose validation is not
+//!   a function of the payload alone (a validator reading a clock, a counter, randomness) gives
+//!   another result and is validated every time from then on (`rejected`);
 //! * only payloads without nested ext values are kept (their events and constructors run per
 //!   object), and only states made of `str`, `int`, `float`, `bool`, `None`, `bytes`, `list`,
 //!   `dict` and `tuple` (exact types), which the copy reproduces exactly;
@@ -32,7 +34,7 @@ use rustc_hash::{FxHashMap, FxHasher};
 use smallvec::SmallVec;
 use std::hash::Hasher;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The default budget of a codec's memo: 64 MiB.
 pub const DEFAULT_MEMO_BYTES: usize = 64 << 20;
@@ -61,13 +63,22 @@ struct State {
 }
 
 pub(crate) struct Entry {
-    cls: Py<PyWeakrefReference>,
+    /// The class's address and the payload's length, from the first sight: an entry without
+    /// `kept` matches by these and the payload's hash.
     cls_addr: usize,
-    payload: Box<[u8]>,
-    template: Template,
+    len: usize,
+    /// Set on the second sight: the class (weakly), the payload's bytes and a copy of that
+    /// validation's result.
+    kept: OnceLock<Kept>,
     verified: AtomicBool,
     used: AtomicU64,
     size: usize,
+}
+
+struct Kept {
+    cls: Py<PyWeakrefReference>,
+    payload: Box<[u8]>,
+    template: Template,
 }
 
 /// The state of a validated model, held without its class.
@@ -113,7 +124,7 @@ impl Memo {
         let found = st
             .map
             .get(&hash(payload))
-            .and_then(|b| b.iter().find(|e| &e.payload[..] == payload).cloned());
+            .and_then(|b| b.iter().find(|e| e.matches(payload)).cloned());
         match &found {
             Some(e) => e.used.store(now, Ordering::Relaxed),
             None => {
@@ -157,10 +168,10 @@ impl Memo {
         self.rejected.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Keep the template of `obj`, just validated from `payload` as `cls(**kwargs)`, if it is
-    /// of a kind the copy reproduces exactly (see the module docs). Never fails: anything else
-    /// is simply not kept.
-    pub(crate) fn fill(
+    /// First sight of `payload`, just validated as `cls(**kwargs)` into `obj`: remember that it
+    /// was seen (its hash, length and class address only: the fill costs a hash). A class that
+    /// opts out (`__fast_serde_memo__ = False`) is rejected instead.
+    pub(crate) fn mark(
         &self,
         py: Python<'_>,
         cls: &Bound<'_, PyAny>,
@@ -176,24 +187,14 @@ impl Memo {
         if unsafe { ffi::Py_TYPE(obj) }.cast() != cls.as_ptr() {
             return;
         }
-        if cls
-            .getattr(pyo3::intern!(py, "__fast_serde_memo__"))
-            .is_ok_and(|v| !v.is_truthy().unwrap_or(false))
-        {
+        if opted_out(py, cls.as_ptr()) {
             self.reject(py, cls);
             return;
         }
-        let Some(template) = Template::of(py, obj) else {
-            return;
-        };
-        let Ok(weak) = PyWeakrefReference::new(cls) else {
-            return;
-        };
         let entry = Arc::new(Entry {
-            cls: weak.unbind(),
             cls_addr: cls.as_ptr() as usize,
-            payload: Box::from(payload),
-            template,
+            len: payload.len(),
+            kept: OnceLock::new(),
             verified: AtomicBool::new(false),
             used: AtomicU64::new(0),
             size,
@@ -203,18 +204,46 @@ impl Memo {
             st.clock += 1;
             entry.used.store(st.clock, Ordering::Relaxed);
             let bucket = st.map.entry(hash(payload)).or_default();
-            if bucket.iter().any(|e| e.payload == entry.payload) {
-                return; // another thread filled it meanwhile
+            if bucket.iter().any(|e| e.matches(payload)) {
+                return; // another thread marked it meanwhile
             }
             bucket.push(entry);
             st.bytes += size;
             st.entries += 1;
-            self.fills.fetch_add(1, Ordering::Relaxed);
             evict(&mut st, budget)
         };
         // The evicted templates are released here, outside the lock (their release may run
         // Python code through the GC).
         drop(evicted);
+    }
+
+    /// Second sight: `obj` validated from `payload` (of the entry's hash and length); keep the
+    /// class weakly, the bytes, and a copy of `obj`'s state as the template. A state the copy
+    /// cannot reproduce rejects the class.
+    pub(crate) fn keep(
+        &self,
+        py: Python<'_>,
+        entry: &Entry,
+        cls: &Bound<'_, PyAny>,
+        payload: &[u8],
+        obj: *mut ffi::PyObject,
+    ) {
+        // SAFETY: reading the type of a live object.
+        if unsafe { ffi::Py_TYPE(obj) }.cast() != cls.as_ptr() {
+            return self.reject(py, cls);
+        }
+        let (Some(template), Ok(weak)) = (Template::of(py, obj), PyWeakrefReference::new(cls))
+        else {
+            return self.reject(py, cls);
+        };
+        let kept = Kept {
+            cls: weak.unbind(),
+            payload: Box::from(payload),
+            template,
+        };
+        if entry.kept.set(kept).is_ok() {
+            self.fills.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// `verified`: a second validation of the entry's payload gave `obj`; compare it with the
@@ -228,7 +257,12 @@ impl Memo {
     ) {
         // SAFETY: reading the type of a live object.
         let same_type = unsafe { ffi::Py_TYPE(obj) }.cast() == cls.as_ptr();
-        if same_type && entry.template.matches(py, obj) {
+        if same_type
+            && entry
+                .kept
+                .get()
+                .is_some_and(|k| k.template.matches(py, obj))
+        {
             entry.verified.store(true, Ordering::Relaxed);
             self.verified.fetch_add(1, Ordering::Relaxed);
         } else {
@@ -315,21 +349,34 @@ impl Entry {
         self.verified.load(Ordering::Relaxed)
     }
 
-    /// Whether `cls` is the very class this entry was filled for (alive, same object).
+    pub(crate) fn has_template(&self) -> bool {
+        self.kept.get().is_some()
+    }
+
+    /// Whether these are the entry's bytes: the same once kept; before, the same length (the
+    /// hash matched too). A collision before the second sight only decides when the template is
+    /// taken: it is taken from, and compared on, the bytes kept with it.
+    fn matches(&self, payload: &[u8]) -> bool {
+        match self.kept.get() {
+            Some(k) => &k.payload[..] == payload,
+            None => self.len == payload.len(),
+        }
+    }
+
+    /// Whether `cls` is the very class this entry was kept for (alive, same object).
     pub(crate) fn is_for(&self, py: Python<'_>, cls: *mut ffi::PyObject) -> bool {
         self.cls_addr == cls as usize
             && self
-                .cls
-                .bind(py)
-                .upgrade()
-                .is_some_and(|c| c.as_ptr() == cls)
+                .kept
+                .get()
+                .is_none_or(|k| k.cls.bind(py).upgrade().is_some_and(|c| c.as_ptr() == cls))
     }
 
     /// A new `cls` object from the template: `object.__new__(cls)` and its four pydantic slots
     /// set as `BaseModel.__setstate__` sets them, every container new. `None` (no error set) if
     /// anything fails: the caller validates instead.
     pub(crate) fn build(&self, cls: *mut ffi::PyObject) -> Option<*mut ffi::PyObject> {
-        let t = &self.template;
+        let t = &self.kept.get()?.template;
         let refs = typerefs();
         let parts = [
             (refs.s_dunder_dict, copy(t.dict.as_ptr())?),
@@ -428,6 +475,37 @@ impl Template {
             && same_set(self.fields_set.as_ptr(), other.fields_set.as_ptr())
             && same(self.extra.as_ptr(), other.extra.as_ptr())
             && same(self.private.as_ptr(), other.private.as_ptr())
+    }
+}
+
+/// Whether `cls` (or a class it inherits from) sets `__fast_serde_memo__ = False`. Looked up in
+/// the class dicts along the MRO, so no metaclass `__getattr__` runs.
+fn opted_out(py: Python<'_>, cls: *mut ffi::PyObject) -> bool {
+    let name = pyo3::intern!(py, "__fast_serde_memo__");
+    // SAFETY: `cls` is a live class (a type object); its MRO tuple and the dicts of its bases are
+    // read borrowed; the lookup of an exact str key runs no Python code; errors are cleared.
+    unsafe {
+        let tp = cls.cast::<ffi::PyTypeObject>();
+        let mro = (*tp).tp_mro;
+        if mro.is_null() || ffi::PyTuple_Check(mro) == 0 {
+            return false;
+        }
+        for i in 0..ffi::PyTuple_GET_SIZE(mro) {
+            let base = ffi::PyTuple_GET_ITEM(mro, i).cast::<ffi::PyTypeObject>();
+            let dict = (*base).tp_dict;
+            if dict.is_null() {
+                continue; // static built-in types on 3.12+ (object): no such attribute
+            }
+            let v = ffi::PyDict_GetItemWithError(dict, name.as_ptr());
+            if !v.is_null() {
+                return v == ffi::Py_False();
+            }
+            if !ffi::PyErr_Occurred().is_null() {
+                ffi::PyErr_Clear();
+                return false;
+            }
+        }
+        false
     }
 }
 
