@@ -5,7 +5,7 @@ PIP     := $(VENV)/bin/pip
 STAMP   := $(VENV)/.deps-installed
 PYTHON  ?= python3
 
-.PHONY: all setup build test test-rust test-python test-fuzz test-bench-build lint demo bench bench-pg clean fuzz
+.PHONY: all setup build test test-rust test-python test-fuzz test-bench-build lint demo bench bench-loads bench-pg clean fuzz
 FUZZ_SECONDS ?= 300
 
 all: test
@@ -58,6 +58,11 @@ demo: build
 
 bench: build
 	$(PY) benches/compare.py
+	$(PY) benches/loads_memo.py
+
+# Loads with the memo of validated models: thread walk, history, cold and warm (issue 14 rows).
+bench-loads: build
+	$(PY) benches/loads_memo.py
 
 bench-pg: build
 	bash scripts/pg_setup.sh
