@@ -6,7 +6,7 @@ from typing import Any, Final, Protocol, TypeAlias
 
 _Buffer: TypeAlias = bytes | bytearray | memoryview
 
-__all__ = ["dumps", "loads", "LangGraphCodec", "EncodeError", "DecodeError", "MAX_DEPTH", "MAX_TOTAL_DEPTH"]
+__all__ = ["dumps", "loads", "instance_dict", "LangGraphCodec", "EncodeError", "DecodeError", "MAX_DEPTH", "MAX_TOTAL_DEPTH"]
 
 MAX_DEPTH: Final[int]
 MAX_TOTAL_DEPTH: Final[int]
@@ -28,15 +28,19 @@ def dumps(obj: Any, /, *, default: Callable[[Any], Any] | None = None) -> bytes:
 def loads(data: _Buffer, /, *, ext_hook: Callable[[int, bytes], Any] | None = None) -> Any:
     """One MessagePack value from ``data``. Raises DecodeError (with ``.offset``)."""
 
+def instance_dict(obj: Any, /) -> dict[str, Any] | None:
+    """``obj``'s own ``__dict__``; None when it has none or has not created it yet."""
+
 class _CodecHooks(Protocol):
     """What ``LangGraphCodec(hooks)`` reads from ``hooks`` (attributes, read once)."""
 
     fallback: Callable[[Any], bytes]
     """langgraph's ``_msgpack_enc``, for types written in Python."""
-    inspect: Callable[[Any], tuple[int, tuple[str, ...], int]]
+    inspect: Callable[[Any], tuple[int, tuple[str, ...], int, tuple[Any, ...], tuple[str, ...], tuple[str, ...]]]
     """``fast_serde._plans.encode_plan``: the per-class plan of the walker."""
-    ext_hook: Callable[[int, bytes], Any]
-    """The parent's ext hook, for ext values read in Python."""
+    unusual: Callable[[int, bool, Any], Any]
+    """``_ext_from_payload(code, decoded, tup)``: the parent's ext hook past its unpackb, for
+    payloads of an unusual shape (decoded natively)."""
     resolve: Callable[[int, str, str], tuple[int, Any]]
     """The allowlist decision ``(status, cls)``: 0 = allowed, cache it; 1 = allowed, ask again
     next time; 2 = blocked or not importable."""
@@ -44,12 +48,14 @@ class _CodecHooks(Protocol):
     """The value returned when building an ext value raised (the parent's fallback)."""
     method_allowed: Callable[[str, str, str], bool]
     """Whether ext 3 may call ``module.name.method``."""
-    trust: Callable[[type, dict[str, Any]], bool] | None
+    trust: Callable[[type], tuple[tuple[str, ...], bool, tuple[Any, ...]] | None] | None
     """``fast_serde._plans.trusted_model`` when ``validate_models=False``, else None."""
     delta: type
     """LangGraph's ``_DeltaSnapshot`` class (ext 7)."""
     numpy: Callable[..., Any]
     """Builds a numpy array from an ext 6 payload."""
+    memo_bytes: int
+    """The budget of the memo of validated models, in bytes (0: off)."""
 
 class LangGraphCodec:
     """Encoder and decoder state of one ``fast_serde.langgraph.FastSerializer``, built from
@@ -64,4 +70,10 @@ class LangGraphCodec:
         Raises DecodeError (with ``.offset``)."""
 
     def clear_cache(self) -> None:
-        """Forget cached classes (after the allowlist changed)."""
+        """Forget cached classes (after the allowlist changed) and the memo's entries."""
+
+    def memo_stats(self) -> dict[str, int]:
+        """``{"hits", "misses", "fills", "verified", "rejected", "entries", "bytes", "budget"}``."""
+
+    def set_memo_bytes(self, budget: int, /) -> None:
+        """Set the memo's budget in bytes (0 turns it off and empties it)."""

@@ -36,6 +36,8 @@ from zoneinfo import ZoneInfo
 from langgraph.checkpoint.serde.types import SendProtocol, _DeltaSnapshot
 from langgraph.store.base import Item
 
+from fast_serde._native import instance_dict
+
 # Plan kinds, read by the walker (`PlanKind` in encode.rs). Payload shapes are jsonplus's.
 FALLBACK = 0  # _msgpack_enc(obj) in Python, spliced (numpy arrays, unknown types)
 PYDANTIC_V2 = 1  # ext 5 (module, name, obj.model_dump(), "model_validate_json")
@@ -91,9 +93,11 @@ def encode_plan(
     if isinstance(obj, _DeltaSnapshot):
         return DELTA_SNAPSHOT, (), 0, (), (), ()
     try:
-        own = obj.__dict__
+        own = instance_dict(obj)  # obj.__dict__, without creating an exception's lazy dict
     except Exception:  # a raising __dict__ property: the Python path reports it
         own = None
+    if own is None and type(obj).__dictoffset__ > 0:
+        own = {}  # a dict slot not used yet: later objects of the class may fill theirs
     if isinstance(own, dict) and not INSTANCE_ATTRS.isdisjoint(own):
         return _PER_OBJECT
     kind, fields = _class_plan(obj)

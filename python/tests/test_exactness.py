@@ -616,3 +616,38 @@ class NTIter(NT):
 def test_subclasses_that_redefine_what_the_parent_reads(value: Any) -> None:
     same_as_parent(value)
     same_as_parent({"v": [value, value]})
+
+
+def test_writing_an_exception_does_not_create_its_dict() -> None:
+    """An exception's `__dict__` is made on first access, and its existence shows in its pickle."""
+    import pickle
+
+    for value in ([ValueError("x"), object()], [MyError("y"), object()]):
+        j, f = JsonPlusSerializer(pickle_fallback=True), FastSerializer(pickle_fallback=True)
+        assert f.dumps_typed(value) == j.dumps_typed(value)
+    e = MyError("z")
+    FastSerializer().dumps_typed({"e": e})
+    assert pickle.dumps(e) == pickle.dumps(MyError("z"))
+    e.node, e.arg = "n", 1  # type: ignore[attr-defined]  # still honoured per object
+    same_as_parent(e)
+
+
+class OpenExtra(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    a: int = 0
+
+
+@pytest.mark.parametrize("key", [5, ("t", 1), None])
+@pytest.mark.parametrize("pickle_fallback", [False, True])
+def test_extras_under_a_non_str_key(key: Any, pickle_fallback: bool) -> None:
+    o = OpenExtra(a=1, z=1)
+    o.__pydantic_extra__[key] = "v"  # type: ignore[index]
+    j, f = JsonPlusSerializer(pickle_fallback=pickle_fallback), FastSerializer(pickle_fallback=pickle_fallback)
+    tj, tf = outcome(j.dumps_typed, o), outcome(f.dumps_typed, o)
+    assert tj[0] == tf[0]
+    if tj[0] == "ok":
+        assert tj[1][0] == tf[1][0]
+        if tj[1][0] == "msgpack":
+            assert tj[1] == tf[1]
+    else:
+        assert isinstance(tj[1], TypeError) and isinstance(tf[1], TypeError)

@@ -723,15 +723,17 @@ fn plan_for(
 /// `SendProtocol` data members the class lacks). Such an object takes the Python path. A
 /// `__dict__` that cannot be read sends it there too, where the parent's error is raised.
 fn own_attrs_steer(obj: *mut ffi::PyObject, plan: &Plan) -> bool {
-    let r = typerefs();
     // SAFETY: attribute fetch on a live object; the owned result is released by Owned; the
     // containment checks read a live dict by interned names (exact strs: no Python code runs).
     unsafe {
-        let d = ffi::PyObject_GetAttr(obj, r.s_dunder_dict);
-        if d.is_null() {
-            ffi::PyErr_Clear();
-            return true;
-        }
+        let d = match instance_dict(obj) {
+            Ok(Some(d)) => d,
+            Ok(None) => return false,
+            Err(()) => {
+                ffi::PyErr_Clear();
+                return true;
+            }
+        };
         let d = Owned(d);
         if ffi::PyDict_Check(d.0) == 0 || crate::dictiter::dict_len(d.0) == 0 {
             return false;
@@ -750,6 +752,30 @@ fn own_attrs_steer(obj: *mut ffi::PyObject, plan: &Plan) -> bool {
             }
         }
         !plan.steer_all.is_empty() && plan.steer_all.iter().all(|n| has(n) != Some(false))
+    }
+}
+
+/// `obj`'s own `__dict__` as a new reference, `None` when it has none yet, `Err` (a Python
+/// error set) when `obj.__dict__` raises. An instance dict that has not been created yet (an
+/// exception's, which BaseException makes on first access) is not created: its existence shows
+/// in `pickle.dumps` of the object. Objects whose dict lives elsewhere (managed dicts, a
+/// `__dict__` property) are asked through `obj.__dict__`.
+pub(crate) fn instance_dict(obj: *mut ffi::PyObject) -> Result<Option<*mut ffi::PyObject>, ()> {
+    // SAFETY: `obj` is live; a positive `tp_dictoffset` is the byte offset of the instance's dict
+    // pointer within the object (CPython's `_PyObject_GetDictPtr` reads it the same way), read
+    // and turned into a new reference when set; otherwise a generic attribute fetch (owned).
+    unsafe {
+        let offset = (*ffi::Py_TYPE(obj)).tp_dictoffset;
+        if offset > 0 {
+            let slot = obj.cast::<u8>().offset(offset).cast::<*mut ffi::PyObject>();
+            let d = *slot;
+            return Ok((!d.is_null()).then(|| ffi::Py_NewRef(d)));
+        }
+        let d = ffi::PyObject_GetAttr(obj, typerefs().s_dunder_dict);
+        if d.is_null() {
+            return Err(());
+        }
+        Ok(Some(d))
     }
 }
 

@@ -103,11 +103,27 @@ pub fn loads(
 }
 
 /// Add the functions, classes, exceptions and constants to the `fast_serde._native` module.
+/// instance_dict(obj, /) -> dict | None
+///
+/// `obj`'s own `__dict__`, or None when it has none or has not created it yet (an exception's
+/// lazily created dict is not created). Raises what `obj.__dict__` raises. Used by
+/// `fast_serde._plans.encode_plan`, which must not change the object it inspects.
+#[pyfunction]
+fn instance_dict(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyAny>>> {
+    match encode_lg::instance_dict(obj.as_ptr()) {
+        // SAFETY: a new reference, handed to a Py that owns it.
+        Ok(Some(d)) => Ok(Some(unsafe { Bound::from_owned_ptr(py, d) }.unbind())),
+        Ok(None) => Ok(None),
+        Err(()) => Err(PyErr::fetch(py)),
+    }
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     typeref::init(py)?;
     m.add_function(wrap_pyfunction!(dumps, m)?)?;
     m.add_function(wrap_pyfunction!(loads, m)?)?;
+    m.add_function(wrap_pyfunction!(instance_dict, m)?)?;
     m.add_class::<langgraph::LangGraphCodec>()?;
     m.add("EncodeError", py.get_type::<error::EncodeError>())?;
     m.add("DecodeError", py.get_type::<error::DecodeError>())?;
