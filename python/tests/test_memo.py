@@ -272,3 +272,27 @@ def test_eight_threads_loading_shared_blobs_agree() -> None:
         t.join()
     assert not errors, errors[0]
     assert f.memo_stats()["hits"] > 0
+
+
+@pytest.mark.parametrize("mode", ["permissive", "explicit", "strict"])
+def test_allowlist_events_on_every_load_hit_or_not(mode: str) -> None:
+    from langgraph.checkpoint.serde.event_hooks import register_serde_event_listener
+
+    kw = _allow(mode)
+    j, f, _ = serdes(**kw)
+    data = j.dumps_typed({"messages": [Note(text="n"), HumanMessage(content="h", id="1")]})
+    seen: dict[str, list[Any]] = {}
+    results: dict[str, list[Any]] = {}
+    for label, serde in (("parent", j), ("fast", f)):
+        events: list[Any] = []
+        unregister = register_serde_event_listener(lambda e: events.append(dict(e)))
+        try:
+            results[label] = [serde.loads_typed(data) for _ in range(5)]
+        finally:
+            unregister()
+        seen[label] = events
+    assert seen["fast"] == seen["parent"]
+    for got, ref in zip(results["fast"], results["parent"]):
+        assert_same(got, ref)
+    if mode != "strict":
+        assert f.memo_stats()["hits"] >= 2  # the last loads were hits, and still emitted events
