@@ -13,6 +13,7 @@ pub mod error;
 pub mod ext;
 pub mod langgraph;
 pub mod typeref;
+mod weak;
 pub mod writer;
 
 use buffer::write_bytes;
