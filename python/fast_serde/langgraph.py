@@ -37,6 +37,7 @@ _EMPTY_BYTES = b""
 _RESOLVED_CACHE = 0  # allowed; the class may be cached (no per-object event in the parent)
 _RESOLVED_ONCE = 1  # allowed, but the parent emits an event per object: ask again next time
 _RESOLVED_BLOCKED = 2  # blocked or not importable: the payload is returned as the parent does
+_RESOLVED_FIXED = 3  # as _RESOLVED_CACHE, for a constructor that is no module attribute (Send)
 
 
 class FastSerializer(JsonPlusSerializer):
@@ -137,7 +138,10 @@ def _resolve(allowed: Any, code: int, module: str, name: str) -> tuple[int, Any]
     ``(status, constructor)``, see ``_RESOLVED_*``. Mirrors
     ``langgraph.checkpoint.serde.jsonplus._create_msgpack_ext_hook`` (same events, same warning
     texts, same de-duplication sets). For ``Send`` (ext 1) the constructor is the parent's own
-    ``_send_from_args``.
+    ``_send_from_args``, which the parent never looks up: ``_RESOLVED_FIXED``. A cached class is
+    used while ``sys.modules[module].__dict__[name]`` is still that class; otherwise (a reload, a
+    redefinition, a monkeypatch, the module gone from ``sys.modules``) this is asked again, as
+    the parent imports and looks up the class for every object.
     """
     key = (module, name)
     status = _RESOLVED_CACHE
@@ -174,7 +178,7 @@ def _resolve(allowed: Any, code: int, module: str, name: str) -> tuple[int, Any]
         )
         return _RESOLVED_BLOCKED, None
     if code == 1 and key == ("langgraph.types", "Send"):
-        return status, _send
+        return (_RESOLVED_FIXED if status == _RESOLVED_CACHE else status), _send
     try:
         cls = getattr(importlib.import_module(module), name)
     except Exception as exc:
