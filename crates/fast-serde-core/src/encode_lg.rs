@@ -17,6 +17,7 @@ use pyo3::prelude::*;
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -79,6 +80,28 @@ impl Plan {
     fn holds(&self, wr: *mut ffi::PyObject) -> bool {
         self.class.as_ref().is_some_and(|c| c.as_ptr() == wr)
     }
+
+    /// Whether the class the plan was cached for is alive.
+    fn alive(&self) -> bool {
+        self.class.as_ref().is_some_and(WeakClass::alive)
+    }
+
+    /// A copy for one thread's [`LOCAL_PLANS`] (same strs, same weak reference).
+    fn copy(&self, py: Python<'_>) -> Plan {
+        Plan {
+            kind: self.kind,
+            head: self.head.clone(),
+            fields: (self.fields.iter())
+                .map(|f| Field {
+                    name: f.name.clone_ref(py),
+                    key: f.key.clone(),
+                })
+                .collect(),
+            check_instance: self.check_instance,
+            once: self.once,
+            class: self.class.as_ref().map(|c| c.clone_ref(py)),
+        }
+    }
 }
 
 /// At most this many classes get a plan (in [`PLANS`], and in each thread's [`LOCAL_PLANS`]);
@@ -90,20 +113,22 @@ const PLAN_CACHE_MAX: usize = 4096;
 /// of the dying thread's [`LOCAL_PLANS`], and counts the death in [`PLAN_DEATHS`].
 static PLANS: Mutex<Option<HashMap<usize, Arc<Plan>>>> = Mutex::new(None);
 
-/// How many classes with a cached plan have died: a thread whose copy was made before the last
-/// death drops the plans of dead classes from it at its next miss.
+/// How many classes with a cached plan have died (counted by [`forget_plan`], which runs before
+/// a dying class's memory can be reused).
 static PLAN_DEATHS: AtomicUsize = AtomicUsize::new(0);
 
-/// A thread's copy of the entries of [`PLANS`] it has used, and [`PLAN_DEATHS`] when it last
-/// dropped dead classes' plans from it.
+/// A thread's own copies of the plans of [`PLANS`] it has used: a hit takes no lock and no atomic
+/// reference count.
 #[derive(Default)]
 struct LocalPlans {
-    map: FxHashMap<usize, Arc<Plan>>,
+    map: FxHashMap<usize, Rc<Plan>>,
+    /// [`PLAN_DEATHS`] when the dead classes' plans were last dropped from `map`: while it is
+    /// unchanged every plan in `map` is of a live class, which is then the type at its address.
     deaths: usize,
 }
 
 thread_local! {
-    /// This thread's copy of [`PLANS`]: a hit takes no lock.
+    /// This thread's copy of [`PLANS`].
     static LOCAL_PLANS: RefCell<LocalPlans> = RefCell::default();
 }
 
@@ -668,9 +693,14 @@ fn plan_for(
     obj: *mut ffi::PyObject,
     tp: *mut ffi::PyTypeObject,
     inspect: *mut ffi::PyObject,
-) -> EncodeResult<Arc<Plan>> {
+) -> EncodeResult<Rc<Plan>> {
     let key = tp as usize;
-    let hit = LOCAL_PLANS.with_borrow(|l| l.map.get(&key).filter(|p| p.is_for(tp)).cloned());
+    let hit = LOCAL_PLANS.with_borrow(|l| {
+        let p = l.map.get(&key)?;
+        // No class with a cached plan has died since the dead ones' plans were dropped: the
+        // plan's class is alive, so it is `tp`. Else its weak reference tells.
+        (l.deaths == PLAN_DEATHS.load(Ordering::Relaxed) || p.is_for(tp)).then(|| p.clone())
+    });
     match hit {
         Some(p) => Ok(p),
         None => plan_miss(obj, tp, inspect),
@@ -685,7 +715,7 @@ fn plan_miss(
     obj: *mut ffi::PyObject,
     tp: *mut ffi::PyTypeObject,
     inspect: *mut ffi::PyObject,
-) -> EncodeResult<Arc<Plan>> {
+) -> EncodeResult<Rc<Plan>> {
     let key = tp as usize;
     let shared = {
         let guard = PLANS.lock().unwrap_or_else(|e| e.into_inner());
@@ -695,18 +725,18 @@ fn plan_miss(
             .filter(|p| p.is_for(tp))
             .cloned()
     };
-    let plan = match shared {
+    let shared = match shared {
         Some(p) => p,
         None => {
             let mut plan = decide(obj, tp, inspect)?;
             if plan.once {
-                return Ok(Arc::new(plan));
+                return Ok(Rc::new(plan));
             }
             // Made before the lock is taken: allocating may run the garbage collector, whose
             // weakref callbacks take the lock.
             match WeakClass::new(py(), tp.cast(), move |wr| forget_plan(key, wr)) {
                 Some(class) => plan.class = Some(class),
-                None => return Ok(Arc::new(plan)),
+                None => return Ok(Rc::new(plan)),
             }
             let plan = Arc::new(plan);
             let mut guard = PLANS.lock().unwrap_or_else(|e| e.into_inner());
@@ -725,20 +755,25 @@ fn plan_miss(
                     map.insert(key, plan.clone());
                     plan
                 }
-                None => return Ok(plan),
+                None => {
+                    drop(guard);
+                    return Ok(Rc::new(plan.copy(py())));
+                }
             }
         }
     };
+    let plan = Rc::new(shared.copy(py()));
+    drop(shared);
     let dropped = LOCAL_PLANS.with_borrow_mut(|l| {
         let mut dropped = Vec::new();
         let deaths = PLAN_DEATHS.load(Ordering::Relaxed);
         if l.deaths != deaths {
-            l.deaths = deaths;
             let dead: Vec<usize> = (l.map.iter())
-                .filter(|(_, p)| !p.class.as_ref().is_some_and(WeakClass::alive))
+                .filter(|(_, p)| !p.alive())
                 .map(|(k, _)| *k)
                 .collect();
             dropped.extend(dead.iter().filter_map(|k| l.map.remove(k)));
+            l.deaths = deaths;
         }
         if l.map.len() < PLAN_CACHE_MAX || l.map.contains_key(&key) {
             dropped.extend(l.map.insert(key, plan.clone()));

@@ -259,7 +259,9 @@ impl LangGraphCodec {
             None
         } else {
             // Interned, as attribute names in a module's dict are: found there by address.
-            let module = pyo3::types::PyString::intern(py, module).into_any().unbind();
+            let module = pyo3::types::PyString::intern(py, module)
+                .into_any()
+                .unbind();
             let name = pyo3::types::PyString::intern(py, name).into_any().unbind();
             // Found elsewhere (a module `__getattr__`, a module subclass): never cached.
             if !module_attr(py, &module, &name).is_some_and(|v| v.is(cls)) {

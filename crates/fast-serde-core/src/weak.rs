@@ -48,6 +48,11 @@ impl WeakClass {
         }
     }
 
+    /// Another reference to the same weakref object.
+    pub(crate) fn clone_ref(&self, py: Python<'_>) -> Self {
+        WeakClass(self.0.clone_ref(py))
+    }
+
     /// The weakref object itself (what `on_death` is given).
     #[inline]
     pub(crate) fn as_ptr(&self) -> *mut ffi::PyObject {
