@@ -373,7 +373,7 @@ _FIELDS = {f"f{i}": (int, i) for i in range(20)}
 
 # Slack on the pymalloc blocks left after 1000 classes, beyond JsonPlus's: the two differ by
 # under 1000 between runs. A cache entry left behind per dead class costs 3 blocks or more (its
-# weakref, the callback and its capsule; a decoder entry also its module and name strs).
+# weakref, the callback and the callback's capsule): decoder entries never dropped showed +3000.
 BLOCKS = 2000
 
 
@@ -472,13 +472,22 @@ def test_dynamic_classes_are_not_kept_alive() -> None:
     n = 1000
     for make in (FastSerializer, JsonPlusSerializer):  # warm-up, all at once
         assert _measure(make, n, batch=True)[0] == 0
-    f_alive, _, f_heap, f_blocks = _measure(FastSerializer, n, batch=True)
-    j_alive, _, j_heap, j_blocks = _measure(JsonPlusSerializer, n, batch=True)
-    assert j_alive == 0
-    assert f_alive == 0, f"{f_alive} of {n} classes kept alive"
+    # Two passes each, the least growth counts: a leak shows in every pass, while a one-off
+    # resize of some interpreter table (seen up to ~1 MB at 4096 classes) shows in one.
+    f_runs = [_measure(FastSerializer, n, batch=True) for _ in range(2)]
+    j_runs = [_measure(JsonPlusSerializer, n, batch=True) for _ in range(2)]
+    assert [r[0] for r in j_runs] == [0, 0]
+    assert [r[0] for r in f_runs] == [0, 0], f"classes kept alive (of {n})"
+    f_blocks, j_blocks = min(r[3] for r in f_runs), min(r[3] for r in j_runs)
+    f_heap, j_heap = _min_or_none(r[2] for r in f_runs), _min_or_none(r[2] for r in j_runs)
+    assert f_blocks <= max(j_blocks, 0) + BLOCKS, (f_blocks, j_blocks)
     if f_heap is not None and j_heap is not None:
         assert f_heap <= max(j_heap, 0) + 256 * 1024, (f_heap, j_heap)
-    assert f_blocks <= max(j_blocks, 0) + BLOCKS, (f_blocks, j_blocks)
+
+
+def _min_or_none(values: Any) -> int | None:
+    values = list(values)
+    return None if None in values else min(values)
 
 
 def test_classes_used_in_another_thread_are_not_kept_alive() -> None:
