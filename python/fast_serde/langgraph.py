@@ -39,6 +39,7 @@ DEFAULT_MEMO_BYTES = 64 << 20  # crates/fast-serde-core/src/memo.rs DEFAULT_MEMO
 _RESOLVED_CACHE = 0  # allowed; the class may be cached (no per-object event in the parent)
 _RESOLVED_ONCE = 1  # allowed, but the parent emits an event per object: ask again next time
 _RESOLVED_BLOCKED = 2  # blocked or not importable: the payload is returned as the parent does
+_RESOLVED_FIXED = 3  # as _RESOLVED_CACHE, for a constructor that is no module attribute (Send)
 
 
 class FastSerializer(JsonPlusSerializer):
@@ -194,13 +195,18 @@ def _resolve(allowed: Any, code: int, module: str, name: str) -> tuple[int, Any]
 
     Returns ``(status, constructor)``, see ``_RESOLVED_*``. Mirrors
     ``langgraph.checkpoint.serde.jsonplus._create_msgpack_ext_hook``. For ``Send`` (ext 1) the
-    constructor is the parent's own ``_send_from_args``.
+    constructor is the parent's own ``_send_from_args``, which the parent never looks up:
+    ``_RESOLVED_FIXED``. A cached class is used while ``sys.modules[module].__dict__[name]`` is
+    still that class; otherwise (a reload, a redefinition, a monkeypatch, the module gone from
+    ``sys.modules``) this is asked again, as the parent imports and looks up the class for every
+    object.
     """
     status = _check_allowed(allowed, module, name)
     if status == _RESOLVED_BLOCKED:
         return status, None
     if code == 1 and (module, name) == ("langgraph.types", "Send"):
-        return status, _send
+        # The parent never looks Send up in a module: cached as is.
+        return (_RESOLVED_FIXED if status == _RESOLVED_CACHE else status), _send
     try:
         cls = getattr(importlib.import_module(module), name)
     except Exception as exc:

@@ -10,13 +10,16 @@ use crate::encode::{Encoder, Mode, Owned};
 use crate::error::{EncodeFailure, EncodeKind, EncodeResult, PathSeg};
 use crate::ext::*;
 use crate::typeref::typerefs;
+use crate::weak::WeakClass;
 use crate::writer::{self, Out};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 // Plan kinds: the constants of python/fast_serde/_plans.py.
 const FALLBACK: u8 = 0;
@@ -62,42 +65,85 @@ pub struct Plan {
     /// Decided by the instance's own attributes: not cached for the class (`_plans.ONCE`).
     once: bool,
     /// With `check_instance`: an object whose own `__dict__` holds any of these names, or all
-    /// of `steer_all` (when not empty), takes the Python path (`_plans.encode_plan`).
+    /// of `steer_all` (when not empty), takes the Python path (`_plans.encode_plan`); for
+    /// PYDANTIC_V2_DICT, per field the TypedDicts below it. Shared by every thread's copy.
+    checks: Arc<Checks>,
+    /// The class the plan was decided for, held weakly (set when the plan is cached). A hit
+    /// must find this very class object: a new class allocated at a dead one's address does not.
+    class: Option<WeakClass>,
+}
+
+/// The per-object checks of a plan (see [`Plan::checks`]).
+struct Checks {
     steer_any: Vec<Py<PyAny>>,
     steer_all: Vec<Py<PyAny>>,
     /// PYDANTIC_V2_DICT: per field (aligned with `fields`, or empty), the TypedDicts below it
     /// (`_plans.typed_dict_guards`).
     guards: Vec<Option<Guard>>,
-    /// Keeps the class alive so its address cannot be reused by another class.
-    _cls: Py<PyAny>,
 }
 
-/// At most this many classes get a plan; past it, the rest are decided on every call.
-const PLAN_CACHE_MAX: usize = 4096;
+impl Plan {
+    /// Whether this plan was cached for the live type `tp`.
+    #[inline]
+    fn is_for(&self, tp: *mut ffi::PyTypeObject) -> bool {
+        self.class.as_ref().is_some_and(|c| c.is(tp.cast()))
+    }
 
-/// Cached plans by type address. A cached plan lives as long as the process (it holds its class,
-/// so the address is never reused): at most [`PLAN_CACHE_MAX`] of them are leaked on purpose.
-static PLANS: Mutex<Option<HashMap<usize, &'static Plan>>> = Mutex::new(None);
+    /// Whether `wr` is the weak reference this plan holds to its class.
+    fn holds(&self, wr: *mut ffi::PyObject) -> bool {
+        self.class.as_ref().is_some_and(|c| c.as_ptr() == wr)
+    }
 
-thread_local! {
-    /// This thread's copy of the entries of [`PLANS`] it has used: a hit takes no lock.
-    static LOCAL_PLANS: RefCell<FxHashMap<usize, &'static Plan>> = RefCell::default();
-}
+    /// Whether the class the plan was cached for is alive.
+    fn alive(&self) -> bool {
+        self.class.as_ref().is_some_and(WeakClass::alive)
+    }
 
-/// A plan from the cache, or one decided for this object alone (not cached).
-enum PlanRef {
-    Cached(&'static Plan),
-    Once(Box<Plan>),
-}
-
-impl std::ops::Deref for PlanRef {
-    type Target = Plan;
-    fn deref(&self) -> &Plan {
-        match self {
-            PlanRef::Cached(p) => p,
-            PlanRef::Once(p) => p,
+    /// A copy for one thread's [`LOCAL_PLANS`] (same strs, same weak reference).
+    fn copy(&self, py: Python<'_>) -> Plan {
+        Plan {
+            kind: self.kind,
+            head: self.head.clone(),
+            fields: (self.fields.iter())
+                .map(|f| Field {
+                    name: f.name.clone_ref(py),
+                    key: f.key.clone(),
+                })
+                .collect(),
+            check_instance: self.check_instance,
+            once: self.once,
+            checks: self.checks.clone(),
+            class: self.class.as_ref().map(|c| c.clone_ref(py)),
         }
     }
+}
+
+/// At most this many classes get a plan (in [`PLANS`], and in each thread's [`LOCAL_PLANS`]);
+/// past it, the rest are decided on every call.
+const PLAN_CACHE_MAX: usize = 4096;
+
+/// Cached plans by type address, for live classes only. A plan holds its class weakly: when the
+/// class dies, its weak reference's callback ([`forget_plan`]) takes the plan out of here and out
+/// of the dying thread's [`LOCAL_PLANS`], and counts the death in [`PLAN_DEATHS`].
+static PLANS: Mutex<Option<HashMap<usize, Arc<Plan>>>> = Mutex::new(None);
+
+/// How many classes with a cached plan have died (counted by [`forget_plan`], which runs before
+/// a dying class's memory can be reused).
+static PLAN_DEATHS: AtomicUsize = AtomicUsize::new(0);
+
+/// A thread's own copies of the plans of [`PLANS`] it has used: a hit takes no lock and no atomic
+/// reference count.
+#[derive(Default)]
+struct LocalPlans {
+    map: FxHashMap<usize, Rc<Plan>>,
+    /// [`PLAN_DEATHS`] when the dead classes' plans were last dropped from `map`: while it is
+    /// unchanged every plan in `map` is of a live class, which is then the type at its address.
+    deaths: usize,
+}
+
+thread_local! {
+    /// This thread's copy of [`PLANS`].
+    static LOCAL_PLANS: RefCell<LocalPlans> = RefCell::default();
 }
 
 fn ext_code(kind: u8) -> i8 {
@@ -397,7 +443,7 @@ impl Encoder<'_> {
             if !same {
                 return Err(EncodeFailure::new(EncodeKind::NotPlain));
             }
-            if let Some(Some(g)) = plan.guards.get(i) {
+            if let Some(Some(g)) = plan.checks.guards.get(i) {
                 if !g.admits(value) {
                     return Err(EncodeFailure::new(EncodeKind::NotPlain));
                 }
@@ -679,42 +725,127 @@ fn py() -> Python<'static> {
 }
 
 /// The plan for `tp`, decided once per class.
+#[inline]
 fn plan_for(
     obj: *mut ffi::PyObject,
     tp: *mut ffi::PyTypeObject,
     inspect: *mut ffi::PyObject,
-) -> EncodeResult<PlanRef> {
+) -> EncodeResult<Rc<Plan>> {
     let key = tp as usize;
-    if let Some(p) = LOCAL_PLANS.with_borrow(|m| m.get(&key).copied()) {
-        return Ok(PlanRef::Cached(p));
+    let hit = LOCAL_PLANS.with_borrow(|l| {
+        let p = l.map.get(&key)?;
+        // No class with a cached plan has died since the dead ones' plans were dropped: the
+        // plan's class is alive, so it is `tp`. Else its weak reference tells.
+        (l.deaths == PLAN_DEATHS.load(Ordering::Relaxed) || p.is_for(tp)).then(|| p.clone())
+    });
+    match hit {
+        Some(p) => Ok(p),
+        None => plan_miss(obj, tp, inspect),
     }
+}
+
+/// [`plan_for`] past this thread's copy: the shared cache, else a new plan (cached when it holds
+/// for the class and the class can be referenced weakly).
+#[cold]
+#[inline(never)]
+fn plan_miss(
+    obj: *mut ffi::PyObject,
+    tp: *mut ffi::PyTypeObject,
+    inspect: *mut ffi::PyObject,
+) -> EncodeResult<Rc<Plan>> {
+    let key = tp as usize;
     let shared = {
         let guard = PLANS.lock().unwrap_or_else(|e| e.into_inner());
-        guard.as_ref().and_then(|m| m.get(&key).copied())
+        guard
+            .as_ref()
+            .and_then(|m| m.get(&key))
+            .filter(|p| p.is_for(tp))
+            .cloned()
     };
-    let plan = match shared {
+    let shared = match shared {
         Some(p) => p,
         None => {
-            let plan = decide(obj, tp, inspect)?;
+            let mut plan = decide(obj, tp, inspect)?;
             if plan.once {
-                return Ok(PlanRef::Once(Box::new(plan)));
+                return Ok(Rc::new(plan));
             }
+            // Made before the lock is taken: allocating may run the garbage collector, whose
+            // weakref callbacks take the lock.
+            match WeakClass::new(py(), tp.cast(), move |wr| forget_plan(key, wr)) {
+                Some(class) => plan.class = Some(class),
+                None => return Ok(Rc::new(plan)),
+            }
+            let plan = Arc::new(plan);
             let mut guard = PLANS.lock().unwrap_or_else(|e| e.into_inner());
             let map = guard.get_or_insert_with(HashMap::new);
-            // Another thread may have decided the same class meanwhile: keep the first.
-            if let Some(p) = map.get(&key) {
-                *p
-            } else if map.len() < PLAN_CACHE_MAX {
-                let p: &'static Plan = Box::leak(Box::new(plan));
-                map.insert(key, p);
-                p
-            } else {
-                return Ok(PlanRef::Once(Box::new(plan)));
+            match map.get(&key) {
+                // Another thread decided the same class meanwhile: keep the first.
+                Some(p) if p.is_for(tp) => p.clone(),
+                Some(_) => {
+                    // A dead class's plan at this address, whose callback has not run yet.
+                    let stale = map.insert(key, plan.clone());
+                    drop(guard);
+                    drop(stale);
+                    plan
+                }
+                None if map.len() < PLAN_CACHE_MAX => {
+                    map.insert(key, plan.clone());
+                    plan
+                }
+                None => {
+                    drop(guard);
+                    return Ok(Rc::new(plan.copy(py())));
+                }
             }
         }
     };
-    LOCAL_PLANS.with_borrow_mut(|m| m.insert(key, plan));
-    Ok(PlanRef::Cached(plan))
+    let plan = Rc::new(shared.copy(py()));
+    drop(shared);
+    let dropped = LOCAL_PLANS.with_borrow_mut(|l| {
+        let mut dropped = Vec::new();
+        let deaths = PLAN_DEATHS.load(Ordering::Relaxed);
+        if l.deaths != deaths {
+            let dead: Vec<usize> = (l.map.iter())
+                .filter(|(_, p)| !p.alive())
+                .map(|(k, _)| *k)
+                .collect();
+            dropped.extend(dead.iter().filter_map(|k| l.map.remove(k)));
+            l.deaths = deaths;
+        }
+        if l.map.len() < PLAN_CACHE_MAX || l.map.contains_key(&key) {
+            dropped.extend(l.map.insert(key, plan.clone()));
+        }
+        dropped
+    });
+    drop(dropped);
+    Ok(plan)
+}
+
+/// The callback of a cached plan's weak reference `wr` to its class, which is dying: drop the
+/// plan from [`PLANS`] and from this thread's copy, and count the death for the other threads'.
+/// It runs inside a deallocation or the garbage collector: no Python code runs, and the plans are
+/// freed once the locks are released.
+fn forget_plan(key: usize, wr: *mut ffi::PyObject) {
+    let shared = {
+        let mut guard = PLANS.lock().unwrap_or_else(|e| e.into_inner());
+        match guard.as_mut() {
+            Some(m) if m.get(&key).is_some_and(|p| p.holds(wr)) => m.remove(&key),
+            _ => None,
+        }
+    };
+    let local = LOCAL_PLANS
+        .try_with(|l| {
+            let mut l = l.try_borrow_mut().ok()?;
+            if l.map.get(&key).is_some_and(|p| p.holds(wr)) {
+                l.map.remove(&key)
+            } else {
+                None
+            }
+        })
+        .ok()
+        .flatten();
+    PLAN_DEATHS.fetch_add(1, Ordering::Relaxed);
+    drop((shared, local));
 }
 
 /// Whether `obj`'s own `__dict__` steers `_msgpack_default` away from its class's branch: it
@@ -746,12 +877,13 @@ fn own_attrs_steer(obj: *mut ffi::PyObject, plan: &Plan) -> bool {
                 None
             }
         };
-        for name in &plan.steer_any {
+        for name in &plan.checks.steer_any {
             if has(name) != Some(false) {
                 return true;
             }
         }
-        !plan.steer_all.is_empty() && plan.steer_all.iter().all(|n| has(n) != Some(false))
+        !plan.checks.steer_all.is_empty()
+            && plan.checks.steer_all.iter().all(|n| has(n) != Some(false))
     }
 }
 
@@ -973,10 +1105,12 @@ fn decide(
         fields,
         check_instance: flags & CHECK_INSTANCE != 0,
         once: flags & ONCE != 0,
-        steer_any: intern(steer_any),
-        steer_all: intern(steer_all),
-        guards,
-        _cls: cls.unbind(),
+        checks: Arc::new(Checks {
+            steer_any: intern(steer_any),
+            steer_all: intern(steer_all),
+            guards,
+        }),
+        class: None,
     })
 }
 

@@ -4,10 +4,12 @@
 //! walker's LangGraph mode (encode_lg.rs). Decoding reads every ext code in Rust: the payload
 //! `(module, name, arg[, method])` is read natively, the class comes from a per-codec cache keyed
 //! by the raw `code, module, name` bytes (filled through the Python `resolve` callback, which
-//! applies the allowlist and emits the parent's events and warnings), and the object is built as
-//! the parent's ext hook builds it, failures included (`failed`, `method_allowed`). Only a
-//! payload of an unexpected shape (not an array of the right length, non-str names, trailing
-//! bytes) goes to the parent's own ext hook with the raw bytes, so its outcome is the parent's.
+//! applies the allowlist and emits the parent's events and warnings; a hit holds only while
+//! `sys.modules[module].__dict__[name]` is still the cached class, which the cache holds weakly),
+//! and the object is built as the parent's ext hook builds it, failures included (`failed`,
+//! `method_allowed`). Only a payload of an unexpected shape (not an array of the right length,
+//! non-str names, trailing bytes) goes to the parent's own ext hook with the raw bytes, so its
+//! outcome is the parent's.
 
 use crate::buffer::{self, write_bytes};
 use crate::decode::{new_ref, with_key_cache, ExtHandler, Owned, Reader};
@@ -16,6 +18,7 @@ use crate::error::{DecodeFailure, DecodeKind, DecodeResult};
 use crate::ext::*;
 use crate::memo::{Memo, DEFAULT_MEMO_BYTES};
 use crate::typeref::typerefs;
+use crate::weak::WeakClass;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -24,16 +27,19 @@ use smallvec::SmallVec;
 use std::sync::{Arc, Mutex};
 
 /// `resolve` answers: allowed and cacheable (no per-object events), allowed but ask again next
-/// time (the permissive mode's per-object event), or blocked / unimportable (payload returned).
+/// time (the permissive mode's per-object event), blocked / unimportable (payload returned), or
+/// allowed and cacheable for a constructor that is no module attribute (`Send`'s).
 const RESOLVED_CACHE: i64 = 0;
 const RESOLVED_ONCE: i64 = 1;
+const RESOLVED_FIXED: i64 = 3;
 
 /// Encoder and decoder state of one `FastSerializer`.
 ///
 /// * `fallback(obj) -> bytes`: langgraph's `_msgpack_enc`, for types written in Python.
 /// * `ext_hook(code, data) -> Any`: the parent's ext hook, for ext values read in Python.
 /// * `resolve(code, module, name) -> (status, cls)`: the allowlist decision (0 = allowed, cache
-///   it; 1 = allowed, ask again next time; 2 = blocked or not importable: return the payload).
+///   it while `sys.modules[module].__dict__[name] is cls`; 1 = allowed, ask again next time;
+///   2 = blocked or not importable: return the payload; 3 = allowed, cache it as it is).
 #[pyclass(module = "fast_serde._native", frozen)]
 pub struct LangGraphCodec {
     fallback: Py<PyAny>,
@@ -50,7 +56,7 @@ pub struct LangGraphCodec {
     delta: Py<PyAny>,
     /// `payload -> ndarray | None`, for ext 6 (the parent's rebuild, errors read as None).
     numpy: Py<PyAny>,
-    classes: Mutex<FxHashMap<Box<[u8]>, Arc<ClassEntry>>>,
+    classes: Arc<ClassCache>,
     /// Validated ext 5 payloads seen before (memo.rs).
     memo: Memo,
 }
@@ -60,12 +66,69 @@ thread_local! {
     static EXTS_READ: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
-/// A class allowed by the allowlist (cached only when `resolve` said so).
+/// The classes `resolve` allowed, by the raw `code, module, name` bytes.
+type ClassCache = Mutex<FxHashMap<Box<[u8]>, Arc<CachedClass>>>;
+
+/// A class's trusted-restore decision, read from its schema when `validate_models=False`:
+/// `None` until then. No lock is held while deciding (it runs Python, which may re-enter the
+/// codec).
+type TrustSlot = Arc<Mutex<Option<Option<Arc<Trusted>>>>>;
+
+/// A class allowed by the allowlist, for one object: the class, and its decision.
 struct ClassEntry {
     cls: Py<PyAny>,
-    /// Decided from the class's schema when `validate_models=False`: `None` until
-    /// then. No lock is held while deciding (it runs Python, which may re-enter the codec).
-    trusted: Mutex<Option<Option<Arc<Trusted>>>>,
+    /// Shared by every object of this very class while it stays cached.
+    trusted: TrustSlot,
+}
+
+/// A cached class (cached only when `resolve` said so), held weakly: the cache never keeps a
+/// class alive, and a dead class's entry is dropped by its weak reference's callback.
+struct CachedClass {
+    cls: WeakClass,
+    /// `(module, name)` as str where `resolve` found the class: a hit must find it still at
+    /// `sys.modules[module].__dict__[name]`, as the parent's `getattr(import_module(module),
+    /// name)` would (after a reload, a redefinition or a monkeypatch it is another class).
+    /// `None` for a constructor that is no module attribute (`RESOLVED_FIXED`).
+    origin: Option<(Py<PyAny>, Py<PyAny>)>,
+    trusted: TrustSlot,
+}
+
+impl CachedClass {
+    /// The class, if the entry still holds: what the parent would look up now.
+    #[inline]
+    fn current(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        let Some((module, name)) = &self.origin else {
+            return self.cls.upgrade(py);
+        };
+        let found = module_attr(py, module, name)?;
+        self.cls.is(found.as_ptr()).then_some(found)
+    }
+}
+
+/// `sys.modules[module].__dict__[name]` for an exact module (whose attribute lookup finds what is
+/// in its `__dict__`), with no Python-level call; `None` when any of it is missing.
+fn module_attr(py: Python<'_>, module: &Py<PyAny>, name: &Py<PyAny>) -> Option<Py<PyAny>> {
+    // SAFETY: attached; `sys.modules` is borrowed from the interpreter; the module found is held
+    // while its dict is read (a lookup may run a key's `__eq__`); the attribute is borrowed into a
+    // new reference right after its lookup; a lookup error is cleared (then it is a miss).
+    unsafe {
+        let modules = ffi::PyImport_GetModuleDict();
+        let m = ffi::PyDict_GetItemWithError(modules, module.as_ptr());
+        if m.is_null() {
+            ffi::PyErr_Clear();
+            return None;
+        }
+        if ffi::PyModule_CheckExact(m) == 0 {
+            return None;
+        }
+        let m = Bound::from_borrowed_ptr(py, m);
+        let v = ffi::PyDict_GetItemWithError(ffi::PyModule_GetDict(m.as_ptr()), name.as_ptr());
+        if v.is_null() {
+            ffi::PyErr_Clear();
+            return None;
+        }
+        Some(Bound::from_borrowed_ptr(py, v).unbind())
+    }
 }
 
 /// How a trusted pydantic class is restored without validation (`_plans.trusted_model`): the
@@ -191,7 +254,7 @@ impl LangGraphCodec {
             trust: (!trust.is_none()).then(|| trust.unbind()),
             delta: get("delta")?,
             numpy: get("numpy")?,
-            classes: Mutex::new(FxHashMap::default()),
+            classes: Arc::new(Mutex::new(FxHashMap::default())),
             memo: Memo::new(memo_bytes),
         })
     }
@@ -228,10 +291,8 @@ impl LangGraphCodec {
 
     /// Forget cached classes (after the allowlist changed) and the memo's entries.
     fn clear_cache(&self) {
-        self.classes
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        let old = std::mem::take(&mut *self.classes.lock().unwrap_or_else(|e| e.into_inner()));
+        drop(old);
         self.memo.clear();
     }
 
@@ -260,7 +321,7 @@ impl LangGraphCodec {
 impl LangGraphCodec {
     /// The class for `module.name`, or `None` when the allowlist blocks it (then the payload is
     /// returned as the parent returns it). `Err` only for a Python error inside `resolve`.
-    fn class(&self, code: i8, module: &[u8], name: &[u8]) -> PyResult<Option<Arc<ClassEntry>>> {
+    fn class(&self, code: i8, module: &[u8], name: &[u8]) -> PyResult<Option<ClassEntry>> {
         // SAFETY: attached: called from the reader, which runs with the GIL held.
         let py = unsafe { Python::assume_attached() };
         // On the stack for usual names; one allocation only when the class is first cached.
@@ -269,34 +330,83 @@ impl LangGraphCodec {
         key.extend_from_slice(module);
         key.push(0);
         key.extend_from_slice(name);
-        if let Some(e) = self
+        let cached = self
             .classes
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(&key[..])
-        {
-            return Ok(Some(e.clone()));
+            .cloned();
+        // Checked with the lock released: a dict lookup may run Python code.
+        if let Some(c) = cached {
+            if let Some(cls) = c.current(py) {
+                let trusted = c.trusted.clone();
+                return Ok(Some(ClassEntry { cls, trusted }));
+            }
         }
+        // A miss, or a class the module no longer names: asked as the first time.
         // Both were checked as UTF-8 by the reader.
         let m = std::str::from_utf8(module).unwrap_or_default();
         let n = std::str::from_utf8(name).unwrap_or_default();
         let (status, cls): (i64, Py<PyAny>) =
             self.resolve.bind(py).call1((code, m, n))?.extract()?;
-        let entry = Arc::new(ClassEntry {
-            cls,
-            trusted: Mutex::new(None),
-        });
-        match status {
-            RESOLVED_CACHE => {
-                let mut map = self.classes.lock().unwrap_or_else(|e| e.into_inner());
-                if map.len() < CLASS_CACHE_MAX {
-                    map.insert(Box::from(&key[..]), entry.clone());
-                }
-                Ok(Some(entry))
+        let trusted = match status {
+            RESOLVED_CACHE | RESOLVED_FIXED => self.cache_class(py, &key, status, m, n, &cls),
+            RESOLVED_ONCE => TrustSlot::default(),
+            _ => return Ok(None),
+        };
+        Ok(Some(ClassEntry { cls, trusted }))
+    }
+
+    /// Cache `cls` under `key` (replacing a stale entry) when a hit would find it: its module
+    /// names it (unless `RESOLVED_FIXED`) and it can be referenced weakly. Returns the decision
+    /// slot of its objects (an uncached class's serves this object alone).
+    #[cold]
+    fn cache_class(
+        &self,
+        py: Python<'_>,
+        key: &[u8],
+        status: i64,
+        module: &str,
+        name: &str,
+        cls: &Py<PyAny>,
+    ) -> TrustSlot {
+        let trusted = TrustSlot::default();
+        let origin = if status == RESOLVED_FIXED {
+            None
+        } else {
+            // Interned, as attribute names in a module's dict are: found there by address.
+            let module = pyo3::types::PyString::intern(py, module)
+                .into_any()
+                .unbind();
+            let name = pyo3::types::PyString::intern(py, name).into_any().unbind();
+            // Found elsewhere (a module `__getattr__`, a module subclass): never cached.
+            if !module_attr(py, &module, &name).is_some_and(|v| v.is(cls)) {
+                return trusted;
             }
-            RESOLVED_ONCE => Ok(Some(entry)),
-            _ => Ok(None),
-        }
+            Some((module, name))
+        };
+        let map = Arc::downgrade(&self.classes);
+        let k: Box<[u8]> = Box::from(key);
+        let Some(weak) = WeakClass::new(py, cls.as_ptr(), move |wr| forget_class(&map, &k, wr))
+        else {
+            return trusted;
+        };
+        let entry = Arc::new(CachedClass {
+            cls: weak,
+            origin,
+            trusted: trusted.clone(),
+        });
+        let mut map = self.classes.lock().unwrap_or_else(|e| e.into_inner());
+        // A stale entry (another class now, or a dead one) is replaced; past the bound, new
+        // classes are not cached.
+        let stale = if map.len() < CLASS_CACHE_MAX || map.contains_key(key) {
+            map.insert(Box::from(key), entry)
+        } else {
+            None
+        };
+        drop(map);
+        drop(stale);
+        trusted
     }
 
     /// `validate_models=False`: restore a trusted pydantic model as pickle does (`__dict__`,
@@ -798,4 +908,20 @@ fn payload_list(
         }
         Ok(Owned(list))
     }
+}
+
+/// The callback of a cached class's weak reference `wr` (the class is dying): drop its entry from
+/// the codec's cache, if the codec is still alive. No Python code runs (it runs inside a
+/// deallocation or the garbage collector); the entry is freed after the lock is released.
+fn forget_class(map: &std::sync::Weak<ClassCache>, key: &[u8], wr: *mut ffi::PyObject) {
+    let Some(map) = map.upgrade() else { return };
+    let removed = {
+        let mut m = map.lock().unwrap_or_else(|e| e.into_inner());
+        if m.get(key).is_some_and(|c| c.cls.as_ptr() == wr) {
+            m.remove(key)
+        } else {
+            None
+        }
+    };
+    drop(removed);
 }

@@ -14,6 +14,7 @@ pub mod ext;
 pub mod langgraph;
 mod memo;
 pub mod typeref;
+mod weak;
 pub mod writer;
 
 use buffer::write_bytes;
