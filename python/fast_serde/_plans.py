@@ -11,6 +11,7 @@ writes are the ones that function would have produced for every instance of the 
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import decimal
 import pathlib
@@ -233,11 +234,18 @@ def _c_fields(cls: type, base: type, attrs: tuple[str, ...]) -> bool:
     return True
 
 
+# Every class collections.namedtuple makes gets its own `_asdict` function, all of one code.
+_NAMEDTUPLE_ASDICT_CODE = collections.namedtuple("_Probe", "a")._asdict.__code__
+
+
 def _namedtuple_asdict(cls: type) -> Any:
-    """The `_asdict` collections.namedtuple generates (a NamedTuple overriding it is not plain)."""
+    """The `_asdict` collections.namedtuple generates for `cls`, or None when `cls` (or a class
+    between it and the generated one) defines or patches its own: then it is not plain."""
     for base in cls.__mro__:
         if "_asdict" in vars(base):
-            return vars(base)["_asdict"] if "_make" in vars(base) else None
+            f = vars(base)["_asdict"]
+            generated = "_make" in vars(base) and getattr(f, "__code__", None) is _NAMEDTUPLE_ASDICT_CODE
+            return f if generated else None
     return None
 
 

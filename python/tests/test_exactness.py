@@ -651,3 +651,79 @@ def test_extras_under_a_non_str_key(key: Any, pickle_fallback: bool) -> None:
             assert tj[1] == tf[1]
     else:
         assert isinstance(tj[1], TypeError) and isinstance(tf[1], TypeError)
+
+
+# --- classes patched after their first object was written (FINDINGS N4) ----------------------
+
+
+def _patched_after_first() -> list[Any]:
+    def dataclass_gets_model_dump() -> tuple[type, Any]:
+        @dataclasses.dataclass
+        class PD:
+            x: int = 1
+
+        return PD, lambda: setattr(PD, "model_dump", lambda self: {"md": 1})
+
+    def namedtuple_gets_asdict() -> tuple[type, Any]:
+        class NTP(NamedTuple):
+            a: int = 0
+
+        return NTP, lambda: setattr(NTP, "_asdict", lambda self: {"z": 9})
+
+    def model_gets_model_dump() -> tuple[type, Any]:
+        class MP(BaseModel):
+            a: int = 0
+
+        return MP, lambda: setattr(MP, "model_dump", lambda self, **k: {"patched": 1})
+
+    def frozen_gets_send_attrs() -> tuple[type, Any]:
+        @dataclasses.dataclass(frozen=True)
+        class CP:
+            x: int = 1
+
+        def patch() -> None:
+            CP.node, CP.arg = "n", 1  # type: ignore[attr-defined]
+
+        return CP, patch
+
+    def date_gets_a_property() -> tuple[type, Any]:
+        class DP(datetime.date):
+            pass
+
+        return DP, lambda: setattr(DP, "year", property(lambda self: 1999))
+
+    def base_class_patched() -> tuple[type, Any]:
+        @dataclasses.dataclass
+        class Base:
+            x: int = 1
+
+        @dataclasses.dataclass
+        class Child(Base):
+            y: int = 2
+
+        return Child, lambda: setattr(Base, "get_secret_value", lambda self: "s")
+
+    return [
+        pytest.param(dataclass_gets_model_dump, id="dataclass-model_dump"),
+        pytest.param(namedtuple_gets_asdict, id="namedtuple-_asdict"),
+        pytest.param(model_gets_model_dump, id="model-model_dump"),
+        pytest.param(frozen_gets_send_attrs, id="frozen-node-arg"),
+        pytest.param(date_gets_a_property, id="date-subclass-property"),
+        pytest.param(base_class_patched, id="base-class-patched"),
+    ]
+
+
+@pytest.mark.parametrize("make", _patched_after_first())
+def test_a_class_patched_after_its_first_object(make: Any) -> None:
+    cls, patch = make()
+    sys.modules[THIS].__dict__[cls.__name__] = cls
+    try:
+        value = cls(2024, 1, 2) if issubclass(cls, datetime.date) else cls()
+        f = FastSerializer()
+        assert f.dumps_typed(value) == JsonPlusSerializer().dumps_typed(value)  # plan cached
+        patch()
+        j = JsonPlusSerializer()
+        assert f.dumps_typed(value) == j.dumps_typed(value)
+        same_as_parent({"v": [value]})
+    finally:
+        del sys.modules[THIS].__dict__[cls.__name__]

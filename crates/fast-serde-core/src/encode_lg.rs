@@ -71,6 +71,12 @@ pub struct Plan {
     /// The class the plan was decided for, held weakly (set when the plan is cached). A hit
     /// must find this very class object: a new class allocated at a dead one's address does not.
     class: Option<WeakClass>,
+    /// The class's `tp_version_tag` when the plan was decided. CPython gives a type a new tag
+    /// whenever it or a base is modified (`PyType_Modified`: `cls.model_dump = ...`,
+    /// `cls.node = ...`, a property added): a plan is used only while the tag is unchanged, else
+    /// it is decided again, as `_msgpack_default` looks at the class as it is now. 0: no tag
+    /// (then the plan is not cached).
+    version: u32,
 }
 
 /// The per-object checks of a plan (see [`Plan::checks`]).
@@ -87,6 +93,13 @@ impl Plan {
     #[inline]
     fn is_for(&self, tp: *mut ffi::PyTypeObject) -> bool {
         self.class.as_ref().is_some_and(|c| c.is(tp.cast()))
+    }
+
+    /// Whether `tp` is unchanged since the plan was decided (see [`Plan::version`]).
+    #[inline(always)]
+    fn current(&self, tp: *mut ffi::PyTypeObject) -> bool {
+        // SAFETY: reading a field of a live type object.
+        self.version != 0 && unsafe { (*tp).tp_version_tag } == self.version
     }
 
     /// Whether `wr` is the weak reference this plan holds to its class.
@@ -114,6 +127,7 @@ impl Plan {
             once: self.once,
             checks: self.checks.clone(),
             class: self.class.as_ref().map(|c| c.clone_ref(py)),
+            version: self.version,
         }
     }
 }
@@ -736,7 +750,8 @@ fn plan_for(
         let p = l.map.get(&key)?;
         // No class with a cached plan has died since the dead ones' plans were dropped: the
         // plan's class is alive, so it is `tp`. Else its weak reference tells.
-        (l.deaths == PLAN_DEATHS.load(Ordering::Relaxed) || p.is_for(tp)).then(|| p.clone())
+        ((l.deaths == PLAN_DEATHS.load(Ordering::Relaxed) || p.is_for(tp)) && p.current(tp))
+            .then(|| p.clone())
     });
     match hit {
         Some(p) => Ok(p),
@@ -759,14 +774,17 @@ fn plan_miss(
         guard
             .as_ref()
             .and_then(|m| m.get(&key))
-            .filter(|p| p.is_for(tp))
+            .filter(|p| p.is_for(tp) && p.current(tp))
             .cloned()
     };
     let shared = match shared {
         Some(p) => p,
         None => {
             let mut plan = decide(obj, tp, inspect)?;
-            if plan.once {
+            // SAFETY: reading a field of a live type object (its tag after the lookups `decide`
+            // made, which assign one).
+            plan.version = unsafe { (*tp).tp_version_tag };
+            if plan.once || plan.version == 0 {
                 return Ok(Rc::new(plan));
             }
             // Made before the lock is taken: allocating may run the garbage collector, whose
@@ -780,9 +798,10 @@ fn plan_miss(
             let map = guard.get_or_insert_with(HashMap::new);
             match map.get(&key) {
                 // Another thread decided the same class meanwhile: keep the first.
-                Some(p) if p.is_for(tp) => p.clone(),
+                Some(p) if p.is_for(tp) && p.current(tp) => p.clone(),
                 Some(_) => {
-                    // A dead class's plan at this address, whose callback has not run yet.
+                    // A dead class's plan at this address, whose callback has not run yet, or
+                    // the plan of this class before it was modified.
                     let stale = map.insert(key, plan.clone());
                     drop(guard);
                     drop(stale);
@@ -1111,6 +1130,7 @@ fn decide(
             guards,
         }),
         class: None,
+        version: 0,
     })
 }
 
