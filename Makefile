@@ -5,7 +5,7 @@ PIP     := $(VENV)/bin/pip
 STAMP   := $(VENV)/.deps-installed
 PYTHON  ?= python3
 
-.PHONY: all setup build test test-rust test-python test-fuzz test-bench-build lint demo bench bench-loads bench-pg clean fuzz
+.PHONY: all setup build test test-latest test-rust test-python test-fuzz test-bench-build lint demo bench bench-loads bench-pg clean fuzz
 FUZZ_SECONDS ?= 300
 
 all: test
@@ -70,3 +70,8 @@ bench-pg: build
 
 clean:
 	rm -rf $(VENV) target
+
+# The "latest" lane: the newest langgraph, langgraph-checkpoint, langchain-core and pydantic the
+# registry serves, unpinned, in .venv-latest (scripts/test_latest.sh); .ci/run runs it.
+test-latest:
+	scripts/test_latest.sh $(PYTHON)
