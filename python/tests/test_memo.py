@@ -296,3 +296,18 @@ def test_allowlist_events_on_every_load_hit_or_not(mode: str) -> None:
         assert_same(got, ref)
     if mode != "strict":
         assert f.memo_stats()["hits"] >= 2  # the last loads were hits, and still emitted events
+
+
+class Rooted(pydantic.RootModel[dict[str, int]]):
+    pass
+
+
+def test_root_models_are_always_validated() -> None:
+    """A RootModel keeps its extra and private state outside the slots a template restores."""
+    j, f, _ = serdes()
+    data = j.dumps_typed(Rooted({"k": 0}))
+    for _ in range(5):
+        got, ref = f.loads_typed(data), j.loads_typed(data)
+        assert_same(got, ref)
+        assert list(got.__dict__) == list(ref.__dict__) == ["root"]
+    assert f.memo_stats()["hits"] == 0

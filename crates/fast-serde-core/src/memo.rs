@@ -478,17 +478,24 @@ impl Template {
     }
 }
 
-/// Whether `cls` (or a class it inherits from) sets `__fast_serde_memo__ = False`. Looked up in
-/// the class dicts along the MRO, so no metaclass `__getattr__` runs.
+/// Whether the memo leaves `cls` alone: it (or a class it inherits from) sets
+/// `__fast_serde_memo__ = False`, or it is a pydantic RootModel (which keeps its extra and
+/// private state outside the four slots a template restores).
 fn opted_out(py: Python<'_>, cls: *mut ffi::PyObject) -> bool {
-    let name = pyo3::intern!(py, "__fast_serde_memo__");
+    class_attr(cls, pyo3::intern!(py, "__fast_serde_memo__").as_ptr()) == Some(false)
+        || class_attr(cls, pyo3::intern!(py, "__pydantic_root_model__").as_ptr()) == Some(true)
+}
+
+/// A bool class attribute of `cls`, looked up in the class dicts along the MRO (so no metaclass
+/// `__getattr__` runs): `Some(value)` when the first class defining it sets `True` or `False`.
+fn class_attr(cls: *mut ffi::PyObject, name: *mut ffi::PyObject) -> Option<bool> {
     // SAFETY: `cls` is a live class (a type object); its MRO tuple and the dicts of its bases are
     // read borrowed; the lookup of an exact str key runs no Python code; errors are cleared.
     unsafe {
         let tp = cls.cast::<ffi::PyTypeObject>();
         let mro = (*tp).tp_mro;
         if mro.is_null() || ffi::PyTuple_Check(mro) == 0 {
-            return false;
+            return None;
         }
         for i in 0..ffi::PyTuple_GET_SIZE(mro) {
             let base = ffi::PyTuple_GET_ITEM(mro, i).cast::<ffi::PyTypeObject>();
@@ -496,16 +503,16 @@ fn opted_out(py: Python<'_>, cls: *mut ffi::PyObject) -> bool {
             if dict.is_null() {
                 continue; // static built-in types on 3.12+ (object): no such attribute
             }
-            let v = ffi::PyDict_GetItemWithError(dict, name.as_ptr());
+            let v = ffi::PyDict_GetItemWithError(dict, name);
             if !v.is_null() {
-                return v == ffi::Py_False();
+                return (v == ffi::Py_True() || v == ffi::Py_False()).then(|| v == ffi::Py_True());
             }
             if !ffi::PyErr_Occurred().is_null() {
                 ffi::PyErr_Clear();
-                return false;
+                return None;
             }
         }
-        false
+        None
     }
 }
 
