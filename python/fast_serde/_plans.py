@@ -461,6 +461,8 @@ def trusted_model(cls: type) -> tuple[tuple[str, ...], bool, tuple[Any, ...]] | 
         return None
     if cls.__pydantic_post_init__ is not None or cls.__pydantic_custom_init__:
         return None
+    if cls.__init__ is not BaseModel.__init__:  # also one assigned after the class was made
+        return None
     try:
         schema, defs = _model_schema(cls)
         if schema.get("type") != "model" or schema.get("cls") is not cls:

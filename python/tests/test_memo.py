@@ -311,3 +311,36 @@ def test_root_models_are_always_validated() -> None:
         assert_same(got, ref)
         assert list(got.__dict__) == list(ref.__dict__) == ["root"]
     assert f.memo_stats()["hits"] == 0
+
+
+@pytest.mark.parametrize("validate", [True, False])
+@pytest.mark.parametrize("change", ["model_rebuild", "__init__"])
+def test_a_class_modified_after_its_payloads_were_kept(change: str, validate: bool) -> None:
+    """Memo entries and trust decisions follow the class's version tag (FINDINGS N7)."""
+    mod = types.ModuleType("memo_patch_mod")
+    sys.modules["memo_patch_mod"] = mod
+    try:
+        cls = pydantic.create_model("Patched", a=(str, ...), __module__="memo_patch_mod")
+        mod.Patched = cls  # type: ignore[attr-defined]
+        j = JsonPlusSerializer()
+        f = FastSerializer(validate_models=validate)
+        data = j.dumps_typed(cls(a="x"))
+        for _ in range(4):
+            assert_same(f.loads_typed(data), j.loads_typed(data))
+        if change == "model_rebuild":
+            cls.model_config["str_to_upper"] = True
+            cls.model_rebuild(force=True)
+        else:
+            original = cls.__init__
+
+            def __init__(self: Any, **kw: Any) -> None:
+                kw["a"] = kw["a"] + "!"
+                original(self, **kw)
+
+            cls.__init__ = __init__  # type: ignore[method-assign]
+        for _ in range(4):
+            got, ref = f.loads_typed(data), j.loads_typed(data)
+            assert_same(got, ref)
+            assert got.a != "x"
+    finally:
+        del sys.modules["memo_patch_mod"]

@@ -72,7 +72,10 @@ type ClassCache = Mutex<FxHashMap<Box<[u8]>, Arc<CachedClass>>>;
 /// A class's trusted-restore decision, read from its schema when `validate_models=False`:
 /// `None` until then. No lock is held while deciding (it runs Python, which may re-enter the
 /// codec).
-type TrustSlot = Arc<Mutex<Option<Option<Arc<Trusted>>>>>;
+///
+/// The decision is kept with the class's `tp_version_tag`: a class modified since
+/// (`model_rebuild`, a replaced `__init__` or validator) is decided again.
+type TrustSlot = Arc<Mutex<Option<(u32, Option<Arc<Trusted>>)>>>;
 
 /// A class allowed by the allowlist, for one object: the class, and its decision.
 struct ClassEntry {
@@ -425,12 +428,15 @@ impl LangGraphCodec {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
+        let version = crate::memo::version_tag(entry.cls.as_ptr());
         let t = match known {
-            Some(decided) => decided?,
-            None => {
+            Some((v, decided)) if v == version && v != 0 => decided?,
+            _ => {
                 let decided = decide_trust(py, trust, &entry.cls).map(Arc::new);
+                let version = crate::memo::version_tag(entry.cls.as_ptr());
                 let mut slot = entry.trusted.lock().unwrap_or_else(|e| e.into_inner());
-                slot.get_or_insert(decided).clone()?
+                *slot = Some((version, decided.clone()));
+                decided?
             }
         };
         let refs = typerefs();
@@ -702,7 +708,9 @@ impl LangGraphCodec {
                     self.memo.verify(py, e, cls, r);
                 }
             }
-            Some(_) => {}
+            // Kept for another class object at this name, or before the class was modified:
+            // dropped, so that this payload is marked afresh next time.
+            Some(e) => self.memo.forget(e),
             None => {
                 if !self.memo.is_rejected(py, cls.as_ptr()) {
                     self.memo.mark(py, cls, payload, r);

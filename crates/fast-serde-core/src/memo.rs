@@ -77,6 +77,10 @@ pub(crate) struct Entry {
 
 struct Kept {
     cls: Py<PyWeakrefReference>,
+    /// The class's `tp_version_tag` when the template was taken: CPython gives a type a new tag
+    /// whenever it or a base is modified (`model_rebuild`, a replaced `__init__` or validator),
+    /// and a hit requires the same tag.
+    version: u32,
     payload: Box<[u8]>,
     template: Template,
 }
@@ -236,8 +240,13 @@ impl Memo {
         else {
             return self.reject(py, cls);
         };
+        let version = version_tag(cls.as_ptr());
+        if version == 0 {
+            return; // no tag to follow the class by: not kept
+        }
         let kept = Kept {
             cls: weak.unbind(),
+            version,
             payload: Box::from(payload),
             template,
         };
@@ -268,6 +277,27 @@ impl Memo {
         } else {
             self.reject(py, cls);
         }
+    }
+
+    /// Drop `entry` (kept for a class object that is no longer the one its name resolves to).
+    pub(crate) fn forget(&self, entry: &Entry) {
+        let removed = {
+            let mut st = self.lock();
+            let mut removed = None;
+            for bucket in st.map.values_mut() {
+                if let Some(i) = bucket.iter().position(|e| std::ptr::eq(&**e, entry)) {
+                    removed = Some(bucket.swap_remove(i));
+                    break;
+                }
+            }
+            if let Some(e) = &removed {
+                st.bytes -= e.size;
+                st.entries -= 1;
+            }
+            st.map.retain(|_, b| !b.is_empty());
+            removed
+        };
+        drop(removed);
     }
 
     /// Count a hit (an object built from a verified entry).
@@ -363,13 +393,14 @@ impl Entry {
         }
     }
 
-    /// Whether `cls` is the very class this entry was kept for (alive, same object).
+    /// Whether `cls` is the very class this entry was kept for (alive, same object, not
+    /// modified since).
     pub(crate) fn is_for(&self, py: Python<'_>, cls: *mut ffi::PyObject) -> bool {
         self.cls_addr == cls as usize
-            && self
-                .kept
-                .get()
-                .is_none_or(|k| k.cls.bind(py).upgrade().is_some_and(|c| c.as_ptr() == cls))
+            && self.kept.get().is_none_or(|k| {
+                k.version == version_tag(cls)
+                    && k.cls.bind(py).upgrade().is_some_and(|c| c.as_ptr() == cls)
+            })
     }
 
     /// A new `cls` object from the template: `object.__new__(cls)` and its four pydantic slots
@@ -514,6 +545,12 @@ fn class_attr(cls: *mut ffi::PyObject, name: *mut ffi::PyObject) -> Option<bool>
         }
         None
     }
+}
+
+/// A class's `tp_version_tag` (0: none assigned).
+pub(crate) fn version_tag(cls: *mut ffi::PyObject) -> u32 {
+    // SAFETY: `cls` is a live type object; reading one of its fields.
+    unsafe { (*cls.cast::<ffi::PyTypeObject>()).tp_version_tag }
 }
 
 /// Exact immutable scalars: shared between the template and every copy.
