@@ -1,0 +1,165 @@
+"""The differential oracle of test_differential.py: FastSerializer against JsonPlusSerializer.
+
+``Checker(classes).check(value)`` compares, for every allowlist mode (permissive default,
+explicit ``allowed_msgpack_modules`` naming ``classes``, strict ``None``) and both
+``validate_models`` values of FastSerializer (JsonPlusSerializer always validates: it is the
+oracle for both):
+
+* ``dumps_typed``: same tag and bytes, or both raise (both a ``TypeError``: ormsgpack's
+  ``MsgpackEncodeError`` / fast_serde's ``EncodeError``; otherwise the same exception type);
+* ``loads_typed`` of the parent's bytes by both, three times in a row (per-class caches: the
+  second and third read of a class must give what the first gave) and, when the bytes differ,
+  of each side's bytes by the other: type-strict equal objects (``lg_strategies.assert_same``:
+  same types all the way down, ``==``, ``model_fields_set``, ``__pydantic_extra__``);
+* with ``pickle_fallback=True``: the same tag (and the same pickle bytes).
+
+One Checker holds one pair of serializers per mode for its whole life, so a sequence of
+``check`` calls exercises whatever each side caches between objects.
+"""
+
+from __future__ import annotations
+
+import reprlib
+from typing import Any
+
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+from diff_gen import allow_key, filtered
+from fast_serde.langgraph import FastSerializer
+from lg_strategies import assert_same
+
+MODES = ("permissive", "explicit", "strict")
+
+_repr = reprlib.Repr()
+_repr.maxstring = 80
+_repr.maxother = 200
+_repr.maxlevel = 4
+
+
+def short(v: Any) -> str:
+    try:
+        return _repr.repr(v)
+    except Exception as exc:  # noqa: BLE001 - a repr that raises
+        return f"<repr raised {type(exc).__name__}>"
+
+
+class Discrepancy(AssertionError):
+    pass
+
+
+def outcome(fn: Any, *args: Any) -> tuple[str, Any]:
+    try:
+        return "ok", fn(*args)
+    except Exception as exc:  # noqa: BLE001 - the exception is the outcome
+        return "raise", exc
+
+
+def same_exception(a: BaseException, b: BaseException) -> bool:
+    """Both raised "the same": both TypeErrors (encode), both ValueErrors (decode), or one type."""
+    return (
+        type(a) is type(b)
+        or (isinstance(a, TypeError) and isinstance(b, TypeError))
+        or (isinstance(a, ValueError) and isinstance(b, ValueError))
+    )
+
+
+def mode_kwargs(mode: str, classes: list[type]) -> dict[str, Any]:
+    if mode == "permissive":
+        return {}
+    if mode == "strict":
+        return {"allowed_msgpack_modules": None}
+    keys = sorted({allow_key(c) for c in classes})
+    return {"allowed_msgpack_modules": keys or None}
+
+
+class Stats:
+    """Counters read by the terminal summary (conftest.py)."""
+
+    examples = 0
+    values = 0
+    comparisons = 0
+    seconds = 0.0
+
+
+class Checker:
+    def __init__(self, classes: list[type]) -> None:
+        self.classes = list(classes)
+        self.kw = {m: mode_kwargs(m, self.classes) for m in MODES}
+        self.parents = {m: JsonPlusSerializer(**self.kw[m]) for m in MODES}
+        self.fast = {(m, v): FastSerializer(**self.kw[m], validate_models=v) for m in MODES for v in (True, False)}
+        self.pickle_pair = (JsonPlusSerializer(pickle_fallback=True), FastSerializer(pickle_fallback=True))
+        self.n = 0
+
+    def refresh_fast(self) -> None:
+        """New FastSerializers (the known-issue filter for stale classes after a redefinition)."""
+        self.fast = {k: FastSerializer(**self.kw[k[0]], validate_models=k[1]) for k in self.fast}
+
+    def _fast_for_load(self, mode: str, validate: bool) -> FastSerializer:
+        if not validate and mode != "permissive" and filtered("trusted-allowlist-cache"):
+            return FastSerializer(**self.kw[mode], validate_models=False)
+        return self.fast[(mode, validate)]
+
+    def check(self, value: Any, label: str = "") -> None:
+        self.n += 1
+        Stats.values += 1
+        where = f"value #{self.n}{' (' + label + ')' if label else ''}: {short(value)}"
+        self._check_pickle(value, where)
+        for mode in MODES:
+            j = self.parents[mode]
+            tj = outcome(j.dumps_typed, value)
+            for validate in (True, False):
+                ctx = f"{where}\n  mode={mode} validate_models={validate}"
+                f = self.fast[(mode, validate)]
+                tf = outcome(f.dumps_typed, value)
+                Stats.comparisons += 1
+                if tj[0] == "raise" or tf[0] == "raise":
+                    if tj[0] == tf[0] and same_exception(tf[1], tj[1]):
+                        continue
+                    raise Discrepancy(f"dumps_typed differs for {ctx}\n  JsonPlus: {_show(tj)}\n  Fast:     {_show(tf)}")
+                if tf[1][0] != tj[1][0] or bytes(tf[1][1]) != bytes(tj[1][1]):
+                    raise Discrepancy(
+                        f"dumps_typed bytes differ for {ctx}\n  JsonPlus: {tj[1][0]} {bytes(tj[1][1])!r}\n"
+                        f"  Fast:     {tf[1][0]} {bytes(tf[1][1])!r}"
+                    )
+                self._check_loads(j, self._fast_for_load(mode, validate), tj[1], ctx)
+
+    def _check_loads(self, j: JsonPlusSerializer, f: FastSerializer, data: tuple[str, bytes], ctx: str) -> None:
+        expected = outcome(j.loads_typed, data)
+        for attempt in range(3):  # the same class a second and third time
+            got = outcome(f.loads_typed, data)
+            _same_outcome(got, expected, f"loads_typed (read #{attempt + 1}) differs for {ctx}\n  bytes: {bytes(data[1])!r}")
+        # the parent reading its own bytes again agrees with its first read (oracle sanity)
+        again = outcome(j.loads_typed, data)
+        _same_outcome(again, expected, f"JsonPlus itself is not deterministic for {ctx}")
+
+    def _check_pickle(self, value: Any, where: str) -> None:
+        jp, fp = self.pickle_pair
+        tj, tf = outcome(jp.dumps_typed, value), outcome(fp.dumps_typed, value)
+        if tj[0] == "raise" or tf[0] == "raise":
+            if tj[0] == tf[0] and same_exception(tf[1], tj[1]):
+                return
+            raise Discrepancy(f"pickle_fallback=True dumps_typed differs for {where}\n  JsonPlus: {_show(tj)}\n  Fast:     {_show(tf)}")
+        if tj[1][0] != tf[1][0]:
+            raise Discrepancy(f"pickle_fallback=True picks another tag for {where}\n  JsonPlus: {tj[1][0]}\n  Fast:     {tf[1][0]}")
+        if tj[1][0] == "pickle":
+            if bytes(tf[1][1]) != bytes(tj[1][1]):
+                raise Discrepancy(f"pickle_fallback=True: pickle bytes differ for {where}")
+
+
+def _show(o: tuple[str, Any]) -> str:
+    if o[0] == "raise":
+        return f"raises {type(o[1]).__module__}.{type(o[1]).__qualname__}: {str(o[1])[:300]}"
+    return f"returns {short(o[1])}"
+
+
+def _same_outcome(got: tuple[str, Any], expected: tuple[str, Any], msg: str) -> None:
+    if got[0] != expected[0]:
+        raise Discrepancy(f"{msg}\n  JsonPlus: {_show(expected)}\n  Fast:     {_show(got)}")
+    if got[0] == "raise":
+        if not same_exception(got[1], expected[1]):
+            raise Discrepancy(f"{msg}\n  JsonPlus: {_show(expected)}\n  Fast:     {_show(got)}")
+        return
+    try:
+        assert_same(got[1], expected[1])
+    except AssertionError as exc:
+        raise Discrepancy(f"{msg}\n  JsonPlus: {_show(expected)}\n  Fast:     {_show(got)}\n  first difference: {exc}") from None
