@@ -19,6 +19,10 @@
 #                                     else a random mutation loop.
 #   FUZZ_SEED=N                       seed of the mutation loops (default: the clock; printed).
 #   FUZZ_INSTALL=1                    install cargo-fuzz and atheris first when missing.
+#   FAST_SERDE_DIFF_EXAMPLES=N        then run python/tests/test_differential.py with N hypothesis
+#                                     examples per property (FastSerializer against JsonPlusSerializer
+#                                     on generated classes; seeded by FUZZ_SEED; not counted in
+#                                     SECONDS). `make fuzz` sets 2000; unset or 0: skipped.
 #   VENV=.venv                        the project venv (built extension and pinned deps).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -120,6 +124,21 @@ if (( rc != 0 )); then
     status=1
     echo "fuzz.sh: python API: FINDING or failure (exit $rc); log $LOGDIR/python.log:" >&2
     grep -v -E '^#[0-9]+|# Uses:' "$LOGDIR/python.log" | tail -40 >&2
+fi
+
+DIFF_EXAMPLES="${FAST_SERDE_DIFF_EXAMPLES:-0}"
+if [[ "$DIFF_EXAMPLES" =~ ^[0-9]+$ ]] && (( DIFF_EXAMPLES > 0 )); then
+    echo "fuzz.sh: differential: $DIFF_EXAMPLES examples per property"
+    rc=0
+    FAST_SERDE_DIFF_EXAMPLES="$DIFF_EXAMPLES" FAST_SERDE_DIFF_STATS="$LOGDIR/differential.json" \
+        "$PY" -m pytest -q -p no:cacheprovider python/tests/test_differential.py \
+        --hypothesis-seed="$FUZZ_SEED" >"$LOGDIR/differential.log" 2>&1 || rc=$?
+    summary+=("differential: $(cat "$LOGDIR/differential.json" 2>/dev/null || echo '?'), exit $rc")
+    if (( rc != 0 )); then
+        status=1
+        echo "fuzz.sh: differential: FINDING or failure (exit $rc); log $LOGDIR/differential.log:" >&2
+        grep -E 'Discrepancy|JsonPlus:|Fast:|first difference|reproduce_failure|FAILED' "$LOGDIR/differential.log" | tail -40 >&2
+    fi
 fi
 
 echo "fuzz.sh: seed $FUZZ_SEED (FUZZ_SEED=$FUZZ_SEED replays the mutation loops)"

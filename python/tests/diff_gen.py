@@ -29,9 +29,12 @@ import os
 import sys
 import types
 import uuid
+from typing import Annotated as typing_Annotated
 from typing import Any, Generic, NamedTuple, Optional, TypeVar, Union
+from typing import Literal as typing_Literal
 
 import pydantic
+import pydantic.dataclasses
 from hypothesis import event, reject
 from hypothesis import strategies as st
 from pydantic import (
@@ -67,6 +70,9 @@ KNOWN_ISSUE_FILTERS: dict[str, str] = {
     "overridden-accessors": "N1: date/time/timedelta subclasses overriding year/month/day, "
     "hour/minute/..., days/seconds/microseconds (JsonPlus reads the attributes)",
     "namedtuple-iter-override": "N2: NamedTuple subclasses overriding __iter__ (_asdict iterates)",
+    "exception-dict-materialized": "N3: FastSerializer gives exceptions an empty __dict__ (pickle "
+    "bytes then differ: pickle_fallback=True accepts Fast's bytes when they are pickle.dumps of the "
+    "value as it is after Fast wrote it)",
 }
 _unfilter = {s.strip() for s in os.environ.get("FAST_SERDE_DIFF_UNFILTER", "").split(",") if s.strip()}
 ACTIVE_FILTERS = frozenset() if "all" in _unfilter else frozenset(KNOWN_ISSUE_FILTERS) - _unfilter
@@ -404,7 +410,53 @@ LEAVES = [
     _leaf(type(None), st.none(), None, label="None"),
 ]
 
-ANY = Gen(Any, st.one_of(ints, texts, floats, st.none(), dates, uuids, st.lists(ints, max_size=2), st.lists(ints, max_size=2).map(tuple)), [], None, False, "Any")
+def _any_values() -> st.SearchStrategy[Any]:
+    """What an ``Any`` field may hold: plain and rich leaves, subclasses of the built-ins, sets,
+    instances of fixed models / dataclasses / namedtuples / enums (model_dump converts some of
+    them: nested models and dataclasses become dicts), exceptions, Send."""
+    from langgraph.types import Send
+
+    leaf = st.one_of(
+        ints, texts, floats, st.none(), st.booleans(), st.binary(max_size=3), dates, datetimes, times, uuids,
+        decimals, timedeltas, st.sets(st.integers(0, 5), max_size=3), st.frozensets(key_text, max_size=2),
+        st.builds(lambda xs: collections.deque(xs), st.lists(ints, max_size=2)),
+        st.sampled_from(list(AnyColor)), st.builds(AnyPoint, ints, texts), st.builds(AnyNT, ints),
+        st.builds(AnyModel, a=ints, b=st.one_of(st.none(), texts)), st.builds(AnyPDC, ints),
+        st.builds(lambda a: ValueError(a), key_text), st.builds(Send, key_text, ints),
+        key_text.map(DStr), ints.map(DInt), floats.map(DFloat),
+    )
+    return st.recursive(leaf, lambda c: st.one_of(st.lists(c, max_size=2), st.lists(c, max_size=2).map(tuple), st.dictionaries(key_text, c, max_size=2)), max_leaves=4)
+
+
+class AnyColor(enum.Enum):
+    RED = 1
+    BLUE = "b"
+
+
+@dataclasses.dataclass
+class AnyPoint:
+    x: Any = 0
+    label: Any = ""
+
+
+class AnyNT(NamedTuple):
+    a: Any
+
+
+class AnyModel(BaseModel):
+    a: Any = 0
+    b: Optional[str] = None
+
+
+@pydantic.dataclasses.dataclass
+class AnyPDC:
+    n: int = 0
+
+
+for _c in (AnyColor, AnyPoint, AnyNT, AnyModel, AnyPDC):
+    register(_c)
+
+ANY = Gen(Any, st.deferred(_any_values), [AnyColor, AnyPoint, AnyNT, AnyModel, AnyPDC, DStr, DInt, DFloat], None, False, "Any")
 
 
 def _wrap_optional(g: Gen) -> Gen:
@@ -695,9 +747,89 @@ def model_gen(draw: st.DrawFn, depth: int = 0) -> Gen:
                     object.__setattr__(obj, k, draw2(g.wrong))
         if filtered("validation-alias-extra-allow") and obj.__pydantic_extra__ and set(obj.__pydantic_extra__) & set(fields):
             obj = cls.model_construct(**by_name)
+        edit = draw2(st.sampled_from([None] * 8 + list(MODEL_EDITS)))
+        if edit is not None:
+            MODEL_EDITS[edit](obj, draw2(st.one_of(ints, key_text, st.none())))
         return obj
 
+    if draw(st.integers(0, 4)) == 0:
+        # a subclass: new defaulted field, maybe its own config, computed field or model_dump
+        sub_ns: dict[str, Any] = {"__module__": MODULE_NAME, "__qualname__": name + "Sub", "__annotations__": {"g": int}, "g": 0}
+        twist = draw(st.sampled_from(["plain", "config", "computed", "model_dump", "dict-attr"]))
+        if twist == "config":
+            sub_ns["model_config"] = ConfigDict(extra=draw(st.sampled_from(["allow", "ignore", "forbid"])), serialize_by_alias=draw(st.booleans()))
+        elif twist == "computed":
+            sub_ns["sub_cf"] = computed_field(property(_make_computed(["g"])))
+        elif twist == "model_dump":
+            sub_ns["model_dump"] = _custom_model_dump
+        elif twist == "dict-attr":
+            sub_ns["__getattr__"] = _getattr_fallback
+        try:
+            sub = type(name + "Sub", (cls,), sub_ns)
+        except (pydantic.PydanticUserError, TypeError):
+            reject()
+        register(sub)
+        base_values = values()
+        sub_values = base_values.map(lambda o: _as_subclass(sub, o))
+        return Gen(sub, sub_values, [sub, *classes], None, False, sub.__name__)
     return Gen(cls, values(), classes, None, False, name)
+
+
+def _custom_model_dump(self: Any, **kw: Any) -> dict[str, Any]:
+    return {"custom": True, **BaseModel.model_dump(self, **kw)}
+
+
+def _getattr_fallback(self: Any, item: str) -> Any:
+    if item.startswith("__"):
+        raise AttributeError(item)
+    return BaseModel.__getattr__(self, item)
+
+
+def _as_subclass(sub: type, obj: Any) -> Any:
+    """An instance of ``sub`` carrying ``obj``'s state (what validation of its data would give,
+    or the same unvalidated state for constructed / edited objects)."""
+    new = sub.__new__(sub)
+    state = obj.__getstate__()
+    state["__dict__"] = {**state["__dict__"], "g": 1}
+    state["__pydantic_fields_set__"] = set(state["__pydantic_fields_set__"]) | {"g"}
+    if sub.model_config.get("extra") != "allow":
+        state["__pydantic_extra__"] = None
+    elif state.get("__pydantic_extra__") is None:
+        state["__pydantic_extra__"] = {}
+    if sub.__private_attributes__ and not state.get("__pydantic_private__"):
+        state["__pydantic_private__"] = {k: v.get_default() for k, v in sub.__private_attributes__.items()}
+    new.__setstate__(state)
+    return new
+
+
+def _edit_reorder(obj: Any, v: Any) -> None:
+    d = obj.__dict__
+    if d:
+        k = next(iter(d))
+        d[k] = d.pop(k)
+
+
+def _edit_extra_attr(obj: Any, v: Any) -> None:
+    object.__setattr__(obj, "zz_attr", v)  # in __dict__ but not a field: model_dump ignores it
+
+
+def _edit_extras(obj: Any, v: Any) -> None:
+    if obj.__pydantic_extra__ is not None:
+        obj.__pydantic_extra__["edited"] = v
+
+
+def _edit_fields_set(obj: Any, v: Any) -> None:
+    obj.__pydantic_fields_set__ = set()
+
+
+def _edit_del_field(obj: Any, v: Any) -> None:
+    if obj.__dict__:
+        del obj.__dict__[next(iter(obj.__dict__))]
+
+
+#: edits of a model instance after construction, none of which pydantic validates
+MODEL_EDITS = {"reorder-dict": _edit_reorder, "non-field-attr": _edit_extra_attr, "edit-extras": _edit_extras,
+               "clear-fields-set": _edit_fields_set, "delete-field": _edit_del_field}
 
 
 def _upper(cls: Any, v: str) -> str:
@@ -761,7 +893,8 @@ def field_gen(draw: st.DrawFn, depth: int = 0) -> Gen:
     hashable_leaf = st.sampled_from([g for g in LEAVES if g.hashable and g.ann is not float])  # no NaN keys
     kind = draw(st.sampled_from(
         ["leaf"] * 6 + ["any", "optional", "list", "tuple-var", "tuple-fixed", "bare-tuple", "set", "frozenset",
-                        "dict", "dict-key", "union", "enum", "typeddict", "dataclass", "model", "namedtuple", "generic"]
+                        "dict", "dict-key", "union", "enum", "typeddict", "dataclass", "model", "namedtuple", "generic",
+                        "pydantic-dataclass", "root-model", "discriminated", "annotated-ser", "literal"]
     ))
     sub = field_gen(depth + 1)
     if kind == "dict-key":
@@ -787,8 +920,90 @@ def field_gen(draw: st.DrawFn, depth: int = 0) -> Gen:
         "model": lambda: draw(model_gen(depth)),
         "namedtuple": lambda: draw(namedtuple_gen(depth)),
         "generic": lambda: draw(generic_gen(depth)),
+        "pydantic-dataclass": lambda: draw(pydantic_dataclass_gen(depth)),
+        "root-model": lambda: draw(root_model_gen(depth)),
+        "discriminated": lambda: draw(discriminated_gen()),
+        "annotated-ser": lambda: draw(annotated_ser_gen(depth)),
+        "literal": lambda: draw(literal_gen()),
     }
     return build[kind]()
+
+
+@st.composite
+def pydantic_dataclass_gen(draw: st.DrawFn, depth: int = 0) -> Gen:
+    """A pydantic dataclass (validated on construction; ext 2 like any dataclass)."""
+    name = fresh_name("PD")
+    fields = _dc_fields(draw, depth, draw(st.integers(0, 3)))
+    ns: dict[str, Any] = {"__module__": MODULE_NAME, "__qualname__": name, "__annotations__": {k: g.ann for k, g in fields.items()}}
+    config = ConfigDict(extra=draw(st.sampled_from(["ignore", "forbid", "allow"])))
+    try:
+        cls = pydantic.dataclasses.dataclass(frozen=draw(st.booleans()), config=config)(type(name, (), ns))
+    except (pydantic.PydanticUserError, pydantic.PydanticSchemaGenerationError, TypeError):
+        reject()
+    register(cls)
+    classes = [cls] + [c for g in fields.values() for c in g.classes]
+
+    def build(vals: tuple[Any, ...]) -> Any:
+        try:
+            return cls(*vals)
+        except pydantic.ValidationError:
+            reject()
+
+    return Gen(cls, st.tuples(*[g.values for g in fields.values()]).map(build), classes, None, False, name)
+
+
+@st.composite
+def root_model_gen(draw: st.DrawFn, depth: int = 0) -> Gen:
+    """``RootModel[T]`` subclasses (model_dump() is the root value, not a dict)."""
+    inner = draw(field_gen(depth + 1))
+    name = fresh_name("Root")
+    try:
+        cls = register(type(name, (pydantic.RootModel[inner.ann],), {"__module__": MODULE_NAME, "__qualname__": name}))
+    except (pydantic.PydanticUserError, pydantic.PydanticSchemaGenerationError, TypeError):
+        reject()
+
+    def build(v: Any) -> Any:
+        try:
+            return cls(v)
+        except pydantic.ValidationError:
+            reject()
+
+    return Gen(cls, inner.values.map(build), [cls, *inner.classes], None, False, name)
+
+
+@st.composite
+def discriminated_gen(draw: st.DrawFn) -> Gen:
+    """``Annotated[Union[A, B], Field(discriminator="kind")]`` over two generated models."""
+    tags = ["a", "b"]
+    members = []
+    for tag in tags:
+        name = fresh_name("Tag")
+        ns = {"__module__": MODULE_NAME, "__qualname__": name, "__annotations__": {"kind": typing_Literal[tag], "v": Optional[int]}, "kind": tag, "v": None}
+        members.append(register(type(name, (BaseModel,), ns)))
+    ann = typing_Annotated[Union[members[0], members[1]], Field(discriminator="kind")]
+    values = st.builds(lambda i, v: members[i](v=v), st.integers(0, 1), st.one_of(st.none(), ints))
+    return Gen(ann, values, members, None, False, "discriminated")
+
+
+@st.composite
+def annotated_ser_gen(draw: st.DrawFn, depth: int = 0) -> Gen:
+    """A field type with a serializer in its annotation (PlainSerializer / WrapSerializer /
+    SerializeAsAny)."""
+    inner = draw(st.sampled_from(LEAVES))
+    kind = draw(st.sampled_from(["plain", "wrap", "as-any"]))
+    if kind == "plain":
+        ann = typing_Annotated[inner.ann, pydantic.PlainSerializer(lambda v: repr(v), return_type=str)]
+    elif kind == "wrap":
+        ann = typing_Annotated[inner.ann, pydantic.WrapSerializer(lambda v, h: [h(v)])]
+    else:
+        ann = pydantic.SerializeAsAny[inner.ann]
+    return Gen(ann, inner.values, [], None, False, f"{kind}[{inner.label}]")
+
+
+@st.composite
+def literal_gen(draw: st.DrawFn) -> Gen:
+    lits = draw(st.lists(st.one_of(st.integers(-3, 3), key_text, st.booleans()), min_size=1, max_size=3, unique_by=lambda x: (type(x), x)))
+    return Gen(typing_Literal[tuple(lits)], st.sampled_from(lits), [], None, True, "Literal")
 
 
 # --- exceptions, Send-shaped objects, instance attributes --------------------------------------------
