@@ -95,8 +95,10 @@ class Checker:
         """New FastSerializers (the known-issue filter for stale classes after a redefinition)."""
         self.fast = {k: FastSerializer(**self.kw[k[0]], validate_models=k[1]) for k in self.fast}
 
-    def _fast_for_load(self, mode: str, validate: bool) -> FastSerializer:
-        if not validate and mode != "permissive" and filtered("trusted-allowlist-cache"):
+    def _fast_for_load(self, mode: str, validate: bool, data: bytes) -> FastSerializer:
+        # issue 11 #2: the trust decision is cached under an allowlist, and for the SAFE_MSGPACK_TYPES
+        # (LangChain messages, Document) in every mode
+        if not validate and (mode != "permissive" or b"langchain_core" in data) and filtered("trusted-allowlist-cache"):
             return FastSerializer(**self.kw[mode], validate_models=False)
         return self.fast[(mode, validate)]
 
@@ -122,7 +124,7 @@ class Checker:
                         f"dumps_typed bytes differ for {ctx}\n  JsonPlus: {tj[1][0]} {bytes(tj[1][1])!r}\n"
                         f"  Fast:     {tf[1][0]} {bytes(tf[1][1])!r}"
                     )
-                self._check_loads(j, self._fast_for_load(mode, validate), tj[1], ctx)
+                self._check_loads(j, self._fast_for_load(mode, validate, bytes(tj[1][1])), tj[1], ctx)
 
     def _check_loads(self, j: JsonPlusSerializer, f: FastSerializer, data: tuple[str, bytes], ctx: str) -> None:
         expected = outcome(j.loads_typed, data)

@@ -57,8 +57,8 @@ KNOWN_ISSUE_FILTERS: dict[str, str] = {
     "tuple-key-rich-item": "#1: tuple dict keys holding date/datetime/time/UUID/Enum (or any "
     "other non-plain item: dataclass, Decimal, frozenset, namedtuple, model, subclass)",
     "trusted-allowlist-cache": "#2: validate_models=False with an explicit allowlist or strict "
-    "mode reuses one codec for several objects of a class (a fresh FastSerializer per load "
-    "instead)",
+    "mode, or for LangChain messages / Document in any mode, reuses one codec for several objects "
+    "of a class (a fresh FastSerializer per load instead)",
     "typeddict-undeclared-key": "#3: TypedDict field values given keys the TypedDict does not declare",
     "str-subclass-surrogate-key": "#5: str-subclass dict keys holding a lone surrogate",
     "validation-alias-extra-allow": "#6: extra='allow' instances whose extras reuse a field name "
@@ -423,7 +423,7 @@ def _any_values() -> st.SearchStrategy[Any]:
         st.sampled_from(list(AnyColor)), st.builds(AnyPoint, ints, texts), st.builds(AnyNT, ints),
         st.builds(AnyModel, a=ints, b=st.one_of(st.none(), texts)), st.builds(AnyPDC, ints),
         st.builds(lambda a: ValueError(a), key_text), st.builds(Send, key_text, ints),
-        key_text.map(DStr), ints.map(DInt), floats.map(DFloat),
+        key_text.map(DStr), ints.map(DInt), floats.map(DFloat), safe_type_values(),
     )
     return st.recursive(leaf, lambda c: st.one_of(st.lists(c, max_size=2), st.lists(c, max_size=2).map(tuple), st.dictionaries(key_text, c, max_size=2)), max_leaves=4)
 
@@ -1004,6 +1004,59 @@ def annotated_ser_gen(draw: st.DrawFn, depth: int = 0) -> Gen:
 def literal_gen(draw: st.DrawFn) -> Gen:
     lits = draw(st.lists(st.one_of(st.integers(-3, 3), key_text, st.booleans()), min_size=1, max_size=3, unique_by=lambda x: (type(x), x)))
     return Gen(typing_Literal[tuple(lits)], st.sampled_from(lits), [], None, True, "Literal")
+
+
+# --- LangChain messages and langgraph types (SAFE_MSGPACK_TYPES) -----------------------------------
+
+
+def _set_unvalidated(obj: Any, changes: dict[str, Any]) -> Any:
+    for k, v in changes.items():
+        object.__setattr__(obj, k, v)
+    return obj
+
+
+@st.composite
+def safe_type_values(draw: st.DrawFn) -> Any:
+    """LangChain messages (content str / list of blocks, tool calls, metadata, ids), Document,
+    langgraph Send / Interrupt / Command; some edited after validation (the parent re-validates
+    them on load: validate_models=False must give the same)."""
+    from langchain_core.documents import Document
+    from langchain_core.messages import AIMessage, AIMessageChunk, ChatMessage, HumanMessage, RemoveMessage, SystemMessage, ToolMessage
+    from langgraph.types import Command, Interrupt, Send
+
+    content = st.one_of(texts, st.lists(st.one_of(key_text, st.fixed_dictionaries({"type": st.just("text"), "text": key_text})), max_size=2))
+    meta = st.dictionaries(key_text, st.one_of(ints, key_text, st.lists(ints, max_size=2).map(tuple), st.none()), max_size=2)
+    ids = st.one_of(st.none(), key_text)
+    tool_call = st.fixed_dictionaries({"name": key_text, "args": st.dictionaries(key_text, ints, max_size=2), "id": ids}, optional={"type": st.just("tool_call")})
+    kind = draw(st.sampled_from(["human", "ai", "ai-chunk", "system", "tool", "chat", "remove", "document", "send", "interrupt", "command"]))
+    if kind == "human":
+        obj = HumanMessage(content=draw(content), id=draw(ids), additional_kwargs=draw(meta), response_metadata=draw(meta))
+    elif kind in ("ai", "ai-chunk"):
+        cls = AIMessage if kind == "ai" else AIMessageChunk
+        obj = cls(content=draw(content), id=draw(ids), tool_calls=draw(st.lists(tool_call, max_size=2)),
+                  usage_metadata=draw(st.one_of(st.none(), st.builds(lambda a, b: {"input_tokens": a, "output_tokens": b, "total_tokens": a + b}, st.integers(0, 9), st.integers(0, 9)))))
+    elif kind == "system":
+        obj = SystemMessage(content=draw(content), name=draw(ids))
+    elif kind == "tool":
+        obj = ToolMessage(content=draw(content), tool_call_id=draw(key_text), artifact=draw(st.one_of(st.none(), meta)), status=draw(st.sampled_from(["success", "error"])))
+    elif kind == "chat":
+        obj = ChatMessage(content=draw(content), role=draw(key_text))
+    elif kind == "remove":
+        obj = RemoveMessage(id=draw(key_text))
+    elif kind == "document":
+        obj = Document(page_content=draw(texts), metadata=draw(meta), id=draw(ids))
+    elif kind == "send":
+        return Send(draw(key_text), draw(meta))
+    elif kind == "interrupt":
+        return Interrupt(value=draw(meta), id=draw(key_text))
+    else:
+        return Command(update=draw(meta), goto=draw(st.one_of(key_text, st.lists(key_text, max_size=2))))
+    if draw(st.integers(0, 3)) == 0:
+        # unvalidated edits: wrong types the parent's validation coerces or rejects on load
+        field = draw(st.sampled_from(["id", "content", "name", "additional_kwargs", "tool_calls", "metadata", "status"]))
+        if field in type(obj).model_fields:
+            _set_unvalidated(obj, {field: draw(st.one_of(ints, st.lists(key_text, max_size=2).map(tuple), st.none(), st.just([{"name": "f", "args": {}, "id": None}])))})
+    return obj
 
 
 # --- exceptions, Send-shaped objects, instance attributes --------------------------------------------

@@ -143,6 +143,15 @@ def test_fields_differential(data: st.DataObject) -> None:
     run_generated(data, G.field_gen(), 3)
 
 
+@diff_settings(150)
+@given(values=st.lists(G.safe_type_values(), min_size=1, max_size=5))
+@counted
+def test_safe_types_differential(values: list[Any]) -> None:
+    """LangChain messages, Document, Send, Interrupt, Command (langgraph's SAFE_MSGPACK_TYPES,
+    allowed in strict mode too): sequences of them, some edited after validation."""
+    run_sequence([], values)
+
+
 @diff_settings(120)
 @given(data=st.data())
 @counted
@@ -340,6 +349,17 @@ def test_known_tuple_key_rich_item(key: Any) -> None:
 def test_known_trusted_allowlist_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(G, "ACTIVE_FILTERS", G.ACTIVE_FILTERS - {"trusted-allowlist-cache"})
     run_sequence(K_CLASSES, [KOptTuple(), KOptTuple(t=(1, 2))])
+
+
+@_known("trusted-allowlist-cache")
+def test_known_trusted_safe_type_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same for a SAFE_MSGPACK_TYPES class in the permissive default mode."""
+    from langchain_core.messages import HumanMessage
+
+    monkeypatch.setattr(G, "ACTIVE_FILTERS", G.ACTIVE_FILTERS - {"trusted-allowlist-cache"})
+    later = HumanMessage(content="y")
+    object.__setattr__(later, "id", 5)  # the parent's validation makes it "5"
+    run_sequence([], [HumanMessage(content="x", id="1"), later])
 
 
 @_known("typeddict-undeclared-key")
