@@ -70,6 +70,9 @@ KNOWN_ISSUE_FILTERS: dict[str, str] = {
     "overridden-accessors": "N1: date/time/timedelta subclasses overriding year/month/day, "
     "hour/minute/..., days/seconds/microseconds (JsonPlus reads the attributes)",
     "namedtuple-iter-override": "N2: NamedTuple subclasses overriding __iter__ (_asdict iterates)",
+    "class-patched-after-first": "N4: a class given model_dump / get_secret_value / dict / _asdict "
+    "/ an accessor property, or its dataclass fields changed, after its first object was written "
+    "(the per-class plan is not invalidated)",
     "exception-dict-materialized": "N3: FastSerializer gives exceptions an empty __dict__ (pickle "
     "bytes then differ: pickle_fallback=True accepts Fast's bytes when they are pickle.dumps of the "
     "value as it is after Fast wrote it)",
@@ -1095,6 +1098,56 @@ def steer(obj: Any, attrs: list[str], payload: Any) -> Any:
 def _is_frozen_dc(obj: Any) -> bool:
     params = getattr(type(obj), "__dataclass_params__", None)
     return bool(params and params.frozen)
+
+
+# --- classes patched after their first object was written ----------------------------------------
+
+#: name -> (applies to an instance of the class?, patch(cls) -> undo()). JsonPlus decides per
+#: object, from the class as it is now.
+def _patch_attr(name: str, value: Any) -> Any:
+    def patch(cls: type) -> Any:
+        had = name in vars(cls)
+        old = vars(cls).get(name)
+        setattr(cls, name, value)
+
+        def undo() -> None:
+            if had:
+                setattr(cls, name, old)
+            else:
+                delattr(cls, name)
+
+        return undo
+
+    return patch
+
+
+def _patch_dataclass_fields(cls: type) -> Any:
+    old = cls.__dataclass_fields__  # type: ignore[attr-defined]
+    cls.__dataclass_fields__ = {k: v for k, v in list(old.items())[:-1]}  # type: ignore[attr-defined]
+    return lambda: setattr(cls, "__dataclass_fields__", old)
+
+
+CLASS_PATCHES: dict[str, tuple[Any, Any]] = {
+    "model_dump": (lambda o: True, _patch_attr("model_dump", lambda self, **kw: {"patched": 1})),
+    "get_secret_value": (lambda o: not isinstance(o, BaseModel), _patch_attr("get_secret_value", lambda self: "secret")),
+    "dict": (lambda o: not isinstance(o, BaseModel), _patch_attr("dict", lambda self: {"v1": 1})),
+    "_asdict": (lambda o: not isinstance(o, BaseModel), _patch_attr("_asdict", lambda self: {"nt": 1})),
+    "node+arg": (lambda o: True, lambda cls: _chain(_patch_attr("node", "n")(cls), _patch_attr("arg", 1)(cls))),
+    "__repr__": (lambda o: isinstance(o, BaseException), _patch_attr("__repr__", lambda self: "patched-repr")),
+    "dataclass-fields": (lambda o: dataclasses.is_dataclass(o) and len(dataclasses.fields(o)) > 0, _patch_dataclass_fields),
+    "year-property": (lambda o: isinstance(o, datetime.date) and not isinstance(o, datetime.datetime), _patch_attr("year", property(lambda self: 1999))),
+    "__str__": (lambda o: isinstance(o, decimal.Decimal), _patch_attr("__str__", lambda self: "7")),
+}
+#: the patches FastSerializer follows today (N4 covers the others)
+CLASS_PATCHES_AGREEING = ["__repr__", "__str__"]
+
+
+def _chain(*undos: Any) -> Any:
+    return lambda: [u() for u in reversed(undos)]
+
+
+def class_patch_names() -> list[str]:
+    return CLASS_PATCHES_AGREEING if filtered("class-patched-after-first") else list(CLASS_PATCHES)
 
 
 # --- whole values --------------------------------------------------------------------------------------

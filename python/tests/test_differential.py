@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import decimal
 import enum
 import gc
 import importlib
@@ -201,6 +202,41 @@ def test_instance_attributes_after_first_differential(data: st.DataObject) -> No
         payload = data.draw(st.one_of(G.ints, G.key_text, st.dictionaries(G.key_text, G.ints, max_size=2)), label="payload")
         checker.check(G.steer(obj, attrs, payload), f"with {attrs}")
         checker.check(data.draw(g.values), "plain again")
+
+
+@st.composite
+def patchable(draw: st.DrawFn) -> G.Gen:
+    """A fresh class whose objects a class patch may steer."""
+    dd = G.register(type(G.fresh_name("DD"), (datetime.date,), {"__module__": G.MODULE_NAME}))
+    dec = G.register(type(G.fresh_name("Dec"), (decimal.Decimal,), {"__module__": G.MODULE_NAME}))
+    return draw(st.one_of(
+        G.dataclass_gen(), G.model_gen(), G.exception_gen(), G.namedtuple_gen(),
+        st.just(G.Gen(dd, G.dates.map(lambda d: dd(d.year, d.month, d.day)), [dd])),
+        st.just(G.Gen(dec, G.decimals.map(dec), [dec])),
+    ))
+
+
+@diff_settings(120)
+@given(data=st.data())
+@counted
+def test_class_patched_after_first_differential(data: st.DataObject) -> None:
+    """A class is written, then patched (a method or attribute JsonPlus probes set on the class,
+    its dataclass fields changed), written again, then restored and written again: JsonPlus
+    looks at the class as it is for every object."""
+    g = data.draw(patchable(), label="class")
+    checker = Checker(g.classes)
+    first = data.draw(g.values)
+    checker.check(first, "before the patch")
+    names = [n for n in G.class_patch_names() if G.CLASS_PATCHES[n][0](first)]
+    if not names:
+        return
+    name = data.draw(st.sampled_from(names), label="patch")
+    undo = G.CLASS_PATCHES[name][1](g.ann)
+    try:
+        checker.check(data.draw(g.values), f"class patched: {name}")
+    finally:
+        undo()
+    checker.check(data.draw(g.values), "patch undone")
 
 
 def _rename(cls: Any, name: str) -> Any:
@@ -461,6 +497,29 @@ def test_known_overridden_accessors(make: Any) -> None:
 @_known("namedtuple-iter-override")
 def test_known_namedtuple_iter_override() -> None:
     Checker(N_CLASSES).check(NPairIter(1))
+
+
+@dataclasses.dataclass
+class NPoint:
+    x: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class NFrozenPoint:
+    x: int = 1
+
+
+@_known("class-patched-after-first")
+@pytest.mark.parametrize("patch", ["model_dump", "get_secret_value", "dict", "_asdict", "dataclass-fields", "node+arg"])
+def test_known_class_patched_after_first(patch: str) -> None:
+    cls = NFrozenPoint if patch == "node+arg" else NPoint  # JsonPlus: Send-shaped for a frozen one
+    checker = Checker([cls])
+    checker.check(cls())
+    undo = G.CLASS_PATCHES[patch][1](cls)
+    try:
+        checker.check(cls())
+    finally:
+        undo()
 
 
 @_known("exception-dict-materialized")
