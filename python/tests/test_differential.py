@@ -251,8 +251,9 @@ def _rename(cls: Any, name: str) -> Any:
 @counted
 def test_redefined_classes_differential(data: st.DataObject) -> None:
     """A class name rebound to another class between calls (a notebook cell run again, a hot
-    reload): both must read the class the module names now."""
-    maker = data.draw(st.sampled_from([G.model_gen, G.dataclass_gen, G.namedtuple_gen]), label="kind")
+    reload), or deleted from its module: both must read the class the module names now (or, when
+    it names none, give back the payload as JsonPlus does)."""
+    maker = data.draw(st.sampled_from([G.model_gen, G.dataclass_gen, G.namedtuple_gen, G.pydantic_dataclass_gen, lambda: G.enum_class().map(G._enum_gen)]), label="kind")
     name = G.fresh_name("R")
     g1 = data.draw(maker())
     _rename(g1.ann, name)
@@ -260,12 +261,19 @@ def test_redefined_classes_differential(data: st.DataObject) -> None:
     for v in data.draw(st.lists(g1.values, min_size=1, max_size=2)):
         checker.check(v, "old class")
     for _ in range(data.draw(st.integers(1, 2))):
-        g2 = data.draw(maker())
-        _rename(g2.ann, name)
+        action = data.draw(st.sampled_from(["redefine", "redefine", "delete"]), label="action")
+        if action == "delete":
+            delattr(G.GEN, name)
+            g2 = g1
+        else:
+            g2 = data.draw(maker())
+            _rename(g2.ann, name)
         if G.filtered("stale-class-after-redefine"):
             checker.refresh_fast()
         for v in data.draw(st.lists(g2.values, min_size=1, max_size=2)):
-            checker.check(v, "redefined class")
+            checker.check(v, f"after {action}")
+        if action == "delete":
+            setattr(G.GEN, name, g1.ann)
 
 
 # --- the oracle can fail -------------------------------------------------------------------------
