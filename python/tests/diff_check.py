@@ -31,6 +31,11 @@ from lg_strategies import assert_same
 
 MODES = ("permissive", "explicit", "strict")
 
+#: FastSerializer keeps a plan for the first this-many classes a process writes
+#: (PLAN_CACHE_MAX in crates/fast-serde-core/src/encode_lg.rs); past it, each class is decided per
+#: call and per-class cache bugs no longer show.
+PLAN_CACHE_CLASSES = 4096
+
 _repr = reprlib.Repr()
 _repr.maxstring = 80
 _repr.maxother = 200
@@ -77,6 +82,7 @@ class Stats:
     """Counters read by the terminal summary (conftest.py)."""
 
     examples = 0
+    classes = 0  # classes built by diff_gen in this process
     values = 0
     comparisons = 0
     seconds = 0.0
@@ -168,3 +174,11 @@ def _same_outcome(got: tuple[str, Any], expected: tuple[str, Any], msg: str) -> 
         assert_same(got[1], expected[1])
     except AssertionError as exc:
         raise Discrepancy(f"{msg}\n  JsonPlus: {_show(expected)}\n  Fast:     {_show(got)}\n  first difference: {exc}") from None
+
+
+def run_sequence(classes: list[type], values: list[Any]) -> Checker:
+    """Check ``values`` in a row with one Checker (one pair of serializers per mode)."""
+    checker = Checker(classes)
+    for i, v in enumerate(values):
+        checker.check(v, f"{i + 1} of {len(values)}")
+    return checker

@@ -99,6 +99,9 @@ def fresh_name(prefix: str) -> str:
     return f"{prefix}{next(_counter)}"
 
 
+_registered: list[str] = []  # names registered since the last forget_generated()
+
+
 def register(cls: Any, name: str | None = None, *, top_level: bool = True) -> Any:
     """Put ``cls`` into the generated module under its ``__name__`` (or ``name``)."""
     try:
@@ -107,7 +110,28 @@ def register(cls: Any, name: str | None = None, *, top_level: bool = True) -> An
         pass
     if top_level:
         setattr(GEN, name or cls.__name__, cls)
+        _registered.append(name or cls.__name__)
     return cls
+
+
+def rename(cls: Any, name: str) -> Any:
+    """Give ``cls`` another name and bind it under that name (redefinition tests)."""
+    cls.__name__ = name
+    cls.__qualname__ = name
+    return register(cls)
+
+
+def forget_generated() -> None:
+    """Unbind the classes registered since the module was imported or last forgotten, so that
+    they can be collected (the fixed ones built at import time stay)."""
+    for name in _registered:
+        GEN.__dict__.pop(name, None)
+    _registered.clear()
+
+
+def classes_built() -> int:
+    """How many classes (fresh names) this process has built so far."""
+    return int(repr(_counter)[6:-1])  # itertools.count's repr is count(N): N is the next name
 
 
 def allow_key(cls: Any) -> tuple[str, str]:
@@ -272,7 +296,7 @@ _ACCESSORS = [
     (datetime.timedelta, ["days", "seconds", "microseconds"], lambda c, t: c(t.days, t.seconds, t.microseconds)),
     (datetime.time, ["hour", "minute", "second", "microsecond", "tzinfo", "fold"], lambda c, t: c(t.hour, t.minute, t.second, t.microsecond, t.tzinfo, fold=t.fold)),
     (datetime.datetime, ["year", "hour", "tzinfo"], lambda c, d: c(d.year, d.month, d.day, d.hour, tzinfo=d.tzinfo)),
-    (uuid.UUID, ["int", "hex"], lambda c, u: c(int=u.int)),
+    (uuid.UUID, ["hex"], lambda c, u: c(int=u.int)),
     (decimal.Decimal, ["real"], lambda c, x: c(x)),
 ]
 _ACCESSOR_SOURCES = {datetime.date: dates, datetime.timedelta: timedeltas, datetime.time: times, datetime.datetime: datetimes, uuid.UUID: uuids, decimal.Decimal: decimals}
@@ -632,7 +656,7 @@ def generic_gen(draw: st.DrawFn, depth: int = 0) -> Gen:
         cls = GBox[int]
         inner = LEAVES[0]
     if draw(st.booleans()):
-        setattr(GEN, cls.__name__, cls)
+        register(cls)
     return Gen(cls, st.builds(lambda v, n: cls(item=v, note=n), inner.values, key_text), [cls, *inner.classes], None, False, cls.__name__)
 
 
@@ -1160,3 +1184,6 @@ def containers(children: st.SearchStrategy[Any], keys: st.SearchStrategy[Any]) -
         st.dictionaries(key_text, children, max_size=3),
         st.dictionaries(keys, children, max_size=3),
     )
+
+
+_registered.clear()  # the fixed classes above stay bound
