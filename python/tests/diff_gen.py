@@ -73,6 +73,8 @@ KNOWN_ISSUE_FILTERS: dict[str, str] = {
     "class-patched-after-first": "N4: a class given model_dump / get_secret_value / dict / _asdict "
     "/ an accessor property, or its dataclass fields changed, after its first object was written "
     "(the per-class plan is not invalidated)",
+    "extras-non-str-key": "N5: __pydantic_extra__ edited to hold a non-str key (model_dump() "
+    "raises TypeError; the __dict__ fast path writes the model)",
     "exception-dict-materialized": "N3: FastSerializer gives exceptions an empty __dict__ (pickle "
     "bytes then differ: pickle_fallback=True accepts Fast's bytes when they are pickle.dumps of the "
     "value as it is after Fast wrote it)",
@@ -718,7 +720,7 @@ def model_gen(draw: st.DrawFn, depth: int = 0) -> Gen:
             d = draw(g.values)
             fkw["default_factory"] = lambda d=d: d
         ns[k] = Field(**fkw)
-        ser = draw(st.sampled_from([None] * 6 + _SER_KINDS))
+        ser = draw(st.sampled_from([None] * 10 + _SER_KINDS))
         if ser is not None:
             ns[f"_ser_{k}"] = _make_field_serializer(k, ser)
         if draw(st.integers(0, 8)) == 0 and g.ann is str:
@@ -777,6 +779,7 @@ def model_gen(draw: st.DrawFn, depth: int = 0) -> Gen:
         edit = draw2(st.sampled_from([None] * 8 + list(MODEL_EDITS)))
         if edit is not None:
             MODEL_EDITS[edit](obj, draw2(st.one_of(ints, key_text, st.none())))
+            event(f"model edit: {edit}{' (extras)' if obj.__pydantic_extra__ is not None else ''}")
         return obj
 
     if draw(st.integers(0, 4)) == 0:
@@ -845,6 +848,12 @@ def _edit_extras(obj: Any, v: Any) -> None:
         obj.__pydantic_extra__["edited"] = v
 
 
+def _edit_extras_key(obj: Any, v: Any) -> None:
+    """An extra under a non-str key (int, tuple): model_dump() raises TypeError (N5)."""
+    if obj.__pydantic_extra__ is not None and not filtered("extras-non-str-key"):
+        obj.__pydantic_extra__[(1, "t") if isinstance(v, str) else 5] = v
+
+
 def _edit_fields_set(obj: Any, v: Any) -> None:
     obj.__pydantic_fields_set__ = set()
 
@@ -855,7 +864,7 @@ def _edit_del_field(obj: Any, v: Any) -> None:
 
 
 #: edits of a model instance after construction, none of which pydantic validates
-MODEL_EDITS = {"reorder-dict": _edit_reorder, "non-field-attr": _edit_extra_attr, "edit-extras": _edit_extras,
+MODEL_EDITS = {"reorder-dict": _edit_reorder, "non-field-attr": _edit_extra_attr, "edit-extras": _edit_extras, "extras-key": _edit_extras_key,
                "clear-fields-set": _edit_fields_set, "delete-field": _edit_del_field}
 
 

@@ -234,6 +234,19 @@ def test_known_class_patched_after_first(patch: str) -> None:
         undo()
 
 
+class NExtra(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="allow")
+    a: int = 0
+
+
+@_known("extras-non-str-key")
+@pytest.mark.parametrize("key", [5, (1, "t")], ids=["int", "tuple"])
+def test_known_extras_non_str_key(key: Any) -> None:
+    obj = NExtra(a=1, z=1)
+    obj.__pydantic_extra__[key] = "v"  # type: ignore[index]
+    Checker([NExtra]).check(obj)
+
+
 @_known("exception-dict-materialized")
 def test_known_exception_dict_materialized(monkeypatch: pytest.MonkeyPatch) -> None:
     """pickle_fallback=True on a value holding an exception and something unserializable."""

@@ -124,7 +124,7 @@ def run_generated(data: st.DataObject, types: st.SearchStrategy[G.Gen], most: in
     run_sequence(_classes(gens), data.draw(sequence_of(gens), label="values"))
 
 
-@diff_settings(300)
+@diff_settings(360)
 @given(data=st.data())
 @counted
 def test_models_differential(data: st.DataObject) -> None:
@@ -141,7 +141,7 @@ def test_fields_differential(data: st.DataObject) -> None:
     run_generated(data, G.field_gen(), 3)
 
 
-@diff_settings(150)
+@diff_settings(400)
 @given(values=st.lists(G.safe_type_values(), min_size=1, max_size=5))
 @counted
 def test_safe_types_differential(values: list[Any]) -> None:
@@ -150,7 +150,7 @@ def test_safe_types_differential(values: list[Any]) -> None:
     run_sequence([], values)
 
 
-@diff_settings(120)
+@diff_settings(150)
 @given(data=st.data())
 @counted
 def test_dict_keys_differential(data: st.DataObject) -> None:
@@ -165,13 +165,13 @@ def test_dict_keys_differential(data: st.DataObject) -> None:
     run_sequence(enums + [holder, G.DStr, G.DInt, G.DUUID, G.DDatetime, G._KeyPoint, G._KeyNT], values)
 
 
-@diff_settings(100)
+@diff_settings(300)
 @given(data=st.data())
 @counted
 def test_builtin_subclasses_differential(data: st.DataObject) -> None:
     """Subclasses of str, int, float, tuple, list, dict, datetime, date, UUID, Decimal, set (some
     with instance attributes), bare and in containers; unserializable values among them."""
-    leaf = st.one_of(G.builtin_subclass_values(st.one_of(G.ints, G.key_text)), G.ints, G.texts, G.big_ints,
+    leaf = st.one_of(G.builtin_subclass_values(st.one_of(G.ints, G.key_text)), G.overridden_accessor_values(), G.ints, G.texts, G.big_ints,
                      st.builds(object), st.just(print), st.binary(max_size=3).map(bytearray))
     value = data.draw(st.recursive(leaf, lambda c: G.containers(c, G.key_scalars), max_leaves=6), label="value")
     classes = [getattr(G, n) for n in ("DStr", "DInt", "DFloat", "DTuple", "DList", "DDict", "DDatetime", "DDate", "DUUID", "DDecimal", "DSet")]
@@ -183,7 +183,7 @@ def steerable(draw: st.DrawFn) -> G.Gen:
     return draw(st.one_of(G.dataclass_gen(), G.model_gen(), G.exception_gen(), G.namedtuple_gen()))
 
 
-@diff_settings(120)
+@diff_settings(200)
 @given(data=st.data())
 @counted
 def test_instance_attributes_after_first_differential(data: st.DataObject) -> None:
