@@ -19,6 +19,8 @@ One Checker holds one pair of serializers per mode for its whole life, so a sequ
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import pickle
 import reprlib
 from typing import Any
@@ -137,6 +139,14 @@ class Checker:
         for attempt in range(3):  # the same class a second and third time
             got = outcome(f.loads_typed, data)
             _same_outcome(got, expected, f"loads_typed (read #{attempt + 1}) differs for {ctx}\n  bytes: {bytes(data[1])!r}")
+            if got[0] == "ok":
+                # JsonPlus builds fresh objects on every read: nothing shared between reads or
+                # between two places of one result (a cache or memo must copy what it hands out)
+                ga, ea = alias_shape(got[1]), alias_shape(expected[1])
+                if ga != ea:
+                    raise Discrepancy(f"loads_typed (read #{attempt + 1}) shares mutable objects JsonPlus does not for {ctx}\n"
+                                      f"  bytes: {bytes(data[1])!r}\n  JsonPlus: {ea}\n  Fast:     {ga}")
+                poison(got[1])  # the next read must not see this
         # the parent reading its own bytes again agrees with its first read (oracle sanity)
         again = outcome(j.loads_typed, data)
         _same_outcome(again, expected, f"JsonPlus itself is not deterministic for {ctx}")
@@ -182,3 +192,67 @@ def run_sequence(classes: list[type], values: list[Any]) -> Checker:
     for i, v in enumerate(values):
         checker.check(v, f"{i + 1} of {len(values)}")
     return checker
+
+
+_MUTABLE = (list, dict, set, bytearray)
+
+
+def _children(obj: Any) -> list[Any]:
+    if isinstance(obj, (type, enum.Enum)):
+        return []  # shared by design (classes, enum members)
+    if isinstance(obj, dict):
+        return [*obj.keys(), *obj.values()]
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return list(obj)
+    d = getattr(obj, "__dict__", None)
+    if isinstance(d, dict):
+        extra = getattr(obj, "__pydantic_extra__", None)
+        return [d, *([extra] if isinstance(extra, dict) else [])]
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return [getattr(obj, f.name, None) for f in dataclasses.fields(obj)]
+    return []
+
+
+def _is_mutable(obj: Any) -> bool:
+    return isinstance(obj, _MUTABLE) or (isinstance(getattr(obj, "__dict__", None), dict) and not isinstance(obj, (type, enum.Enum)))
+
+
+def alias_shape(obj: Any) -> list[int]:
+    """The aliasing of the mutable objects in ``obj``: each one numbered by first sight, listed in
+    traversal order (``[0, 1, 1]``: the second and third places hold the very same object)."""
+    ids: dict[int, int] = {}
+    out: list[int] = []
+    stack = [obj]
+    while stack and len(out) < 10_000:
+        o = stack.pop()
+        if _is_mutable(o):
+            seen = id(o) in ids
+            out.append(ids.setdefault(id(o), len(ids)))
+            if seen:
+                continue
+        stack.extend(reversed(_children(o)))
+    return out
+
+
+_POISON = "<poisoned by diff_check>"
+
+
+def poison(obj: Any) -> None:
+    """Change every mutable object in ``obj`` in place (append to lists, add a dict key, add to
+    sets), so that a later read sharing any of them shows it."""
+    seen: set[int] = set()
+    stack = [obj]
+    while stack:
+        o = stack.pop()
+        if id(o) in seen:
+            continue
+        seen.add(id(o))
+        stack.extend(_children(o))
+        if isinstance(o, list):
+            o.append(_POISON)
+        elif isinstance(o, dict):
+            o[_POISON] = _POISON
+        elif isinstance(o, set):
+            o.add(_POISON)
+        elif isinstance(o, bytearray):
+            o.extend(b"!")

@@ -20,6 +20,7 @@ prove each known issue is still detected.
 from __future__ import annotations
 
 import collections
+import copy
 import dataclasses
 import datetime
 import decimal
@@ -578,7 +579,7 @@ def dataclass_gen(draw: st.DrawFn, depth: int = 0) -> Gen:
         if draw(st.integers(0, 3)) == 0:
             defaults[k] = draw(g.values)
             d = defaults[k]
-            ns[k] = dataclasses.field(default_factory=lambda d=d: d)
+            ns[k] = dataclasses.field(default_factory=lambda d=d: copy.deepcopy(d))
     if not kw_only:  # non-default after default is an error unless kw_only
         seen_default = False
         for k in list(fields):
@@ -586,7 +587,7 @@ def dataclass_gen(draw: st.DrawFn, depth: int = 0) -> Gen:
                 seen_default = True
             elif seen_default:
                 d = draw(fields[k].values)
-                ns[k] = dataclasses.field(default_factory=lambda d=d: d)
+                ns[k] = dataclasses.field(default_factory=lambda d=d: copy.deepcopy(d))
     if initvar:
         ann["iv"] = dataclasses.InitVar[int]
         ns["iv"] = 0
@@ -718,7 +719,7 @@ def model_gen(draw: st.DrawFn, depth: int = 0) -> Gen:
         has_default[k] = draw(st.booleans())
         if has_default[k]:
             d = draw(g.values)
-            fkw["default_factory"] = lambda d=d: d
+            fkw["default_factory"] = lambda d=d: copy.deepcopy(d)
         ns[k] = Field(**fkw)
         ser = draw(st.sampled_from([None] * 10 + _SER_KINDS))
         if ser is not None:

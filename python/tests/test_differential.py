@@ -286,6 +286,24 @@ def test_checker_catches_a_different_object_on_a_later_read(monkeypatch: pytest.
         checker.check((1, 2))
 
 
+def test_checker_catches_objects_shared_between_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read handing out an object it handed out before (a memo that does not copy)."""
+    checker = Checker([])
+    f = checker.fast[("permissive", True)]
+    shared = [1, [2]]
+    monkeypatch.setattr(f, "loads_typed", lambda d: shared)
+    with pytest.raises(Discrepancy, match=r"read #2"):
+        checker.check([1, [2]])
+
+
+def test_checker_catches_objects_shared_within_a_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    checker = Checker([])
+    f = checker.fast[("permissive", True)]
+    monkeypatch.setattr(f, "loads_typed", lambda d: (lambda x: [x, x])([1]))
+    with pytest.raises(Discrepancy, match="shares mutable objects"):
+        checker.check([[1], [1]])
+
+
 def test_checker_catches_one_side_raising(monkeypatch: pytest.MonkeyPatch) -> None:
     checker = Checker([])
 
