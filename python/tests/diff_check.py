@@ -132,7 +132,10 @@ class Checker:
                         f"dumps_typed bytes differ for {ctx}\n  JsonPlus: {tj[1][0]} {bytes(tj[1][1])!r}\n"
                         f"  Fast:     {tf[1][0]} {bytes(tf[1][1])!r}"
                     )
-                self._check_loads(j, self._fast_for_load(mode, validate, bytes(tj[1][1])), tj[1], ctx)
+                data = bytes(tj[1][1])
+                if not validate and mode != "permissive" and data.count(b"model_validate_json") > 1 and filtered("trusted-allowlist-cache"):
+                    continue  # issue 11 #2 within one read: two models, the first decides the trust
+                self._check_loads(j, self._fast_for_load(mode, validate, data), tj[1], ctx)
 
     def _check_loads(self, j: JsonPlusSerializer, f: FastSerializer, data: tuple[str, bytes], ctx: str) -> None:
         expected = outcome(j.loads_typed, data)
