@@ -4,7 +4,7 @@ Hypothesis builds classes at run time (diff_gen.py: pydantic models over aliases
 computed fields, extra modes, TypedDict/dataclass/Enum/tuple/set/Optional/Union/generic fields;
 dataclasses, enums of every kind, namedtuples, subclasses of the built-ins, dict keys of every
 type) in the importable module ``fs_diff_generated``, and values of them, written in sequences
-(several objects of one class in a row, each read three times). diff_check.Checker compares every
+(several objects of one class in a row, each read five times). diff_check.Checker compares every
 value with JsonPlusSerializer — bytes, reads both ways, raised exception types — for both
 ``validate_models`` values and the three allowlist modes, and the tag of ``pickle_fallback=True``.
 
