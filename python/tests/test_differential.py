@@ -134,7 +134,7 @@ def test_fields_differential(data: st.DataObject) -> None:
     run_generated(data, G.field_gen(), 3)
 
 
-@diff_settings(400)
+@diff_settings(250)
 @given(values=st.lists(G.safe_type_values(), min_size=1, max_size=5))
 @counted
 def test_safe_types_differential(values: list[Any]) -> None:
@@ -158,7 +158,7 @@ def test_dict_keys_differential(data: st.DataObject) -> None:
     run_sequence(enums + [holder, G.DStr, G.DInt, G.DUUID, G.DDatetime, G._KeyPoint, G._KeyNT], values)
 
 
-@diff_settings(300)
+@diff_settings(200)
 @given(data=st.data())
 @counted
 def test_builtin_subclasses_differential(data: st.DataObject) -> None:
