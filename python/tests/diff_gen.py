@@ -79,6 +79,9 @@ KNOWN_ISSUE_FILTERS: dict[str, str] = {
     "rootmodel-memo-dict": "N6 (main's memo of issue 14 only): a RootModel served from the memo "
     "carries __pydantic_extra__/__pydantic_private__ in its __dict__ (RootModel fields are not "
     "generated while the serializer has a memo)",
+    "memo-class-patched": "N7 (main's memo only): a model class rebuilt (model_config + "
+    "model_rebuild(force=True)) or given another __init__ after its payload was memoized: the "
+    "memo serves the old result (decode-side class patches are not generated with a memo)",
     "exception-dict-materialized": "N3: FastSerializer gives exceptions an empty __dict__ (pickle "
     "bytes then differ: pickle_fallback=True accepts Fast's bytes when they are pickle.dumps of the "
     "value as it is after Fast wrote it)",
@@ -918,11 +921,11 @@ def _wrap_model_serializer(self: Any, handler: Any) -> Any:
     return out
 
 
-def _memo_filtered() -> bool:
-    """N6 applies only to a FastSerializer with main's memo of validated models."""
+def _memo_filtered(name: str = "rootmodel-memo-dict") -> bool:
+    """N6 and N7 apply only to a FastSerializer with main's memo of validated models."""
     from fast_serde.langgraph import FastSerializer
 
-    return filtered("rootmodel-memo-dict") and hasattr(FastSerializer, "memo_stats")
+    return filtered(name) and hasattr(FastSerializer, "memo_stats")
 
 
 # --- fields ----------------------------------------------------------------------------------------------
@@ -1171,7 +1174,35 @@ def _patch_dataclass_fields(cls: type) -> Any:
     return lambda: setattr(cls, "__dataclass_fields__", old)
 
 
+def _patch_model_config(cls: type) -> Any:
+    """``model_config`` changed and ``model_rebuild(force=True)``: validation now upper-cases strs."""
+    old = dict(cls.model_config)  # type: ignore[attr-defined]
+    cls.model_config["str_to_upper"] = True  # type: ignore[attr-defined]
+    cls.model_rebuild(force=True)  # type: ignore[attr-defined]
+
+    def undo() -> None:
+        cls.model_config.clear()  # type: ignore[attr-defined]
+        cls.model_config.update(old)  # type: ignore[attr-defined]
+        cls.model_rebuild(force=True)  # type: ignore[attr-defined]
+
+    return undo
+
+
+def _patch_init(cls: type) -> Any:
+    """``__init__`` replaced: JsonPlus's ``cls(**kwargs)`` runs it on every load."""
+    orig = cls.__dict__.get("__init__")
+
+    def __init__(self: Any, **kw: Any) -> None:
+        BaseModel.__init__(self, **kw)
+        object.__setattr__(self, "__pydantic_fields_set__", set())
+
+    cls.__init__ = __init__  # type: ignore[misc]
+    return lambda: setattr(cls, "__init__", orig) if orig is not None else delattr(cls, "__init__")
+
+
 CLASS_PATCHES: dict[str, tuple[Any, Any]] = {
+    "model-config-rebuild": (lambda o: isinstance(o, BaseModel), _patch_model_config),
+    "__init__": (lambda o: isinstance(o, BaseModel), _patch_init),
     "model_dump": (lambda o: True, _patch_attr("model_dump", lambda self, **kw: {"patched": 1})),
     "get_secret_value": (lambda o: not isinstance(o, BaseModel), _patch_attr("get_secret_value", lambda self: "secret")),
     "dict": (lambda o: not isinstance(o, BaseModel), _patch_attr("dict", lambda self: {"v1": 1})),
@@ -1190,8 +1221,15 @@ def _chain(*undos: Any) -> Any:
     return lambda: [u() for u in reversed(undos)]
 
 
+#: the patches that change how a payload is read (N7: main's memo keeps serving the old result)
+DECODE_PATCHES = ["model-config-rebuild", "__init__"]
+
+
 def class_patch_names() -> list[str]:
-    return CLASS_PATCHES_AGREEING if filtered("class-patched-after-first") else list(CLASS_PATCHES)
+    names = CLASS_PATCHES_AGREEING + DECODE_PATCHES if filtered("class-patched-after-first") else list(CLASS_PATCHES)
+    if _memo_filtered("memo-class-patched"):
+        names = [n for n in names if n not in DECODE_PATCHES]
+    return names
 
 
 # --- whole values --------------------------------------------------------------------------------------

@@ -262,6 +262,29 @@ def test_known_rootmodel_memo_dict() -> None:
     Checker([NRoot]).check(NRoot({"k": 0}))
 
 
+class NUpper(pydantic.BaseModel):
+    a: str = ""
+
+
+@pytest.mark.xfail(
+    hasattr(FastSerializer, "memo_stats"),
+    strict=True,
+    raises=Discrepancy,
+    reason=f"known issue memo-class-patched: {G.KNOWN_ISSUE_FILTERS['memo-class-patched']}",
+)
+@pytest.mark.parametrize("patch", G.DECODE_PATCHES)
+def test_known_memo_class_patched(patch: str) -> None:
+    """Passes without a memo; with main's memo (issue 14) the read after the patch is stale (N7)."""
+    checker = Checker([NUpper])
+    value = NUpper(a="x")
+    checker.check(value)  # five reads per serializer: memoized
+    undo = G.CLASS_PATCHES[patch][1](NUpper)
+    try:
+        checker.check(value)
+    finally:
+        undo()
+
+
 @_known("exception-dict-materialized")
 def test_known_exception_dict_materialized(monkeypatch: pytest.MonkeyPatch) -> None:
     """pickle_fallback=True on a value holding an exception and something unserializable."""

@@ -218,14 +218,17 @@ def test_class_patched_after_first_differential(data: st.DataObject) -> None:
     first = data.draw(g.values)
     checker.check(first, "before the patch")
     names = [n for n in G.class_patch_names() if G.CLASS_PATCHES[n][0](first)]
+    names += [n for n in names if n in G.DECODE_PATCHES] * 3  # models: the memo's patches more often
     if not names:
         return
     name = data.draw(st.sampled_from(names), label="patch")
     undo = G.CLASS_PATCHES[name][1](g.ann)
     try:
+        checker.check(first, f"the first object again, class patched: {name}")  # same payload
         checker.check(data.draw(g.values), f"class patched: {name}")
     finally:
         undo()
+    checker.check(first, "the first object again, patch undone")
     checker.check(data.draw(g.values), "patch undone")
 
 
