@@ -117,7 +117,7 @@ def run_generated(data: st.DataObject, types: st.SearchStrategy[G.Gen], most: in
     run_sequence(_classes(gens), data.draw(sequence_of(gens), label="values"))
 
 
-@diff_settings(360)
+@diff_settings(300)
 @given(data=st.data())
 @counted
 def test_models_differential(data: st.DataObject) -> None:
@@ -125,7 +125,7 @@ def test_models_differential(data: st.DataObject) -> None:
     run_generated(data, G.model_gen(), 2)
 
 
-@diff_settings(400)
+@diff_settings(350)
 @given(data=st.data())
 @counted
 def test_fields_differential(data: st.DataObject) -> None:
@@ -134,7 +134,7 @@ def test_fields_differential(data: st.DataObject) -> None:
     run_generated(data, G.field_gen(), 3)
 
 
-@diff_settings(250)
+@diff_settings(200)
 @given(values=st.lists(G.safe_type_values(), min_size=1, max_size=5))
 @counted
 def test_safe_types_differential(values: list[Any]) -> None:
@@ -206,7 +206,7 @@ def patchable(draw: st.DrawFn) -> G.Gen:
     ))
 
 
-@diff_settings(120)
+@diff_settings(100)
 @given(data=st.data())
 @counted
 def test_class_patched_after_first_differential(data: st.DataObject) -> None:
