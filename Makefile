@@ -38,8 +38,9 @@ test-python: build
 	bash scripts/pg_setup.sh
 	$(PY) -m pytest -q
 
+FAST_SERDE_DIFF_EXAMPLES ?= 2000
 fuzz: build
-	VENV=$(VENV) scripts/fuzz.sh $(FUZZ_SECONDS)
+	VENV=$(VENV) FAST_SERDE_DIFF_EXAMPLES=$(FAST_SERDE_DIFF_EXAMPLES) scripts/fuzz.sh $(FUZZ_SECONDS)
 
 # Bounded pass of `make test`: 45 s of fuzzing on plain stable cargo, fixed seed.
 test-fuzz: build

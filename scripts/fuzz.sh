@@ -19,6 +19,11 @@
 #                                     else a random mutation loop.
 #   FUZZ_SEED=N                       seed of the mutation loops (default: the clock; printed).
 #   FUZZ_INSTALL=1                    install cargo-fuzz and atheris first when missing.
+#   FAST_SERDE_DIFF_EXAMPLES=N        then run python/tests/test_differential.py with N hypothesis
+#                                     examples per property (FastSerializer against JsonPlusSerializer
+#                                     on generated classes; seeded by FUZZ_SEED; not counted in
+#                                     SECONDS), FAST_SERDE_DIFF_PER_RUN (500) per process.
+#                                     `make fuzz` sets 2000; unset or 0: skipped.
 #   VENV=.venv                        the project venv (built extension and pinned deps).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -120,6 +125,38 @@ if (( rc != 0 )); then
     status=1
     echo "fuzz.sh: python API: FINDING or failure (exit $rc); log $LOGDIR/python.log:" >&2
     grep -v -E '^#[0-9]+|# Uses:' "$LOGDIR/python.log" | tail -40 >&2
+fi
+
+DIFF_EXAMPLES="${FAST_SERDE_DIFF_EXAMPLES:-0}"
+DIFF_PER_RUN="${FAST_SERDE_DIFF_PER_RUN:-500}"
+if [[ "$DIFF_EXAMPLES" =~ ^[0-9]+$ ]] && (( DIFF_EXAMPLES > 0 )); then
+    # One process per property and per DIFF_PER_RUN examples (seeds FUZZ_SEED, FUZZ_SEED+1, ...):
+    # FastSerializer caches plans for the first 4096 classes of a process only, and a property
+    # builds 1-6 classes an example; the known-issue regressions run once, first.
+    DIFF_TESTS=python/tests/test_differential.py
+    mapfile -t DIFF_PROPS < <("$PY" -m pytest -q --collect-only -p no:cacheprovider "$DIFF_TESTS" 2>/dev/null \
+        | grep -o '::test_[a-z_]*_differential$' || true)
+    echo "fuzz.sh: differential: $DIFF_EXAMPLES examples for each of ${#DIFF_PROPS[@]} properties, $DIFF_PER_RUN per process"
+    rm -f "$LOGDIR"/differential-*.json "$LOGDIR/differential.log"
+    rc=0
+    "$PY" -m pytest -q -p no:cacheprovider python/tests/test_diff_known.py >>"$LOGDIR/differential.log" 2>&1 || rc=$?
+    run=0
+    for prop in "${DIFF_PROPS[@]}"; do
+        for (( done_n = 0; done_n < DIFF_EXAMPLES; done_n += DIFF_PER_RUN )); do
+            n=$(( DIFF_EXAMPLES - done_n < DIFF_PER_RUN ? DIFF_EXAMPLES - done_n : DIFF_PER_RUN ))
+            run=$(( run + 1 ))
+            FAST_SERDE_DIFF_EXAMPLES="$n" FAST_SERDE_DIFF_STATS="$LOGDIR/differential-$run.json" \
+                "$PY" -m pytest -q -p no:cacheprovider "$DIFF_TESTS$prop" \
+                --hypothesis-seed=$(( FUZZ_SEED + done_n / DIFF_PER_RUN )) >>"$LOGDIR/differential.log" 2>&1 || rc=$?
+        done
+    done
+    totals="$("$PY" -c 'import json, sys; t = [json.load(open(p)) for p in sys.argv[1:]]; print(" ".join(f"{k}={sum(x[k] for x in t)}" for k in ("examples", "classes", "values", "comparisons", "seconds")))' "$LOGDIR"/differential-*.json 2>/dev/null || echo '?')"
+    summary+=("differential: $totals in $run processes, exit $rc")
+    if (( rc != 0 )); then
+        status=1
+        echo "fuzz.sh: differential: FINDING or failure (exit $rc); log $LOGDIR/differential.log:" >&2
+        grep -E 'Discrepancy|JsonPlus:|Fast:|first difference|reproduce_failure|FAILED|XPASS' "$LOGDIR/differential.log" | tail -40 >&2
+    fi
 fi
 
 echo "fuzz.sh: seed $FUZZ_SEED (FUZZ_SEED=$FUZZ_SEED replays the mutation loops)"
