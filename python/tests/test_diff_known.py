@@ -1,12 +1,12 @@
-"""Narrow regressions of the known discrepancies the differential search detects (issue 11 and
-FINDINGS.md), each through the same oracle (diff_check.Checker), ``xfail(strict=True)`` until fixed.
+"""Narrow regressions of the discrepancies the differential search found (issue 11 and
+FINDINGS.md), each through the same oracle (diff_check.Checker); all are fixed.
 
 They run before test_differential.py (file order) on purpose: FastSerializer caches a plan for the
 first 4096 classes a process writes and decides every later class per call, so a per-class cache
 bug only shows while that cache still has room (see FINDINGS.md, "Test-design note").
 
-When a fix lands the test XPASSes (strict: the run fails): then delete its xfail mark here AND the
-matching entry of diff_gen.KNOWN_ISSUE_FILTERS.
+A newly found difference gets a test here marked ``@_known(name)`` (a strict xfail) and an entry
+in diff_gen.KNOWN_ISSUE_FILTERS until its fix lands; then both go.
 """
 
 from __future__ import annotations
@@ -82,7 +82,6 @@ class KStr(str):
 K_CLASSES = [KColor, KWithTD, KOptTuple, KAliasAllow, KFrozen, KError, KStr]
 
 
-@_known("tuple-key-rich-item")
 @pytest.mark.parametrize(
     "key",
     [(datetime.date(2024, 1, 2), "u1"), ("k", uuid.UUID(int=1)), (KColor.RED, 1), (datetime.time(1, 2), 0),
@@ -93,13 +92,11 @@ def test_known_tuple_key_rich_item(key: Any) -> None:
     Checker(K_CLASSES).check({key: 3})
 
 
-@_known("trusted-allowlist-cache")
 def test_known_trusted_allowlist_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(G, "ACTIVE_FILTERS", G.ACTIVE_FILTERS - {"trusted-allowlist-cache"})
     run_sequence(K_CLASSES, [KOptTuple(), KOptTuple(t=(1, 2))])
 
 
-@_known("trusted-allowlist-cache")
 def test_known_trusted_safe_type_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     """The same for a SAFE_MSGPACK_TYPES class in the permissive default mode."""
     from langchain_core.messages import HumanMessage
@@ -110,24 +107,20 @@ def test_known_trusted_safe_type_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     run_sequence([], [HumanMessage(content="x", id="1"), later])
 
 
-@_known("typeddict-undeclared-key")
 def test_known_typeddict_undeclared_key() -> None:
     s = KWithTD(td={"a": 1})
     s.td["b"] = 2  # type: ignore[typeddict-unknown-key]
     Checker(K_CLASSES).check(s)
 
 
-@_known("str-subclass-surrogate-key")
 def test_known_str_subclass_surrogate_key() -> None:
     Checker(K_CLASSES).check({KStr("\ud800"): 1})
 
 
-@_known("validation-alias-extra-allow")
 def test_known_validation_alias_extra_allow() -> None:
     Checker(K_CLASSES).check(KAliasAllow(a=1))
 
 
-@_known("node-arg-after-first")
 @pytest.mark.parametrize("kind", ["exception", "frozen-dataclass"])
 def test_known_node_arg_after_first(kind: str) -> None:
     make = (lambda: KError("plain")) if kind == "exception" else KFrozen
@@ -139,7 +132,6 @@ def test_known_node_arg_after_first(kind: str) -> None:
     checker.check(obj)
 
 
-@_known("stale-class-after-redefine")
 def test_known_stale_class_after_redefine(monkeypatch: pytest.MonkeyPatch) -> None:
     name = G.fresh_name("Stale")
     old = _rename(type(name, (pydantic.BaseModel,), {"__module__": G.MODULE_NAME, "__annotations__": {"a": int}, "a": 0}), name)
@@ -149,7 +141,6 @@ def test_known_stale_class_after_redefine(monkeypatch: pytest.MonkeyPatch) -> No
     checker.check(new(a=2))
 
 
-@_known("stale-class-after-redefine")
 def test_known_stale_class_after_reload(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """importlib.reload of a real module file (what `langgraph dev` hot reload does)."""
     mod_name = f"fs_diff_reload_{uuid.uuid4().hex[:8]}"
@@ -200,13 +191,11 @@ class NPairIter(NPair):
 N_CLASSES = [NDate, NDelta, NTime, NPair, NPairIter]
 
 
-@_known("overridden-accessors")
 @pytest.mark.parametrize("make", [lambda: NDate(2024, 1, 2), lambda: NDelta(1), lambda: NTime(1, 2)], ids=["date-year", "timedelta-days", "time-hour"])
 def test_known_overridden_accessors(make: Any) -> None:
     Checker(N_CLASSES).check(make())
 
 
-@_known("namedtuple-iter-override")
 def test_known_namedtuple_iter_override() -> None:
     Checker(N_CLASSES).check(NPairIter(1))
 
@@ -221,7 +210,6 @@ class NFrozenPoint:
     x: int = 1
 
 
-@_known("class-patched-after-first")
 @pytest.mark.parametrize("patch", ["model_dump", "get_secret_value", "dict", "_asdict", "dataclass-fields", "node+arg"])
 def test_known_class_patched_after_first(patch: str) -> None:
     cls = NFrozenPoint if patch == "node+arg" else NPoint  # JsonPlus: Send-shaped for a frozen one
@@ -239,7 +227,6 @@ class NExtra(pydantic.BaseModel):
     a: int = 0
 
 
-@_known("extras-non-str-key")
 @pytest.mark.parametrize("key", [5, (1, "t")], ids=["int", "tuple"])
 def test_known_extras_non_str_key(key: Any) -> None:
     obj = NExtra(a=1, z=1)
@@ -251,12 +238,6 @@ class NRoot(pydantic.RootModel[dict[str, int]]):
     pass
 
 
-@pytest.mark.xfail(
-    hasattr(FastSerializer, "memo_stats"),
-    strict=True,
-    raises=Discrepancy,
-    reason=f"known issue rootmodel-memo-dict: {G.KNOWN_ISSUE_FILTERS['rootmodel-memo-dict']}",
-)
 def test_known_rootmodel_memo_dict() -> None:
     """Passes without a memo; with main's memo (issue 14) the fourth read differs (N6)."""
     Checker([NRoot]).check(NRoot({"k": 0}))
@@ -266,12 +247,6 @@ class NUpper(pydantic.BaseModel):
     a: str = ""
 
 
-@pytest.mark.xfail(
-    hasattr(FastSerializer, "memo_stats"),
-    strict=True,
-    raises=Discrepancy,
-    reason=f"known issue memo-class-patched: {G.KNOWN_ISSUE_FILTERS['memo-class-patched']}",
-)
 @pytest.mark.parametrize("patch", G.DECODE_PATCHES)
 def test_known_memo_class_patched(patch: str) -> None:
     """Passes without a memo; with main's memo (issue 14) the read after the patch is stale (N7)."""
@@ -285,14 +260,12 @@ def test_known_memo_class_patched(patch: str) -> None:
         undo()
 
 
-@_known("exception-dict-materialized")
 def test_known_exception_dict_materialized(monkeypatch: pytest.MonkeyPatch) -> None:
     """pickle_fallback=True on a value holding an exception and something unserializable."""
     monkeypatch.setattr(G, "ACTIVE_FILTERS", G.ACTIVE_FILTERS - {"exception-dict-materialized"})
     Checker([]).check([ValueError("x"), object()])
 
 
-@pytest.mark.xfail(strict=True, reason="known issue #4: FastSerializer's class caches keep every class alive")
 def test_known_classes_kept_alive() -> None:
     """A class written and read once by FastSerializer must be collectable, as with JsonPlus."""
     refs = []
