@@ -14,7 +14,9 @@ releases themselves (their jsonplus.py, _msgpack.py and types.py), they differ o
 | `reconstruction_fallback` | 4.3.0 | ext 0-3 that cannot be built read as None, silently        |
 
 Each feature is detected from the installed module (not from the version number), so a release
-that drops or renames one is not misread.
+that drops or renames one is not misread. Releases outside `VERIFIED` are checked at first use
+against the installed parent by fast_serde._probe, which falls back to the parent's own path for
+whatever differs.
 """
 
 from __future__ import annotations
@@ -190,3 +192,14 @@ def check_allowed_method(module: str, name: str, method: str) -> bool:
     warning, and False."""
     return _default_checks[1](module, name, method)  # type: ignore[index]
 
+
+def remember_allowlist(allowed: Any, check: Callable[..., bool]) -> None:
+    """Make `check` the allowlist check of the allowlist object `allowed` (fast_serde._probe's
+    silent blocker for its own serializers)."""
+    _checks_by_allowlist[id(allowed)] = (allowed, check)
+
+
+def forget_allowlist(allowed: Any) -> None:
+    hit = _checks_by_allowlist.get(id(allowed))
+    if hit is not None and hit[0] is allowed:
+        del _checks_by_allowlist[id(allowed)]

@@ -7,7 +7,7 @@ The walker (crates/fast-serde-core/src/encode.rs) meets a type it does not know 
 `encode_plan` follows `langgraph.checkpoint.serde.jsonplus._msgpack_default` (langgraph-checkpoint
 4.3) branch by branch, in its order of precedence, so the ext code and payload shape the walker
 writes are the ones that function would have produced for every instance of the class. A kind the
-installed release writes otherwise (`REJECTED_KINDS`: fast_serde._compat) is
+installed release writes otherwise (`REJECTED_KINDS`: fast_serde._compat, fast_serde._probe) is
 written by that function itself.
 """
 
@@ -78,17 +78,21 @@ INSTANCE_ATTRS = frozenset({"model_dump", "get_secret_value", "dict", "_asdict"}
 
 
 # Kinds written by the parent's own `_msgpack_enc` on the installed release (FALLBACK): those it
-# writes otherwise (`_compat`).
+# writes otherwise (`_compat`), and those fast_serde._probe found different on an unverified one.
 REJECTED_KINDS: frozenset[int] = frozenset() if _compat.SEND_TIMEOUT else frozenset({SEND})
+# True while fast_serde._probe runs: no plan is cached (its verdict may still reject the kind).
+PROBING = False
 
 
 def encode_plan(
     obj: Any,
 ) -> tuple[int, tuple[str, ...], int, tuple[Any, ...], tuple[str, ...], tuple[str, ...]]:
-    """`_encode_plan(obj)`, or FALLBACK for a kind in `REJECTED_KINDS`."""
+    """`_encode_plan(obj)`, or FALLBACK for a kind in `REJECTED_KINDS`; not cached while PROBING."""
     plan = _encode_plan(obj)
     if plan[0] in REJECTED_KINDS:
         plan = _PARENT_PATH
+    if PROBING:
+        return (plan[0], plan[1], plan[2] | ONCE, *plan[3:])
     return plan
 
 

@@ -9,7 +9,8 @@ Usage with any stock checkpointer::
 
 The bytes are JsonPlusSerializer's own (``("msgpack", bytes)`` with its ext codes 0-7; ``"null"``,
 ``"bytes"``, ``"bytearray"`` tags), so databases written by either are read by both. How the
-langgraph-checkpoint releases differ lives in fast_serde._compat.
+langgraph-checkpoint releases differ lives in fast_serde._compat; on a release outside its verified
+list, fast_serde._probe checks this class against the installed parent at first use.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from langgraph.checkpoint.serde import _msgpack as _lg_msgpack
 from langgraph.checkpoint.serde import jsonplus as _jsonplus
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from fast_serde import _plans
+from fast_serde import _plans, _probe
 from fast_serde._install import install, uninstall
 from fast_serde._native import EncodeError, LangGraphCodec
 
@@ -88,6 +89,8 @@ class FastSerializer(JsonPlusSerializer):
             __unpack_ext_hook__=__unpack_ext_hook__,
         )
         self.validate_models = validate_models
+        # On a release outside the verified list, the first construction probes it (_probe).
+        self._native = _probe.verdict()
         self._codec = self._make_codec()
 
     def _make_codec(self) -> LangGraphCodec:
@@ -114,6 +117,8 @@ class FastSerializer(JsonPlusSerializer):
         return clone  # type: ignore[return-value]
 
     def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        if not self._native.dumps:
+            return super().dumps_typed(obj)
         if obj is None:
             return "null", _EMPTY_BYTES
         elif isinstance(obj, bytes):
@@ -129,7 +134,7 @@ class FastSerializer(JsonPlusSerializer):
 
     def loads_typed(self, data: tuple[str, bytes]) -> Any:
         type_, data_ = data
-        if type_ == "msgpack" and not self._custom_unpack_ext_hook:
+        if type_ == "msgpack" and not self._custom_unpack_ext_hook and self._native.loads:
             return self._codec.loads(data_)
         return super().loads_typed(data)
 
