@@ -137,6 +137,8 @@ def verdict() -> Verdict:
         _running = True
         try:
             v = run()
+        except Exception as exc:  # a release the probe cannot even drive: the parent for all
+            v = Verdict(False, False, problems=(f"every write and read (the probe failed: {exc!r})",))
         finally:
             _running = False
         apply(v)

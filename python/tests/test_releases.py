@@ -48,7 +48,9 @@ def test_probe_covers_every_plan_kind_and_ext_code() -> None:
 
     values = [v for _, v in _probe_values.values()]
     kinds = {_probe._kind(v) for v in values}
-    written = {k for k, n in _probe._KIND_NAMES.items() if n not in ("FALLBACK",)}
+    # Every kind the walker writes (no ext 7 on a release without _DeltaSnapshot).
+    absent = {"FALLBACK"} | (set() if _compat.DELTA_SNAPSHOT else {"DELTA_SNAPSHOT"})
+    written = {k for k, n in _probe._KIND_NAMES.items() if n not in absent}
     assert written <= kinds
     import ormsgpack
     from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
@@ -64,7 +66,7 @@ def test_probe_covers_every_plan_kind_and_ext_code() -> None:
         tag, data = JsonPlusSerializer().dumps_typed(v)
         if tag == "msgpack":
             ormsgpack.unpackb(data, ext_hook=hook, option=ormsgpack.OPT_NON_STR_KEYS)
-    assert codes == set(range(8))
+    assert codes == set(range(8 if _compat.DELTA_SNAPSHOT else 7))
 
 
 def test_probe_emits_no_event_logs_nothing_and_warns_nothing(caplog: pytest.LogCaptureFixture) -> None:
@@ -84,6 +86,26 @@ def test_probe_emits_no_event_logs_nothing_and_warns_nothing(caplog: pytest.LogC
     assert events == []
     assert [r.getMessage() for r in caplog.records if "_probe_values" in r.getMessage()] == []
     assert [str(w.message) for w in caught] == []
+
+
+def test_a_probe_that_cannot_run_sends_everything_to_the_parent(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_compat, "VERSION", "4.9.0")
+    monkeypatch.setattr(_compat, "VERIFIED_RELEASE", False)
+    monkeypatch.setattr(_probe, "_verdict", None)
+
+    def broken(jsonplus: Any) -> Any:
+        raise TypeError("JsonPlusSerializer() got an unexpected keyword argument")
+
+    monkeypatch.setattr(_probe, "_compare", broken)
+    with pytest.warns(RuntimeWarning, match=r"langgraph-checkpoint 4\.9\.0 .*the probe failed"):
+        f = FastSerializer()
+    assert (f._native.dumps, f._native.loads) == (False, False)
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    f._codec = None  # the native codec is not touched: every call is the parent's
+    value = {"k": [1, "x", b"b"]}
+    assert f.dumps_typed(value) == JsonPlusSerializer().dumps_typed(value)
+    assert f.loads_typed(f.dumps_typed(value)) == value
 
 
 def future(scenario: str) -> dict[str, Any]:
