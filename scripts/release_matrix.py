@@ -239,7 +239,7 @@ def main() -> int:
     wheel = build_wheel(a.python)
     log = Path(a.log)
     log.mkdir(parents=True, exist_ok=True)
-    rows, ok_all = [], True
+    rows, ok_all, passed = [], True, 0
     for release in releases:
         t = time.monotonic()
         py = venv(release, base, wheel)
@@ -250,6 +250,7 @@ def main() -> int:
             rows.append((release, "ImportError" if ok else f"FAIL: {err or 'imported'}", "-", "-",
                          time.monotonic() - t))
             ok_all &= ok
+            passed += ok
             continue
         ours_ok, ours, text1 = pytest(py, [f"python/tests/{t}" for t in OUR_TESTS], ROOT)
         tests = release_tests(release, py)
@@ -273,11 +274,13 @@ def main() -> int:
         rows.append((release, ("" if ours_ok else "FAIL: ") + ours, ("" if theirs_ok else "FAIL: ") + theirs,
                      bytes_cell, time.monotonic() - t))
         ok_all &= ours_ok and theirs_ok and bytes_ok
+        passed += ours_ok and theirs_ok and bytes_ok
     print("| langgraph-checkpoint | our tests (test_langgraph, test_golden, test_releases) | its test_jsonplus.py with FastSerializer | bytes identical (golden values, 5k/30k/200k states) | seconds |")
     print("|---|---|---|---|---|")
     for release, ours, theirs, b, secs in rows:
         print(f"| {release} | {ours} | {theirs} | {b} | {secs:.0f} |")
     print(f"\n{len(rows)} releases in {time.monotonic() - started:.0f} s; logs in {log}")
+    print(f"releases: {passed} passed, {len(rows) - passed} failed")
     return 0 if ok_all else 1
 
 
