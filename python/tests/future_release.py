@@ -71,6 +71,27 @@ def hook_with_decimal(allowed: Any) -> Any:
     return ext_hook
 
 
+def hook_blocking_to_none(allowed: Any) -> Any:
+    """A changed allowlist outcome: a blocked class reads as None (not as its payload). The hook
+    keeps the parent's own `_check_allowed` and `_check_allowed_method` as its closure, as
+    every 4.x release builds it."""
+    inner = ORIGINAL_HOOK(allowed)
+    cells = dict(zip(inner.__code__.co_freevars, inner.__closure__ or ()))
+    _check_allowed = cells["_check_allowed"].cell_contents
+    _check_allowed_method = cells["_check_allowed_method"].cell_contents
+
+    def ext_hook(code: int, data: bytes) -> Any:
+        if code in (0, 1, 2, 4, 5):
+            tup = ormsgpack.unpackb(data, ext_hook=ext_hook, option=ormsgpack.OPT_NON_STR_KEYS)
+            if not _check_allowed(tup[0], tup[1]):
+                return None
+        elif code == 3 and not _check_allowed_method:  # (never: keeps it in the closure)
+            return None
+        return inner(code, data)
+
+    return ext_hook
+
+
 def apply(scenario: str) -> None:
     if scenario == "enum_qualname":
         jsonplus._msgpack_default = enum_by_qualname
@@ -78,6 +99,8 @@ def apply(scenario: str) -> None:
         jsonplus._msgpack_default = decimal_ext
         jsonplus.EXT_DECIMAL = EXT_DECIMAL
         jsonplus._create_msgpack_ext_hook = hook_with_decimal
+    elif scenario == "blocked_reads_none":
+        jsonplus._create_msgpack_ext_hook = hook_blocking_to_none
     elif scenario == "option_flag":
         # Enum members written by ormsgpack itself (their value), not through the default hook.
         jsonplus._option = ORIGINAL_OPTION & ~ormsgpack.OPT_PASSTHROUGH_ENUM
@@ -100,6 +123,8 @@ def values() -> dict[str, Any]:
 def main() -> None:
     scenario = sys.argv[1]
     unpatched = {k: jsonplus.JsonPlusSerializer().dumps_typed(v) for k, v in values().items()}
+    strict = jsonplus.JsonPlusSerializer(allowed_msgpack_modules=None)
+    unpatched_strict = {k: repr(strict.loads_typed(b)) for k, b in unpatched.items()}
     apply(scenario)
 
     from fast_serde import _compat
@@ -115,10 +140,15 @@ def main() -> None:
         sers = [FastSerializer() for _ in range(3)]
     fast = sers[-1]
     parent = jsonplus.JsonPlusSerializer()
+    strict_fast = FastSerializer(allowed_msgpack_modules=None)
+    strict_parent = jsonplus.JsonPlusSerializer(allowed_msgpack_modules=None)
     results = {}
     for name, value in values().items():
         theirs, ours = parent.dumps_typed(value), fast.dumps_typed(value)
+        strict_read = repr(strict_parent.loads_typed(theirs))
         results[name] = {
+            "strict_reads_equal": repr(strict_fast.loads_typed(theirs)) == strict_read,
+            "patch_changed_strict_read": strict_read != unpatched_strict[name],
             "bytes_equal": theirs == ours,
             "patch_changed_bytes": theirs != unpatched[name],
             "fast_reads_parent": repr(fast.loads_typed(theirs)) == repr(parent.loads_typed(theirs)),

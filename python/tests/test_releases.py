@@ -126,6 +126,7 @@ def assert_exactly_the_parent(out: dict[str, Any], changed: set[str]) -> None:
     for name, r in out["values"].items():
         assert r["bytes_equal"], name
         assert r["fast_reads_parent"] and r["parent_reads_fast"], name
+        assert r["strict_reads_equal"], name
         assert r["patch_changed_bytes"] == (name in changed), name
 
 
@@ -151,6 +152,17 @@ def test_unseen_release_with_a_new_ext_code() -> None:
     assert out["verdict"]["loads"] is False
     assert "STR_ARG" in out["verdict"]["kinds"]
     assert out["values"]["decimal"]["read_back"] == "Decimal('2.50')"
+
+
+def test_unseen_release_whose_blocked_classes_read_otherwise() -> None:
+    """An allowlist outcome changed (a blocked class reads as None): found by the probe's blocked
+    reads, which reach no listener; every read is then the parent's, in strict mode too."""
+    out = future("blocked_reads_none")
+    assert_exactly_the_parent(out, set())
+    assert_one_warning_naming_the_version(out, "every read", "blocked")
+    assert out["verdict"]["loads"] is False and out["verdict"]["dumps"] is True
+    changed = {n for n, r in out["values"].items() if r["patch_changed_strict_read"]}
+    assert changed == {"nested enum", "enum in a list"}  # the classes strict mode blocks
 
 
 def test_unseen_release_with_a_changed_option_flag() -> None:
