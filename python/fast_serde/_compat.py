@@ -169,13 +169,17 @@ PARENT_CHECKS = _default_checks is not None
 
 # id(allowlist) -> (allowlist, its check): the allowlist object is held, so its id stays its own.
 _checks_by_allowlist: dict[int, tuple[Any, Callable[..., bool]]] = {}
-_CHECKS_MAX = 64
+_CHECKS_MAX = 64  # past it the table starts afresh (each check is rebuilt on demand)
+# The same for checks set by `remember_allowlist`: never dropped by that bound, only by `forget`.
+_pinned: dict[int, tuple[Any, Callable[..., bool]]] = {}
 
 
 def check_allowed(allowed: Any, module: str, name: str) -> bool:
     """The parent's `_check_allowed(module, name)` for the normalised allowlist `allowed` (True,
     None or a set of keys): True if allowed; emits the parent's events and warnings."""
-    hit = _checks_by_allowlist.get(id(allowed))
+    hit = _pinned.get(id(allowed))
+    if hit is None or hit[0] is not allowed:
+        hit = _checks_by_allowlist.get(id(allowed))
     if hit is None or hit[0] is not allowed:
         checks = _parent_checks(_create_hook(allowed))  # type: ignore[misc]
         if checks is None:  # pragma: no cover - PARENT_CHECKS was True at import
@@ -194,12 +198,12 @@ def check_allowed_method(module: str, name: str, method: str) -> bool:
 
 
 def remember_allowlist(allowed: Any, check: Callable[..., bool]) -> None:
-    """Make `check` the allowlist check of the allowlist object `allowed` (fast_serde._probe's
-    silent blocker for its own serializers)."""
-    _checks_by_allowlist[id(allowed)] = (allowed, check)
+    """Make `check` the allowlist check of the allowlist object `allowed` until
+    `forget_allowlist(allowed)` (fast_serde._probe's silent blocker for its own serializers)."""
+    _pinned[id(allowed)] = (allowed, check)
 
 
 def forget_allowlist(allowed: Any) -> None:
-    hit = _checks_by_allowlist.get(id(allowed))
+    hit = _pinned.get(id(allowed))
     if hit is not None and hit[0] is allowed:
-        del _checks_by_allowlist[id(allowed)]
+        del _pinned[id(allowed)]

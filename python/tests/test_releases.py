@@ -88,6 +88,18 @@ def test_probe_emits_no_event_logs_nothing_and_warns_nothing(caplog: pytest.LogC
     assert [str(w.message) for w in caught] == []
 
 
+def test_probe_holds_when_the_allowlist_check_table_starts_afresh() -> None:
+    """The probe's silent blocker outlives the bound of `_compat`'s table of allowlist checks
+    (it once was dropped when the table filled up during a probe: then blocked reads met the
+    parent's loud check and the probe misread the release)."""
+    keep = []
+    while len(_compat._checks_by_allowlist) < _compat._CHECKS_MAX - 1:
+        keep.append({(f"m{len(keep)}", "x")})
+        _compat.check_allowed(keep[-1], "datetime", "datetime")
+    assert _probe.run().problems == ()
+    assert _compat._pinned == {}
+
+
 def test_a_probe_that_cannot_run_sends_everything_to_the_parent(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_compat, "VERSION", "4.9.0")
     monkeypatch.setattr(_compat, "VERIFIED_RELEASE", False)
