@@ -5,7 +5,7 @@ PIP     := $(VENV)/bin/pip
 STAMP   := $(VENV)/.deps-installed
 PYTHON  ?= python3
 
-.PHONY: all setup build test test-latest test-rust test-python test-fuzz test-bench-build lint demo bench bench-loads bench-pg clean fuzz
+.PHONY: all setup build test test-latest test-rust test-python test-fuzz test-bench-build test-releases lint demo bench bench-loads bench-pg clean fuzz
 FUZZ_SECONDS ?= 300
 
 all: test
@@ -54,6 +54,12 @@ test-bench-build: $(STAMP)
 
 test: build test-rust lint test-bench-build test-fuzz test-python
 
+# The langgraph-checkpoint release matrix: every release in fast_serde._compat.VERIFIED in its own
+# .venv-lgc-<release> (our tests, the release's own test_jsonplus.py, a byte check), and the
+# too-old ones' ImportError. Not part of `make test` (minutes: one venv per release); CI runs it.
+test-releases: $(STAMP)
+	nice $(PY) scripts/release_matrix.py
+
 demo: build
 	$(PY) -m fast_serde demo
 
@@ -70,7 +76,7 @@ bench-pg: build
 	$(PY) benches/bench_pg.py
 
 clean:
-	rm -rf $(VENV) target
+	rm -rf $(VENV) .venv-lgc-* .venv-latest target
 
 # The "latest" lane: the newest langgraph, langgraph-checkpoint, langchain-core and pydantic the
 # registry serves, unpinned, in .venv-latest (scripts/test_latest.sh); .ci/run runs it.

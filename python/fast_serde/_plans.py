@@ -6,7 +6,9 @@ The walker (crates/fast-serde-core/src/encode.rs) meets a type it does not know 
 
 `encode_plan` follows `langgraph.checkpoint.serde.jsonplus._msgpack_default` (langgraph-checkpoint
 4.3) branch by branch, in its order of precedence, so the ext code and payload shape the walker
-writes are the ones that function would have produced for every instance of the class.
+writes are the ones that function would have produced for every instance of the class. A kind the
+installed release writes otherwise (`REJECTED_KINDS`: fast_serde._compat, fast_serde._probe) is
+written by that function itself.
 """
 
 from __future__ import annotations
@@ -34,10 +36,14 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from langgraph.checkpoint.serde.types import SendProtocol, _DeltaSnapshot
+from langgraph.checkpoint.serde.types import SendProtocol
 from langgraph.store.base import Item
 
+from fast_serde import _compat
 from fast_serde._native import instance_dict
+
+# `isinstance(obj, _DELTA)`: never true on a release without `_DeltaSnapshot`.
+_DELTA: tuple[type, ...] = (_compat.DELTA_SNAPSHOT,) if _compat.DELTA_SNAPSHOT else ()
 
 # Plan kinds, read by the walker (`PlanKind` in encode.rs). Payload shapes are jsonplus's.
 FALLBACK = 0  # _msgpack_enc(obj) in Python, spliced (numpy arrays, unknown types)
@@ -73,7 +79,31 @@ ONCE = 2  # this answer came from the instance's own attributes: do not cache it
 INSTANCE_ATTRS = frozenset({"model_dump", "get_secret_value", "dict", "_asdict"})
 
 
+# Kinds written by the parent's own `_msgpack_enc` on the installed release (FALLBACK): those it
+# writes otherwise (`_compat`), and those fast_serde._probe found different on an unverified one.
+REJECTED_KINDS: frozenset[int] = frozenset() if _compat.SEND_TIMEOUT else frozenset({SEND})
+# True while fast_serde._probe runs: no plan is cached (its verdict may still reject the kind).
+PROBING = False
+
+
 def encode_plan(
+    obj: Any,
+) -> tuple[int, tuple[str, ...], int, tuple[Any, ...], tuple[str, ...], tuple[str, ...]]:
+    """`_encode_plan(obj)`, or FALLBACK for a kind in `REJECTED_KINDS`; not cached while PROBING."""
+    plan = _encode_plan(obj)
+    if plan[0] in REJECTED_KINDS:
+        plan = _PARENT_PATH
+    if PROBING:
+        return (plan[0], plan[1], plan[2] | ONCE, *plan[3:])
+    return plan
+
+
+def plan_kind(obj: Any) -> int:
+    """The kind `_msgpack_default`'s branch for `obj` maps to (before `REJECTED_KINDS`)."""
+    return _encode_plan(obj)[0]
+
+
+def _encode_plan(
     obj: Any,
 ) -> tuple[int, tuple[str, ...], int, tuple[Any, ...], tuple[str, ...], tuple[str, ...]]:
     """Return `(kind, fields, flags, guards, steer_any, steer_all)` for `type(obj)`: the branch
@@ -91,7 +121,7 @@ def encode_plan(
     custom (`__getattr__`, `__getattribute__`). Raises nothing: an unknown type gets FALLBACK,
     whose Python path raises the parent's TypeError.
     """
-    if isinstance(obj, _DeltaSnapshot):
+    if isinstance(obj, _DELTA):
         return DELTA_SNAPSHOT, (), 0, (), (), ()
     try:
         own = instance_dict(obj)  # obj.__dict__, without creating an exception's lazy dict
@@ -123,6 +153,7 @@ def encode_plan(
 
 
 _PER_OBJECT = (FALLBACK, (), ONCE, (), (), ())  # decided per object, in Python
+_PARENT_PATH = (FALLBACK, (), 0, (), (), ())  # every object of the class, by the parent's own code
 
 # Kinds whose branch in `_msgpack_default` comes after `isinstance(obj, SendProtocol)`.
 _PAST_SEND_PROTOCOL = frozenset({REPR, ATTRS_KW})

@@ -1,4 +1,4 @@
-"""`FastSerializer`: JsonPlusSerializer's format (langgraph-checkpoint 4.3), written and read natively.
+"""`FastSerializer`: JsonPlusSerializer's format (langgraph-checkpoint 4.x), written and read natively.
 
 Usage with any stock checkpointer::
 
@@ -8,7 +8,9 @@ Usage with any stock checkpointer::
     saver = SqliteSaver(conn, serde=FastSerializer())
 
 The bytes are JsonPlusSerializer's own (``("msgpack", bytes)`` with its ext codes 0-7; ``"null"``,
-``"bytes"``, ``"bytearray"`` tags), so databases written by either are read by both.
+``"bytes"``, ``"bytearray"`` tags), so databases written by either are read by both. How the
+langgraph-checkpoint releases differ lives in fast_serde._compat; on a release outside its verified
+list, fast_serde._probe checks this class against the installed parent at first use.
 """
 
 from __future__ import annotations
@@ -19,15 +21,17 @@ import pickle
 from types import SimpleNamespace
 from typing import Any
 
+from fast_serde import _compat  # first: a clear ImportError on a release without the allowlist
 from langgraph.checkpoint.serde import _msgpack as _lg_msgpack
 from langgraph.checkpoint.serde import jsonplus as _jsonplus
-from langgraph.checkpoint.serde.event_hooks import emit_serde_event
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-from langgraph.checkpoint.serde.types import _DeltaSnapshot
 
-from fast_serde import _plans
+from fast_serde import _plans, _probe
 from fast_serde._install import install, uninstall
 from fast_serde._native import EncodeError, LangGraphCodec
+
+# Ext 7's reader for the installed release (the class, or None before 4.1).
+_DeltaSnapshot = _compat.read_delta_snapshot
 
 __all__ = ["FastSerializer", "install", "uninstall"]
 
@@ -99,6 +103,8 @@ class FastSerializer(JsonPlusSerializer):
         self.memo_bytes = DEFAULT_MEMO_BYTES if memo_bytes is None else int(memo_bytes)
         if self.memo_bytes < 0:
             raise ValueError(f"memo_bytes must be >= 0, not {memo_bytes!r}")
+        # On a release outside the verified list, the first construction probes it (_probe).
+        self._native = _probe.verdict()
         self._codec = self._make_codec()
 
     def _make_codec(self) -> LangGraphCodec:
@@ -132,6 +138,8 @@ class FastSerializer(JsonPlusSerializer):
         return self._codec.memo_stats()
 
     def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        if not self._native.dumps:
+            return super().dumps_typed(obj)
         if obj is None:
             return "null", _EMPTY_BYTES
         elif isinstance(obj, bytes):
@@ -147,47 +155,21 @@ class FastSerializer(JsonPlusSerializer):
 
     def loads_typed(self, data: tuple[str, bytes]) -> Any:
         type_, data_ = data
-        if type_ == "msgpack" and not self._custom_unpack_ext_hook:
+        if type_ == "msgpack" and not self._custom_unpack_ext_hook and self._native.loads:
             return self._codec.loads(data_)
         return super().loads_typed(data)
 
 
 def _check_allowed(allowed: Any, module: Any, name: Any) -> int:
-    """The parent's ``_check_allowed(module, name)`` (same events, warning texts and
-    de-duplication sets), answered as a ``_RESOLVED_*`` status. ``allowed`` is the serializer's
-    normalised ``allowed_msgpack_modules``."""
-    key = (module, name)
-    if key in _lg_msgpack.SAFE_MSGPACK_TYPES:
-        return _RESOLVED_CACHE
-    if allowed is True:
-        emit_serde_event({"kind": "msgpack_unregistered_allowed", "module": module, "name": name})
-        _jsonplus._warn_once(
-            _jsonplus._warned_unregistered_types,
-            key,
-            "Deserializing unregistered type %s.%s from checkpoint. "
-            "This will be blocked in a future version. "
-            "Set LANGGRAPH_STRICT_MSGPACK=true to block now, or add "
-            "to allowed_msgpack_modules to allow explicitly: [(%r, %r)]",
-            module,
-            name,
-            module,
-            name,
-        )
-        return _RESOLVED_ONCE
-    if allowed is not None and key in allowed:
-        return _RESOLVED_CACHE
-    emit_serde_event({"kind": "msgpack_blocked", "module": module, "name": name})
-    _jsonplus._warn_once(
-        _jsonplus._warned_blocked_types,
-        key,
-        "Blocked deserialization of %s.%s - not in allowed_msgpack_modules. "
-        "Add to allowed_msgpack_modules to allow: [(%r, %r)]",
-        module,
-        name,
-        module,
-        name,
-    )
-    return _RESOLVED_BLOCKED
+    """The parent's ``_check_allowed(module, name)`` itself (its events, warning texts and
+    de-duplication, release by release: ``_compat.check_allowed``), answered as a ``_RESOLVED_*``
+    status. ``allowed`` is the serializer's normalised ``allowed_msgpack_modules``."""
+    if (module, name) in _lg_msgpack.SAFE_MSGPACK_TYPES:
+        return _RESOLVED_CACHE  # the parent's first test: allowed, no event, no warning
+    if not _compat.check_allowed(allowed, module, name):
+        return _RESOLVED_BLOCKED
+    # Permissive (True): the parent emits an event per object; an explicit entry is silent.
+    return _RESOLVED_ONCE if allowed is True else _RESOLVED_CACHE
 
 
 def _resolve(allowed: Any, code: int, module: str, name: str) -> tuple[int, Any]:
@@ -209,9 +191,9 @@ def _resolve(allowed: Any, code: int, module: str, name: str) -> tuple[int, Any]
         return (_RESOLVED_FIXED if status == _RESOLVED_CACHE else status), _send
     try:
         cls = getattr(importlib.import_module(module), name)
-    except Exception as exc:
+    except Exception:
         if code in (0, 1, 2, 3):
-            _jsonplus._reconstruction_fallback((module, name, None), exc)
+            raise  # the reader hands it to `_failed`: this release's fallback for codes 0-3
         return _RESOLVED_BLOCKED, None
     return status, cls
 
@@ -250,7 +232,7 @@ def _ext_from_payload(allowed: Any, code: int, decoded: bool, tup: Any) -> Any:
         if _check_allowed(allowed, tup[0], tup[1]) == _RESOLVED_BLOCKED:
             return tup[2]
         if code == 1 and tup[0] == "langgraph.types" and tup[1] == "Send":
-            return _jsonplus._send_from_args(tup[2])
+            return _compat.send_from_args(tup[2])
         ctor = getattr(importlib.import_module(tup[0]), tup[1])
         if code == 0:
             return ctor(tup[2])
@@ -258,19 +240,19 @@ def _ext_from_payload(allowed: Any, code: int, decoded: bool, tup: Any) -> Any:
             return ctor(*tup[2])
         return ctor(**tup[2])
     except Exception as exc:
-        return _jsonplus._reconstruction_fallback(tup, exc)
+        return _compat.reconstruction_fallback(tup, exc)
 
 
 def _send(*args: Any) -> Any:
     """``Send`` from ext 1's positional arguments, exactly as the parent builds it."""
-    return _jsonplus._send_from_args(args)
+    return _compat.send_from_args(args)
 
 
 def _failed(code: int, module: str, name: str, arg: Any, exc: BaseException) -> Any:
     """The parent's fallback when building ext ``code`` raised: the payload's argument (codes
     0-3 with the parent's one-time warning; pydantic codes silently)."""
     if code in (0, 1, 2, 3):
-        return _jsonplus._reconstruction_fallback((module, name, arg), exc)
+        return _compat.reconstruction_fallback((module, name, arg), exc)
     return arg
 
 
@@ -286,17 +268,6 @@ def _numpy_array(payload: Any) -> Any:
 
 
 def _method_allowed(module: str, name: str, method: str) -> bool:
-    """The parent's ``_check_allowed_method``: ext 3 may only call ``SAFE_MSGPACK_METHODS``;
+    """The parent's own ``_check_allowed_method``: ext 3 may only call ``SAFE_MSGPACK_METHODS``;
     anything else emits ``msgpack_method_blocked`` and logs the parent's warning."""
-    if (module, name, method) in _lg_msgpack.SAFE_MSGPACK_METHODS:
-        return True
-    emit_serde_event(
-        {"kind": "msgpack_method_blocked", "module": module, "name": name, "method": method}
-    )
-    _jsonplus.logger.warning(
-        "Blocked deserialization of method call %s.%s.%s - not in allowed methods set.",
-        module,
-        name,
-        method,
-    )
-    return False
+    return _compat.check_allowed_method(module, name, method)

@@ -64,17 +64,34 @@ from langgraph.checkpoint.serde import jsonplus as jsonplus_mod
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 from langgraph.checkpoint.serde.event_hooks import register_serde_event_listener
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer, _msgpack_enc
-from langgraph.checkpoint.serde.types import _DeltaSnapshot
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.store.base import Item
 from langgraph.types import Command, Interrupt, Send
 
 import fast_serde
 import lg_models as M
+from fast_serde import _compat
 from fast_serde.langgraph import FastSerializer
 from lg_strategies import assert_same, rich_values
 
 TESTS_DIR = pathlib.Path(__file__).resolve().parent
+
+# What the installed langgraph-checkpoint release writes (the release matrix runs this file on each).
+_DeltaSnapshot = _compat.DELTA_SNAPSHOT  # None before 4.1
+needs_delta = pytest.mark.skipif(_DeltaSnapshot is None, reason="no _DeltaSnapshot before 4.1")
+needs_send_timeout = pytest.mark.skipif(
+    "timeout" not in __import__("inspect").signature(Send).parameters,
+    reason="no Send.timeout in the langgraph that langgraph-checkpoint 4.0 installs with",
+)
+# The parent's fallback for ext 0-3 that cannot be built: the payload (4.3+) or None (before).
+RECONSTRUCTS = hasattr(jsonplus_mod, "_reconstruction_fallback")
+# Its allowlist warnings: once per (module, name) (4.0.3+) or every time (before).
+WARNS_ONCE = hasattr(jsonplus_mod, "_warn_once")
+# Before 4.1, ext 7 is a code the parent reads as None without reading its payload; the native
+# reader reads it (a native switch would be needed: crates/ is not changed here).
+EXT7_UNKNOWN = (
+    "fast-serde difference before 4.1: a malformed ext 7 payload raises DecodeError, the parent reads None"
+)
 JSONPLUS_LOGGER = "langgraph.checkpoint.serde.jsonplus"
 THIS = __name__  # the module name the probe classes below are written under
 
@@ -160,12 +177,12 @@ def forget_warnings(*keys: tuple[str, str]) -> None:
 
     (All of them: a crafted payload may name any (module, name).) ``keys`` documents which.
     """
-    for s in (
-        jsonplus_mod._warned_unregistered_types,
-        jsonplus_mod._warned_blocked_types,
-        jsonplus_mod._warned_unreconstructable_types,
+    for name in (
+        "_warned_unregistered_types",  # 4.0.3+ (before, every warning is logged)
+        "_warned_blocked_types",  # 4.0.3+
+        "_warned_unreconstructable_types",  # 4.3+
     ):
-        s.clear()
+        getattr(jsonplus_mod, name, set()).clear()
 
 
 def run_logged(
@@ -359,7 +376,7 @@ DATETIME_CASES = [
 
 LANGGRAPH_CASES = [
     pytest.param(lambda: Send("node", {"a": 1, "msgs": [HumanMessage("x")]}), _SAME, id="Send"),
-    pytest.param(lambda: Send("node", M.Profile(name="p"), timeout=2.5), _PARENT, id="Send-timeout-model"),
+    pytest.param(lambda: Send("node", M.Profile(name="p"), timeout=2.5), _PARENT, id="Send-timeout-model", marks=needs_send_timeout),
     pytest.param(lambda: [Send("a", 1), Send("b", Send("c", None))], _SAME, id="Send-nested"),
     pytest.param(lambda: Interrupt(value={"question": "ok?"}, id="int-1"), _SAME, id="Interrupt"),
     pytest.param(lambda: Command(goto=Send("n", 1), update={"k": [1]}, resume="yes"), _PARENT, id="Command"),
@@ -368,8 +385,8 @@ LANGGRAPH_CASES = [
         _SAME,
         id="store-Item",
     ),
-    pytest.param(lambda: _DeltaSnapshot([HumanMessage("a"), {"k": uuid.UUID(int=3)}]), _SAME, id="DeltaSnapshot"),
-    pytest.param(lambda: {"snap": _DeltaSnapshot(None)}, _SAME, id="DeltaSnapshot-None"),
+    pytest.param(lambda: _DeltaSnapshot([HumanMessage("a"), {"k": uuid.UUID(int=3)}]), _SAME, id="DeltaSnapshot", marks=needs_delta),
+    pytest.param(lambda: {"snap": _DeltaSnapshot(None)}, _SAME, id="DeltaSnapshot-None", marks=needs_delta),
 ]
 
 DATACLASS_CASES = [
@@ -440,7 +457,7 @@ def _mixed() -> dict[str, Any]:
         7: {None: [datetime.date(2024, 1, 1), datetime.time(1, 2, tzinfo=UTC)]},
         (1, "t"): collections.deque([decimal.Decimal("3.14"), ipaddress.IPv4Address("1.2.3.4")]),
         "arr": np.arange(6, dtype=np.int16).reshape(2, 3)[:, ::2],
-        "snap": _DeltaSnapshot({"docs": [Document(page_content="d")]}),
+        **({"snap": _DeltaSnapshot({"docs": [Document(page_content="d")]})} if _DeltaSnapshot else {}),
         "item": Item(value={"v": M.Rich(id=uuid.UUID(int=1), when=DT, day=datetime.date(2024, 1, 1), amount=decimal.Decimal(1))}, key="k", namespace=("n",), created_at=DT, updated_at=DT),
         "misc": [pathlib.Path("/x"), re.compile("a+"), frozenset({M.Mood.HAPPY}), ValueError("e"), M.V1Model(name="n"), "\ud800"],
         "deep": [[[[{"k": [M.AnyModel(value={"x": [M.Point(0, 0), uuid.UUID(int=5)]})]}]]]],
@@ -476,9 +493,11 @@ def test_cases_cover_all_ext_codes() -> None:
         ormsgpack.unpackb(data, ext_hook=hook, option=ormsgpack.OPT_NON_STR_KEYS)
 
     for p in ALL_CASES:
+        if any(m in p.marks and m.args[0] for m in (needs_delta, needs_send_timeout)):
+            continue
         _, data = JsonPlusSerializer().dumps_typed(p.values[0]())
         ormsgpack.unpackb(data, ext_hook=hook, option=ormsgpack.OPT_NON_STR_KEYS)
-    assert seen == set(range(8))
+    assert seen == set(range(8 if _DeltaSnapshot else 7))
 
 
 def test_model_fields_set_after_round_trip() -> None:
@@ -780,6 +799,8 @@ def test_ext_4_6_7_garbage_like_parent(code: int, garbage: bytes) -> None:
     data = ("msgpack", ext(code, garbage))
     j, f = pair()
     out_f, out_j = outcome(f.loads_typed, data), outcome(j.loads_typed, data)
+    if code == 7 and _DeltaSnapshot is None and out_f[0] == "raise" and out_j == ("ok", None):
+        pytest.xfail(EXT7_UNKNOWN)  # exactly the known difference, nothing else
     assert_same_outcome(out_f, out_j)
     if out_f[0] == "raise":
         assert isinstance(out_f[1], fast_serde.DecodeError)
@@ -1047,7 +1068,7 @@ def test_permissive_warning_once_events_every_time(caplog: pytest.LogCaptureFixt
     data = JsonPlusSerializer().dumps_typed(value)
     _, events, logs = _compare_logged(caplog, {}, data)
     assert len(events) == 3
-    assert len([m for _, m in logs if "ProbeModel" in m]) == 1
+    assert len([m for _, m in logs if "ProbeModel" in m]) == (1 if WARNS_ONCE else 3)
 
 
 @pytest.mark.parametrize("mode", BLOCKING_MODES)
@@ -1081,7 +1102,8 @@ def test_unimportable_class_warns_like_parent(caplog: pytest.LogCaptureFixture) 
             out_f, ev_f, log_f = run_logged(caplog, f, data, keys)
             out_j, ev_j, log_j = run_logged(caplog, j, data, keys)
             assert_same_outcome(out_f, out_j)
-            assert out_f == ("ok", payload[2])
+            blocked = mode.get("allowed_msgpack_modules", True) is None
+            assert out_f == ("ok", payload[2] if RECONSTRUCTS or blocked or code in (4, 5) else None)
             assert (ev_f, log_f) == (ev_j, log_j), (code, mode)
 
 
@@ -1577,7 +1599,7 @@ def test_failing_constructor_events_once(caplog: pytest.LogCaptureFixture) -> No
     # ProbeEnum(99) raises ValueError: an enum member removed since the checkpoint was written.
     data = ("msgpack", ext(0, _msgpack_enc((THIS, "ProbeEnum", 99))))
     out, events, _ = _compare_logged(caplog, {}, data)
-    assert out == ("ok", 99)
+    assert out == ("ok", 99 if RECONSTRUCTS else None)
 
 
 def test_blocked_method_argument_decoded_once(caplog: pytest.LogCaptureFixture) -> None:
@@ -1604,6 +1626,7 @@ def test_ext_hook_exception_is_value_error(data: bytes) -> None:
         f.loads_typed(data)
 
 
+@needs_delta
 def test_malformed_delta_snapshot_payload_is_decode_error() -> None:
     data = ("msgpack", ext(7, b"\xc1"))
     with pytest.raises(ValueError):
@@ -1645,7 +1668,7 @@ EXT_BOUNDARIES = [
     pytest.param(lambda v: Send("n", v), id="Send"),
     pytest.param(lambda v: M.AnyBox(v), id="dataclass"),
     pytest.param(lambda v: M.Pair(v), id="namedtuple"),
-    pytest.param(lambda v: _DeltaSnapshot(v), id="DeltaSnapshot"),
+    pytest.param(lambda v: _DeltaSnapshot(v), id="DeltaSnapshot", marks=needs_delta),
 ]
 
 
