@@ -28,8 +28,9 @@ from langgraph.checkpoint.serde.types import _DeltaSnapshot
 from fast_serde import _plans
 from fast_serde._install import install, uninstall
 from fast_serde._native import EncodeError, LangGraphCodec
+from fast_serde._stats import counted_dumps, counted_loads, reset_stats, stats
 
-__all__ = ["FastSerializer", "install", "uninstall"]
+__all__ = ["FastSerializer", "install", "uninstall", "stats", "reset_stats"]
 
 _EMPTY_BYTES = b""
 
@@ -110,6 +111,7 @@ class FastSerializer(JsonPlusSerializer):
             clone._codec = clone._make_codec()
         return clone  # type: ignore[return-value]
 
+    @counted_dumps
     def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
         if obj is None:
             return "null", _EMPTY_BYTES
@@ -124,6 +126,7 @@ class FastSerializer(JsonPlusSerializer):
                 return "pickle", pickle.dumps(obj)
             raise
 
+    @counted_loads
     def loads_typed(self, data: tuple[str, bytes]) -> Any:
         type_, data_ = data
         if type_ == "msgpack" and not self._custom_unpack_ext_hook:
