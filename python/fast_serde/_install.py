@@ -15,6 +15,10 @@
    are imported by :func:`install` when they are installed (``langgraph-checkpoint-sqlite``;
    ``aiosqlite`` for the second); a module that cannot be imported is skipped.
 
+3. LangGraph Server's own serializer, ``langgraph_api.serde.Serializer``, and the in-memory
+   runtime's saver built from it: now if ``langgraph_api.serde`` is imported, else when it is
+   (see ``fast_serde._server`` for the three attributes and the verified versions).
+
 The Postgres and in-memory savers pin no serializer of their own (checked against
 langgraph-checkpoint 4.3.2, langgraph-checkpoint-sqlite 3.1.2, langgraph-checkpoint-postgres
 3.2.0), so (1) covers them.
@@ -38,6 +42,8 @@ from __future__ import annotations
 import importlib
 import threading
 from typing import Any
+
+from fast_serde import _server
 
 __all__ = ["install", "uninstall"]
 
@@ -92,6 +98,7 @@ def install() -> None:
             setattr(owner, attr, value)
             applied.append((owner, attr, original, value))
         _patches = applied
+        _server.install()
 
 
 def uninstall() -> None:
@@ -116,3 +123,4 @@ def uninstall() -> None:
             else:
                 setattr(owner, attr, original)
         _patches = None
+        _server.uninstall()
