@@ -43,7 +43,7 @@ import importlib
 import threading
 from typing import Any
 
-from fast_serde import _server
+from fast_serde import _server, _startup
 
 __all__ = ["install", "uninstall"]
 
@@ -83,6 +83,11 @@ def install() -> None:
 
         planned: list[tuple[Any, str, Any]] = [(BaseCheckpointSaver, "serde", FastSerializer())]
         for name in _PINNING_MODULES:
+            if _startup.is_importing(name):
+                # This install() runs inside that module's own import (it imported the checkpoint
+                # base, whose import ran install()): its global is bound later; patch it then.
+                _startup.when_imported(name, _pin_when_imported)
+                continue
             try:
                 module = importlib.import_module(name)
             except ImportError:
@@ -99,6 +104,20 @@ def install() -> None:
             applied.append((owner, attr, original, value))
         _patches = applied
         _server.install()
+
+
+def _pin_when_imported(module: Any) -> None:
+    """The pinning module's import has finished: patch its global as install() would have."""
+    global _patches
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    from fast_serde.langgraph import FastSerializer
+
+    with _lock:
+        if _patches is None or module.__dict__.get("JsonPlusSerializer") is not JsonPlusSerializer:
+            return
+        module.JsonPlusSerializer = FastSerializer
+        _patches.append((module, "JsonPlusSerializer", JsonPlusSerializer, FastSerializer))
 
 
 def uninstall() -> None:
@@ -123,4 +142,6 @@ def uninstall() -> None:
             else:
                 setattr(owner, attr, original)
         _patches = None
+        for name in _PINNING_MODULES:
+            _startup.forget(name, _pin_when_imported)
         _server.uninstall()

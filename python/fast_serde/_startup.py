@@ -9,7 +9,9 @@ module and calls :func:`activate`, which imports no LangGraph module either: it 
 
 * When ``langgraph.checkpoint.base`` has finished importing (it defines ``BaseCheckpointSaver``,
   so no saver exists yet), ``install()`` runs: see ``fast_serde._install`` for exactly what it
-  patches. If that module is already imported, ``install()`` runs at once.
+  patches. If that module is already imported, ``install()`` runs at once. The SQLite saver
+  modules are watched too: when one of them is what imported the base, its pinned
+  ``JsonPlusSerializer`` global is patched at the end of its own import.
 * When ``langgraph_api.serde`` (LangGraph Server) has finished importing, its ``Serializer`` is
   replaced as ``fast_serde._server`` describes, before the server builds its checkpointer.
 
@@ -32,7 +34,7 @@ from importlib.machinery import ModuleSpec
 from types import ModuleType
 from typing import Any
 
-__all__ = ["ENV_VAR", "activate", "enabled", "when_imported"]
+__all__ = ["ENV_VAR", "activate", "enabled", "forget", "is_importing", "when_imported"]
 
 ENV_VAR = "FAST_SERDE_INSTALL"
 """The environment variable read at start-up."""
@@ -96,6 +98,16 @@ def activate() -> None:
     # at the end of that import.
     when_imported("langgraph.checkpoint.base", _install_quietly)
     when_imported("langgraph_api.serde", _patch_server_quietly)
+    # Same for the modules whose savers pin a JsonPlusSerializer of their own: importing one of
+    # them first imports the base, and install() then runs while their import is under way and
+    # asks (when_imported) to patch them at its end. Watching them from here is what lets that
+    # work; the callback itself has nothing to do (install() must not run inside install()).
+    for name in ("langgraph.checkpoint.sqlite", "langgraph.checkpoint.sqlite.aio"):
+        when_imported(name, _nothing)
+
+
+def _nothing(_module: ModuleType) -> None:
+    pass
 
 
 def _install_quietly(_module: ModuleType) -> None:
@@ -152,6 +164,13 @@ def when_imported(name: str, callback: Callable[[ModuleType], None]) -> bool:
             )
     callback(module)
     return True
+
+
+def is_importing(name: str) -> bool:
+    """Whether module ``name`` is in ``sys.modules`` but its code has not finished running."""
+    with _lock:
+        module = sys.modules.get(name)
+        return module is not None and _initializing(module) and name not in _executed
 
 
 def forget(name: str, callback: Callable[[ModuleType], None]) -> None:
