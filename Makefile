@@ -5,7 +5,7 @@ PIP     := $(VENV)/bin/pip
 STAMP   := $(VENV)/.deps-installed
 PYTHON  ?= python3
 
-.PHONY: all setup build test test-rust test-python test-fuzz test-bench-build lint demo bench bench-pg clean fuzz
+.PHONY: all setup build test test-rust test-python test-fuzz test-bench-build lint demo bench bench-pg bench-server clean fuzz
 FUZZ_SECONDS ?= 300
 
 all: test
@@ -58,6 +58,10 @@ demo: build
 
 bench: build
 	$(PY) benches/compare.py
+
+# LangGraph Server (`langgraph dev`) with and without FAST_SERDE_INSTALL=1, side by side (~4 min).
+bench-server: build
+	$(PY) benches/bench_server.py
 
 bench-pg: build
 	bash scripts/pg_setup.sh
