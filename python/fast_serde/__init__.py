@@ -9,14 +9,25 @@ LangGraph checkpointers.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from fast_serde._native import MAX_DEPTH, MAX_TOTAL_DEPTH, DecodeError, EncodeError, dumps, loads
 from fast_serde._types import Ext
 
-try:
-    __version__ = version("fast-serde")
-except PackageNotFoundError:  # running from a source tree without metadata
-    __version__ = "0.0.0"
+
+def __getattr__(name: str) -> Any:
+    # `__version__` is looked up on first use: importlib.metadata costs tens of milliseconds,
+    # which the FAST_SERDE_INSTALL start-up hook (fast_serde._startup) must not add to every
+    # interpreter start.
+    global __version__
+    if name != "__version__":
+        raise AttributeError(f"module 'fast_serde' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        __version__ = version("fast-serde")
+    except PackageNotFoundError:  # running from a source tree without metadata
+        __version__ = "0.0.0"
+    return __version__
 
 __all__ = ["MAX_DEPTH", "MAX_TOTAL_DEPTH", "DecodeError", "EncodeError", "Ext", "dumps", "loads", "__version__"]
