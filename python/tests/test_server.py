@@ -10,8 +10,9 @@ driven through ``langgraph-sdk`` with several threads at once and several turns 
    ``Serializer``, the counters read inside the server show native dumps and loads and no
    fallback, and the final states and the digests of every stored channel value equal the stock
    server's;
-3. it is restarted: the threads persisted in ``.langgraph_api/`` read back equal and take another
-   turn, whose checkpoints are loaded natively;
+3. it is restarted, the variable now given in ``langgraph.json``'s ``env``: the threads persisted
+   in ``.langgraph_api/`` read back equal and take another turn, whose checkpoints are loaded
+   natively;
 4. the graph file changes: `langgraph dev` reloads it in a new worker, and the next run uses the
    new code with the state classes of the new module.
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import json
 import shutil
 import sys
 import time
@@ -113,9 +115,16 @@ def test_langgraph_dev_runs_fast_serde_from_the_environment(tmp_path):
         assert {t: fast.blob_digests(t) for t in THREADS} == reference_blobs
         _assert_loopback_only(fast)
 
-        # 3. A restart reads the persisted threads back and goes on from them.
+        # 3. A restart reads the persisted threads back and goes on from them. This time the
+        # variable comes from langgraph.json's "env" (the CLI passes it to the reloading worker),
+        # not from the server's environment.
         fast.stop()
+        config = json.loads((app / "langgraph.json").read_text())
+        config["env"] = {"FAST_SERDE_INSTALL": "1"}
+        (app / "langgraph.json").write_text(json.dumps(config))
+        fast.fast = False
         info = fast.start()
+        assert info["serde"] == "fast_serde._server.Serializer", info
         assert info["stats"]["loads"] == 0, info
         client_states = asyncio.run(asyncio.wait_for(_persisted_states(fast.url), 60))
         assert client_states == reference
