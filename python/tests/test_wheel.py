@@ -211,7 +211,8 @@ def test_sdist_has_everything_to_build(built):
         "crates/fast-serde-core/Cargo.toml", "crates/fast-serde-core/src/lib.rs",
         "crates/fast-serde-py/Cargo.toml", "crates/fast-serde-py/src/lib.rs",
         "python/fast_serde/__init__.py", "python/fast_serde/_native.pyi",
-        "python/fast_serde/inspect_cli.py",
+        "python/fast_serde/inspect_cli.py", "python/fast_serde/_startup.py",
+        "python/fast_serde.data/purelib/fast_serde_startup.pth",  # a wheel built from it ships the hook
     ):
         assert name in names, name
     assert not any(n.startswith((".venv/", "target/")) for n in names)
