@@ -25,14 +25,18 @@ nothing is watched.
 
 from __future__ import annotations
 
+import _thread
 import os
 import sys
-import threading
-import warnings
-from collections.abc import Callable
-from importlib.machinery import ModuleSpec
-from types import ModuleType
-from typing import Any
+
+# Only what site has loaded already (warnings is imported where a warning is given): this module
+# is imported at interpreter start-up whenever FAST_SERDE_INSTALL is set.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from importlib.machinery import ModuleSpec
+    from types import ModuleType
+    from typing import Any
 
 __all__ = ["ENV_VAR", "activate", "enabled", "forget", "is_importing", "when_imported"]
 
@@ -42,7 +46,7 @@ ENV_VAR = "FAST_SERDE_INSTALL"
 _ON = frozenset({"1", "true", "yes", "on"})
 _OFF = frozenset({"", "0", "false", "no", "off"})  # keep in step with fast_serde_startup.pth
 
-_lock = threading.RLock()
+_lock = _thread.RLock()  # threading's RLock, without importing threading
 _callbacks: dict[str, list[Callable[[ModuleType], None]]] = {}
 # Watched modules whose code has run and whose callbacks are running (their import is ending).
 _executed: set[str] = set()
@@ -80,6 +84,8 @@ def activate() -> None:
     global _activated
     state = enabled(os.environ.get(ENV_VAR))
     if state is None:
+        import warnings
+
         warnings.warn(
             f"fast-serde: {ENV_VAR}={os.environ.get(ENV_VAR)!r} is not one of 1/true/yes/on or "
             "0/false/no/off; fast-serde is not installed",
@@ -129,6 +135,8 @@ def _patch_server_quietly(module: ModuleType) -> None:
 
 
 def _warn_failed(what: str, exc: Exception) -> None:
+    import warnings
+
     warnings.warn(
         f"fast-serde: {ENV_VAR} is set but {what} failed ({type(exc).__name__}: {exc}); "
         "LangGraph keeps its own serializer",
