@@ -5,7 +5,7 @@ PIP     := $(VENV)/bin/pip
 STAMP   := $(VENV)/.deps-installed
 PYTHON  ?= python3
 
-.PHONY: all setup build test test-latest test-rust test-python test-fuzz test-bench-build test-releases lint demo bench bench-loads bench-pg clean fuzz
+.PHONY: all setup build test test-latest test-rust test-python test-fuzz test-bench-build test-releases lint demo bench bench-loads bench-pg bench-server clean fuzz
 FUZZ_SECONDS ?= 300
 
 all: test
@@ -70,6 +70,10 @@ bench: build
 # Loads with the memo of validated models: thread walk, history, cold and warm (issue 14 rows).
 bench-loads: build
 	$(PY) benches/loads_memo.py
+
+# LangGraph Server (`langgraph dev`) with and without FAST_SERDE_INSTALL=1, side by side (~4 min).
+bench-server: build
+	$(PY) benches/bench_server.py
 
 bench-pg: build
 	bash scripts/pg_setup.sh

@@ -87,6 +87,7 @@ DOCS_MD = ROOT / "docs" / "benchmarks.md"
 DOCS_PNG = ROOT / "docs" / "benchmarks.png"
 EXPLANATION_START = "<!-- explanation:start -->"
 EXPLANATION_END = "<!-- explanation:end -->"
+SERVER_START, SERVER_END = "<!-- bench-server:begin -->", "<!-- bench-server:end -->"
 
 TABLE_HEADER = (
     "size", "comparison", "A: fast-serde", "B: anchor", "B/A", "B/A shuffled", "target", "status"
@@ -693,15 +694,16 @@ def e2e_lines(e2e: Any) -> list[str]:
 # --- docs ----------------------------------------------------------------------------------------
 
 
-def _existing_explanation() -> str | None:
+def _existing_explanation(start_mark: str = EXPLANATION_START,
+                          end_mark: str = EXPLANATION_END) -> str | None:
     try:
         text = DOCS_MD.read_text()
     except OSError:
         return None
-    start, end = text.find(EXPLANATION_START), text.find(EXPLANATION_END)
+    start, end = text.find(start_mark), text.find(end_mark)
     if start < 0 or end < start:
         return None
-    return text[start + len(EXPLANATION_START) : end].strip("\n")
+    return text[start + len(start_mark) : end].strip("\n")
 
 
 def write_markdown(
@@ -832,6 +834,10 @@ def write_markdown(
         EXPLANATION_END,
         "",
     ]
+    # The LangGraph Server table is written by `make bench-server` (benches/bench_server.py).
+    server = _existing_explanation(SERVER_START, SERVER_END)
+    if server is not None:
+        parts += [SERVER_START, server, SERVER_END, ""]
     DOCS_MD.parent.mkdir(parents=True, exist_ok=True)
     DOCS_MD.write_text("\n".join(parts))
 

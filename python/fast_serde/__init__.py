@@ -9,14 +9,40 @@ LangGraph checkpointers.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from fast_serde._native import MAX_DEPTH, MAX_TOTAL_DEPTH, DecodeError, EncodeError, dumps, loads
+    from fast_serde._types import Ext
 
-from fast_serde._native import MAX_DEPTH, MAX_TOTAL_DEPTH, DecodeError, EncodeError, dumps, loads
-from fast_serde._types import Ext
+# Loaded on first use, so that `import fast_serde._startup` (the FAST_SERDE_INSTALL start-up hook,
+# run in every interpreter of the environment when the variable is set) costs next to nothing:
+# the native extension pulls in datetime, uuid and typing when it loads, and importlib.metadata
+# (for __version__) costs tens of milliseconds.
+_NATIVE = frozenset({"MAX_DEPTH", "MAX_TOTAL_DEPTH", "DecodeError", "EncodeError", "dumps", "loads"})
 
-try:
-    __version__ = version("fast-serde")
-except PackageNotFoundError:  # running from a source tree without metadata
-    __version__ = "0.0.0"
+
+def __getattr__(name: str) -> object:
+    if name in _NATIVE:
+        from fast_serde import _native
+
+        value = getattr(_native, name)
+    elif name == "Ext":
+        from fast_serde._types import Ext as value
+    elif name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            value = version("fast-serde")
+        except PackageNotFoundError:  # running from a source tree without metadata
+            value = "0.0.0"
+    else:
+        raise AttributeError(f"module 'fast_serde' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = ["MAX_DEPTH", "MAX_TOTAL_DEPTH", "DecodeError", "EncodeError", "Ext", "dumps", "loads", "__version__"]

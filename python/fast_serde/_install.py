@@ -15,6 +15,10 @@
    are imported by :func:`install` when they are installed (``langgraph-checkpoint-sqlite``;
    ``aiosqlite`` for the second); a module that cannot be imported is skipped.
 
+3. LangGraph Server's own serializer, ``langgraph_api.serde.Serializer``, and the in-memory
+   runtime's saver built from it: now if ``langgraph_api.serde`` is imported, else when it is
+   (see ``fast_serde._server`` for the three attributes and the verified versions).
+
 The Postgres and in-memory savers pin no serializer of their own (checked against
 langgraph-checkpoint 4.3.2, langgraph-checkpoint-sqlite 3.1.2, langgraph-checkpoint-postgres
 3.2.0), so (1) covers them.
@@ -38,6 +42,8 @@ from __future__ import annotations
 import importlib
 import threading
 from typing import Any
+
+from fast_serde import _server, _startup
 
 __all__ = ["install", "uninstall"]
 
@@ -77,6 +83,11 @@ def install() -> None:
 
         planned: list[tuple[Any, str, Any]] = [(BaseCheckpointSaver, "serde", FastSerializer())]
         for name in _PINNING_MODULES:
+            if _startup.is_importing(name):
+                # This install() runs inside that module's own import (it imported the checkpoint
+                # base, whose import ran install()): its global is bound later; patch it then.
+                _startup.when_imported(name, _pin_when_imported)
+                continue
             try:
                 module = importlib.import_module(name)
             except ImportError:
@@ -92,6 +103,21 @@ def install() -> None:
             setattr(owner, attr, value)
             applied.append((owner, attr, original, value))
         _patches = applied
+        _server.install()
+
+
+def _pin_when_imported(module: Any) -> None:
+    """The pinning module's import has finished: patch its global as install() would have."""
+    global _patches
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    from fast_serde.langgraph import FastSerializer
+
+    with _lock:
+        if _patches is None or module.__dict__.get("JsonPlusSerializer") is not JsonPlusSerializer:
+            return
+        module.JsonPlusSerializer = FastSerializer
+        _patches.append((module, "JsonPlusSerializer", JsonPlusSerializer, FastSerializer))
 
 
 def uninstall() -> None:
@@ -116,3 +142,6 @@ def uninstall() -> None:
             else:
                 setattr(owner, attr, original)
         _patches = None
+        for name in _PINNING_MODULES:
+            _startup.forget(name, _pin_when_imported)
+        _server.uninstall()

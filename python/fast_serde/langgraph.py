@@ -29,11 +29,12 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from fast_serde import _plans, _probe
 from fast_serde._install import install, uninstall
 from fast_serde._native import EncodeError, LangGraphCodec
+from fast_serde._stats import counted_dumps, counted_loads, reset_stats, stats
 
 # Ext 7's reader for the installed release (the class, or None before 4.1).
 _DeltaSnapshot = _compat.read_delta_snapshot
 
-__all__ = ["FastSerializer", "install", "uninstall"]
+__all__ = ["FastSerializer", "install", "uninstall", "stats", "reset_stats"]
 
 _EMPTY_BYTES = b""
 
@@ -137,6 +138,7 @@ class FastSerializer(JsonPlusSerializer):
         estimate) and ``budget`` in bytes. See docs/usage.md ("The memo of validated models")."""
         return self._codec.memo_stats()
 
+    @counted_dumps
     def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
         if not self._native.dumps:
             return super().dumps_typed(obj)
@@ -153,6 +155,7 @@ class FastSerializer(JsonPlusSerializer):
                 return "pickle", pickle.dumps(obj)
             raise
 
+    @counted_loads
     def loads_typed(self, data: tuple[str, bytes]) -> Any:
         type_, data_ = data
         if type_ == "msgpack" and not self._custom_unpack_ext_hook and self._native.loads:

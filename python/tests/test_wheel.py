@@ -101,9 +101,12 @@ def test_wheel_contents(built):
     for name in (
         "fast_serde/__init__.py", "fast_serde/__main__.py", "fast_serde/langgraph.py",
         "fast_serde/_types.py", "fast_serde/_native.pyi", "fast_serde/py.typed",
-        "fast_serde/inspect_cli.py", "fast_serde/_install.py",
+        "fast_serde/inspect_cli.py", "fast_serde/_install.py", "fast_serde/_startup.py",
+        "fast_serde/_server.py", "fast_serde/_stats.py",
     ):
         assert name in names, name
+    # The FAST_SERDE_INSTALL start-up hook: installed into site-packages itself (purelib).
+    assert f"{dist_info.removesuffix('.dist-info')}.data/purelib/fast_serde_startup.pth" in names
     assert any(n.startswith("fast_serde/_native.") and n.endswith(".so") for n in names), names
     assert not any(n.startswith(("tests/", "python/", "crates/", "fixtures/")) for n in names)
     assert re.search(r"^fast-serde\s*=\s*fast_serde\.__main__:main\s*$", entry_points, re.M), entry_points
@@ -157,6 +160,31 @@ def test_wheel_imports_and_round_trips_in_a_fresh_venv(built):
 
 
 @slow
+def test_wheel_installs_the_startup_hook_that_does_nothing_unless_asked(built):
+    probe = textwrap.dedent(
+        """
+        import json, sys, sysconfig
+        from pathlib import Path
+        pth = Path(sysconfig.get_paths()["purelib"]) / "fast_serde_startup.pth"
+        print(json.dumps({"pth": pth.is_file(),
+                          "imported": sorted(m for m in sys.modules if m.startswith("fast_serde"))}))
+        """
+    )
+    reports = {}
+    for value in (None, "0", "1"):
+        env = _clean_env()
+        env.pop("FAST_SERDE_INSTALL", None)
+        if value is not None:
+            env["FAST_SERDE_INSTALL"] = value
+        proc = _run([str(built["python"]), "-c", probe], cwd=built["cwd"], env=env)
+        assert proc.stderr == "", proc.stderr  # no LangGraph here: activation waits silently
+        reports[value] = json.loads(proc.stdout)
+    assert all(r["pth"] for r in reports.values()), reports
+    assert reports[None]["imported"] == reports["0"]["imported"] == []
+    assert "fast_serde._startup" in reports["1"]["imported"]
+
+
+@slow
 def test_wheel_console_script_runs_without_langgraph(built):
     script = built["venv"] / "bin" / "fast-serde"
     assert script.exists()
@@ -183,7 +211,8 @@ def test_sdist_has_everything_to_build(built):
         "crates/fast-serde-core/Cargo.toml", "crates/fast-serde-core/src/lib.rs",
         "crates/fast-serde-py/Cargo.toml", "crates/fast-serde-py/src/lib.rs",
         "python/fast_serde/__init__.py", "python/fast_serde/_native.pyi",
-        "python/fast_serde/inspect_cli.py",
+        "python/fast_serde/inspect_cli.py", "python/fast_serde/_startup.py",
+        "python/fast_serde.data/purelib/fast_serde_startup.pth",  # a wheel built from it ships the hook
     ):
         assert name in names, name
     assert not any(n.startswith((".venv/", "target/")) for n in names)
