@@ -1090,7 +1090,14 @@ def test_method_ext_datetime_fromisoformat_is_called() -> None:
         for mode in ({}, {"allowed_msgpack_modules": None}):
             j, f = pair(**mode)
             assert_same(f.loads_typed(data), j.loads_typed(data))
-            assert f.loads_typed(data) == datetime.datetime.fromisoformat(s)
+            try:
+                expected = datetime.datetime.fromisoformat(s)
+            except ValueError:
+                # Python 3.10's fromisoformat reads fewer forms (no "...00.5+05:30"): then the
+                # parent's fallback for a failed method call, whatever it returns here.
+                expected = j.loads_typed(data)
+                assert sys.version_info < (3, 11) and not isinstance(expected, datetime.datetime)
+            assert f.loads_typed(data) == expected
 
 
 def test_method_ext_bad_isoformat_argument_like_parent(caplog: pytest.LogCaptureFixture) -> None:
