@@ -23,6 +23,7 @@ Seeds are the real checkpoint blobs of ``fixtures/fuzz_corpus`` (``make_corpus.p
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import json
 import logging
@@ -950,6 +951,37 @@ def _rss() -> int:
         return int(f.read().split()[1]) * PAGE
 
 
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost",
+    )]
+
+
+try:
+    _LIBC = ctypes.CDLL(None)
+    _LIBC.mallinfo2.restype = _MallInfo2
+    _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
+except (OSError, AttributeError):  # not glibc 2.33+: RSS alone
+    _LIBC = None
+
+
+def _heap_in_use() -> int | None:
+    """Bytes malloc has handed out and not had back (every arena, plus mmapped chunks): what the
+    process holds, whether or not those pages were resident before. RSS alone misses a leak that
+    reuses memory earlier tests freed (resident already), so it depends on what ran before."""
+    if _LIBC is None:
+        return None
+    info = _LIBC.mallinfo2()
+    return info.uordblks + info.hblkhd
+
+
+def _settle() -> None:
+    """Collect, and give the free heap back to the OS (glibc), so RSS growth after it is new."""
+    gc.collect()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
 def _leak_paths() -> dict[str, tuple[Callable[[], Any], list[Any]]]:
     opaque = Opaque()
     value = {KEY: [BIG, BIG_TEXT, None, True, False, 1, 255, -1, 2**40, 1.5, (1, "t")], "ext": Ext(3, BIG)}
@@ -1021,20 +1053,26 @@ def _leak_paths() -> dict[str, tuple[Callable[[], Any], list[Any]]]:
 
 def assert_flat(fn: Callable[[], Any], watched: list[Any], iterations: int = LEAK_ITERATIONS) -> None:
     """`fn` run `iterations` times (after a warm-up) moves no reference count of `watched`, and
-    the process RSS grows by less than 24 MiB (a leaked 64 KiB object per call would be 128 MiB)."""
+    neither the memory malloc has handed out nor the process RSS grows by 24 MiB (a leaked 64 KiB
+    object per call would be 128 MiB). The malloc figure does not depend on what earlier tests
+    left freed (and resident); RSS, measured after the free heap is given back, also sees
+    pymalloc's arenas (mmapped, not malloc's)."""
     for _ in range(200):
         fn()
-    gc.collect()
+    _settle()
     before = [sys.getrefcount(o) for o in watched]
-    rss0 = _rss()
+    heap0, rss0 = _heap_in_use(), _rss()
     for _ in range(iterations):
         fn()
     gc.collect()
     after = [sys.getrefcount(o) for o in watched]
-    rss1 = _rss()
+    heap1, rss1 = _heap_in_use(), _rss()
     changed = [(repr(o)[:40], b, a) for o, b, a in zip(watched, before, after) if a != b]
     assert not changed, f"reference counts moved over {iterations} calls: {changed}"
-    assert rss1 - rss0 < 24 << 20, f"RSS grew by {(rss1 - rss0) >> 20} MiB over {iterations} calls"
+    if heap0 is not None and heap1 is not None:
+        grew = heap1 - heap0
+        assert grew < 24 << 20, f"memory grew: malloc'd {grew >> 20} MiB more over {iterations} calls"
+    assert rss1 - rss0 < 24 << 20, f"memory grew: RSS by {(rss1 - rss0) >> 20} MiB over {iterations} calls"
 
 
 @pytest.mark.parametrize("path", sorted(_leak_paths()))
@@ -1049,9 +1087,16 @@ def test_leak_checker_catches_planted_leaks():
     with pytest.raises(AssertionError, match="reference counts moved"):
         assert_flat(lambda: kept.append(marker), [marker], iterations=100)
     kept.clear()
-    with pytest.raises(AssertionError, match="RSS grew"):
+    with pytest.raises(AssertionError, match="memory grew"):
         assert_flat(lambda: kept.append(bytearray(BIG)), [], iterations=1000)
     kept.clear()
+    if _LIBC is not None:
+        # Deterministic, whatever earlier tests left: malloc's own count sees the planted leak
+        # even where freed, resident memory is reused (what fooled an RSS-only check on 3.13).
+        heap0 = _heap_in_use()
+        planted = [bytearray(BIG) for _ in range(1000)]
+        assert _heap_in_use() - heap0 >= 60 << 20
+        del planted
 
 
 # ---------------------------------------------------------------------------
