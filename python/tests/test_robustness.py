@@ -1492,3 +1492,30 @@ def test_an_output_that_cannot_grow_raises_memory_error():
     proc = subprocess.run([sys.executable, "-c", _OOM_SCRIPT], capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
     assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr[-500:]}"
     assert proc.stdout.split() == ["MemoryError", "MemoryError", "True"], proc.stdout + proc.stderr[-300:]
+
+
+_ORMSGPACK_BEFORE_1_13 = tuple(int(p) for p in ormsgpack.__version__.split(".")[:2]) < (1, 13)
+
+
+@pytest.mark.xfail(
+    _ORMSGPACK_BEFORE_1_13,
+    strict=True,
+    reason="known, not fixed here: ormsgpack < 1.13 (1.12.2 is Python 3.10's) segfaults on an array32 "
+    "header whose length it cannot allocate, and FastSerializer hands an ext payload it does not "
+    "read natively to the parent's ext hook, i.e. to that ormsgpack (JsonPlusSerializer crashes "
+    "on the same 9 bytes); the fix belongs in the native reader's delegation (langgraph.rs)",
+)
+@pytest.mark.parametrize("code", [0, 1, 2, 3, 5])
+def test_crafted_ext_payload_with_a_huge_array_does_not_crash(code):
+    data = bytes([0xC7, 6, code]) + b"\xdd\xff\xff\xff\xff\x01"
+    script = (
+        "from fast_serde.langgraph import FastSerializer\n"
+        "try:\n"
+        f"    FastSerializer().loads_typed(('msgpack', {data!r}))\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__)\n"
+        "else:\n"
+        "    print('value')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
+    assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr[-300:]}"
