@@ -5,7 +5,7 @@ PIP     := $(VENV)/bin/pip
 STAMP   := $(VENV)/.deps-installed
 PYTHON  ?= python3
 
-.PHONY: all setup build test test-rust test-python test-fuzz test-bench-build lint demo bench bench-pg clean fuzz
+.PHONY: all setup build test test-rust test-python test-fuzz test-bench-build test-matrix lint demo bench bench-pg clean fuzz
 FUZZ_SECONDS ?= 300
 
 all: test
@@ -53,6 +53,12 @@ test-bench-build: $(STAMP)
 
 test: build test-rust lint test-bench-build test-fuzz test-python
 
+# The build and the pytest suite on every CPython 3.10-3.13 this machine has (pyenv's or on
+# PATH), each in its own venv .venv-3.X; says which ran and which were not found. MATRIX_SKIP
+# leaves versions out (.ci/run: the default Python, which `make test` covers).
+test-matrix:
+	bash scripts/test_matrix.sh
+
 demo: build
 	$(PY) -m fast_serde demo
 
@@ -64,4 +70,4 @@ bench-pg: build
 	$(PY) benches/bench_pg.py
 
 clean:
-	rm -rf $(VENV) target
+	rm -rf $(VENV) .venv-3.* target
