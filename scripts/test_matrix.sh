@@ -60,7 +60,8 @@ for v in $VERSIONS; do
     "$venv/bin/python" -m pytest -q -p no:cacheprovider 2>&1 | tee "$LOGDIR/pytest-$v.log" | grep -v -E '^[.sxFE]+ +\[ *[0-9]+%\]$'
     rc=${PIPESTATUS[0]}
     took=$(( SECONDS - start ))
-    summary="$(grep -E '^=+ .*(passed|failed|error|no tests ran).* in [0-9.]+s' "$LOGDIR/pytest-$v.log" | tail -1 | sed -E 's/^=+ //; s/ =+$//')"
+    # pytest's closing line ("12 passed, 1 skipped in 3.2s", framed by "=" without -q).
+    summary="$(grep -E '^(=+ )?([0-9]+ [a-z]+(, )?)+.* in [0-9.]+s|no tests ran' "$LOGDIR/pytest-$v.log" | tail -1 | sed -E 's/^=+ //; s/ =+$//')"
     for kind in passed failed skipped errors; do
         n="$(grep -oE "[0-9]+ ${kind%s}s?\b" <<<"$summary" | grep -oE '^[0-9]+' | head -1)"
         case "$kind" in
