@@ -5,7 +5,7 @@ PIP     := $(VENV)/bin/pip
 STAMP   := $(VENV)/.deps-installed
 PYTHON  ?= python3
 
-.PHONY: all setup build test test-latest test-rust test-python test-fuzz test-bench-build test-releases lint demo bench bench-loads bench-pg bench-server clean fuzz
+.PHONY: all setup build test test-latest test-rust test-python test-fuzz test-bench-build test-releases test-matrix lint demo bench bench-loads bench-pg bench-server clean fuzz
 FUZZ_SECONDS ?= 300
 
 all: test
@@ -60,6 +60,12 @@ test: build test-rust lint test-bench-build test-fuzz test-python
 test-releases: $(STAMP)
 	nice $(PY) scripts/release_matrix.py
 
+# The build and the pytest suite on every CPython 3.10-3.13 this machine has (pyenv's or on
+# PATH), each in its own venv .venv-3.X; says which ran and which were not found. MATRIX_SKIP
+# leaves versions out (.ci/run: the default Python, which `make test` covers).
+test-matrix:
+	bash scripts/test_matrix.sh
+
 demo: build
 	$(PY) -m fast_serde demo
 
@@ -80,7 +86,7 @@ bench-pg: build
 	$(PY) benches/bench_pg.py
 
 clean:
-	rm -rf $(VENV) .venv-lgc-* .venv-latest target
+	rm -rf $(VENV) .venv-lgc-* .venv-latest .venv-3.* target
 
 # The "latest" lane: the newest langgraph, langgraph-checkpoint, langchain-core and pydantic the
 # registry serves, unpinned, in .venv-latest (scripts/test_latest.sh); .ci/run runs it.

@@ -410,6 +410,15 @@ ORDER BY c.checkpoint_id DESC
 """
 
 
+def _is_not_a_database(exc: sqlite3.DatabaseError) -> bool:
+    """SQLite's SQLITE_NOTADB: by name where sqlite3 gives it (3.11+), else by its fixed message
+    (``sqlite3_errstr(SQLITE_NOTADB)``, what Python 3.10's exception carries)."""
+    name = getattr(exc, "sqlite_errorname", None)
+    if name is not None:
+        return bool(name == "SQLITE_NOTADB")
+    return str(exc) == "file is not a database"
+
+
 class _SqliteStore(_Store):
     def __init__(self, db: str) -> None:
         path = Path(db)
@@ -436,7 +445,7 @@ class _SqliteStore(_Store):
             columns = {table: self._columns(table) for table in _SQLITE_COLUMNS}
         except sqlite3.DatabaseError as exc:
             self.conn.close()
-            if getattr(exc, "sqlite_errorname", "") == "SQLITE_NOTADB":
+            if _is_not_a_database(exc):
                 raise InspectError(f"{db}: not a SQLite database") from exc
             raise InspectError(f"{db}: cannot read ({exc})") from exc
         for table, required in _SQLITE_COLUMNS.items():

@@ -35,7 +35,15 @@ class Level(enum.IntEnum):
     HIGH = 10
 
 
-class Mood(enum.StrEnum):
+if hasattr(enum, "StrEnum"):
+    _StrEnum = enum.StrEnum
+else:  # Python 3.10: enum.StrEnum is 3.11+; the (str, Enum) mix-in it is built on stands in.
+
+    class _StrEnum(str, enum.Enum):  # type: ignore[no-redef]
+        pass
+
+
+class Mood(_StrEnum):  # type: ignore[misc, valid-type]
     HAPPY = "happy"
     SAD = "sad"
 

@@ -194,3 +194,21 @@ def test_oracle_catches_different_bytes(monkeypatch):
     monkeypatch.setattr(oracles.fast_serde, "dumps", lambda v: b"\xc0")
     with pytest.raises(oracles.Finding, match="different bytes"):
         oracles.check_dumps([1, 2])
+
+
+def test_reference_crash_guard_only_where_the_reference_crashes():
+    """The inputs check_loads_typed leaves out (oracles.reference_would_crash): only with an
+    ormsgpack older than 1.13 (Python 3.10's), and only inputs with an array32 header declaring
+    more elements than bytes left, where a reader meets it (not inside a string). Every other
+    input is compared with JsonPlusSerializer."""
+    huge = b"\xdd\xff\xff\xff\xff\x01"
+    assert oracles.ORMSGPACK_CRASHES_ON_HUGE_ARRAYS == (oracles._ormsgpack_version() < (1, 13))
+    assert oracles.reference_would_crash(huge) is oracles.ORMSGPACK_CRASHES_ON_HUGE_ARRAYS
+    in_ext = b"\x91\xc7\x06\x00" + huge[:-1] + b"\x01"  # [ext 0 of that array]
+    assert oracles.reference_would_crash(in_ext) is oracles.ORMSGPACK_CRASHES_ON_HUGE_ARRAYS
+    assert not oracles.reference_would_crash(b"\xdd\x00\x00\x00\x01\x01")
+    assert not oracles.reference_would_crash(b"\xa5" + huge[:-1])  # the bytes inside a str
+    assert not any(oracles.reference_would_crash(seed) for seed in SEEDS.values())
+    # The native reader refuses it on its own, whatever the reference does.
+    with pytest.raises(fast_serde.DecodeError):
+        fast_serde.loads(huge)

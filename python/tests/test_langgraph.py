@@ -1145,7 +1145,14 @@ def test_method_ext_datetime_fromisoformat_is_called() -> None:
         for mode in ({}, {"allowed_msgpack_modules": None}):
             j, f = pair(**mode)
             assert_same(f.loads_typed(data), j.loads_typed(data))
-            assert f.loads_typed(data) == datetime.datetime.fromisoformat(s)
+            try:
+                expected = datetime.datetime.fromisoformat(s)
+            except ValueError:
+                # Python 3.10's fromisoformat reads fewer forms (no "...00.5+05:30"): then the
+                # parent's fallback for a failed method call, whatever it returns here.
+                expected = j.loads_typed(data)
+                assert sys.version_info < (3, 11) and not isinstance(expected, datetime.datetime)
+            assert f.loads_typed(data) == expected
 
 
 def test_method_ext_bad_isoformat_argument_like_parent(caplog: pytest.LogCaptureFixture) -> None:
@@ -1696,17 +1703,39 @@ def _chain(n: int, wrap: Any) -> Any:
     return v
 
 
+def _longest_chain_the_parent_writes(j: Any, wrap: Any, want: int) -> int:
+    """``want``, or the longest chain under it that the installed parent writes: its writer stops
+    at Python's recursion limit, ~495 levels on 3.11+, ~330 on 3.10 (where each level costs more
+    of it)."""
+    def writes(n: int) -> bool:
+        try:
+            j.dumps_typed(_chain(n, wrap))
+        except TypeError:
+            return False
+        return True
+
+    if writes(want):
+        return want
+    lo, hi = 1, want  # writes(lo), not writes(hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if writes(mid) else (lo, mid)
+    return lo
+
+
 @pytest.mark.parametrize("wrap", EXT_BOUNDARIES[1:])
 def test_long_ext_chains_the_parent_can_write(wrap: Any) -> None:
-    """400 ext payloads nested in each other (the parent's writer reaches ~495 before Python's
-    recursion limit): identical bytes, same objects."""
-    value = _chain(400, wrap)
+    """400 ext payloads nested in each other, or as many as the installed parent writes if fewer:
+    identical bytes, same objects."""
     allowed = {"allowed_msgpack_modules": [("lg_models", "AnyBox"), ("lg_models", "Pair")]}
     j, f = pair(**allowed)
+    n = _longest_chain_the_parent_writes(j, wrap, 400)
+    assert n >= 300, f"the parent writes only {n} nested ext payloads"
+    value = _chain(n, wrap)
     data = j.dumps_typed(value)
     assert f.dumps_typed(value) == data
     rf, rj = f.loads_typed(data), j.loads_typed(data)
-    for _ in range(400):
+    for _ in range(n):
         assert type(rf) is type(rj)
         rf = rf.value if hasattr(rf, "value") else rf.arg if hasattr(rf, "arg") else rf[0]
         rj = rj.value if hasattr(rj, "value") else rj.arg if hasattr(rj, "arg") else rj[0]

@@ -23,6 +23,7 @@ Seeds are the real checkpoint blobs of ``fixtures/fuzz_corpus`` (``make_corpus.p
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import json
 import logging
@@ -953,6 +954,37 @@ def _rss() -> int:
         return int(f.read().split()[1]) * PAGE
 
 
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost",
+    )]
+
+
+try:
+    _LIBC = ctypes.CDLL(None)
+    _LIBC.mallinfo2.restype = _MallInfo2
+    _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
+except (OSError, AttributeError):  # not glibc 2.33+: RSS alone
+    _LIBC = None
+
+
+def _heap_in_use() -> int | None:
+    """Bytes malloc has handed out and not had back (every arena, plus mmapped chunks): what the
+    process holds, whether or not those pages were resident before. RSS alone misses a leak that
+    reuses memory earlier tests freed (resident already), so it depends on what ran before."""
+    if _LIBC is None:
+        return None
+    info = _LIBC.mallinfo2()
+    return info.uordblks + info.hblkhd
+
+
+def _settle() -> None:
+    """Collect, and give the free heap back to the OS (glibc), so RSS growth after it is new."""
+    gc.collect()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
 def _leak_paths() -> dict[str, tuple[Callable[[], Any], list[Any]]]:
     opaque = Opaque()
     value = {KEY: [BIG, BIG_TEXT, None, True, False, 1, 255, -1, 2**40, 1.5, (1, "t")], "ext": Ext(3, BIG)}
@@ -1024,20 +1056,26 @@ def _leak_paths() -> dict[str, tuple[Callable[[], Any], list[Any]]]:
 
 def assert_flat(fn: Callable[[], Any], watched: list[Any], iterations: int = LEAK_ITERATIONS) -> None:
     """`fn` run `iterations` times (after a warm-up) moves no reference count of `watched`, and
-    the process RSS grows by less than 24 MiB (a leaked 64 KiB object per call would be 128 MiB)."""
+    neither the memory malloc has handed out nor the process RSS grows by 24 MiB (a leaked 64 KiB
+    object per call would be 128 MiB). The malloc figure does not depend on what earlier tests
+    left freed (and resident); RSS, measured after the free heap is given back, also sees
+    pymalloc's arenas (mmapped, not malloc's)."""
     for _ in range(200):
         fn()
-    gc.collect()
+    _settle()
     before = [sys.getrefcount(o) for o in watched]
-    rss0 = _rss()
+    heap0, rss0 = _heap_in_use(), _rss()
     for _ in range(iterations):
         fn()
     gc.collect()
     after = [sys.getrefcount(o) for o in watched]
-    rss1 = _rss()
+    heap1, rss1 = _heap_in_use(), _rss()
     changed = [(repr(o)[:40], b, a) for o, b, a in zip(watched, before, after) if a != b]
     assert not changed, f"reference counts moved over {iterations} calls: {changed}"
-    assert rss1 - rss0 < 24 << 20, f"RSS grew by {(rss1 - rss0) >> 20} MiB over {iterations} calls"
+    if heap0 is not None and heap1 is not None:
+        grew = heap1 - heap0
+        assert grew < 24 << 20, f"memory grew: malloc'd {grew >> 20} MiB more over {iterations} calls"
+    assert rss1 - rss0 < 24 << 20, f"memory grew: RSS by {(rss1 - rss0) >> 20} MiB over {iterations} calls"
 
 
 @pytest.mark.parametrize("path", sorted(_leak_paths()))
@@ -1052,9 +1090,16 @@ def test_leak_checker_catches_planted_leaks():
     with pytest.raises(AssertionError, match="reference counts moved"):
         assert_flat(lambda: kept.append(marker), [marker], iterations=100)
     kept.clear()
-    with pytest.raises(AssertionError, match="RSS grew"):
+    with pytest.raises(AssertionError, match="memory grew"):
         assert_flat(lambda: kept.append(bytearray(BIG)), [], iterations=1000)
     kept.clear()
+    if _LIBC is not None:
+        # Deterministic, whatever earlier tests left: malloc's own count sees the planted leak
+        # even where freed, resident memory is reused (what fooled an RSS-only check on 3.13).
+        heap0 = _heap_in_use()
+        planted = [bytearray(BIG) for _ in range(1000)]
+        assert _heap_in_use() - heap0 >= 60 << 20
+        del planted
 
 
 # ---------------------------------------------------------------------------
@@ -1450,3 +1495,30 @@ def test_an_output_that_cannot_grow_raises_memory_error():
     proc = subprocess.run([sys.executable, "-c", _OOM_SCRIPT], capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
     assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr[-500:]}"
     assert proc.stdout.split() == ["MemoryError", "MemoryError", "True"], proc.stdout + proc.stderr[-300:]
+
+
+_ORMSGPACK_BEFORE_1_13 = tuple(int(p) for p in ormsgpack.__version__.split(".")[:2]) < (1, 13)
+
+
+@pytest.mark.xfail(
+    _ORMSGPACK_BEFORE_1_13,
+    strict=True,
+    reason="known, not fixed here: ormsgpack < 1.13 (1.12.2 is Python 3.10's) segfaults on an array32 "
+    "header whose length it cannot allocate, and FastSerializer hands an ext payload it does not "
+    "read natively to the parent's ext hook, i.e. to that ormsgpack (JsonPlusSerializer crashes "
+    "on the same 9 bytes); the fix belongs in the native reader's delegation (langgraph.rs)",
+)
+@pytest.mark.parametrize("code", [0, 1, 2, 3, 5])
+def test_crafted_ext_payload_with_a_huge_array_does_not_crash(code):
+    data = bytes([0xC7, 6, code]) + b"\xdd\xff\xff\xff\xff\x01"
+    script = (
+        "from fast_serde.langgraph import FastSerializer\n"
+        "try:\n"
+        f"    FastSerializer().loads_typed(('msgpack', {data!r}))\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__)\n"
+        "else:\n"
+        "    print('value')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
+    assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr[-300:]}"

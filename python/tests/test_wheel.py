@@ -116,6 +116,26 @@ def test_wheel_contents(built):
 
 
 @slow
+def test_langgraph_extra_resolves_to_what_is_installed_here(built):
+    """`pip install fast-serde[langgraph]` on this Python: every requirement of the extra whose
+    marker holds here accepts the version this venv runs the tests with (on 3.10: ormsgpack
+    1.12.2, the last release for it), so the extra installs and is what was tested."""
+    from importlib.metadata import version as installed
+
+    from packaging.requirements import Requirement
+
+    with zipfile.ZipFile(built["wheel"]) as wheel:
+        meta = next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
+        metadata = wheel.read(meta).decode()
+    reqs = [Requirement(line.split(":", 1)[1].strip())
+            for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
+    active = [r for r in reqs if r.marker is not None and r.marker.evaluate({"extra": "langgraph"})]
+    assert {r.name for r in active} == {"langgraph-checkpoint", "ormsgpack"}, active
+    for req in active:
+        assert req.specifier.contains(installed(req.name), prereleases=True), (str(req), installed(req.name))
+
+
+@slow
 def test_wheel_imports_and_round_trips_in_a_fresh_venv(built):
     smoke = textwrap.dedent(
         """
