@@ -75,5 +75,5 @@ class LangGraphCodec:
     def memo_stats(self) -> dict[str, int]:
         """``{"hits", "misses", "fills", "verified", "rejected", "entries", "bytes", "budget"}``."""
 
-    def set_memo_bytes(self, budget: int, /) -> None:
+    def set_memo_bytes(self, budget: int) -> None:
         """Set the memo's budget in bytes (0 turns it off and empties it)."""

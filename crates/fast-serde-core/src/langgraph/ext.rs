@@ -1,21 +1,21 @@
 //! JsonPlusSerializer's ext codes (langgraph-checkpoint 4.3, `jsonplus.py`, `EXT_*`): the one
-//! registry both the walker (encode_lg.rs) and the reader (langgraph.rs) use. Payload shapes are
+//! registry both the walker (langgraph/plan.rs) and the reader (langgraph/decode.rs) use. Payload shapes are
 //! in docs/format.md.
 
 /// `(module, name, arg)`: `cls(arg)`.
-pub const EXT_CONSTRUCTOR_SINGLE_ARG: i8 = 0;
+pub(crate) const EXT_CONSTRUCTOR_SINGLE_ARG: i8 = 0;
 /// `(module, name, args)`: `cls(*args)`.
-pub const EXT_CONSTRUCTOR_POS_ARGS: i8 = 1;
+pub(crate) const EXT_CONSTRUCTOR_POS_ARGS: i8 = 1;
 /// `(module, name, kwargs)`: `cls(**kwargs)`.
-pub const EXT_CONSTRUCTOR_KW_ARGS: i8 = 2;
+pub(crate) const EXT_CONSTRUCTOR_KW_ARGS: i8 = 2;
 /// `(module, name, arg, method)`: `getattr(cls, method)(arg)`, for `SAFE_MSGPACK_METHODS` only.
-pub const EXT_METHOD_SINGLE_ARG: i8 = 3;
+pub(crate) const EXT_METHOD_SINGLE_ARG: i8 = 3;
 /// `(module, name, kwargs)`: pydantic v1, `cls(**kwargs)` else `cls.construct(**kwargs)`.
-pub const EXT_PYDANTIC_V1: i8 = 4;
+pub(crate) const EXT_PYDANTIC_V1: i8 = 4;
 /// `(module, name, kwargs, "model_validate_json")`: pydantic v2, `cls(**kwargs)` else
 /// `cls.model_construct(**kwargs)`.
-pub const EXT_PYDANTIC_V2: i8 = 5;
+pub(crate) const EXT_PYDANTIC_V2: i8 = 5;
 /// `(dtype.str, shape, order, buffer)`: a numpy array.
-pub const EXT_NUMPY_ARRAY: i8 = 6;
+pub(crate) const EXT_NUMPY_ARRAY: i8 = 6;
 /// the value itself: `_DeltaSnapshot(value)`.
-pub const EXT_DELTA_SNAPSHOT: i8 = 7;
+pub(crate) const EXT_DELTA_SNAPSHOT: i8 = 7;
