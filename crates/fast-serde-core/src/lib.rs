@@ -134,5 +134,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DecodeError", py.get_type::<error::DecodeError>())?;
     m.add("MAX_DEPTH", MAX_DEPTH)?;
     m.add("MAX_TOTAL_DEPTH", MAX_TOTAL_DEPTH)?;
+    langgraph::export(m)?;
     Ok(())
 }

@@ -24,6 +24,7 @@ use std::sync::{Arc, Mutex};
 /// allowed and cacheable for a constructor that is no module attribute (`Send`'s).
 pub(crate) const RESOLVED_CACHE: i64 = 0;
 pub(crate) const RESOLVED_ONCE: i64 = 1;
+pub(crate) const RESOLVED_BLOCKED: i64 = 2;
 pub(crate) const RESOLVED_FIXED: i64 = 3;
 
 /// Encoder and decoder state of one `FastSerializer`.

@@ -4,8 +4,9 @@
 //! written in place behind a reserved header that is patched to the smallest ext marker.
 //! Pydantic v2 models are in model.rs.
 
-use super::plan::*;
-use crate::encode::{at, callback_failure, type_of, Encoder, Mode};
+use super::kind::PlanKind;
+use super::plan::{plan_for, Plan};
+use crate::encode::{at, callback_failure, type_of, unsupported, Encoder, Mode};
 use crate::error::{EncodeFailure, EncodeKind, EncodeResult, PathSeg};
 use crate::ffi::dictiter::dict_len;
 use crate::ffi::typeref::typerefs;
@@ -27,14 +28,15 @@ impl Encoder<'_> {
             unreachable!("plans are a LangGraph-mode feature")
         };
         let plan = plan_for(obj, tp, inspect)?;
-        if plan.kind == FALLBACK || (plan.check_instance && own_attrs_steer(obj, &plan)) {
+        if plan.kind == PlanKind::Fallback || (plan.check_instance && own_attrs_steer(obj, &plan)) {
             return self.splice_fallback(fallback, obj, tp);
         }
-        if plan.kind == REPR {
+        let Some(code) = plan.kind.shape().code else {
+            // The other kind without an ext of its own: `repr(obj)` (exceptions).
             // SAFETY: repr of a live object; owned result.
             let s = unsafe { ffi::PyObject_Repr(obj) };
             return self.write_owned_str(s, tp);
-        }
+        };
         // The payload is packed on its own, as `_msgpack_enc` packs it: its depth starts again
         // (the payload tuple at 0, its argument at 1; a delta snapshot's value at 0), while
         // `outer` keeps the total bounded.
@@ -43,23 +45,27 @@ impl Encoder<'_> {
         }
         let saved = self.outer;
         self.outer = saved + depth + 1;
-        let r = self.write_payload(obj, tp, &plan);
+        let r = self.write_payload(obj, tp, &plan, code);
         self.outer = saved;
         r
     }
 
+    /// The ext `code` of `plan`: its head, the argument its kind reads, the trailer (the shape
+    /// table in kind.rs).
     fn write_payload(
         &mut self,
         obj: *mut ffi::PyObject,
         tp: *mut ffi::PyTypeObject,
         plan: &Plan,
+        code: i8,
     ) -> EncodeResult {
         self.enter(0)?;
-        let depth = if plan.kind == DELTA_SNAPSHOT { 0 } else { 1 };
+        let shape = plan.kind.shape();
+        let depth = shape.arg_depth;
         let mark = writer::ext_begin(self.buf, writer::EXT_RESERVE_EXT16);
         self.buf.extend_from_slice(&plan.head);
         let r = match plan.kind {
-            PYDANTIC_V2_DICT => match self.write_model_dict(obj, tp, plan, depth) {
+            PlanKind::PydanticV2Dict => match self.write_model_dict(obj, tp, plan, depth) {
                 Err(e) if matches!(e.kind, EncodeKind::NotPlain) => {
                     // A value model_dump() would convert: take model_dump() after all.
                     self.buf.truncate(mark.payload() + plan.head.len());
@@ -67,26 +73,26 @@ impl Encoder<'_> {
                 }
                 other => other,
             },
-            PYDANTIC_V2 => self.write_model_dump(obj, tp, depth),
-            DELTA_SNAPSHOT => self.write_attr(obj, tp, typerefs().s_value, depth),
-            SECRET => self.write_call(obj, tp, typerefs().s_get_secret_value, depth),
-            PYDANTIC_V1 => self.write_call(obj, tp, typerefs().s_dict_method, depth),
-            NAMEDTUPLE => self.write_namedtuple(obj, plan, depth),
-            PATH => self.write_attr(obj, tp, typerefs().s_parts, depth),
-            PATTERN => self.write_pattern(obj, tp, depth),
-            STR_ARG => {
+            PlanKind::PydanticV2 => self.write_model_dump(obj, tp, depth),
+            PlanKind::DeltaSnapshot => self.write_attr(obj, tp, typerefs().s_value, depth),
+            PlanKind::Secret => self.write_call(obj, tp, typerefs().s_get_secret_value, depth),
+            PlanKind::PydanticV1 => self.write_call(obj, tp, typerefs().s_dict_method, depth),
+            PlanKind::NamedTuple => self.write_namedtuple(obj, plan, depth),
+            PlanKind::Path => self.write_attr(obj, tp, typerefs().s_parts, depth),
+            PlanKind::Pattern => self.write_pattern(obj, tp, depth),
+            PlanKind::StrArg => {
                 // SAFETY: str() of a live object; owned result.
                 let s = unsafe { ffi::PyObject_Str(obj) };
                 self.write_owned_str(s, tp)
             }
-            HEX => self.write_attr(obj, tp, typerefs().s_hex, depth),
-            ITER_ARG => {
+            PlanKind::Hex => self.write_attr(obj, tp, typerefs().s_hex, depth),
+            PlanKind::IterArg => {
                 // SAFETY: tuple(obj) of a live iterable; owned result.
                 let t = unsafe { ffi::PySequence_Tuple(obj) };
                 self.write_owned(t, tp, depth)
             }
-            DATETIME => self.write_datetime_payload(obj, tp),
-            TIMEDELTA => {
+            PlanKind::Datetime => self.write_datetime_payload(obj, tp),
+            PlanKind::Timedelta => {
                 // SAFETY: `obj` is a timedelta (or subclass): the accessors read its C fields.
                 let v = unsafe {
                     [
@@ -98,7 +104,7 @@ impl Encoder<'_> {
                 self.write_int_array(&v);
                 Ok(())
             }
-            DATE => {
+            PlanKind::Date => {
                 // SAFETY: `obj` is a date (or subclass): the accessors read its C fields.
                 let v = unsafe {
                     [
@@ -110,23 +116,22 @@ impl Encoder<'_> {
                 self.write_int_array(&v);
                 Ok(())
             }
-            TIME => self.write_time(obj, depth),
-            INITARGS => self.write_call(obj, tp, typerefs().s_getinitargs, depth),
-            ATTR_ARG => match plan.fields.first() {
+            PlanKind::Time => self.write_time(obj, depth),
+            PlanKind::InitArgs => self.write_call(obj, tp, typerefs().s_getinitargs, depth),
+            PlanKind::AttrArg => match plan.fields.first() {
                 Some(f) => self.write_attr(obj, tp, f.name.as_ptr(), depth),
                 None => Err(EncodeFailure::new(EncodeKind::Unsupported(type_of(tp)))),
             },
-            SEND => self.write_send(obj, tp, depth),
-            ATTRS_KW => self.write_attrs_kw(obj, tp, plan, depth),
-            _ => unreachable!("unknown plan kind"),
+            PlanKind::Send => self.write_send(obj, tp, depth),
+            PlanKind::AttrsKw => self.write_attrs_kw(obj, tp, plan, depth),
+            // Written without an ext by `write_planned`, never here.
+            PlanKind::Fallback | PlanKind::Repr => Err(unsupported(tp)),
         };
         r?;
-        match plan.kind {
-            PYDANTIC_V2 | PYDANTIC_V2_DICT => writer::str(self.buf, b"model_validate_json"),
-            DATETIME => writer::str(self.buf, b"fromisoformat"),
-            _ => {}
+        if let Some(trailer) = shape.trailer {
+            writer::str(self.buf, trailer);
         }
-        writer::ext_end(self.buf, mark, ext_code(plan.kind));
+        writer::ext_end(self.buf, mark, code);
         Ok(())
     }
 

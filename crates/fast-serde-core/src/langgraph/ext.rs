@@ -19,3 +19,15 @@ pub(crate) const EXT_PYDANTIC_V2: i8 = 5;
 pub(crate) const EXT_NUMPY_ARRAY: i8 = 6;
 /// the value itself: `_DeltaSnapshot(value)`.
 pub(crate) const EXT_DELTA_SNAPSHOT: i8 = 7;
+
+/// The codes by name (`EXT_<NAME>` in jsonplus.py), as exported to Python (`_native.EXT_CODES`).
+pub(crate) const EXT_CODES: [(&str, i8); 8] = [
+    ("CONSTRUCTOR_SINGLE_ARG", EXT_CONSTRUCTOR_SINGLE_ARG),
+    ("CONSTRUCTOR_POS_ARGS", EXT_CONSTRUCTOR_POS_ARGS),
+    ("CONSTRUCTOR_KW_ARGS", EXT_CONSTRUCTOR_KW_ARGS),
+    ("METHOD_SINGLE_ARG", EXT_METHOD_SINGLE_ARG),
+    ("PYDANTIC_V1", EXT_PYDANTIC_V1),
+    ("PYDANTIC_V2", EXT_PYDANTIC_V2),
+    ("NUMPY_ARRAY", EXT_NUMPY_ARRAY),
+    ("DELTA_SNAPSHOT", EXT_DELTA_SNAPSHOT),
+];

@@ -5,12 +5,12 @@
 //! (held weakly, and used only while the class's `tp_version_tag` is unchanged), shared between
 //! threads and copied into each thread's own map.
 
+use super::kind::{PlanKind, CHECK_INSTANCE, ONCE};
 use super::model::Guard;
 use crate::encode::callback_failure;
 use crate::error::EncodeResult;
 use crate::ffi::py;
 use crate::ffi::weak::WeakClass;
-use crate::langgraph::ext::*;
 use crate::msgpack::writer;
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -21,33 +21,6 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-// Plan kinds: the constants of python/fast_serde/_plans.py.
-pub(crate) const FALLBACK: u8 = 0;
-pub(crate) const PYDANTIC_V2: u8 = 1;
-pub(crate) const PYDANTIC_V2_DICT: u8 = 2;
-pub(crate) const DELTA_SNAPSHOT: u8 = 3;
-pub(crate) const SECRET: u8 = 4;
-pub(crate) const PYDANTIC_V1: u8 = 5;
-pub(crate) const NAMEDTUPLE: u8 = 6;
-pub(crate) const PATH: u8 = 7;
-pub(crate) const PATTERN: u8 = 8;
-pub(crate) const STR_ARG: u8 = 9;
-pub(crate) const HEX: u8 = 10;
-pub(crate) const ITER_ARG: u8 = 11;
-pub(crate) const DATETIME: u8 = 12;
-pub(crate) const TIMEDELTA: u8 = 13;
-pub(crate) const DATE: u8 = 14;
-pub(crate) const TIME: u8 = 15;
-pub(crate) const INITARGS: u8 = 16;
-pub(crate) const ATTR_ARG: u8 = 17;
-pub(crate) const SEND: u8 = 18;
-pub(crate) const ATTRS_KW: u8 = 19;
-pub(crate) const REPR: u8 = 20;
-
-// Plan flags (`_plans.CHECK_INSTANCE`, `_plans.ONCE`).
-pub(crate) const CHECK_INSTANCE: u8 = 1;
-pub(crate) const ONCE: u8 = 2;
-
 /// One attribute the plan reads: its name (a str) and that name pre-encoded as a map key.
 pub(crate) struct Field {
     pub(crate) name: Py<PyAny>,
@@ -55,7 +28,7 @@ pub(crate) struct Field {
 }
 
 pub(crate) struct Plan {
-    pub(crate) kind: u8,
+    pub(crate) kind: PlanKind,
     /// fixarray header + module + name, pre-encoded (empty for kinds without that head).
     pub(crate) head: Box<[u8]>,
     pub(crate) fields: Vec<Field>,
@@ -158,18 +131,6 @@ pub(crate) struct LocalPlans {
 thread_local! {
     /// This thread's copy of [`PLANS`].
     static LOCAL_PLANS: RefCell<LocalPlans> = RefCell::default();
-}
-
-pub(crate) fn ext_code(kind: u8) -> i8 {
-    match kind {
-        PYDANTIC_V2 | PYDANTIC_V2_DICT => EXT_PYDANTIC_V2,
-        DELTA_SNAPSHOT => EXT_DELTA_SNAPSHOT,
-        PYDANTIC_V1 => EXT_PYDANTIC_V1,
-        NAMEDTUPLE | TIME | ATTRS_KW => EXT_CONSTRUCTOR_KW_ARGS,
-        PATH | PATTERN | TIMEDELTA | DATE | INITARGS | SEND => EXT_CONSTRUCTOR_POS_ARGS,
-        DATETIME => EXT_METHOD_SINGLE_ARG,
-        _ => EXT_CONSTRUCTOR_SINGLE_ARG,
-    }
 }
 
 /// Pre-encoded MessagePack str.
@@ -348,6 +309,14 @@ pub(crate) fn decide(
             return Err(callback_failure(tp));
         }
     };
+    let kind = match PlanKind::try_from(kind) {
+        Ok(k) => k,
+        Err(v) => {
+            let msg = format!("fast_serde: encode_plan answered an unknown plan kind {v}");
+            pyo3::exceptions::PyValueError::new_err(msg).restore(py);
+            return Err(callback_failure(tp));
+        }
+    };
     let intern = |names: Vec<String>| -> Vec<Py<PyAny>> {
         names
             .iter()
@@ -357,15 +326,12 @@ pub(crate) fn decide(
     // SAFETY: `tp` is a live type object, borrowed into a new reference.
     let cls = unsafe { Bound::from_borrowed_ptr(py, tp.cast()) };
     let mut head = Vec::new();
-    if !matches!(kind, FALLBACK | REPR | DELTA_SNAPSHOT) {
-        let len = match kind {
-            PYDANTIC_V2 | PYDANTIC_V2_DICT | DATETIME => 4,
-            _ => 3,
-        };
-        writer::array_len(&mut head, len);
-        if kind == PATTERN {
-            head.extend_from_slice(&encoded_str("re"));
-            head.extend_from_slice(&encoded_str("compile"));
+    let shape = kind.shape();
+    if shape.head_len > 0 {
+        writer::array_len(&mut head, shape.head_len);
+        if let Some((module, name)) = shape.head_names {
+            head.extend_from_slice(&encoded_str(module));
+            head.extend_from_slice(&encoded_str(name));
         } else {
             for attr in ["__module__", "__name__"] {
                 let s: String = cls.getattr(attr).and_then(|v| v.extract()).map_err(fail)?;
