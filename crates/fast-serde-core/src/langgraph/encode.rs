@@ -11,7 +11,6 @@ use crate::error::{EncodeFailure, EncodeKind, EncodeResult, PathSeg};
 use crate::ffi::dictiter::dict_len;
 use crate::ffi::typeref::typerefs;
 use crate::ffi::{py, Owned};
-use crate::langgraph::ext::*;
 use crate::msgpack::writer::{self, Out};
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -31,12 +30,11 @@ impl Encoder<'_> {
         if plan.kind == PlanKind::Fallback || (plan.check_instance && own_attrs_steer(obj, &plan)) {
             return self.splice_fallback(fallback, obj, tp);
         }
-        let Some(code) = plan.kind.shape().code else {
-            // The other kind without an ext of its own: `repr(obj)` (exceptions).
+        if plan.kind == PlanKind::Repr {
             // SAFETY: repr of a live object; owned result.
             let s = unsafe { ffi::PyObject_Repr(obj) };
             return self.write_owned_str(s, tp);
-        };
+        }
         // The payload is packed on its own, as `_msgpack_enc` packs it: its depth starts again
         // (the payload tuple at 0, its argument at 1; a delta snapshot's value at 0), while
         // `outer` keeps the total bounded.
@@ -45,30 +43,46 @@ impl Encoder<'_> {
         }
         let saved = self.outer;
         self.outer = saved + depth + 1;
-        let r = self.write_payload(obj, tp, &plan, code);
+        let r = self.write_payload(obj, tp, &plan);
         self.outer = saved;
         r
     }
 
-    /// The ext `code` of `plan`: its head, the argument its kind reads, the trailer (the shape
-    /// table in kind.rs).
+    /// `plan`'s ext value: its head and the argument its kind reads, framed by
+    /// [`Self::write_ext`].
     fn write_payload(
         &mut self,
         obj: *mut ffi::PyObject,
         tp: *mut ffi::PyTypeObject,
         plan: &Plan,
-        code: i8,
     ) -> EncodeResult {
         self.enter(0)?;
-        let shape = plan.kind.shape();
-        let depth = shape.arg_depth;
-        let mark = writer::ext_begin(self.buf, writer::EXT_RESERVE_EXT16);
-        self.buf.extend_from_slice(&plan.head);
-        let r = match plan.kind {
+        let depth = plan.kind.shape().arg_depth;
+        self.write_ext(
+            plan.kind,
+            tp,
+            &plan.head,
+            writer::EXT_RESERVE_EXT16,
+            |enc, arg_at| enc.write_arg(obj, tp, plan, depth, arg_at),
+        )
+    }
+
+    /// The argument of `plan`'s payload, what its kind reads from `obj`, written from offset
+    /// `arg_at` at `depth`.
+    #[inline(always)]
+    fn write_arg(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+        plan: &Plan,
+        depth: u32,
+        arg_at: usize,
+    ) -> EncodeResult {
+        match plan.kind {
             PlanKind::PydanticV2Dict => match self.write_model_dict(obj, tp, plan, depth) {
                 Err(e) if matches!(e.kind, EncodeKind::NotPlain) => {
                     // A value model_dump() would convert: take model_dump() after all.
-                    self.buf.truncate(mark.payload() + plan.head.len());
+                    self.buf.truncate(arg_at);
                     self.write_model_dump(obj, tp, depth)
                 }
                 other => other,
@@ -85,7 +99,7 @@ impl Encoder<'_> {
                 let s = unsafe { ffi::PyObject_Str(obj) };
                 self.write_owned_str(s, tp)
             }
-            PlanKind::Hex => self.write_attr(obj, tp, typerefs().s_hex, depth),
+            PlanKind::Hex => self.write_uuid_hex(obj, tp, depth),
             PlanKind::IterArg => {
                 // SAFETY: tuple(obj) of a live iterable; owned result.
                 let t = unsafe { ffi::PySequence_Tuple(obj) };
@@ -126,8 +140,31 @@ impl Encoder<'_> {
             PlanKind::AttrsKw => self.write_attrs_kw(obj, tp, plan, depth),
             // Written without an ext by `write_planned`, never here.
             PlanKind::Fallback | PlanKind::Repr => Err(unsupported(tp)),
+        }
+    }
+
+    /// One ext value of `kind`, as its shape says (kind.rs): a header of `reserve` bytes (the
+    /// size expected) patched at the end to the smallest marker with the kind's code, the
+    /// pre-encoded `head`, the argument written by `arg` (given the offset where it starts), then
+    /// the kind's trailer. Every ext value of a plan, and exact datetimes and UUIDs, go through
+    /// here.
+    #[inline(always)]
+    fn write_ext(
+        &mut self,
+        kind: PlanKind,
+        tp: *mut ffi::PyTypeObject,
+        head: &[u8],
+        reserve: usize,
+        arg: impl FnOnce(&mut Self, usize) -> EncodeResult,
+    ) -> EncodeResult {
+        let shape = kind.shape();
+        let Some(code) = shape.code else {
+            // Fallback and Repr have no ext of their own: `write_planned` writes them.
+            return Err(unsupported(tp));
         };
-        r?;
+        let mark = writer::ext_begin(self.buf, reserve);
+        self.buf.extend_from_slice(head);
+        arg(self, mark.payload() + head.len())?;
         if let Some(trailer) = shape.trailer {
             writer::str(self.buf, trailer);
         }
@@ -362,41 +399,61 @@ impl Encoder<'_> {
         true
     }
 
-    /// ext 3 `("datetime", "datetime", obj.isoformat(), "fromisoformat")` for an exact datetime.
+    /// ext 3 `("datetime", "datetime", obj.isoformat(), "fromisoformat")` for an exact datetime:
+    /// the `Datetime` kind with a pre-encoded head.
     pub(crate) fn write_datetime(
         &mut self,
         obj: *mut ffi::PyObject,
         tp: *mut ffi::PyTypeObject,
     ) -> EncodeResult {
-        let mark = writer::ext_begin(self.buf, writer::EXT_RESERVE_EXT8);
-        writer::array_len(self.buf, 4);
-        writer::str(self.buf, b"datetime");
-        writer::str(self.buf, b"datetime");
-        self.write_datetime_payload(obj, tp)?;
-        writer::str(self.buf, b"fromisoformat");
-        writer::ext_end(self.buf, mark, EXT_METHOD_SINGLE_ARG);
-        Ok(())
+        self.write_ext(
+            PlanKind::Datetime,
+            tp,
+            DATETIME_HEAD,
+            writer::EXT_RESERVE_EXT8,
+            |enc, _| enc.write_datetime_payload(obj, tp),
+        )
     }
 
-    /// ext 0 `("uuid", "UUID", obj.hex)` for an exact UUID, hex formatted from `obj.int`; an
-    /// `int` outside 0..2**128 (set through `object.__setattr__`) is written as `obj.hex` says.
+    /// ext 0 `("uuid", "UUID", obj.hex)` for an exact UUID: the `Hex` kind with a pre-encoded
+    /// head.
     pub(crate) fn write_uuid(
         &mut self,
         obj: *mut ffi::PyObject,
         tp: *mut ffi::PyTypeObject,
     ) -> EncodeResult {
-        let mark = writer::ext_begin(self.buf, writer::EXT_RESERVE_EXT8);
-        writer::array_len(self.buf, 3);
-        writer::str(self.buf, b"uuid");
-        writer::str(self.buf, b"UUID");
-        match uuid_hex(obj, tp)? {
-            Some(hex) => writer::str(self.buf, &hex),
-            None => self.write_attr(obj, tp, typerefs().s_hex, 1)?,
+        self.write_ext(
+            PlanKind::Hex,
+            tp,
+            UUID_HEAD,
+            writer::EXT_RESERVE_EXT8,
+            |enc, _| enc.write_uuid_hex(obj, tp, 1),
+        )
+    }
+
+    /// `obj.hex` of a UUID (the argument of ext 0): for an exact UUID formatted from `obj.int`
+    /// (an `int` outside 0..2**128, set through `object.__setattr__`, is written as `obj.hex`
+    /// says); a subclass's `hex` is asked, as it may redefine it.
+    fn write_uuid_hex(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+        depth: u32,
+    ) -> EncodeResult {
+        if tp == typerefs().uuid_type {
+            if let Some(hex) = uuid_hex(obj, tp)? {
+                writer::str(self.buf, &hex);
+                return Ok(());
+            }
         }
-        writer::ext_end(self.buf, mark, EXT_CONSTRUCTOR_SINGLE_ARG);
-        Ok(())
+        self.write_attr(obj, tp, typerefs().s_hex, depth)
     }
 }
+
+/// The payload head `("datetime", "datetime", ...)` of an exact datetime: fixarray(4), two fixstr.
+const DATETIME_HEAD: &[u8] = b"\x94\xa8datetime\xa8datetime";
+/// The payload head `("uuid", "UUID", ...)` of an exact UUID: fixarray(3), two fixstr.
+const UUID_HEAD: &[u8] = b"\x93\xa4uuid\xa4UUID";
 
 /// `'%032x' % obj.int` for an int in 0..2**128; `None` for any other int (then `obj.hex`).
 fn uuid_hex(obj: *mut ffi::PyObject, tp: *mut ffi::PyTypeObject) -> EncodeResult<Option<[u8; 32]>> {
@@ -502,5 +559,24 @@ pub(crate) fn instance_dict(obj: *mut ffi::PyObject) -> Result<Option<*mut ffi::
             return Err(());
         }
         Ok(Some(d))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_heads_are_the_encoded_names() {
+        for (head, len, module, name) in [
+            (DATETIME_HEAD, 4, "datetime", "datetime"),
+            (UUID_HEAD, 3, "uuid", "UUID"),
+        ] {
+            let mut v = Vec::new();
+            writer::array_len(&mut v, len);
+            writer::str(&mut v, module.as_bytes());
+            writer::str(&mut v, name.as_bytes());
+            assert_eq!(head, &v[..]);
+        }
     }
 }
