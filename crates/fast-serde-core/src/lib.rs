@@ -21,7 +21,7 @@ mod langgraph;
 mod msgpack;
 
 use decode::{with_key_cache, PlainExt, Reader};
-use encode::{Encoder, Mode};
+use encode::{Encoder, Plain};
 use ffi::typeref;
 use msgpack::buffer::{self, write_bytes};
 use pyo3::prelude::*;
@@ -71,7 +71,7 @@ pub fn dumps<'py>(
         .filter(|d| !d.is_none())
         .map_or(std::ptr::null_mut(), |d| d.as_ptr());
     write_bytes(py, |buf| {
-        Encoder::new(buf, Mode::Plain { default }).walk(obj.as_ptr(), 0)
+        Encoder::new(buf, Plain { default }).walk(obj.as_ptr(), 0)
     })
 }
 

@@ -1,14 +1,14 @@
 //! Containers: list, tuple and dict (with ormsgpack's `OPT_NON_STR_KEYS` keys), each item
 //! walked under a new reference unless it is a scalar.
 
-use super::{at, borrowed, callback_failure, unsupported, Encoder, Mode};
+use super::{at, borrowed, callback_failure, unsupported, Encoder, Policy};
 use crate::error::{EncodeFailure, EncodeKind, EncodeResult, PathSeg};
 use crate::ffi::dictiter::{dict_len, dict_next};
 use crate::ffi::Owned;
 use crate::msgpack::writer::{self, Out};
 use pyo3::ffi;
 
-impl Encoder<'_> {
+impl<P: Policy> Encoder<'_, P> {
     pub(crate) fn write_list(&mut self, obj: *mut ffi::PyObject, depth: u32) -> EncodeResult {
         self.enter(depth)?;
         // SAFETY: `obj` is a list (or subclass).
@@ -86,14 +86,9 @@ impl Encoder<'_> {
         let start = self.buf.len();
         writer::map_len(self.buf, len as u32);
         match self.write_dict_items(obj, depth, fields) {
+            // A key type ormsgpack formats its own way: the whole dict goes to the parent.
             Err(e) if matches!(e.kind, EncodeKind::KeyFallback) => {
-                // A key type ormsgpack formats its own way: the whole dict goes to the parent.
-                let Mode::LangGraph { fallback, .. } = self.mode else {
-                    unreachable!("KeyFallback is LangGraph-only")
-                };
-                self.buf.truncate(start);
-                // SAFETY: `obj` is alive.
-                self.splice_fallback(fallback, obj, unsafe { ffi::Py_TYPE(obj) })
+                P::dict_fallback(self, obj, start)
             }
             other => other,
         }
@@ -158,7 +153,7 @@ impl Encoder<'_> {
                     if self.plain_only > 0 {
                         return Err(EncodeFailure::new(EncodeKind::NotPlain));
                     }
-                    if matches!(self.mode, Mode::LangGraph { .. }) {
+                    if P::LANGGRAPH {
                         return Err(EncodeFailure::new(EncodeKind::KeyFallback));
                     }
                     // SAFETY: `k` is alive.
@@ -228,7 +223,7 @@ impl Encoder<'_> {
         let r = self.refs;
         // SAFETY: reading the flags and the metaclass of a live type object.
         let (flags, is_enum) = unsafe { ((*tp).tp_flags, ffi::Py_TYPE(tp.cast()) == r.enum_meta) };
-        let plain = matches!(self.mode, Mode::Plain { .. });
+        let plain = !P::LANGGRAPH;
         if is_enum && !plain {
             self.enter(depth + 1)?;
             // SAFETY: attribute fetch on a live object; the new reference is owned.

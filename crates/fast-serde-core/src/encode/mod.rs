@@ -1,18 +1,22 @@
 //! The walker: Python objects straight into the MessagePack output (see `buffer::OutBuf`).
 //!
 //! Dispatch is by exact type pointer, hot types first (str, int, bool, None, float, list, dict,
-//! tuple); everything rarer goes through [`Encoder::walk_unlikely`], kept out of line. Two modes:
+//! tuple); everything rarer goes through [`Encoder::walk_unlikely`], kept out of line. Two
+//! policies, chosen at compile time ([`Policy`], as the reader's `ExtHandler` is):
 //!
-//! * plain (`fast_serde.dumps`): the bytes of `ormsgpack.packb(obj, option=OPT_NON_STR_KEYS |
+//! * [`Plain`] (`fast_serde.dumps`, plain.rs): the bytes of `ormsgpack.packb(obj, option=OPT_NON_STR_KEYS |
 //!   OPT_REPLACE_SURROGATES)` for the types it shares with ormsgpack; other types go to `default`.
-//! * LangGraph (`FastSerializer`): the bytes of langgraph-checkpoint's `_msgpack_enc` (ormsgpack
+//! * `LangGraph` (`FastSerializer`, langgraph/encode.rs): the bytes of langgraph-checkpoint's `_msgpack_enc` (ormsgpack
 //!   with `_msgpack_default` and its passthrough options). Pydantic v2 models (ext 5), UUID
 //!   (ext 0) and datetime (ext 3) are written natively; any other type is handed to
 //!   `_msgpack_enc` itself and its bytes spliced in, so the output is the parent's by
 //!   construction.
 
 mod container;
+mod plain;
 mod scalar;
+
+pub(crate) use plain::Plain;
 
 use crate::error::{EncodeFailure, EncodeKind, EncodeResult, PathSeg};
 use crate::ffi::typeref::{typerefs, TypeRefs};
@@ -23,22 +27,43 @@ use crate::MAX_DEPTH;
 use pyo3::ffi;
 use pyo3::prelude::*;
 
-/// How the walker treats types beyond plain data.
-pub(crate) enum Mode {
-    /// `fast_serde.dumps`: `default` (may be null) is called for unknown types.
-    Plain { default: *mut ffi::PyObject },
-    /// `FastSerializer`: `fallback` is langgraph's `_msgpack_enc` (returns packed bytes) and
-    /// `inspect` is `fast_serde._plans.encode_plan` (one call per class).
-    LangGraph {
-        fallback: *mut ffi::PyObject,
-        inspect: *mut ffi::PyObject,
-    },
+/// How the walker treats types beyond plain data: `fast_serde.dumps` ([`Plain`]) or LangGraph's
+/// format (`crate::langgraph::LangGraph`). A type parameter of [`Encoder`], so each is its own
+/// monomorphized walk and nothing is tested at run time.
+pub(crate) trait Policy: Sized {
+    /// LangGraph's format: exact datetime and UUID are ext values, `Enum` members, tuple
+    /// subclasses and float subclasses are the parent's, and no `fast_serde.Ext`.
+    const LANGGRAPH: bool;
+
+    /// An exact type the policy writes itself, before any subclass check (LangGraph: datetime,
+    /// UUID); `None` for any other type.
+    fn write_exact(
+        enc: &mut Encoder<'_, Self>,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+    ) -> Option<EncodeResult>;
+
+    /// A type neither the walker nor the policy's exact types cover.
+    fn unknown(
+        enc: &mut Encoder<'_, Self>,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+        depth: u32,
+    ) -> EncodeResult;
+
+    /// A dict with a key the walker leaves to the parent (`KeyFallback`, LangGraph only): the
+    /// map written from `start` is replaced by the parent's bytes for the whole dict.
+    fn dict_fallback(
+        enc: &mut Encoder<'_, Self>,
+        obj: *mut ffi::PyObject,
+        start: usize,
+    ) -> EncodeResult;
 }
 
-pub(crate) struct Encoder<'a> {
+pub(crate) struct Encoder<'a, P: Policy> {
     pub(crate) buf: &'a mut OutBuf,
-    pub(crate) mode: Mode,
-    refs: &'static TypeRefs,
+    pub(crate) policy: P,
+    pub(crate) refs: &'static TypeRefs,
     /// Above zero while writing a model's `__dict__` in place of `model_dump()`: any value
     /// model_dump() would convert fails with `NotPlain` (see langgraph/model.rs).
     pub(crate) plain_only: u32,
@@ -83,11 +108,11 @@ pub(crate) fn borrowed(obj: *mut ffi::PyObject) -> Py<PyAny> {
     unsafe { Bound::from_borrowed_ptr(py(), obj).unbind() }
 }
 
-impl<'a> Encoder<'a> {
-    pub(crate) fn new(buf: &'a mut OutBuf, mode: Mode) -> Self {
+impl<'a, P: Policy> Encoder<'a, P> {
+    pub(crate) fn new(buf: &'a mut OutBuf, policy: P) -> Self {
         Encoder {
             buf,
-            mode,
+            policy,
             refs: typerefs(),
             plain_only: 0,
             outer: 0,
@@ -164,7 +189,7 @@ impl<'a> Encoder<'a> {
         depth: u32,
     ) -> EncodeResult {
         let r = self.refs;
-        let plain = matches!(self.mode, Mode::Plain { .. });
+        let plain = !P::LANGGRAPH;
         if tp == r.bytes_type {
             // SAFETY: `obj` is exactly bytes, alive for the call.
             return self.write_bin(unsafe { bytes_slice(obj) });
@@ -185,11 +210,8 @@ impl<'a> Encoder<'a> {
         if plain && tp == r.ext_type {
             return self.write_ext_tuple(obj, tp);
         }
-        if !plain && tp == r.datetime_type {
-            return self.write_datetime(obj, tp);
-        }
-        if !plain && tp == r.uuid_type {
-            return self.write_uuid(obj, tp);
+        if let Some(r) = P::write_exact(self, obj, tp) {
+            return r;
         }
         if self.plain_only > 0 {
             return Err(EncodeFailure::new(EncodeKind::NotPlain));
@@ -247,7 +269,7 @@ impl<'a> Encoder<'a> {
         }
     }
 
-    /// A type neither mode writes by itself.
+    /// A type neither policy writes by itself.
     #[cold]
     fn unknown(
         &mut self,
@@ -255,27 +277,7 @@ impl<'a> Encoder<'a> {
         tp: *mut ffi::PyTypeObject,
         depth: u32,
     ) -> EncodeResult {
-        match self.mode {
-            Mode::Plain { default } => {
-                if default.is_null() {
-                    return Err(unsupported(tp));
-                }
-                self.enter(depth)?;
-                // SAFETY: calling a live callable with one borrowed argument; owned result.
-                let res = unsafe { ffi::PyObject_CallOneArg(default, obj) };
-                if res.is_null() {
-                    return Err(callback_failure(tp));
-                }
-                let res = Owned(res);
-                // SAFETY: reading the type of the live result.
-                if unsafe { ffi::Py_TYPE(res.0) } == tp {
-                    // `default` gave back the same type: it cannot make progress.
-                    return Err(unsupported(tp));
-                }
-                self.walk(res.0, depth + 1)
-            }
-            Mode::LangGraph { .. } => self.write_planned(obj, tp, depth),
-        }
+        P::unknown(self, obj, tp, depth)
     }
 
     /// `_msgpack_enc(obj)`: the parent's own bytes for a type written in Python.

@@ -1,13 +1,13 @@
 //! Scalars and byte strings: str (with ormsgpack's surrogate handling), int, bin, memoryview and
 //! `fast_serde.Ext`.
 
-use super::{callback_failure, unsupported, Encoder};
+use super::{callback_failure, unsupported, Encoder, Policy};
 use crate::error::{EncodeFailure, EncodeKind, EncodeResult};
 use crate::ffi::{bytes_slice, Owned};
 use crate::msgpack::writer::{self, Out};
 use pyo3::ffi;
 
-impl Encoder<'_> {
+impl<P: Policy> Encoder<'_, P> {
     #[inline(always)]
     pub(crate) fn write_str(
         &mut self,

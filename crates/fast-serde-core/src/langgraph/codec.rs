@@ -10,8 +10,9 @@
 //! (trusted.rs) or from the memo of validated models (memo.rs).
 
 use super::classes::ClassCache;
+use super::encode::LangGraph;
 use crate::decode::{with_key_cache, Reader};
-use crate::encode::{Encoder, Mode};
+use crate::encode::Encoder;
 use crate::langgraph::memo::{Memo, DEFAULT_MEMO_BYTES};
 use crate::msgpack::buffer::{self, write_bytes};
 use pyo3::prelude::*;
@@ -94,7 +95,7 @@ impl LangGraphCodec {
         let fallback = self.fallback.as_ptr();
         let inspect = self.inspect.as_ptr();
         write_bytes(py, |buf| {
-            Encoder::new(buf, Mode::LangGraph { fallback, inspect }).walk(obj.as_ptr(), 0)
+            Encoder::new(buf, LangGraph { fallback, inspect }).walk(obj.as_ptr(), 0)
         })
     }
 

@@ -1,4 +1,4 @@
-//! The walker's LangGraph mode: JsonPlusSerializer's ext values, written natively.
+//! The walker's LangGraph policy: JsonPlusSerializer's ext values, written natively.
 //!
 //! Every class met outside the hot types is written by its plan (plan.rs); each ext payload is
 //! written in place behind a reserved header that is patched to the smallest ext marker.
@@ -6,7 +6,7 @@
 
 use super::kind::PlanKind;
 use super::plan::{plan_for, Plan};
-use crate::encode::{at, callback_failure, type_of, unsupported, Encoder, Mode};
+use crate::encode::{at, callback_failure, type_of, unsupported, Encoder, Policy};
 use crate::error::{EncodeFailure, EncodeKind, EncodeResult, PathSeg};
 use crate::ffi::dictiter::dict_len;
 use crate::ffi::typeref::typerefs;
@@ -15,7 +15,55 @@ use crate::msgpack::writer::{self, Out};
 use pyo3::ffi;
 use pyo3::prelude::*;
 
-impl Encoder<'_> {
+/// `FastSerializer`: the bytes of langgraph-checkpoint's `_msgpack_enc`. `fallback` is
+/// langgraph's `_msgpack_enc` (returns packed bytes), `inspect` is `fast_serde._plans.encode_plan`
+/// (one call per class).
+pub(crate) struct LangGraph {
+    pub(crate) fallback: *mut ffi::PyObject,
+    pub(crate) inspect: *mut ffi::PyObject,
+}
+
+impl Policy for LangGraph {
+    const LANGGRAPH: bool = true;
+
+    #[inline(always)]
+    fn write_exact(
+        enc: &mut Encoder<'_, Self>,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+    ) -> Option<EncodeResult> {
+        let r = enc.refs;
+        if tp == r.datetime_type {
+            Some(enc.write_datetime(obj, tp))
+        } else if tp == r.uuid_type {
+            Some(enc.write_uuid(obj, tp))
+        } else {
+            None
+        }
+    }
+
+    fn unknown(
+        enc: &mut Encoder<'_, Self>,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+        depth: u32,
+    ) -> EncodeResult {
+        enc.write_planned(obj, tp, depth)
+    }
+
+    fn dict_fallback(
+        enc: &mut Encoder<'_, Self>,
+        obj: *mut ffi::PyObject,
+        start: usize,
+    ) -> EncodeResult {
+        enc.buf.truncate(start);
+        // SAFETY: `obj` is alive.
+        let tp = unsafe { ffi::Py_TYPE(obj) };
+        enc.splice_fallback(enc.policy.fallback, obj, tp)
+    }
+}
+
+impl Encoder<'_, LangGraph> {
     /// Write an object of a class outside the walker's built-in types, by its class's plan.
     pub(crate) fn write_planned(
         &mut self,
@@ -23,9 +71,7 @@ impl Encoder<'_> {
         tp: *mut ffi::PyTypeObject,
         depth: u32,
     ) -> EncodeResult {
-        let Mode::LangGraph { fallback, inspect } = self.mode else {
-            unreachable!("plans are a LangGraph-mode feature")
-        };
+        let LangGraph { fallback, inspect } = self.policy;
         let plan = plan_for(obj, tp, inspect)?;
         if plan.kind == PlanKind::Fallback || (plan.check_instance && own_attrs_steer(obj, &plan)) {
             return self.splice_fallback(fallback, obj, tp);

@@ -2,6 +2,7 @@
 //! `__dict__` and `__pydantic_extra__` when the class's `model_dump()` returns its plain data
 //! unchanged (`_plans.plain_model`), guarded per field by the TypedDicts below it.
 
+use super::encode::LangGraph;
 use super::plan::Plan;
 use crate::encode::{at, callback_failure, Encoder};
 use crate::error::{EncodeFailure, EncodeKind, EncodeResult, PathSeg};
@@ -12,7 +13,7 @@ use crate::msgpack::writer::{self, Out};
 use pyo3::ffi;
 use pyo3::prelude::*;
 
-impl Encoder<'_> {
+impl Encoder<'_, LangGraph> {
     /// `obj.model_dump()`; the path through it reads `.field`.
     pub(crate) fn write_model_dump(
         &mut self,
