@@ -39,8 +39,6 @@ pub(crate) enum EncodeKind {
     Mutated(&'static str),
     /// Internal: a model's `__dict__` holds a value `model_dump()` would convert (never raised).
     NotPlain,
-    /// Internal: a dict key type left to langgraph's own encoder (never raised).
-    KeyFallback,
     /// A Python callback (`default`, `model_dump`, ...) raised; the type being handled and the error.
     Callback(Py<PyAny>, PyErr),
 }
@@ -136,9 +134,7 @@ impl EncodeFailure {
                 format!("{what} changed size during serialization at {where_}"),
                 None,
             ),
-            EncodeKind::NotPlain | EncodeKind::KeyFallback => {
-                (format!("internal fallback escaped at {where_}"), None)
-            }
+            EncodeKind::NotPlain => (format!("internal fallback escaped at {where_}"), None),
             EncodeKind::Callback(t, err) => (
                 format!(
                     "type '{}' is not MessagePack serializable at {where_}: {}",

@@ -1,7 +1,7 @@
 //! Containers: list, tuple and dict (with ormsgpack's `OPT_NON_STR_KEYS` keys), each item
 //! walked under a new reference unless it is a scalar.
 
-use super::{at, borrowed, callback_failure, unsupported, Encoder, Policy};
+use super::{at, borrowed, callback_failure, unsupported, Encoder, Entries, Policy};
 use crate::error::{EncodeFailure, EncodeKind, EncodeResult, PathSeg};
 use crate::ffi::dictiter::{dict_len, dict_next};
 use crate::ffi::Owned;
@@ -85,22 +85,21 @@ impl<P: Policy> Encoder<'_, P> {
         }
         let start = self.buf.len();
         writer::map_len(self.buf, len as u32);
-        match self.write_dict_items(obj, depth, fields) {
+        match self.write_dict_items(obj, depth, fields)? {
+            Entries::Written => Ok(()),
             // A key type ormsgpack formats its own way: the whole dict goes to the parent.
-            Err(e) if matches!(e.kind, EncodeKind::KeyFallback) => {
-                P::dict_fallback(self, obj, start)
-            }
-            other => other,
+            Entries::KeyFallback => P::dict_fallback(self, obj, start),
         }
     }
 
-    /// The entries of a dict whose map header is written (its current size is the count).
+    /// The entries of a dict whose map header is written (its current size is the count), or
+    /// [`Entries::KeyFallback`] at a key left to the parent.
     pub(crate) fn write_dict_items(
         &mut self,
         obj: *mut ffi::PyObject,
         depth: u32,
         fields: bool,
-    ) -> EncodeResult {
+    ) -> EncodeResult<Entries> {
         // SAFETY: `obj` is a dict (or subclass).
         let len = unsafe { dict_len(obj) };
         let mut pos: ffi::Py_ssize_t = 0;
@@ -154,7 +153,7 @@ impl<P: Policy> Encoder<'_, P> {
                         return Err(EncodeFailure::new(EncodeKind::NotPlain));
                     }
                     if P::LANGGRAPH {
-                        return Err(EncodeFailure::new(EncodeKind::KeyFallback));
+                        return Ok(Entries::KeyFallback);
                     }
                     // SAFETY: `k` is alive.
                     let e = unsupported(unsafe { ffi::Py_TYPE(k.0) });
@@ -173,7 +172,7 @@ impl<P: Policy> Encoder<'_, P> {
                 obj,
             ));
         }
-        Ok(())
+        Ok(Entries::Written)
     }
 
     /// Keys as ormsgpack writes them under `OPT_NON_STR_KEYS` (its `serialize_with_non_str_keys`

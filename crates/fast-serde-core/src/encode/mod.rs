@@ -51,13 +51,23 @@ pub(crate) trait Policy: Sized {
         depth: u32,
     ) -> EncodeResult;
 
-    /// A dict with a key the walker leaves to the parent (`KeyFallback`, LangGraph only): the
+    /// A dict with a key the walker leaves to the parent ([`Entries::KeyFallback`], LangGraph
+    /// only): the
     /// map written from `start` is replaced by the parent's bytes for the whole dict.
     fn dict_fallback(
         enc: &mut Encoder<'_, Self>,
         obj: *mut ffi::PyObject,
         start: usize,
     ) -> EncodeResult;
+}
+
+/// How writing a dict's entries ended: all written, or stopped at a key the walker leaves to the
+/// parent (LangGraph: datetime, UUID and the keys ormsgpack refuses; the whole dict then goes to
+/// `_msgpack_enc`, see [`Policy::dict_fallback`]). A plain result, not an error.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Entries {
+    Written,
+    KeyFallback,
 }
 
 pub(crate) struct Encoder<'a, P: Policy> {

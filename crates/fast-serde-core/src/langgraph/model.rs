@@ -4,7 +4,7 @@
 
 use super::encode::LangGraph;
 use super::plan::Plan;
-use crate::encode::{at, callback_failure, Encoder};
+use crate::encode::{at, callback_failure, Encoder, Entries};
 use crate::error::{EncodeFailure, EncodeKind, EncodeResult, PathSeg};
 use crate::ffi::dictiter::{dict_len, dict_next};
 use crate::ffi::typeref::typerefs;
@@ -85,10 +85,13 @@ impl Encoder<'_, LangGraph> {
         self.plain_only += 1;
         let res = self.write_model_fields(dict.0, plan, depth);
         let res = res.and_then(|_| {
-            if ne > 0 {
-                self.write_dict_items(extra.0, depth, true)
-            } else {
-                Ok(())
+            if ne == 0 {
+                return Ok(());
+            }
+            match self.write_dict_items(extra.0, depth, true)? {
+                Entries::Written => Ok(()),
+                // Not met under `plain_only` (such a key is `NotPlain`): model_dump() decides.
+                Entries::KeyFallback => Err(EncodeFailure::new(EncodeKind::NotPlain)),
             }
         });
         self.plain_only -= 1;
