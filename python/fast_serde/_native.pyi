@@ -6,11 +6,33 @@ from typing import Any, Final, Protocol, TypeAlias
 
 _Buffer: TypeAlias = bytes | bytearray | memoryview
 
-__all__ = ["dumps", "loads", "instance_dict", "LangGraphCodec", "EncodeError", "DecodeError", "MAX_DEPTH", "MAX_TOTAL_DEPTH"]
+__all__ = [
+    "dumps", "loads", "instance_dict", "LangGraphCodec", "EncodeError", "DecodeError", "MAX_DEPTH", "MAX_TOTAL_DEPTH",
+    "PLAN_KINDS", "PLAN_FLAGS", "EXT_CODES", "RESOLVED_CACHE", "RESOLVED_ONCE", "RESOLVED_BLOCKED", "RESOLVED_FIXED",
+    "DEFAULT_MEMO_BYTES",
+]
 
 MAX_DEPTH: Final[int]
 MAX_TOTAL_DEPTH: Final[int]
 """Deepest nesting of containers (arrays, maps, ext payloads) written or read (255)."""
+
+PLAN_KINDS: Final[dict[str, int]]
+"""The walker's plan kinds by name (``FALLBACK``, ``PYDANTIC_V2``, ...): the values of the Rust
+``PlanKind`` enum, which ``fast_serde._plans.encode_plan`` answers."""
+PLAN_FLAGS: Final[dict[str, int]]
+"""The plan flags by name (``CHECK_INSTANCE``, ``ONCE``)."""
+EXT_CODES: Final[dict[str, int]]
+"""JsonPlusSerializer's ext codes by name, without the ``EXT_`` prefix (``PYDANTIC_V2``: 5)."""
+RESOLVED_CACHE: Final[int]
+"""``resolve`` answer: allowed, and the class may be cached."""
+RESOLVED_ONCE: Final[int]
+"""``resolve`` answer: allowed, ask again next time."""
+RESOLVED_BLOCKED: Final[int]
+"""``resolve`` answer: blocked or not importable (the payload is returned)."""
+RESOLVED_FIXED: Final[int]
+"""``resolve`` answer: allowed and cacheable, a constructor that is no module attribute."""
+DEFAULT_MEMO_BYTES: Final[int]
+"""The default budget of a codec's memo of validated models (64 MiB)."""
 
 class EncodeError(TypeError):
     """A value could not be written as MessagePack; the message names its type and path."""

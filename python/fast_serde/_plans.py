@@ -39,39 +39,40 @@ from zoneinfo import ZoneInfo
 from langgraph.checkpoint.serde.types import SendProtocol
 from langgraph.store.base import Item
 
-from fast_serde import _compat
+from fast_serde import _compat, _native
 from fast_serde._native import instance_dict
 
 # `isinstance(obj, _DELTA)`: never true on a release without `_DeltaSnapshot`.
 _DELTA: tuple[type, ...] = (_compat.DELTA_SNAPSHOT,) if _compat.DELTA_SNAPSHOT else ()
 
-# Plan kinds, read by the walker (`PlanKind` in encode.rs). Payload shapes are jsonplus's.
-FALLBACK = 0  # _msgpack_enc(obj) in Python, spliced (numpy arrays, unknown types)
-PYDANTIC_V2 = 1  # ext 5 (module, name, obj.model_dump(), "model_validate_json")
-PYDANTIC_V2_DICT = 2  # the same bytes, from obj.__dict__ + __pydantic_extra__ (see plain_model)
-DELTA_SNAPSHOT = 3  # ext 7 obj.value
-SECRET = 4  # ext 0 (module, name, obj.get_secret_value())
-PYDANTIC_V1 = 5  # ext 4 (module, name, obj.dict())
-NAMEDTUPLE = 6  # ext 2 (module, name, {field: item}) == obj._asdict()
-PATH = 7  # ext 1 (module, name, obj.parts)
-PATTERN = 8  # ext 1 ("re", "compile", (obj.pattern, obj.flags))
-STR_ARG = 9  # ext 0 (module, name, str(obj)): UUID subclasses use .hex, see HEX
-HEX = 10  # ext 0 (module, name, obj.hex)
-ITER_ARG = 11  # ext 0 (module, name, tuple(obj)): set, frozenset, deque
-DATETIME = 12  # ext 3 (module, name, obj.isoformat(), "fromisoformat")
-TIMEDELTA = 13  # ext 1 (module, name, (days, seconds, microseconds))
-DATE = 14  # ext 1 (module, name, (year, month, day))
-TIME = 15  # ext 2 (module, name, {hour, minute, second, microsecond, tzinfo, fold})
-INITARGS = 16  # ext 1 (module, name, obj.__getinitargs__())
-ATTR_ARG = 17  # ext 0 (module, name, getattr(obj, fields[0])): ZoneInfo.key, Enum.value
-SEND = 18  # ext 1 (module, name, (node, arg[, timeout]))
-ATTRS_KW = 19  # ext 2 (module, name, {f: getattr(obj, f) for f in fields}): dataclass, Item
-REPR = 20  # repr(obj): exceptions
+# Plan kinds, read by the walker (`PlanKind` in crates/fast-serde-core/src/langgraph/kind.rs,
+# which holds their values and how each is written). Payload shapes are jsonplus's.
+FALLBACK = _native.PLAN_KINDS["FALLBACK"]  # _msgpack_enc(obj) in Python, spliced (numpy arrays, unknown types)
+PYDANTIC_V2 = _native.PLAN_KINDS["PYDANTIC_V2"]  # ext 5 (module, name, obj.model_dump(), "model_validate_json")
+PYDANTIC_V2_DICT = _native.PLAN_KINDS["PYDANTIC_V2_DICT"]  # the same bytes, from obj.__dict__ + __pydantic_extra__ (see plain_model)
+DELTA_SNAPSHOT = _native.PLAN_KINDS["DELTA_SNAPSHOT"]  # ext 7 obj.value
+SECRET = _native.PLAN_KINDS["SECRET"]  # ext 0 (module, name, obj.get_secret_value())
+PYDANTIC_V1 = _native.PLAN_KINDS["PYDANTIC_V1"]  # ext 4 (module, name, obj.dict())
+NAMEDTUPLE = _native.PLAN_KINDS["NAMEDTUPLE"]  # ext 2 (module, name, {field: item}) == obj._asdict()
+PATH = _native.PLAN_KINDS["PATH"]  # ext 1 (module, name, obj.parts)
+PATTERN = _native.PLAN_KINDS["PATTERN"]  # ext 1 ("re", "compile", (obj.pattern, obj.flags))
+STR_ARG = _native.PLAN_KINDS["STR_ARG"]  # ext 0 (module, name, str(obj)): UUID subclasses use .hex, see HEX
+HEX = _native.PLAN_KINDS["HEX"]  # ext 0 (module, name, obj.hex)
+ITER_ARG = _native.PLAN_KINDS["ITER_ARG"]  # ext 0 (module, name, tuple(obj)): set, frozenset, deque
+DATETIME = _native.PLAN_KINDS["DATETIME"]  # ext 3 (module, name, obj.isoformat(), "fromisoformat")
+TIMEDELTA = _native.PLAN_KINDS["TIMEDELTA"]  # ext 1 (module, name, (days, seconds, microseconds))
+DATE = _native.PLAN_KINDS["DATE"]  # ext 1 (module, name, (year, month, day))
+TIME = _native.PLAN_KINDS["TIME"]  # ext 2 (module, name, {hour, minute, second, microsecond, tzinfo, fold})
+INITARGS = _native.PLAN_KINDS["INITARGS"]  # ext 1 (module, name, obj.__getinitargs__())
+ATTR_ARG = _native.PLAN_KINDS["ATTR_ARG"]  # ext 0 (module, name, getattr(obj, fields[0])): ZoneInfo.key, Enum.value
+SEND = _native.PLAN_KINDS["SEND"]  # ext 1 (module, name, (node, arg[, timeout]))
+ATTRS_KW = _native.PLAN_KINDS["ATTRS_KW"]  # ext 2 (module, name, {f: getattr(obj, f) for f in fields}): dataclass, Item
+REPR = _native.PLAN_KINDS["REPR"]  # repr(obj): exceptions
 
 
-# Plan flags, read by the walker (`plan_for` in encode_lg.rs).
-CHECK_INSTANCE = 1  # instances have their own __dict__: look there for INSTANCE_ATTRS per object
-ONCE = 2  # this answer came from the instance's own attributes: do not cache it for the class
+# Plan flags, read by the walker (`decide` in langgraph/plan.rs; values in langgraph/kind.rs).
+CHECK_INSTANCE = _native.PLAN_FLAGS["CHECK_INSTANCE"]  # instances have their own __dict__: look there for INSTANCE_ATTRS per object
+ONCE = _native.PLAN_FLAGS["ONCE"]  # this answer came from the instance's own attributes: do not cache it for the class
 
 # The attributes `_msgpack_default` probes with hasattr before a class's own branch. An instance
 # can carry them in its own __dict__ (`obj.model_dump = ...`), which changes the branch for that

@@ -26,7 +26,7 @@ from langgraph.checkpoint.serde import _msgpack as _lg_msgpack
 from langgraph.checkpoint.serde import jsonplus as _jsonplus
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from fast_serde import _plans, _probe
+from fast_serde import _native, _plans, _probe
 from fast_serde._install import install, uninstall
 from fast_serde._native import EncodeError, LangGraphCodec
 from fast_serde._stats import counted_dumps, counted_loads, reset_stats, stats
@@ -38,13 +38,13 @@ __all__ = ["FastSerializer", "install", "uninstall", "stats", "reset_stats"]
 
 _EMPTY_BYTES = b""
 
-DEFAULT_MEMO_BYTES = 64 << 20  # crates/fast-serde-core/src/memo.rs DEFAULT_MEMO_BYTES
+DEFAULT_MEMO_BYTES = _native.DEFAULT_MEMO_BYTES  # crates/fast-serde-core/src/langgraph/memo.rs
 
-# `resolve` answers, read by the native codec (crates/fast-serde-core/src/langgraph.rs).
-_RESOLVED_CACHE = 0  # allowed; the class may be cached (no per-object event in the parent)
-_RESOLVED_ONCE = 1  # allowed, but the parent emits an event per object: ask again next time
-_RESOLVED_BLOCKED = 2  # blocked or not importable: the payload is returned as the parent does
-_RESOLVED_FIXED = 3  # as _RESOLVED_CACHE, for a constructor that is no module attribute (Send)
+# `resolve` answers, read by the native codec (crates/fast-serde-core/src/langgraph/classes.rs).
+_RESOLVED_CACHE = _native.RESOLVED_CACHE  # allowed; the class may be cached (no per-object event in the parent)
+_RESOLVED_ONCE = _native.RESOLVED_ONCE  # allowed, but the parent emits an event per object: ask again next time
+_RESOLVED_BLOCKED = _native.RESOLVED_BLOCKED  # blocked or not importable: the payload is returned as the parent does
+_RESOLVED_FIXED = _native.RESOLVED_FIXED  # as _RESOLVED_CACHE, for a constructor that is no module attribute (Send)
 
 
 class FastSerializer(JsonPlusSerializer):

@@ -49,7 +49,7 @@ pub fn setup(py: Python<'_>) -> PyResult<()> {
     for dir in [root.clone(), root.join("python")] {
         sys_path.insert(0, dir.to_string_lossy().as_ref())?;
     }
-    fast_serde_core::typeref::init(py)?;
+    fast_serde_core::ffi::typeref::init(py)?;
     Ok(())
 }
 

@@ -22,7 +22,7 @@ pyo3::create_exception!(
 );
 
 /// What went wrong while walking.
-pub enum EncodeKind {
+pub(crate) enum EncodeKind {
     /// A type the walker does not encode and no `default` handled; holds the type (strong ref).
     Unsupported(Py<PyAny>),
     /// An int outside -2**63 .. 2**64-1.
@@ -39,14 +39,12 @@ pub enum EncodeKind {
     Mutated(&'static str),
     /// Internal: a model's `__dict__` holds a value `model_dump()` would convert (never raised).
     NotPlain,
-    /// Internal: a dict key type left to langgraph's own encoder (never raised).
-    KeyFallback,
     /// A Python callback (`default`, `model_dump`, ...) raised; the type being handled and the error.
     Callback(Py<PyAny>, PyErr),
 }
 
 /// One step of the path from the root to the failing value.
-pub enum PathSeg {
+pub(crate) enum PathSeg {
     Index(usize),
     /// A dict key (any hashable), printed as `[repr(key)]`.
     Key(Py<PyAny>),
@@ -55,19 +53,19 @@ pub enum PathSeg {
 }
 
 /// An encoding failure with the path it unwound through (innermost first).
-pub struct EncodeFailure {
-    pub kind: EncodeKind,
-    pub path: Vec<PathSeg>,
+pub(crate) struct EncodeFailure {
+    pub(crate) kind: EncodeKind,
+    pub(crate) path: Vec<PathSeg>,
     /// The containers unwound through, innermost first, compared by address only to tell a cycle
     /// from plain deep nesting; never dereferenced.
-    pub ancestors: Vec<usize>,
+    pub(crate) ancestors: Vec<usize>,
 }
 
-pub type EncodeResult<T = ()> = Result<T, Box<EncodeFailure>>;
+pub(crate) type EncodeResult<T = ()> = Result<T, Box<EncodeFailure>>;
 
 impl EncodeFailure {
     #[cold]
-    pub fn new(kind: EncodeKind) -> Box<Self> {
+    pub(crate) fn new(kind: EncodeKind) -> Box<Self> {
         Box::new(EncodeFailure {
             kind,
             path: Vec::new(),
@@ -77,7 +75,7 @@ impl EncodeFailure {
 
     /// Render the Python exception. Consumes the failure.
     #[cold]
-    pub fn into_pyerr(self, py: Python<'_>) -> PyErr {
+    pub(crate) fn into_pyerr(self, py: Python<'_>) -> PyErr {
         let EncodeFailure {
             kind,
             mut path,
@@ -136,9 +134,7 @@ impl EncodeFailure {
                 format!("{what} changed size during serialization at {where_}"),
                 None,
             ),
-            EncodeKind::NotPlain | EncodeKind::KeyFallback => {
-                (format!("internal fallback escaped at {where_}"), None)
-            }
+            EncodeKind::NotPlain => (format!("internal fallback escaped at {where_}"), None),
             EncodeKind::Callback(t, err) => (
                 format!(
                     "type '{}' is not MessagePack serializable at {where_}: {}",
@@ -165,7 +161,7 @@ fn type_name(py: Python<'_>, t: &Py<PyAny>) -> String {
 
 /// `$['messages'][3].content`
 #[cold]
-pub fn render_path(py: Python<'_>, path: &[PathSeg]) -> String {
+pub(crate) fn render_path(py: Python<'_>, path: &[PathSeg]) -> String {
     let mut out = String::from("$");
     for seg in path {
         match seg {
@@ -195,7 +191,7 @@ pub fn render_path(py: Python<'_>, path: &[PathSeg]) -> String {
 }
 
 /// What went wrong while reading.
-pub enum DecodeKind {
+pub(crate) enum DecodeKind {
     Empty,
     Reserved(u8),
     Truncated,
@@ -218,22 +214,22 @@ pub enum DecodeKind {
     ExtKey,
 }
 
-pub struct DecodeFailure {
-    pub offset: usize,
-    pub kind: DecodeKind,
+pub(crate) struct DecodeFailure {
+    pub(crate) offset: usize,
+    pub(crate) kind: DecodeKind,
 }
 
-pub type DecodeResult<T> = Result<T, Box<DecodeFailure>>;
+pub(crate) type DecodeResult<T> = Result<T, Box<DecodeFailure>>;
 
 impl DecodeFailure {
     #[cold]
-    pub fn new(offset: usize, kind: DecodeKind) -> Box<Self> {
+    pub(crate) fn new(offset: usize, kind: DecodeKind) -> Box<Self> {
         Box::new(DecodeFailure { offset, kind })
     }
 
     /// Take the pending Python exception (after a C-API call returned NULL / -1).
     #[cold]
-    pub fn fetch(py: Python<'_>, offset: usize) -> Box<Self> {
+    pub(crate) fn fetch(py: Python<'_>, offset: usize) -> Box<Self> {
         let err = PyErr::take(py)
             .unwrap_or_else(|| PyValueError::new_err("fast_serde: C-API failure without error"));
         Self::new(offset, DecodeKind::Python(err))
@@ -241,7 +237,7 @@ impl DecodeFailure {
 
     /// Errors that end the whole read. Any other error inside an ext payload makes that ext read
     /// as `None`, as JsonPlusSerializer's ext hook does (it catches `Exception`).
-    pub fn is_fatal(&self, py: Python<'_>) -> bool {
+    pub(crate) fn is_fatal(&self, py: Python<'_>) -> bool {
         match &self.kind {
             DecodeKind::TotalDepth | DecodeKind::Stack => true,
             // The parent's ext hook catches `Exception`, not KeyboardInterrupt and its kin.
@@ -253,7 +249,7 @@ impl DecodeFailure {
     }
 
     #[cold]
-    pub fn into_pyerr(self, py: Python<'_>) -> PyErr {
+    pub(crate) fn into_pyerr(self, py: Python<'_>) -> PyErr {
         let off = self.offset;
         let mut cause = None;
         let msg = match self.kind {

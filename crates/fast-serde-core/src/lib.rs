@@ -3,23 +3,27 @@
 //! markers from `rmp`.
 //!
 //! `fast-serde-py` only registers what [`register`] lists; all behaviour lives here.
+//!
+//! * `ffi/`: owned references, `py()`, byte views, dict iteration, type refs, weak classes.
+//! * `msgpack/`: the marker writer over `rmp` and the output `bytes` written in place.
+//! * `encode/`: the walker (`Encoder`): dispatch, scalars, containers.
+//! * `decode/`: the reader (`Reader`), its key cache and the `ExtHandler` trait.
+//! * `langgraph/`: JsonPlusSerializer's ext codes, plans, encode and decode halves, trusted
+//!   restore, the memo, and the `#[pyclass]` codec.
+//!
+//! docs/architecture.md follows a value through these files.
 
-pub mod buffer;
-pub mod decode;
-mod dictiter;
-pub mod encode;
-mod encode_lg;
-pub mod error;
-pub mod ext;
-pub mod langgraph;
-mod memo;
-pub mod typeref;
-mod weak;
-pub mod writer;
+mod decode;
+mod encode;
+mod error;
+pub mod ffi;
+mod langgraph;
+mod msgpack;
 
-use buffer::write_bytes;
 use decode::{with_key_cache, PlainExt, Reader};
-use encode::{Encoder, Mode};
+use encode::{Encoder, Plain};
+use ffi::typeref;
+use msgpack::buffer::{self, write_bytes};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -67,7 +71,7 @@ pub fn dumps<'py>(
         .filter(|d| !d.is_none())
         .map_or(std::ptr::null_mut(), |d| d.as_ptr());
     write_bytes(py, |buf| {
-        Encoder::new(buf, Mode::Plain { default }).walk(obj.as_ptr(), 0)
+        Encoder::new(buf, Plain { default }).walk(obj.as_ptr(), 0)
     })
 }
 
@@ -111,7 +115,7 @@ pub fn loads(
 /// `fast_serde._plans.encode_plan`, which must not change the object it inspects.
 #[pyfunction]
 fn instance_dict(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyAny>>> {
-    match encode_lg::instance_dict(obj.as_ptr()) {
+    match langgraph::instance_dict(obj.as_ptr()) {
         // SAFETY: a new reference, handed to a Py that owns it.
         Ok(Some(d)) => Ok(Some(unsafe { Bound::from_owned_ptr(py, d) }.unbind())),
         Ok(None) => Ok(None),
@@ -130,5 +134,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DecodeError", py.get_type::<error::DecodeError>())?;
     m.add("MAX_DEPTH", MAX_DEPTH)?;
     m.add("MAX_TOTAL_DEPTH", MAX_TOTAL_DEPTH)?;
+    langgraph::export(m)?;
     Ok(())
 }

@@ -11,16 +11,13 @@
 use rmp::encode;
 use rmp::Marker;
 
-/// Where the writer puts bytes: the walker's [`crate::buffer::OutBuf`] (a `bytes` written in
+/// Where the writer puts bytes: the walker's [`crate::msgpack::buffer::OutBuf`] (a `bytes` written in
 /// place), or a `Vec<u8>` (pre-encoded plan keys, tests).
-pub trait Out: std::io::Write {
+pub(crate) trait Out: std::io::Write {
     fn push(&mut self, b: u8);
     fn extend_from_slice(&mut self, s: &[u8]);
     fn reserve(&mut self, additional: usize);
     fn len(&self) -> usize;
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
     fn truncate(&mut self, len: usize);
     fn as_mut_slice(&mut self) -> &mut [u8];
 }
@@ -51,17 +48,17 @@ impl Out for Vec<u8> {
 }
 
 #[inline(always)]
-pub fn nil<B: Out>(buf: &mut B) {
+pub(crate) fn nil<B: Out>(buf: &mut B) {
     buf.push(0xc0);
 }
 
 #[inline(always)]
-pub fn bool<B: Out>(buf: &mut B, v: bool) {
+pub(crate) fn bool<B: Out>(buf: &mut B, v: bool) {
     buf.push(if v { 0xc3 } else { 0xc2 });
 }
 
 #[inline(always)]
-pub fn sint<B: Out>(buf: &mut B, v: i64) {
+pub(crate) fn sint<B: Out>(buf: &mut B, v: i64) {
     if (0..128).contains(&v) {
         buf.push(Marker::FixPos(v as u8).to_u8());
     } else if (-32..0).contains(&v) {
@@ -72,18 +69,18 @@ pub fn sint<B: Out>(buf: &mut B, v: i64) {
 }
 
 #[inline(always)]
-pub fn uint<B: Out>(buf: &mut B, v: u64) {
+pub(crate) fn uint<B: Out>(buf: &mut B, v: u64) {
     let _ = encode::write_uint(buf, v);
 }
 
 #[inline(always)]
-pub fn f64<B: Out>(buf: &mut B, v: f64) {
+pub(crate) fn f64<B: Out>(buf: &mut B, v: f64) {
     let _ = encode::write_f64(buf, v);
 }
 
 /// fixstr / str8 / str16 / str32 header then the UTF-8 bytes.
 #[inline(always)]
-pub fn str<B: Out>(buf: &mut B, bytes: &[u8]) {
+pub(crate) fn str<B: Out>(buf: &mut B, bytes: &[u8]) {
     let n = bytes.len();
     if n < 32 {
         buf.reserve(n + 1);
@@ -105,14 +102,14 @@ pub fn str<B: Out>(buf: &mut B, bytes: &[u8]) {
 
 /// bin8 / bin16 / bin32 header then the bytes.
 #[inline(always)]
-pub fn bin<B: Out>(buf: &mut B, bytes: &[u8]) {
+pub(crate) fn bin<B: Out>(buf: &mut B, bytes: &[u8]) {
     let _ = encode::write_bin_len(buf, bytes.len() as u32);
     buf.extend_from_slice(bytes);
 }
 
 /// fixarray / array16 / array32 header.
 #[inline(always)]
-pub fn array_len<B: Out>(buf: &mut B, len: u32) {
+pub(crate) fn array_len<B: Out>(buf: &mut B, len: u32) {
     if len < 16 {
         buf.push(Marker::FixArray(len as u8).to_u8());
     } else {
@@ -122,7 +119,7 @@ pub fn array_len<B: Out>(buf: &mut B, len: u32) {
 
 /// fixmap / map16 / map32 header.
 #[inline(always)]
-pub fn map_len<B: Out>(buf: &mut B, len: u32) {
+pub(crate) fn map_len<B: Out>(buf: &mut B, len: u32) {
     if len < 16 {
         buf.push(Marker::FixMap(len as u8).to_u8());
     } else {
@@ -132,30 +129,30 @@ pub fn map_len<B: Out>(buf: &mut B, len: u32) {
 
 /// fixext1/2/4/8/16 / ext8 / ext16 / ext32 header.
 #[inline(always)]
-pub fn ext_meta<B: Out>(buf: &mut B, len: u32, code: i8) {
+pub(crate) fn ext_meta<B: Out>(buf: &mut B, len: u32, code: i8) {
     let _ = encode::write_ext_meta(buf, len, code);
 }
 
 /// The largest ext header (ext32: marker, 4-byte length, type).
-pub const EXT_MAX_HEADER: usize = 6;
+pub(crate) const EXT_MAX_HEADER: usize = 6;
 
 /// Header bytes to reserve for a payload of 256 to 65535 bytes (ext16), the usual size of a
 /// LangChain message: its header is then written in place without moving the payload.
-pub const EXT_RESERVE_EXT16: usize = 4;
+pub(crate) const EXT_RESERVE_EXT16: usize = 4;
 
 /// Header bytes to reserve for a payload of 17 to 255 bytes (ext8): UUID, datetime.
-pub const EXT_RESERVE_EXT8: usize = 3;
+pub(crate) const EXT_RESERVE_EXT8: usize = 3;
 
 /// An ext header reserved by [`ext_begin`], patched by [`ext_end`].
 #[derive(Clone, Copy)]
-pub struct ExtMark {
+pub(crate) struct ExtMark {
     at: usize,
     reserved: usize,
 }
 
 impl ExtMark {
     /// Where the payload starts (the end of the reserved header).
-    pub fn payload(&self) -> usize {
+    pub(crate) fn payload(&self) -> usize {
         self.at + self.reserved
     }
 }
@@ -163,7 +160,7 @@ impl ExtMark {
 /// Reserve `reserved` bytes for an ext header whose payload is written next (the header size
 /// expected for that payload; a wrong guess costs one move of the payload in [`ext_end`]).
 #[inline(always)]
-pub fn ext_begin<B: Out>(buf: &mut B, reserved: usize) -> ExtMark {
+pub(crate) fn ext_begin<B: Out>(buf: &mut B, reserved: usize) -> ExtMark {
     let at = buf.len();
     buf.extend_from_slice(&[0u8; EXT_MAX_HEADER][..reserved]);
     ExtMark { at, reserved }
@@ -172,7 +169,7 @@ pub fn ext_begin<B: Out>(buf: &mut B, reserved: usize) -> ExtMark {
 /// Write the smallest header for the payload written since [`ext_begin`] into its reserved room,
 /// moving the payload when the header is shorter or longer than the room.
 #[inline]
-pub fn ext_end<B: Out>(buf: &mut B, mark: ExtMark, code: i8) {
+pub(crate) fn ext_end<B: Out>(buf: &mut B, mark: ExtMark, code: i8) {
     let payload = mark.payload();
     let len = buf.len() - payload;
     let mut hdr = [0u8; EXT_MAX_HEADER];

@@ -1,7 +1,7 @@
 //! The output (a `bytes` written in place) and borrowed views of input bytes.
 
 use crate::error::EncodeResult;
-use crate::writer::Out;
+use crate::msgpack::writer::Out;
 use pyo3::exceptions::PyMemoryError;
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -27,7 +27,7 @@ extern "C" {
 /// The walker's output: a `bytes` object written in place, grown by `_PyBytes_Resize` and given
 /// its length at the end, so the output is never copied and no buffer outlives the call. When it
 /// cannot grow, the walk unwinds to [`write_bytes`], which raises `MemoryError`.
-pub struct OutBuf {
+pub(crate) struct OutBuf {
     /// A new `bytes` of `cap` bytes (refcount 1, not shared until [`OutBuf::finish`]).
     obj: *mut ffi::PyObject,
     len: usize,
@@ -200,7 +200,7 @@ struct OutOfMemory(usize);
 /// Raises the walk's `EncodeError`, or `MemoryError` when the output cannot grow; the partial
 /// output is released either way. Nested calls (a `default` callback that itself calls `dumps`)
 /// each get their own output.
-pub fn write_bytes<'py>(
+pub(crate) fn write_bytes<'py>(
     py: Python<'py>,
     f: impl FnOnce(&mut OutBuf) -> EncodeResult,
 ) -> PyResult<Bound<'py, PyBytes>> {
@@ -221,7 +221,10 @@ pub fn write_bytes<'py>(
 
 /// Run `f` over the bytes of a `bytes`, `bytearray` or `memoryview` (any C-contiguous buffer).
 /// Raises `TypeError` for other objects. The buffer is released on every path.
-pub fn with_bytes<R>(obj: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> PyResult<R>) -> PyResult<R> {
+pub(crate) fn with_bytes<R>(
+    obj: &Bound<'_, PyAny>,
+    f: impl FnOnce(&[u8]) -> PyResult<R>,
+) -> PyResult<R> {
     // SAFETY: a zeroed Py_buffer is the documented initial state; on success the view stays valid
     // (the exporter is pinned) until PyBuffer_Release below, which runs on every path.
     unsafe {

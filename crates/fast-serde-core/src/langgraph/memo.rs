@@ -26,7 +26,9 @@
 //! Memory is bounded by a byte budget (an estimate: the payload and three times its size for the
 //! template), evicting the least recently used entries.
 
-use crate::typeref::typerefs;
+use super::copy::{copy, copy_set, same, same_set};
+use crate::ffi::typeref::typerefs;
+use crate::ffi::Owned;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyWeakrefReference;
@@ -37,7 +39,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// The default budget of a codec's memo: 64 MiB.
-pub const DEFAULT_MEMO_BYTES: usize = 64 << 20;
+pub(crate) const DEFAULT_MEMO_BYTES: usize = 64 << 20;
 
 /// Payloads larger than this are not kept (one entry may not take a large part of the budget).
 const MAX_PAYLOAD_SHARE: usize = 16;
@@ -417,14 +419,14 @@ impl Entry {
         ];
         // SAFETY: `cls` is a live class; object.__new__(cls) gives a new reference (NULL on
         // error, cleared); the slots are set through object.__setattr__ semantics; every new
-        // reference is released by `Own` on every path.
+        // reference is released by `Owned` on every path.
         unsafe {
             let obj = ffi::PyObject_CallOneArg(refs.object_new, cls);
             if obj.is_null() {
                 ffi::PyErr_Clear();
                 return None;
             }
-            let obj = Own(obj);
+            let obj = Owned(obj);
             for (name, value) in &parts {
                 if ffi::PyObject_GenericSetAttr(obj.0, *name, value.0) != 0 {
                     ffi::PyErr_Clear();
@@ -436,24 +438,6 @@ impl Entry {
     }
 }
 
-/// A new reference, released on drop.
-struct Own(*mut ffi::PyObject);
-
-impl Own {
-    fn into_ptr(self) -> *mut ffi::PyObject {
-        let p = self.0;
-        std::mem::forget(self);
-        p
-    }
-}
-
-impl Drop for Own {
-    fn drop(&mut self) {
-        // SAFETY: built only from a non-null new reference, released once.
-        unsafe { ffi::Py_DECREF(self.0) }
-    }
-}
-
 impl Template {
     /// The template of a validated model, or `None` when its state holds anything but the
     /// exact types the copy reproduces.
@@ -462,7 +446,7 @@ impl Template {
         // SAFETY: generic attribute reads on a live model (the four slots pydantic defines),
         // owned results; errors cleared. `copy` runs no Python code.
         unsafe {
-            let get = |name: *mut ffi::PyObject| -> Option<Own> {
+            let get = |name: *mut ffi::PyObject| -> Option<Owned> {
                 let v = if name == refs.s_dunder_dict {
                     ffi::PyObject_GenericGetDict(obj, std::ptr::null_mut())
                 } else {
@@ -472,7 +456,7 @@ impl Template {
                     ffi::PyErr_Clear();
                     None
                 } else {
-                    Some(Own(v))
+                    Some(Owned(v))
                 }
             };
             let dict = get(refs.s_dunder_dict)?;
@@ -487,7 +471,7 @@ impl Template {
                     return None;
                 }
             }
-            let own = |o: Own| Bound::from_owned_ptr(py, o.into_ptr()).unbind();
+            let own = |o: Owned| Bound::from_owned_ptr(py, o.into_ptr()).unbind();
             Some(Template {
                 dict: own(copy(dict.0)?),
                 fields_set: own(copy_set(fields_set.0)?),
@@ -546,241 +530,8 @@ fn class_attr(cls: *mut ffi::PyObject, name: *mut ffi::PyObject) -> Option<bool>
         None
     }
 }
-
 /// A class's `tp_version_tag` (0: none assigned).
 pub(crate) fn version_tag(cls: *mut ffi::PyObject) -> u32 {
     // SAFETY: `cls` is a live type object; reading one of its fields.
     unsafe { (*cls.cast::<ffi::PyTypeObject>()).tp_version_tag }
-}
-
-/// Exact immutable scalars: shared between the template and every copy.
-fn is_scalar(tp: *mut ffi::PyTypeObject) -> bool {
-    let r = typerefs();
-    tp == r.str_type
-        || tp == r.int_type
-        || tp == r.float_type
-        || tp == r.bool_type
-        || tp == r.none_type
-        || tp == r.bytes_type
-}
-
-/// A deep copy of a value made of exact scalars, lists, dicts and tuples (new containers, shared
-/// scalars); `None` (no error set) for anything else or on failure. Runs no Python code: dict
-/// keys must be exact scalars (or tuples of them), whose hashing and comparison are native.
-fn copy(v: *mut ffi::PyObject) -> Option<Own> {
-    if crate::stack_low() {
-        return None;
-    }
-    let r = typerefs();
-    // SAFETY: `v` is live; containers are exact types read within bounds; every new reference
-    // is owned by `Own` (PyList_SET_ITEM / PyTuple_SET_ITEM steal the item's reference); errors
-    // are cleared.
-    unsafe {
-        let tp = ffi::Py_TYPE(v);
-        if is_scalar(tp) {
-            return Some(Own(ffi::Py_NewRef(v)));
-        }
-        if tp == r.list_type {
-            let n = ffi::PyList_GET_SIZE(v);
-            let out = ffi::PyList_New(n);
-            if out.is_null() {
-                ffi::PyErr_Clear();
-                return None;
-            }
-            let out = Own(out);
-            for i in 0..n {
-                if ffi::PyList_GET_SIZE(v) != n {
-                    return None;
-                }
-                let item = copy(ffi::PyList_GET_ITEM(v, i))?;
-                ffi::PyList_SET_ITEM(out.0, i, item.into_ptr());
-            }
-            return Some(out);
-        }
-        if tp == r.tuple_type {
-            let n = ffi::PyTuple_GET_SIZE(v);
-            let out = ffi::PyTuple_New(n);
-            if out.is_null() {
-                ffi::PyErr_Clear();
-                return None;
-            }
-            let out = Own(out);
-            for i in 0..n {
-                let item = copy(ffi::PyTuple_GET_ITEM(v, i))?;
-                ffi::PyTuple_SET_ITEM(out.0, i, item.into_ptr());
-            }
-            return Some(out);
-        }
-        if tp == r.dict_type {
-            let out = ffi::PyDict_New();
-            if out.is_null() {
-                ffi::PyErr_Clear();
-                return None;
-            }
-            let out = Own(out);
-            let mut pos: ffi::Py_ssize_t = 0;
-            let mut k: *mut ffi::PyObject = std::ptr::null_mut();
-            let mut val: *mut ffi::PyObject = std::ptr::null_mut();
-            while ffi::PyDict_Next(v, &mut pos, &mut k, &mut val) != 0 {
-                if !native_key(k) {
-                    return None;
-                }
-                let key = copy(k)?;
-                let value = copy(val)?;
-                if ffi::PyDict_SetItem(out.0, key.0, value.0) != 0 {
-                    ffi::PyErr_Clear();
-                    return None;
-                }
-            }
-            return Some(out);
-        }
-        None
-    }
-}
-
-/// A dict key whose hash and equality run no Python code.
-fn native_key(k: *mut ffi::PyObject) -> bool {
-    // SAFETY: reading the type and items of a live object.
-    unsafe {
-        let tp = ffi::Py_TYPE(k);
-        if is_scalar(tp) {
-            return true;
-        }
-        tp == typerefs().tuple_type
-            && (0..ffi::PyTuple_GET_SIZE(k)).all(|i| native_key(ffi::PyTuple_GET_ITEM(k, i)))
-    }
-}
-
-/// A new set of the same exact strs (model_fields_set); `None` for anything else.
-fn copy_set(v: *mut ffi::PyObject) -> Option<Own> {
-    // SAFETY: `v` is live; PySet_New copies an exact set of strs (native hashing); owned result.
-    unsafe {
-        if ffi::PySet_CheckExact(v) == 0 || !all_strs(v) {
-            return None;
-        }
-        let s = ffi::PySet_New(v);
-        if s.is_null() {
-            ffi::PyErr_Clear();
-            return None;
-        }
-        Some(Own(s))
-    }
-}
-
-fn all_strs(set: *mut ffi::PyObject) -> bool {
-    // SAFETY: iterating a live exact set with the C iteration protocol; borrowed items.
-    unsafe {
-        let it = ffi::PyObject_GetIter(set);
-        if it.is_null() {
-            ffi::PyErr_Clear();
-            return false;
-        }
-        let it = Own(it);
-        loop {
-            let item = ffi::PyIter_Next(it.0);
-            if item.is_null() {
-                if !ffi::PyErr_Occurred().is_null() {
-                    ffi::PyErr_Clear();
-                    return false;
-                }
-                return true;
-            }
-            let item = Own(item);
-            if ffi::PyUnicode_CheckExact(item.0) == 0 {
-                return false;
-            }
-        }
-    }
-}
-
-/// Type-exact deep equality of two values of the kinds `copy` takes (dict key order included;
-/// floats by bits, so NaN equals NaN and 0.0 differs from -0.0). Runs no Python code.
-fn same(a: *mut ffi::PyObject, b: *mut ffi::PyObject) -> bool {
-    if a == b {
-        return true;
-    }
-    if crate::stack_low() {
-        return false;
-    }
-    let r = typerefs();
-    // SAFETY: `a` and `b` are live; exact types are read with their own accessors within bounds;
-    // comparisons of exact str/int/bytes run no Python code.
-    unsafe {
-        let tp = ffi::Py_TYPE(a);
-        if tp != ffi::Py_TYPE(b) {
-            return false;
-        }
-        if tp == r.str_type {
-            return ffi::PyUnicode_Compare(a, b) == 0;
-        }
-        if tp == r.int_type || tp == r.bytes_type {
-            return ffi::PyObject_RichCompareBool(a, b, ffi::Py_EQ) == 1;
-        }
-        if tp == r.float_type {
-            return ffi::PyFloat_AS_DOUBLE(a).to_bits() == ffi::PyFloat_AS_DOUBLE(b).to_bits();
-        }
-        if tp == r.bool_type || tp == r.none_type {
-            return false; // singletons: equal only when identical (checked above)
-        }
-        if tp == r.list_type {
-            let n = ffi::PyList_GET_SIZE(a);
-            return n == ffi::PyList_GET_SIZE(b)
-                && (0..n).all(|i| same(ffi::PyList_GET_ITEM(a, i), ffi::PyList_GET_ITEM(b, i)));
-        }
-        if tp == r.tuple_type {
-            let n = ffi::PyTuple_GET_SIZE(a);
-            return n == ffi::PyTuple_GET_SIZE(b)
-                && (0..n).all(|i| same(ffi::PyTuple_GET_ITEM(a, i), ffi::PyTuple_GET_ITEM(b, i)));
-        }
-        if tp == r.dict_type {
-            if ffi::PyDict_Size(a) != ffi::PyDict_Size(b) {
-                return false;
-            }
-            let (mut pa, mut pb): (ffi::Py_ssize_t, ffi::Py_ssize_t) = (0, 0);
-            let (mut ka, mut va, mut kb, mut vb) = (
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-            );
-            while ffi::PyDict_Next(a, &mut pa, &mut ka, &mut va) != 0 {
-                if ffi::PyDict_Next(b, &mut pb, &mut kb, &mut vb) == 0 {
-                    return false;
-                }
-                if !same(ka, kb) || !same(va, vb) {
-                    return false;
-                }
-            }
-            return true;
-        }
-        false
-    }
-}
-
-fn same_set(a: *mut ffi::PyObject, b: *mut ffi::PyObject) -> bool {
-    // SAFETY: both are live exact sets of exact strs (built by copy_set); containment checks
-    // of strs run no Python code.
-    unsafe {
-        if ffi::PySet_Size(a) != ffi::PySet_Size(b) {
-            return false;
-        }
-        let it = ffi::PyObject_GetIter(a);
-        if it.is_null() {
-            ffi::PyErr_Clear();
-            return false;
-        }
-        let it = Own(it);
-        loop {
-            let item = ffi::PyIter_Next(it.0);
-            if item.is_null() {
-                ffi::PyErr_Clear();
-                return true;
-            }
-            let item = Own(item);
-            if ffi::PySet_Contains(b, item.0) != 1 {
-                ffi::PyErr_Clear();
-                return false;
-            }
-        }
-    }
 }

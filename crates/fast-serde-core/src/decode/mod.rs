@@ -6,41 +6,65 @@
 //! hashable; short ASCII keys go through a small cache so the repeated keys of a LangGraph state
 //! become one shared `str` each.
 
+mod ext;
+mod keys;
+
+pub(crate) use ext::{ExtHandler, PlainExt};
+pub(crate) use keys::{with_key_cache, KeyCache};
+
 use crate::error::{DecodeFailure, DecodeKind, DecodeResult};
-use crate::typeref::{typerefs, TypeRefs};
+use crate::ffi::typeref::{typerefs, TypeRefs};
+use crate::ffi::{new_none, new_ref, py, Owned};
 use crate::MAX_DEPTH;
+use keys::{ascii_str, KEY_CACHE_MAX_LEN};
 use pyo3::ffi;
-use pyo3::prelude::*;
-use rustc_hash::FxHasher;
-use std::hash::Hasher;
-use std::sync::Mutex;
+use rmp::Marker;
 
-/// What the reader does with ext values.
-pub trait ExtHandler {
-    /// Build the object for ext `code` with payload `data` (at byte `offset` of the input).
-    /// Returns a new reference.
-    fn ext(
-        &self,
-        reader: &mut Reader<'_>,
-        code: i8,
-        data: &[u8],
-        offset: usize,
-        depth: u32,
-    ) -> DecodeResult<*mut ffi::PyObject>;
+// Marker bytes, named through `rmp::Marker` as the writer names them (msgpack/writer.rs).
+const FIXPOS_MIN: u8 = Marker::FixPos(0).to_u8();
+const FIXPOS_MAX: u8 = Marker::FixPos(0x7f).to_u8();
+const FIXNEG_MIN: u8 = Marker::FixNeg(-32).to_u8();
+const FIXNEG_MAX: u8 = Marker::FixNeg(-1).to_u8();
+const FIXSTR_MIN: u8 = Marker::FixStr(0).to_u8();
+const FIXSTR_MAX: u8 = Marker::FixStr(31).to_u8();
+const FIXARRAY_MIN: u8 = Marker::FixArray(0).to_u8();
+const FIXARRAY_MAX: u8 = Marker::FixArray(15).to_u8();
+const FIXMAP_MIN: u8 = Marker::FixMap(0).to_u8();
+const FIXMAP_MAX: u8 = Marker::FixMap(15).to_u8();
+const NIL: u8 = Marker::Null.to_u8();
+const RESERVED: u8 = Marker::Reserved.to_u8();
+const FALSE: u8 = Marker::False.to_u8();
+const TRUE: u8 = Marker::True.to_u8();
+const BIN8: u8 = Marker::Bin8.to_u8();
+const BIN16: u8 = Marker::Bin16.to_u8();
+const BIN32: u8 = Marker::Bin32.to_u8();
+const EXT8: u8 = Marker::Ext8.to_u8();
+const EXT16: u8 = Marker::Ext16.to_u8();
+const EXT32: u8 = Marker::Ext32.to_u8();
+const F32: u8 = Marker::F32.to_u8();
+const F64: u8 = Marker::F64.to_u8();
+const U8: u8 = Marker::U8.to_u8();
+const U16: u8 = Marker::U16.to_u8();
+const U32: u8 = Marker::U32.to_u8();
+const U64: u8 = Marker::U64.to_u8();
+const I8: u8 = Marker::I8.to_u8();
+const I16: u8 = Marker::I16.to_u8();
+const I32: u8 = Marker::I32.to_u8();
+const I64: u8 = Marker::I64.to_u8();
+const FIXEXT1: u8 = Marker::FixExt1.to_u8();
+const FIXEXT2: u8 = Marker::FixExt2.to_u8();
+const FIXEXT4: u8 = Marker::FixExt4.to_u8();
+const FIXEXT8: u8 = Marker::FixExt8.to_u8();
+const FIXEXT16: u8 = Marker::FixExt16.to_u8();
+const STR8: u8 = Marker::Str8.to_u8();
+const STR16: u8 = Marker::Str16.to_u8();
+const STR32: u8 = Marker::Str32.to_u8();
+const ARRAY16: u8 = Marker::Array16.to_u8();
+const ARRAY32: u8 = Marker::Array32.to_u8();
+const MAP16: u8 = Marker::Map16.to_u8();
+const MAP32: u8 = Marker::Map32.to_u8();
 
-    /// Whether an ext value may be a map key (msgpack-python allows it; ormsgpack does not).
-    fn ext_keys(&self) -> bool {
-        true
-    }
-}
-
-/// `fast_serde.loads`: timestamps (-1) become aware UTC datetimes, other codes go to `ext_hook`
-/// (nullable) or become `fast_serde.Ext(code, data)`.
-pub struct PlainExt {
-    pub hook: *mut ffi::PyObject,
-}
-
-pub struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     data: &'a [u8],
     pos: usize,
     /// Added to positions in error messages (a nested payload's place in the whole input).
@@ -56,108 +80,8 @@ pub struct Reader<'a> {
     owed: usize,
 }
 
-/// A new reference owned by the reader until handed over; released on drop.
-pub struct Owned(pub *mut ffi::PyObject);
-
-impl Owned {
-    pub fn into_ptr(self) -> *mut ffi::PyObject {
-        let p = self.0;
-        std::mem::forget(self);
-        p
-    }
-}
-
-impl Drop for Owned {
-    fn drop(&mut self) {
-        // SAFETY: only built from non-null new references, released exactly once.
-        unsafe { ffi::Py_DECREF(self.0) }
-    }
-}
-
-#[inline(always)]
-fn py() -> Python<'static> {
-    // SAFETY: every reader entry point is called while attached to the interpreter.
-    unsafe { Python::assume_attached() }
-}
-
-/// Cache of short ASCII map keys: slot = hash of the bytes; a hit shares the interned str.
-pub struct KeyCache {
-    slots: Vec<*mut ffi::PyObject>,
-}
-
-// SAFETY: the cache only lives inside the `KEYS` mutex and is used while attached.
-unsafe impl Send for KeyCache {}
-
-const KEY_CACHE_SLOTS: usize = 2048;
-const KEY_CACHE_MAX_LEN: usize = 64;
-
-static KEYS: Mutex<Option<KeyCache>> = Mutex::new(None);
-
-impl KeyCache {
-    fn new() -> Self {
-        KeyCache {
-            slots: vec![std::ptr::null_mut(); KEY_CACHE_SLOTS],
-        }
-    }
-
-    #[inline(always)]
-    fn get(&mut self, s: &[u8]) -> *mut ffi::PyObject {
-        // FxHash reads the key a word at a time (a byte-at-a-time FNV-1a loop was a fifth of
-        // the reader's own time, perf).
-        let mut h = FxHasher::default();
-        h.write(s);
-        let slot = &mut self.slots[(h.finish() as usize) & (KEY_CACHE_SLOTS - 1)];
-        let cur = *slot;
-        // SAFETY: cached entries are live compact-ASCII strs owned by the cache.
-        unsafe {
-            if !cur.is_null()
-                && ffi::PyUnicode_GET_LENGTH(cur) as usize == s.len()
-                && std::slice::from_raw_parts(ffi::PyUnicode_DATA(cur) as *const u8, s.len()) == s
-            {
-                ffi::Py_INCREF(cur);
-                return cur;
-            }
-            let mut new = ascii_str(s);
-            if new.is_null() {
-                return new;
-            }
-            ffi::PyUnicode_InternInPlace(&mut new);
-            if !cur.is_null() {
-                ffi::Py_DECREF(cur);
-            }
-            ffi::Py_INCREF(new);
-            *slot = new;
-            new
-        }
-    }
-}
-
-/// A new str from ASCII bytes (already checked), copied into a compact-ASCII object.
-#[inline(always)]
-unsafe fn ascii_str(s: &[u8]) -> *mut ffi::PyObject {
-    // SAFETY (caller): `s` is ASCII. PyUnicode_New(n, 127) makes a compact ASCII str whose data
-    // area holds exactly n bytes, which are filled here before the object escapes.
-    let o = ffi::PyUnicode_New(s.len() as ffi::Py_ssize_t, 127);
-    if !o.is_null() {
-        std::ptr::copy_nonoverlapping(s.as_ptr(), ffi::PyUnicode_DATA(o) as *mut u8, s.len());
-    }
-    o
-}
-
-/// Run `f` with the shared key cache when no other reader holds it (a nested or concurrent
-/// decode simply goes without).
-pub fn with_key_cache<R>(f: impl FnOnce(Option<&mut KeyCache>) -> R) -> R {
-    match KEYS.try_lock() {
-        Ok(mut guard) => {
-            let cache = guard.get_or_insert_with(KeyCache::new);
-            f(Some(cache))
-        }
-        Err(_) => f(None),
-    }
-}
-
 impl<'a> Reader<'a> {
-    pub fn new(
+    pub(crate) fn new(
         data: &'a [u8],
         base: usize,
         keys: Option<&'a mut KeyCache>,
@@ -177,7 +101,7 @@ impl<'a> Reader<'a> {
 
     /// A reader over an ext payload met at `depth`: its own depth starts again at 0 (the payload
     /// is packed on its own), the levels above it count towards [`crate::MAX_TOTAL_DEPTH`].
-    pub fn nested<'b>(&'b mut self, data: &'b [u8], base: usize, depth: u32) -> Reader<'b> {
+    pub(crate) fn nested<'b>(&'b mut self, data: &'b [u8], base: usize, depth: u32) -> Reader<'b> {
         Reader {
             data,
             pos: 0,
@@ -207,20 +131,16 @@ impl<'a> Reader<'a> {
     }
 
     /// Levels above this reader's data.
-    pub fn outer(&self) -> u32 {
+    pub(crate) fn outer(&self) -> u32 {
         self.outer
     }
 
-    pub fn at_end(&self) -> bool {
+    pub(crate) fn at_end(&self) -> bool {
         self.pos == self.data.len()
     }
 
-    pub fn offset(&self) -> usize {
-        self.base + self.pos
-    }
-
     /// Exactly one value and nothing after it.
-    pub fn read_document(&mut self) -> DecodeResult<*mut ffi::PyObject> {
+    pub(crate) fn read_document(&mut self) -> DecodeResult<*mut ffi::PyObject> {
         if self.data.is_empty() {
             return Err(self.fail(DecodeKind::Empty));
         }
@@ -292,120 +212,120 @@ impl<'a> Reader<'a> {
     }
 
     /// Read one value; `key` turns arrays into tuples (map keys must be hashable).
-    pub fn read(&mut self, depth: u32, key: bool) -> DecodeResult<*mut ffi::PyObject> {
+    pub(crate) fn read(&mut self, depth: u32, key: bool) -> DecodeResult<*mut ffi::PyObject> {
         let start = self.pos;
         let m = self.u8()?;
         match m {
-            0x00..=0x7f => self.int(m as i64),
-            0xe0..=0xff => self.int(m as i8 as i64),
-            0xa0..=0xbf => self.str(start, (m & 0x1f) as usize, key),
-            0x90..=0x9f => self.array(start, (m & 0x0f) as usize, depth, key),
-            0x80..=0x8f => self.map(start, (m & 0x0f) as usize, depth),
-            0xc0 => Ok(new_ref(py_none())),
+            FIXPOS_MIN..=FIXPOS_MAX => self.int(m as i64),
+            FIXNEG_MIN..=FIXNEG_MAX => self.int(m as i8 as i64),
+            FIXSTR_MIN..=FIXSTR_MAX => self.str(start, (m & 0x1f) as usize, key),
+            FIXARRAY_MIN..=FIXARRAY_MAX => self.array(start, (m & 0x0f) as usize, depth, key),
+            FIXMAP_MIN..=FIXMAP_MAX => self.map(start, (m & 0x0f) as usize, depth),
+            NIL => Ok(new_none()),
             // SAFETY: the bool singletons are immortal; a new reference is returned.
-            0xc2 => Ok(new_ref(unsafe { ffi::Py_False() })),
-            0xc3 => Ok(new_ref(unsafe { ffi::Py_True() })),
-            0xcc => {
+            FALSE => Ok(new_ref(unsafe { ffi::Py_False() })),
+            TRUE => Ok(new_ref(unsafe { ffi::Py_True() })),
+            U8 => {
                 let v = self.u8()?;
                 self.int(v as i64)
             }
-            0xcd => {
+            U16 => {
                 let v = u16::from_be_bytes(self.be()?);
                 self.int(v as i64)
             }
-            0xce => {
+            U32 => {
                 let v = u32::from_be_bytes(self.be()?);
                 self.int(v as i64)
             }
-            0xcf => {
+            U64 => {
                 let v = u64::from_be_bytes(self.be()?);
                 // SAFETY: plain C conversion, never fails for a u64.
                 self.obj(start, unsafe { ffi::PyLong_FromUnsignedLongLong(v) })
             }
-            0xd0 => {
+            I8 => {
                 let v = i8::from_be_bytes(self.be()?);
                 self.int(v as i64)
             }
-            0xd1 => {
+            I16 => {
                 let v = i16::from_be_bytes(self.be()?);
                 self.int(v as i64)
             }
-            0xd2 => {
+            I32 => {
                 let v = i32::from_be_bytes(self.be()?);
                 self.int(v as i64)
             }
-            0xd3 => {
+            I64 => {
                 let v = i64::from_be_bytes(self.be()?);
                 self.int(v)
             }
-            0xca => {
+            F32 => {
                 let v = f32::from_be_bytes(self.be()?);
                 // SAFETY: plain C conversion.
                 self.obj(start, unsafe { ffi::PyFloat_FromDouble(v as f64) })
             }
-            0xcb => {
+            F64 => {
                 let v = f64::from_be_bytes(self.be()?);
                 // SAFETY: plain C conversion.
                 self.obj(start, unsafe { ffi::PyFloat_FromDouble(v) })
             }
-            0xd9 => {
+            STR8 => {
                 let n = self.len8()?;
                 self.str(start, n, key)
             }
-            0xda => {
+            STR16 => {
                 let n = self.len16()?;
                 self.str(start, n, key)
             }
-            0xdb => {
+            STR32 => {
                 let n = self.len32()?;
                 self.str(start, n, key)
             }
-            0xc4 => {
+            BIN8 => {
                 let n = self.len8()?;
                 self.bin(start, n)
             }
-            0xc5 => {
+            BIN16 => {
                 let n = self.len16()?;
                 self.bin(start, n)
             }
-            0xc6 => {
+            BIN32 => {
                 let n = self.len32()?;
                 self.bin(start, n)
             }
-            0xdc => {
+            ARRAY16 => {
                 let n = self.len16()?;
                 self.array(start, n, depth, key)
             }
-            0xdd => {
+            ARRAY32 => {
                 let n = self.len32()?;
                 self.array(start, n, depth, key)
             }
-            0xde => {
+            MAP16 => {
                 let n = self.len16()?;
                 self.map(start, n, depth)
             }
-            0xdf => {
+            MAP32 => {
                 let n = self.len32()?;
                 self.map(start, n, depth)
             }
-            0xd4 => self.ext(key, start, 1, depth),
-            0xd5 => self.ext(key, start, 2, depth),
-            0xd6 => self.ext(key, start, 4, depth),
-            0xd7 => self.ext(key, start, 8, depth),
-            0xd8 => self.ext(key, start, 16, depth),
-            0xc7 => {
+            FIXEXT1 => self.ext(key, start, 1, depth),
+            FIXEXT2 => self.ext(key, start, 2, depth),
+            FIXEXT4 => self.ext(key, start, 4, depth),
+            FIXEXT8 => self.ext(key, start, 8, depth),
+            FIXEXT16 => self.ext(key, start, 16, depth),
+            EXT8 => {
                 let n = self.len8()?;
                 self.ext(key, start, n, depth)
             }
-            0xc8 => {
+            EXT16 => {
                 let n = self.len16()?;
                 self.ext(key, start, n, depth)
             }
-            0xc9 => {
+            EXT32 => {
                 let n = self.len32()?;
                 self.ext(key, start, n, depth)
             }
-            0xc1 => Err(self.fail_at(start, DecodeKind::Reserved(m))),
+            RESERVED => Err(self.fail_at(start, DecodeKind::Reserved(m))),
         }
     }
 
@@ -426,14 +346,14 @@ impl<'a> Reader<'a> {
 
     /// A str of `n` bytes; raw bytes for callers that need the text without an object.
     #[inline(always)]
-    pub fn str_bytes(&mut self) -> DecodeResult<Option<&'a [u8]>> {
+    pub(crate) fn str_bytes(&mut self) -> DecodeResult<Option<&'a [u8]>> {
         let start = self.pos;
         let m = self.u8()?;
         let n = match m {
-            0xa0..=0xbf => (m & 0x1f) as usize,
-            0xd9 => self.len8()?,
-            0xda => self.len16()?,
-            0xdb => self.len32()?,
+            FIXSTR_MIN..=FIXSTR_MAX => (m & 0x1f) as usize,
+            STR8 => self.len8()?,
+            STR16 => self.len16()?,
+            STR32 => self.len32()?,
             _ => {
                 self.pos = start;
                 return Ok(None);
@@ -447,13 +367,13 @@ impl<'a> Reader<'a> {
     }
 
     /// An array header; `None` (position unchanged) when the next value is not an array.
-    pub fn array_len(&mut self) -> DecodeResult<Option<usize>> {
+    pub(crate) fn array_len(&mut self) -> DecodeResult<Option<usize>> {
         let start = self.pos;
         let m = self.u8()?;
         let n = match m {
-            0x90..=0x9f => (m & 0x0f) as usize,
-            0xdc => self.len16()?,
-            0xdd => self.len32()?,
+            FIXARRAY_MIN..=FIXARRAY_MAX => (m & 0x0f) as usize,
+            ARRAY16 => self.len16()?,
+            ARRAY32 => self.len32()?,
             _ => {
                 self.pos = start;
                 return Ok(None);
@@ -579,112 +499,59 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn py_none() -> *mut ffi::PyObject {
-    // SAFETY: the None singleton is immortal.
-    unsafe { ffi::Py_None() }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-#[inline(always)]
-pub(crate) fn new_ref(o: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    // SAFETY: `o` is a live singleton; the caller receives a new reference.
-    unsafe { ffi::Py_INCREF(o) };
-    o
-}
-
-impl ExtHandler for PlainExt {
-    fn ext(
-        &self,
-        reader: &mut Reader<'_>,
-        code: i8,
-        data: &[u8],
-        offset: usize,
-        _depth: u32,
-    ) -> DecodeResult<*mut ffi::PyObject> {
-        if code == -1 && self.hook.is_null() {
-            if let Some(dt) = timestamp(reader.refs, data) {
-                return Ok(dt);
-            }
-            // Not a timestamp datetime can hold: kept as Ext(-1, data), losslessly.
+    /// The named markers are the bytes of the MessagePack spec.
+    #[test]
+    fn markers_are_the_spec_bytes() {
+        let ranges = [
+            (FIXPOS_MIN, FIXPOS_MAX, 0x00, 0x7f),
+            (FIXNEG_MIN, FIXNEG_MAX, 0xe0, 0xff),
+            (FIXSTR_MIN, FIXSTR_MAX, 0xa0, 0xbf),
+            (FIXARRAY_MIN, FIXARRAY_MAX, 0x90, 0x9f),
+            (FIXMAP_MIN, FIXMAP_MAX, 0x80, 0x8f),
+        ];
+        for (lo, hi, a, b) in ranges {
+            assert_eq!((lo, hi), (a, b));
         }
-        let callable = if self.hook.is_null() {
-            reader.refs.ext_type.cast()
-        } else {
-            self.hook
-        };
-        call_ext_hook(callable, code, data, offset).map_err(|e| DecodeFailure::fetch(py(), e))
-    }
-}
-
-/// `hook(code, data)` for an ext value at byte `offset`: a new reference, or `Err(offset)` with
-/// the Python exception set.
-pub(crate) fn call_ext_hook(
-    hook: *mut ffi::PyObject,
-    code: i8,
-    data: &[u8],
-    offset: usize,
-) -> Result<*mut ffi::PyObject, usize> {
-    // SAFETY: builds the two arguments (new references released by Owned, NULL checked) and
-    // vectorcalls a live callable with them; the owned result is checked for NULL.
-    unsafe {
-        let b = ffi::PyBytes_FromStringAndSize(data.as_ptr().cast(), data.len() as ffi::Py_ssize_t);
-        if b.is_null() {
-            return Err(offset);
+        let single = [
+            (NIL, 0xc0),
+            (RESERVED, 0xc1),
+            (FALSE, 0xc2),
+            (TRUE, 0xc3),
+            (BIN8, 0xc4),
+            (BIN16, 0xc5),
+            (BIN32, 0xc6),
+            (EXT8, 0xc7),
+            (EXT16, 0xc8),
+            (EXT32, 0xc9),
+            (F32, 0xca),
+            (F64, 0xcb),
+            (U8, 0xcc),
+            (U16, 0xcd),
+            (U32, 0xce),
+            (U64, 0xcf),
+            (I8, 0xd0),
+            (I16, 0xd1),
+            (I32, 0xd2),
+            (I64, 0xd3),
+            (FIXEXT1, 0xd4),
+            (FIXEXT2, 0xd5),
+            (FIXEXT4, 0xd6),
+            (FIXEXT8, 0xd7),
+            (FIXEXT16, 0xd8),
+            (STR8, 0xd9),
+            (STR16, 0xda),
+            (STR32, 0xdb),
+            (ARRAY16, 0xdc),
+            (ARRAY32, 0xdd),
+            (MAP16, 0xde),
+            (MAP32, 0xdf),
+        ];
+        for (m, b) in single {
+            assert_eq!(m, b);
         }
-        let b = Owned(b);
-        let c = ffi::PyLong_FromLong(code as std::ffi::c_long);
-        if c.is_null() {
-            return Err(offset);
-        }
-        let c = Owned(c);
-        let args = [c.0, b.0];
-        let r = ffi::PyObject_Vectorcall(hook, args.as_ptr(), 2, std::ptr::null_mut());
-        if r.is_null() {
-            return Err(offset);
-        }
-        Ok(r)
-    }
-}
-
-/// The MessagePack timestamp extension (type -1: 4, 8 or 12 bytes) as an aware UTC datetime,
-/// truncated to microseconds; `None` when the payload is not a timestamp a datetime can hold
-/// (other lengths, nanoseconds past 999 999 999, years outside 1..9999).
-/// Source: the MessagePack spec, "Timestamp extension type".
-fn timestamp(refs: &TypeRefs, data: &[u8]) -> Option<*mut ffi::PyObject> {
-    let (secs, nanos): (i64, u32) = match data.len() {
-        4 => (u32::from_be_bytes(data.try_into().ok()?) as i64, 0),
-        8 => {
-            let v = u64::from_be_bytes(data.try_into().ok()?);
-            ((v & 0x3_ffff_ffff) as i64, (v >> 34) as u32)
-        }
-        12 => (
-            i64::from_be_bytes(data[4..12].try_into().ok()?),
-            u32::from_be_bytes(data[0..4].try_into().ok()?),
-        ),
-        _ => return None,
-    };
-    if nanos >= 1_000_000_000 {
-        return None;
-    }
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // datetime covers years 1..9999: about ±3.2 million days around 1970.
-    if days.abs() > 4_000_000 {
-        return None;
-    }
-    // SAFETY: builds a timedelta from in-range C ints and adds it to the UTC epoch; NULL results
-    // (OverflowError past year 9999) are cleared and reported as None; temporaries released.
-    unsafe {
-        let delta = ffi::PyDelta_FromDSU(days as i32, rem as i32, (nanos / 1000) as i32);
-        if delta.is_null() {
-            ffi::PyErr_Clear();
-            return None;
-        }
-        let delta = Owned(delta);
-        let dt = ffi::PyNumber_Add(refs.utc_epoch, delta.0);
-        if dt.is_null() {
-            ffi::PyErr_Clear();
-            return None;
-        }
-        Some(dt)
     }
 }

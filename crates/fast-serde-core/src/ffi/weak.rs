@@ -1,5 +1,5 @@
 //! Weak references to classes, for the caches keyed by a class: the encoder's plans
-//! (encode_lg.rs) and the decoder's classes (langgraph.rs). No cache may keep a class alive, and
+//! (langgraph/plan.rs) and the decoder's classes (langgraph/classes.rs). No cache may keep a class alive, and
 //! none may mistake a new class at a dead one's address for it.
 
 use pyo3::ffi;

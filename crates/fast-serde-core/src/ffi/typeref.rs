@@ -10,56 +10,53 @@ use std::ffi::CStr;
 use std::sync::OnceLock;
 
 /// Strong references to the types and names the walker and the reader use.
-pub struct TypeRefs {
-    pub str_type: *mut ffi::PyTypeObject,
-    pub bytes_type: *mut ffi::PyTypeObject,
-    pub bytearray_type: *mut ffi::PyTypeObject,
-    pub memoryview_type: *mut ffi::PyTypeObject,
-    pub int_type: *mut ffi::PyTypeObject,
-    pub bool_type: *mut ffi::PyTypeObject,
-    pub none_type: *mut ffi::PyTypeObject,
-    pub float_type: *mut ffi::PyTypeObject,
-    pub list_type: *mut ffi::PyTypeObject,
-    pub dict_type: *mut ffi::PyTypeObject,
-    pub tuple_type: *mut ffi::PyTypeObject,
-    pub datetime_type: *mut ffi::PyTypeObject,
-    pub uuid_type: *mut ffi::PyTypeObject,
+pub(crate) struct TypeRefs {
+    pub(crate) str_type: *mut ffi::PyTypeObject,
+    pub(crate) bytes_type: *mut ffi::PyTypeObject,
+    pub(crate) bytearray_type: *mut ffi::PyTypeObject,
+    pub(crate) memoryview_type: *mut ffi::PyTypeObject,
+    pub(crate) int_type: *mut ffi::PyTypeObject,
+    pub(crate) bool_type: *mut ffi::PyTypeObject,
+    pub(crate) none_type: *mut ffi::PyTypeObject,
+    pub(crate) float_type: *mut ffi::PyTypeObject,
+    pub(crate) list_type: *mut ffi::PyTypeObject,
+    pub(crate) dict_type: *mut ffi::PyTypeObject,
+    pub(crate) tuple_type: *mut ffi::PyTypeObject,
+    pub(crate) datetime_type: *mut ffi::PyTypeObject,
+    pub(crate) uuid_type: *mut ffi::PyTypeObject,
     /// `enum.EnumType` (`EnumMeta`): the metaclass of every Enum.
-    pub enum_meta: *mut ffi::PyTypeObject,
+    pub(crate) enum_meta: *mut ffi::PyTypeObject,
     /// `fast_serde._types.Ext`, the NamedTuple `(code, data)`.
-    pub ext_type: *mut ffi::PyTypeObject,
+    pub(crate) ext_type: *mut ffi::PyTypeObject,
     /// `datetime.timezone.utc`.
-    pub utc: *mut ffi::PyObject,
+    pub(crate) utc: *mut ffi::PyObject,
     /// `datetime.datetime(1970, 1, 1, tzinfo=utc)`.
-    pub utc_epoch: *mut ffi::PyObject,
+    pub(crate) utc_epoch: *mut ffi::PyObject,
     /// `datetime.datetime.fromisoformat`.
-    pub datetime_fromisoformat: *mut ffi::PyObject,
-    pub empty_tuple: *mut ffi::PyObject,
+    pub(crate) datetime_fromisoformat: *mut ffi::PyObject,
+    pub(crate) empty_tuple: *mut ffi::PyObject,
     /// `object.__new__`.
-    pub object_new: *mut ffi::PyObject,
-    pub s_model_dump: *mut ffi::PyObject,
-    pub s_model_construct: *mut ffi::PyObject,
-    pub s_construct: *mut ffi::PyObject,
-    pub s_isoformat: *mut ffi::PyObject,
-    pub s_int: *mut ffi::PyObject,
-    pub s_value: *mut ffi::PyObject,
-    pub s_module: *mut ffi::PyObject,
-    pub s_qualname_name: *mut ffi::PyObject,
-    pub s_get_secret_value: *mut ffi::PyObject,
-    pub s_asdict: *mut ffi::PyObject,
-    pub s_dict_method: *mut ffi::PyObject,
-    pub s_parts: *mut ffi::PyObject,
-    pub s_hex: *mut ffi::PyObject,
-    pub s_getinitargs: *mut ffi::PyObject,
-    pub s_pattern: *mut ffi::PyObject,
-    pub s_flags: *mut ffi::PyObject,
-    pub s_timeout: *mut ffi::PyObject,
-    pub s_node: *mut ffi::PyObject,
-    pub s_arg: *mut ffi::PyObject,
-    pub s_dunder_dict: *mut ffi::PyObject,
-    pub s_pydantic_extra: *mut ffi::PyObject,
-    pub s_fields_set: *mut ffi::PyObject,
-    pub s_pydantic_private: *mut ffi::PyObject,
+    pub(crate) object_new: *mut ffi::PyObject,
+    pub(crate) s_model_dump: *mut ffi::PyObject,
+    pub(crate) s_model_construct: *mut ffi::PyObject,
+    pub(crate) s_construct: *mut ffi::PyObject,
+    pub(crate) s_isoformat: *mut ffi::PyObject,
+    pub(crate) s_int: *mut ffi::PyObject,
+    pub(crate) s_value: *mut ffi::PyObject,
+    pub(crate) s_get_secret_value: *mut ffi::PyObject,
+    pub(crate) s_dict_method: *mut ffi::PyObject,
+    pub(crate) s_parts: *mut ffi::PyObject,
+    pub(crate) s_hex: *mut ffi::PyObject,
+    pub(crate) s_getinitargs: *mut ffi::PyObject,
+    pub(crate) s_pattern: *mut ffi::PyObject,
+    pub(crate) s_flags: *mut ffi::PyObject,
+    pub(crate) s_timeout: *mut ffi::PyObject,
+    pub(crate) s_node: *mut ffi::PyObject,
+    pub(crate) s_arg: *mut ffi::PyObject,
+    pub(crate) s_dunder_dict: *mut ffi::PyObject,
+    pub(crate) s_pydantic_extra: *mut ffi::PyObject,
+    pub(crate) s_fields_set: *mut ffi::PyObject,
+    pub(crate) s_pydantic_private: *mut ffi::PyObject,
 }
 
 // SAFETY: the pointers are immortal strong references created once under the GIL and only ever
@@ -72,7 +69,7 @@ static TYPEREFS: OnceLock<TypeRefs> = OnceLock::new();
 
 /// The type references; `init` must have run (the module init does it).
 #[inline(always)]
-pub fn typerefs() -> &'static TypeRefs {
+pub(crate) fn typerefs() -> &'static TypeRefs {
     // SAFETY-free: `init` is called from the module init before any function is reachable.
     TYPEREFS.get().expect("fast_serde typerefs not initialised")
 }
@@ -135,10 +132,7 @@ pub fn init(py: Python<'_>) -> PyResult<()> {
         s_isoformat: intern(py, c"isoformat"),
         s_int: intern(py, c"int"),
         s_value: intern(py, c"value"),
-        s_module: intern(py, c"__module__"),
-        s_qualname_name: intern(py, c"__name__"),
         s_get_secret_value: intern(py, c"get_secret_value"),
-        s_asdict: intern(py, c"_asdict"),
         s_dict_method: intern(py, c"dict"),
         s_parts: intern(py, c"parts"),
         s_hex: intern(py, c"hex"),

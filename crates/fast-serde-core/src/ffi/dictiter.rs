@@ -28,7 +28,7 @@ struct DictKeys {
 /// # Safety
 /// `dict` is a live dict (or subclass) and the GIL is held.
 #[inline(always)]
-pub unsafe fn dict_next(
+pub(crate) unsafe fn dict_next(
     dict: *mut ffi::PyObject,
     pos: &mut ffi::Py_ssize_t,
 ) -> Option<(*mut ffi::PyObject, *mut ffi::PyObject)> {
@@ -81,7 +81,7 @@ pub unsafe fn dict_next(
 /// # Safety
 /// `dict` is a live dict (or subclass) and the GIL is held.
 #[inline(always)]
-pub unsafe fn dict_len(dict: *mut ffi::PyObject) -> usize {
+pub(crate) unsafe fn dict_len(dict: *mut ffi::PyObject) -> usize {
     #[cfg(not(any(PyPy, GraalPy)))]
     {
         // SAFETY: a live dict is a PyDictObject; `ma_used` is its public entry count.

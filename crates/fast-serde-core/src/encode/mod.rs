@@ -1,0 +1,314 @@
+//! The walker: Python objects straight into the MessagePack output (see `buffer::OutBuf`).
+//!
+//! Dispatch is by exact type pointer, hot types first (str, int, bool, None, float, list, dict,
+//! tuple); everything rarer goes through [`Encoder::walk_unlikely`], kept out of line. Two
+//! policies, chosen at compile time ([`Policy`], as the reader's `ExtHandler` is):
+//!
+//! * [`Plain`] (`fast_serde.dumps`, plain.rs): the bytes of `ormsgpack.packb(obj, option=OPT_NON_STR_KEYS |
+//!   OPT_REPLACE_SURROGATES)` for the types it shares with ormsgpack; other types go to `default`.
+//! * `LangGraph` (`FastSerializer`, langgraph/encode.rs): the bytes of langgraph-checkpoint's `_msgpack_enc` (ormsgpack
+//!   with `_msgpack_default` and its passthrough options). Pydantic v2 models (ext 5), UUID
+//!   (ext 0) and datetime (ext 3) are written natively; any other type is handed to
+//!   `_msgpack_enc` itself and its bytes spliced in, so the output is the parent's by
+//!   construction.
+
+mod container;
+mod plain;
+mod scalar;
+
+pub(crate) use plain::Plain;
+
+use crate::error::{EncodeFailure, EncodeKind, EncodeResult, PathSeg};
+use crate::ffi::typeref::{typerefs, TypeRefs};
+use crate::ffi::{bytes_slice, py, Owned};
+use crate::msgpack::buffer::OutBuf;
+use crate::msgpack::writer::{self, Out};
+use crate::MAX_DEPTH;
+use pyo3::ffi;
+use pyo3::prelude::*;
+
+/// How the walker treats types beyond plain data: `fast_serde.dumps` ([`Plain`]) or LangGraph's
+/// format (`crate::langgraph::LangGraph`). A type parameter of [`Encoder`], so each is its own
+/// monomorphized walk and nothing is tested at run time.
+pub(crate) trait Policy: Sized {
+    /// LangGraph's format: exact datetime and UUID are ext values, `Enum` members, tuple
+    /// subclasses and float subclasses are the parent's, and no `fast_serde.Ext`.
+    const LANGGRAPH: bool;
+
+    /// An exact type the policy writes itself, before any subclass check (LangGraph: datetime,
+    /// UUID); `None` for any other type.
+    fn write_exact(
+        enc: &mut Encoder<'_, Self>,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+    ) -> Option<EncodeResult>;
+
+    /// A type neither the walker nor the policy's exact types cover.
+    fn unknown(
+        enc: &mut Encoder<'_, Self>,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+        depth: u32,
+    ) -> EncodeResult;
+
+    /// A dict with a key the walker leaves to the parent ([`Entries::KeyFallback`], LangGraph
+    /// only): the
+    /// map written from `start` is replaced by the parent's bytes for the whole dict.
+    fn dict_fallback(
+        enc: &mut Encoder<'_, Self>,
+        obj: *mut ffi::PyObject,
+        start: usize,
+    ) -> EncodeResult;
+}
+
+/// How writing a dict's entries ended: all written, or stopped at a key the walker leaves to the
+/// parent (LangGraph: datetime, UUID and the keys ormsgpack refuses; the whole dict then goes to
+/// `_msgpack_enc`, see [`Policy::dict_fallback`]). A plain result, not an error.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Entries {
+    Written,
+    KeyFallback,
+}
+
+pub(crate) struct Encoder<'a, P: Policy> {
+    pub(crate) buf: &'a mut OutBuf,
+    pub(crate) policy: P,
+    pub(crate) refs: &'static TypeRefs,
+    /// Above zero while writing a model's `__dict__` in place of `model_dump()`: any value
+    /// model_dump() would convert fails with `NotPlain` (see langgraph/model.rs).
+    pub(crate) plain_only: u32,
+    /// Levels above the ext payload being written (zero outside ext payloads).
+    pub(crate) outer: u32,
+}
+
+/// Take the pending Python exception as a callback failure for an object of type `tp`.
+#[cold]
+pub(crate) fn callback_failure(tp: *mut ffi::PyTypeObject) -> Box<EncodeFailure> {
+    let err = PyErr::take(py()).unwrap_or_else(|| {
+        pyo3::exceptions::PySystemError::new_err("fast_serde: callback failed without an error")
+    });
+    EncodeFailure::new(EncodeKind::Callback(type_of(tp), err))
+}
+
+/// A strong reference to a type, for error messages.
+pub(crate) fn type_of(tp: *mut ffi::PyTypeObject) -> Py<PyAny> {
+    // SAFETY: `tp` is a live type object, borrowed and turned into a new reference.
+    unsafe { Bound::from_borrowed_ptr(py(), tp.cast()).unbind() }
+}
+
+#[cold]
+pub(crate) fn unsupported(tp: *mut ffi::PyTypeObject) -> Box<EncodeFailure> {
+    EncodeFailure::new(EncodeKind::Unsupported(type_of(tp)))
+}
+
+/// Push a path step (and the container it left) onto an unwinding failure.
+#[cold]
+pub(crate) fn at(
+    mut f: Box<EncodeFailure>,
+    seg: PathSeg,
+    container: *mut ffi::PyObject,
+) -> Box<EncodeFailure> {
+    f.path.push(seg);
+    f.ancestors.push(container as usize);
+    f
+}
+
+pub(crate) fn borrowed(obj: *mut ffi::PyObject) -> Py<PyAny> {
+    // SAFETY: `obj` is a live object, turned into a new reference.
+    unsafe { Bound::from_borrowed_ptr(py(), obj).unbind() }
+}
+
+impl<'a, P: Policy> Encoder<'a, P> {
+    pub(crate) fn new(buf: &'a mut OutBuf, policy: P) -> Self {
+        Encoder {
+            buf,
+            policy,
+            refs: typerefs(),
+            plain_only: 0,
+            outer: 0,
+        }
+    }
+
+    /// Exactly str, int, float, bool or None: writing one runs no Python code, so an item
+    /// borrowed from a container the caller holds stays alive throughout, without a reference
+    /// of its own (a callback that could mutate the container only runs for other types).
+    #[inline(always)]
+    pub(crate) fn is_scalar(&self, tp: *mut ffi::PyTypeObject) -> bool {
+        let r = self.refs;
+        tp == r.str_type
+            || tp == r.int_type
+            || tp == r.float_type
+            || tp == r.none_type
+            || tp == r.bool_type
+    }
+
+    /// Write `item`, borrowed from a container the caller holds: as is when it is a scalar (see
+    /// [`Encoder::is_scalar`]), else under a new reference, since walking it may run Python code
+    /// that mutates the container.
+    #[inline(always)]
+    pub(crate) fn walk_item(&mut self, item: *mut ffi::PyObject, depth: u32) -> EncodeResult {
+        // SAFETY: reading the type of the live item.
+        if self.is_scalar(unsafe { ffi::Py_TYPE(item) }) {
+            return self.walk(item, depth);
+        }
+        // SAFETY: `item` is live; the new reference is released by Owned.
+        let item = unsafe {
+            ffi::Py_INCREF(item);
+            Owned(item)
+        };
+        self.walk(item.0, depth)
+    }
+
+    /// Write `obj` (borrowed) at nesting `depth`.
+    #[inline]
+    pub(crate) fn walk(&mut self, obj: *mut ffi::PyObject, depth: u32) -> EncodeResult {
+        let r = self.refs;
+        // SAFETY: `obj` is a live object borrowed from the caller for the duration of the call.
+        let tp = unsafe { ffi::Py_TYPE(obj) };
+        if tp == r.str_type {
+            self.write_str(obj, false)
+        } else if tp == r.int_type {
+            self.write_int(obj)
+        } else if tp == r.bool_type {
+            // SAFETY: comparing against the `True` singleton's address.
+            writer::bool(self.buf, obj == unsafe { ffi::Py_True() });
+            Ok(())
+        } else if tp == r.none_type {
+            writer::nil(self.buf);
+            Ok(())
+        } else if tp == r.float_type {
+            // SAFETY: `obj` is exactly a float.
+            writer::f64(self.buf, unsafe { ffi::PyFloat_AS_DOUBLE(obj) });
+            Ok(())
+        } else if tp == r.list_type {
+            self.write_list(obj, depth)
+        } else if tp == r.dict_type {
+            self.write_dict(obj, depth, false)
+        } else if tp == r.tuple_type {
+            self.write_tuple(obj, depth)
+        } else {
+            self.walk_unlikely(obj, tp, depth)
+        }
+    }
+
+    #[inline(never)]
+    fn walk_unlikely(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+        depth: u32,
+    ) -> EncodeResult {
+        let r = self.refs;
+        let plain = !P::LANGGRAPH;
+        if tp == r.bytes_type {
+            // SAFETY: `obj` is exactly bytes, alive for the call.
+            return self.write_bin(unsafe { bytes_slice(obj) });
+        }
+        if tp == r.bytearray_type {
+            // SAFETY: `obj` is exactly a bytearray; nothing runs while the slice is alive.
+            let s = unsafe {
+                std::slice::from_raw_parts(
+                    ffi::PyByteArray_AsString(obj) as *const u8,
+                    ffi::PyByteArray_Size(obj) as usize,
+                )
+            };
+            return self.write_bin(s);
+        }
+        if tp == r.memoryview_type {
+            return self.write_memoryview(obj, tp);
+        }
+        if plain && tp == r.ext_type {
+            return self.write_ext_tuple(obj, tp);
+        }
+        if let Some(r) = P::write_exact(self, obj, tp) {
+            return r;
+        }
+        if self.plain_only > 0 {
+            return Err(EncodeFailure::new(EncodeKind::NotPlain));
+        }
+        // SAFETY: reading the metaclass and flags of a live type object.
+        let (meta, flags) = unsafe { (ffi::Py_TYPE(tp.cast()), (*tp).tp_flags) };
+        if meta == r.enum_meta {
+            if plain {
+                // ormsgpack without OPT_PASSTHROUGH_ENUM writes `.value`.
+                // SAFETY: attribute fetch on a live object; the new reference is owned.
+                let v = unsafe { ffi::PyObject_GetAttr(obj, r.s_value) };
+                if v.is_null() {
+                    return Err(callback_failure(tp));
+                }
+                let v = Owned(v);
+                return self.enter(depth).and_then(|_| self.walk(v.0, depth + 1));
+            }
+            return self.unknown(obj, tp, depth);
+        }
+        if flags & ffi::Py_TPFLAGS_UNICODE_SUBCLASS != 0 {
+            return self.write_str(obj, false);
+        }
+        if flags & ffi::Py_TPFLAGS_LONG_SUBCLASS != 0 {
+            return self.write_int(obj);
+        }
+        if flags & ffi::Py_TPFLAGS_LIST_SUBCLASS != 0 {
+            return self.write_list(obj, depth);
+        }
+        if flags & ffi::Py_TPFLAGS_DICT_SUBCLASS != 0 {
+            return self.write_dict(obj, depth, false);
+        }
+        if plain {
+            if flags & ffi::Py_TPFLAGS_TUPLE_SUBCLASS != 0 {
+                return self.write_tuple(obj, depth);
+            }
+            // SAFETY: type check on a live object.
+            if unsafe { ffi::PyFloat_Check(obj) } != 0 {
+                // SAFETY: `obj` is a float (subclass); the macro reads its C double.
+                writer::f64(self.buf, unsafe { ffi::PyFloat_AS_DOUBLE(obj) });
+                return Ok(());
+            }
+        }
+        self.unknown(obj, tp, depth)
+    }
+
+    #[inline(always)]
+    pub(crate) fn enter(&self, depth: u32) -> EncodeResult {
+        let total = self.outer + depth;
+        if depth >= MAX_DEPTH || total >= crate::MAX_TOTAL_DEPTH {
+            Err(EncodeFailure::new(EncodeKind::Depth))
+        } else if total % 8 == 0 && crate::stack_low() {
+            Err(EncodeFailure::new(EncodeKind::Stack))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// A type neither policy writes by itself.
+    #[cold]
+    fn unknown(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+        depth: u32,
+    ) -> EncodeResult {
+        P::unknown(self, obj, tp, depth)
+    }
+
+    /// `_msgpack_enc(obj)`: the parent's own bytes for a type written in Python.
+    pub(crate) fn splice_fallback(
+        &mut self,
+        fallback: *mut ffi::PyObject,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+    ) -> EncodeResult {
+        // SAFETY: calling a live callable with one borrowed argument; owned result.
+        let res = unsafe { ffi::PyObject_CallOneArg(fallback, obj) };
+        if res.is_null() {
+            return Err(callback_failure(tp));
+        }
+        let res = Owned(res);
+        // SAFETY: type check on the live result.
+        if unsafe { ffi::PyBytes_Check(res.0) } == 0 {
+            return Err(unsupported(tp));
+        }
+        // SAFETY: `res` is bytes; its buffer is valid while `res` is alive.
+        self.buf.extend_from_slice(unsafe { bytes_slice(res.0) });
+        Ok(())
+    }
+}

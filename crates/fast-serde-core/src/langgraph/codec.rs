@@ -1,0 +1,145 @@
+//! JsonPlusSerializer's MessagePack format (langgraph-checkpoint 4.3), natively: the
+//! `#[pyclass]` that `fast_serde.langgraph.FastSerializer` drives.
+//!
+//! Encoding is the walker's LangGraph mode (encode.rs, plan.rs, model.rs). Decoding reads every
+//! ext code in Rust (decode.rs): the payload `(module, name, arg[, method])` is read natively,
+//! the class comes from a per-codec cache keyed by the raw `code, module, name` bytes
+//! (classes.rs, filled through the Python `resolve` callback, which applies the allowlist and
+//! emits the parent's events and warnings), and the object is built as the parent's ext hook
+//! builds it, failures included (`failed`, `method_allowed`), or restored without validation
+//! (trusted.rs) or from the memo of validated models (memo.rs).
+
+use super::classes::ClassCache;
+use super::encode::LangGraph;
+use crate::decode::{with_key_cache, Reader};
+use crate::encode::Encoder;
+use crate::langgraph::memo::{Memo, DEFAULT_MEMO_BYTES};
+use crate::msgpack::buffer::{self, write_bytes};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use rustc_hash::FxHashMap;
+use std::sync::{Arc, Mutex};
+
+/// `resolve` answers: allowed and cacheable (no per-object events), allowed but ask again next
+/// time (the permissive mode's per-object event), blocked / unimportable (payload returned), or
+/// allowed and cacheable for a constructor that is no module attribute (`Send`'s).
+pub(crate) const RESOLVED_CACHE: i64 = 0;
+pub(crate) const RESOLVED_ONCE: i64 = 1;
+pub(crate) const RESOLVED_BLOCKED: i64 = 2;
+pub(crate) const RESOLVED_FIXED: i64 = 3;
+
+/// Encoder and decoder state of one `FastSerializer`.
+///
+/// * `fallback(obj) -> bytes`: langgraph's `_msgpack_enc`, for types written in Python.
+/// * `ext_hook(code, data) -> Any`: the parent's ext hook, for ext values read in Python.
+/// * `resolve(code, module, name) -> (status, cls)`: the allowlist decision (0 = allowed, cache
+///   it while `sys.modules[module].__dict__[name] is cls`; 1 = allowed, ask again next time;
+///   2 = blocked or not importable: return the payload; 3 = allowed, cache it as it is).
+#[pyclass(module = "fast_serde._native", frozen)]
+pub(crate) struct LangGraphCodec {
+    pub(crate) fallback: Py<PyAny>,
+    pub(crate) inspect: Py<PyAny>,
+    /// `_ext_from_payload(code, decoded, tup)`: the parent's ext hook past its unpackb, in Python.
+    pub(crate) unusual: Py<PyAny>,
+    pub(crate) resolve: Py<PyAny>,
+    pub(crate) failed: Py<PyAny>,
+    pub(crate) method_allowed: Py<PyAny>,
+    /// `_plans.trusted_model(cls) -> (fields, extra_allow, rules) | None` when
+    /// `validate_models=False`, else None.
+    pub(crate) trust: Option<Py<PyAny>>,
+    /// `_DeltaSnapshot`, for ext 7.
+    pub(crate) delta: Py<PyAny>,
+    /// `payload -> ndarray | None`, for ext 6 (the parent's rebuild, errors read as None).
+    pub(crate) numpy: Py<PyAny>,
+    pub(crate) classes: Arc<ClassCache>,
+    /// Validated ext 5 payloads seen before (memo.rs).
+    pub(crate) memo: Memo,
+}
+
+#[pymethods]
+impl LangGraphCodec {
+    /// `hooks`: an object with the attributes `fallback`, `inspect`, `unusual`, `resolve`,
+    /// `failed`, `method_allowed`, `trust` (None when validating), `delta` (the
+    /// `_DeltaSnapshot` class) and `numpy` (`payload -> ndarray | None`); see
+    /// `fast_serde.langgraph.FastSerializer._make_codec`.
+    #[new]
+    fn new(hooks: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let get = |name: &str| hooks.getattr(name).map(Bound::unbind);
+        let trust = hooks.getattr("trust")?;
+        let memo_bytes: usize = match hooks.getattr("memo_bytes") {
+            Ok(v) if !v.is_none() => v.extract()?,
+            _ => DEFAULT_MEMO_BYTES,
+        };
+        Ok(LangGraphCodec {
+            fallback: get("fallback")?,
+            inspect: get("inspect")?,
+            unusual: get("unusual")?,
+            resolve: get("resolve")?,
+            failed: get("failed")?,
+            method_allowed: get("method_allowed")?,
+            trust: (!trust.is_none()).then(|| trust.unbind()),
+            delta: get("delta")?,
+            numpy: get("numpy")?,
+            classes: Arc::new(Mutex::new(FxHashMap::default())),
+            memo: Memo::new(memo_bytes),
+        })
+    }
+
+    /// `_msgpack_enc(obj)`'s bytes. Raises `fast_serde.EncodeError` (a `TypeError`) naming the
+    /// type and path of a value neither this walker nor langgraph can write.
+    fn dumps<'py>(
+        &self,
+        py: Python<'py>,
+        obj: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let fallback = self.fallback.as_ptr();
+        let inspect = self.inspect.as_ptr();
+        write_bytes(py, |buf| {
+            Encoder::new(buf, LangGraph { fallback, inspect }).walk(obj.as_ptr(), 0)
+        })
+    }
+
+    /// The object `ormsgpack.unpackb(data, ext_hook=parent_hook, option=OPT_NON_STR_KEYS)` gives.
+    /// `data`: bytes, bytearray or memoryview. Raises `fast_serde.DecodeError` (a `ValueError`)
+    /// with the byte offset for malformed input, trailing bytes included.
+    fn loads(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        buffer::with_bytes(data, |bytes| {
+            with_key_cache(|keys| {
+                let mut r = Reader::new(bytes, 0, keys, self);
+                match r.read_document() {
+                    // SAFETY: `read_document` returns a new reference.
+                    Ok(p) => Ok(unsafe { Bound::from_owned_ptr(py, p).unbind() }),
+                    Err(e) => Err((*e).into_pyerr(py)),
+                }
+            })
+        })
+    }
+
+    /// Forget cached classes (after the allowlist changed) and the memo's entries.
+    fn clear_cache(&self) {
+        let old = std::mem::take(&mut *self.classes.lock().unwrap_or_else(|e| e.into_inner()));
+        drop(old);
+        self.memo.clear();
+    }
+
+    /// The memo of validated models: `{"hits", "misses", "fills", "verified", "rejected",
+    /// "entries", "bytes", "budget"}` (counts since the codec was made; `bytes` and `budget` in
+    /// bytes, `bytes` an estimate). `hits` are objects built from the memo; `misses` ext 5
+    /// payloads not found in it; `fills` entries made; `verified` entries confirmed by a second
+    /// validation; `rejected` classes found validating differently (validated every time since).
+    fn memo_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        let d = pyo3::types::PyDict::new(py);
+        let names = [
+            "hits", "misses", "fills", "verified", "rejected", "entries", "bytes", "budget",
+        ];
+        for (k, v) in names.iter().zip(self.memo.stats()) {
+            d.set_item(k, v)?;
+        }
+        Ok(d)
+    }
+
+    /// Set the memo's budget in bytes (0 turns it off and empties it).
+    fn set_memo_bytes(&self, budget: usize) {
+        self.memo.set_budget(budget);
+    }
+}

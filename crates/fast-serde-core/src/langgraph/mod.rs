@@ -1,0 +1,56 @@
+//! LangGraph's format: JsonPlusSerializer's ext values (langgraph-checkpoint 4.3), written and
+//! read natively, and the `#[pyclass]` codec `FastSerializer` drives.
+//!
+//! * [`ext`]: the ext codes 0-7, the one registry both directions use.
+//! * `kind`: the plan kinds (`#[repr(u8)] enum PlanKind`) and the one table of how each is written.
+//! * `plan`: per-class plans of the encoder (cache, `decide`).
+//! * `encode`, `model`: the walker's LangGraph mode, written by the plans (model: pydantic v2).
+//! * `decode`, `classes`: the reader's ext handler and its allowlisted class cache.
+//! * `trusted`, `memo`, `copy`: restore without validation, and the memo of validated models.
+//! * `codec`: [`LangGraphCodec`], the `#[pyclass]`.
+
+mod classes;
+mod codec;
+mod copy;
+mod decode;
+mod encode;
+pub(crate) mod ext;
+mod kind;
+mod memo;
+mod model;
+mod plan;
+mod trusted;
+
+pub(crate) use codec::LangGraphCodec;
+pub(crate) use encode::instance_dict;
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+/// Add the constants Python reads instead of repeating numbers: `PLAN_KINDS` (name -> value of
+/// every `PlanKind`), `PLAN_FLAGS`, `EXT_CODES` (name -> ext code), the `RESOLVED_*` answers of
+/// `resolve` and `DEFAULT_MEMO_BYTES`.
+pub(crate) fn export(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    let kinds = PyDict::new(py);
+    for k in kind::KINDS {
+        kinds.set_item(k.shape().name, k as u8)?;
+    }
+    m.add("PLAN_KINDS", kinds)?;
+    let flags = PyDict::new(py);
+    for (name, v) in kind::PLAN_FLAGS {
+        flags.set_item(name, v)?;
+    }
+    m.add("PLAN_FLAGS", flags)?;
+    let codes = PyDict::new(py);
+    for (name, v) in ext::EXT_CODES {
+        codes.set_item(name, v)?;
+    }
+    m.add("EXT_CODES", codes)?;
+    m.add("RESOLVED_CACHE", codec::RESOLVED_CACHE)?;
+    m.add("RESOLVED_ONCE", codec::RESOLVED_ONCE)?;
+    m.add("RESOLVED_BLOCKED", codec::RESOLVED_BLOCKED)?;
+    m.add("RESOLVED_FIXED", codec::RESOLVED_FIXED)?;
+    m.add("DEFAULT_MEMO_BYTES", memo::DEFAULT_MEMO_BYTES)?;
+    Ok(())
+}

@@ -1,0 +1,280 @@
+//! Pydantic v2 models (ext 5): `model_dump()`, or its bytes written straight from the model's
+//! `__dict__` and `__pydantic_extra__` when the class's `model_dump()` returns its plain data
+//! unchanged (`_plans.plain_model`), guarded per field by the TypedDicts below it.
+
+use super::encode::LangGraph;
+use super::plan::Plan;
+use crate::encode::{at, callback_failure, Encoder, Entries};
+use crate::error::{EncodeFailure, EncodeKind, EncodeResult, PathSeg};
+use crate::ffi::dictiter::{dict_len, dict_next};
+use crate::ffi::typeref::typerefs;
+use crate::ffi::{py, Owned};
+use crate::msgpack::writer::{self, Out};
+use pyo3::ffi;
+use pyo3::prelude::*;
+
+impl Encoder<'_, LangGraph> {
+    /// `obj.model_dump()`; the path through it reads `.field`.
+    pub(crate) fn write_model_dump(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+        depth: u32,
+    ) -> EncodeResult {
+        // SAFETY: method call on a live object by an interned name; owned result.
+        let dump = unsafe { ffi::PyObject_CallMethodNoArgs(obj, typerefs().s_model_dump) };
+        if dump.is_null() {
+            return Err(callback_failure(tp));
+        }
+        let dump = Owned(dump);
+        // SAFETY: reading the type of a live object.
+        if unsafe { ffi::Py_TYPE(dump.0) } == typerefs().dict_type {
+            self.write_dict(dump.0, depth, true)
+        } else {
+            self.walk(dump.0, depth)
+        }
+    }
+
+    /// `model_dump()`'s bytes from `obj.__dict__` and `obj.__pydantic_extra__`, for a class whose
+    /// `model_dump()` returns its plain data unchanged (`_plans.plain_model`). Any value that
+    /// model_dump() would convert makes this return `NotPlain`.
+    pub(crate) fn write_model_dict(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+        plan: &Plan,
+        depth: u32,
+    ) -> EncodeResult {
+        let r = typerefs();
+        // SAFETY: attribute fetches on a live model, through object's generic lookup (a model's
+        // `__getattr__` hook only serves private attributes; `plain_model` classes keep object's
+        // own `__dict__`, which `PyObject_GenericGetDict` reads without the descriptor lookup);
+        // owned results released by Owned.
+        let (dict, extra) = unsafe {
+            let d = ffi::PyObject_GenericGetDict(obj, std::ptr::null_mut());
+            if d.is_null() {
+                return Err(callback_failure(tp));
+            }
+            let d = Owned(d);
+            let e = ffi::PyObject_GenericGetAttr(obj, r.s_pydantic_extra);
+            if e.is_null() {
+                ffi::PyErr_Clear();
+                return Err(EncodeFailure::new(EncodeKind::NotPlain));
+            }
+            (d, Owned(e))
+        };
+        // SAFETY: type checks on live objects; sizes of dicts.
+        let (nd, ne) = unsafe {
+            if ffi::PyDict_CheckExact(dict.0) == 0 {
+                return Err(EncodeFailure::new(EncodeKind::NotPlain));
+            }
+            let ne = if extra.0 == ffi::Py_None() {
+                0
+            } else if ffi::PyDict_CheckExact(extra.0) != 0 {
+                dict_len(extra.0)
+            } else {
+                return Err(EncodeFailure::new(EncodeKind::NotPlain));
+            };
+            (dict_len(dict.0), ne)
+        };
+        if nd != plan.fields.len() || (ne > 0 && extra_shadows_field(dict.0, extra.0)) {
+            return Err(EncodeFailure::new(EncodeKind::NotPlain));
+        }
+        self.enter(depth)?;
+        writer::map_len(self.buf, (nd + ne) as u32);
+        self.plain_only += 1;
+        let res = self.write_model_fields(dict.0, plan, depth);
+        let res = res.and_then(|_| {
+            if ne == 0 {
+                return Ok(());
+            }
+            match self.write_dict_items(extra.0, depth, true)? {
+                Entries::Written => Ok(()),
+                // Not met under `plain_only` (such a key is `NotPlain`): model_dump() decides.
+                Entries::KeyFallback => Err(EncodeFailure::new(EncodeKind::NotPlain)),
+            }
+        });
+        self.plain_only -= 1;
+        res
+    }
+
+    pub(crate) fn write_model_fields(
+        &mut self,
+        dict: *mut ffi::PyObject,
+        plan: &Plan,
+        depth: u32,
+    ) -> EncodeResult {
+        let mut pos: ffi::Py_ssize_t = 0;
+        for (i, f) in plan.fields.iter().enumerate() {
+            // SAFETY: iterating a live exact dict whose size was checked; borrowed pointers.
+            let Some((key, value)) = (unsafe { dict_next(dict, &mut pos) }) else {
+                return Err(EncodeFailure::new(EncodeKind::NotPlain));
+            };
+            // Same field, same place: interned names compare by address, else by value.
+            // SAFETY: comparing two live strs (nothing has run since PyDict_Next yielded them).
+            let same = key == f.name.as_ptr()
+                || unsafe {
+                    ffi::PyUnicode_CheckExact(key) != 0
+                        && ffi::PyUnicode_Compare(key, f.name.as_ptr()) == 0
+                };
+            if !same {
+                return Err(EncodeFailure::new(EncodeKind::NotPlain));
+            }
+            if let Some(Some(g)) = plan.checks.guards.get(i) {
+                if !g.admits(value) {
+                    return Err(EncodeFailure::new(EncodeKind::NotPlain));
+                }
+            }
+            self.buf.extend_from_slice(&f.key);
+            // A non-scalar is held while walked: a tzinfo's utcoffset, say, is Python code that
+            // could replace it in the dict.
+            if let Err(e) = self.walk_item(value, depth + 1) {
+                return Err(at(e, PathSeg::Field(f.name.clone_ref(py())), dict));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where `model_dump()` filters a plain value: the TypedDicts below one model field
+/// (`_plans.typed_dict_guards`). A value admitted holds only declared keys, in declared order,
+/// so `model_dump()` writes it unchanged; anything else sends the model to `model_dump()`.
+pub(crate) enum Guard {
+    /// An exact dict with exact str keys. Closed (`extra="ignore"`): its keys are a subsequence
+    /// of these names, in this order. Open (`extra="allow"`, written with every key in the dict's
+    /// order): any keys. The values of named keys are admitted by their guards.
+    TypedDict {
+        fields: Vec<(Py<PyAny>, Option<Guard>)>,
+        open: bool,
+    },
+    /// An exact list whose items are admitted.
+    List(Box<Guard>),
+    /// An exact dict whose values are admitted.
+    Dict(Box<Guard>),
+    /// None, or admitted by the inner guard.
+    Optional(Box<Guard>),
+}
+
+impl Guard {
+    /// Read a guard spec: `("td", ((key, spec), ...))`, `("list"|"dict"|"opt", spec)`; None for
+    /// no guard.
+    pub(crate) fn from_spec(spec: &Bound<'_, PyAny>) -> PyResult<Option<Guard>> {
+        if spec.is_none() {
+            return Ok(None);
+        }
+        let (tag, inner): (String, Bound<'_, PyAny>) = spec.extract()?;
+        let boxed = |g: Option<Guard>| {
+            g.map(Box::new)
+                .ok_or_else(|| pyo3::exceptions::PyValueError::new_err("empty guard"))
+        };
+        Ok(Some(match tag.as_str() {
+            "td" | "tdx" => {
+                let mut fields = Vec::new();
+                for item in inner.try_iter()? {
+                    let (name, sub): (Bound<'_, pyo3::types::PyString>, Bound<'_, PyAny>) =
+                        item?.extract()?;
+                    let name = pyo3::types::PyString::intern(py(), name.to_str()?);
+                    fields.push((name.into_any().unbind(), Guard::from_spec(&sub)?));
+                }
+                Guard::TypedDict {
+                    fields,
+                    open: tag == "tdx",
+                }
+            }
+            "list" => Guard::List(boxed(Guard::from_spec(&inner)?)?),
+            "dict" => Guard::Dict(boxed(Guard::from_spec(&inner)?)?),
+            "opt" => Guard::Optional(boxed(Guard::from_spec(&inner)?)?),
+            _ => return Err(pyo3::exceptions::PyValueError::new_err("unknown guard")),
+        }))
+    }
+
+    /// Whether `value` is written by `model_dump()` as it stands. Runs no Python code: only exact
+    /// types are looked into, and keys are compared as exact strs.
+    pub(crate) fn admits(&self, value: *mut ffi::PyObject) -> bool {
+        let r = typerefs();
+        // SAFETY: `value` is a live object borrowed from the model's `__dict__`, which nothing
+        // changes meanwhile (no Python code runs here); items are borrowed from their exact list
+        // or dict, read within bounds.
+        unsafe {
+            let tp = ffi::Py_TYPE(value);
+            match self {
+                Guard::Optional(g) => value == ffi::Py_None() || g.admits(value),
+                Guard::List(g) => {
+                    if tp != r.list_type {
+                        return false;
+                    }
+                    (0..ffi::PyList_GET_SIZE(value))
+                        .all(|i| g.admits(ffi::PyList_GET_ITEM(value, i)))
+                }
+                Guard::Dict(g) => {
+                    if tp != r.dict_type {
+                        return false;
+                    }
+                    let mut pos: ffi::Py_ssize_t = 0;
+                    while let Some((_, v)) = dict_next(value, &mut pos) {
+                        if !g.admits(v) {
+                            return false;
+                        }
+                    }
+                    true
+                }
+                Guard::TypedDict { fields, open } => {
+                    if tp != r.dict_type {
+                        return false;
+                    }
+                    let mut pos: ffi::Py_ssize_t = 0;
+                    let mut next = 0usize;
+                    while let Some((k, v)) = dict_next(value, &mut pos) {
+                        if ffi::PyUnicode_CheckExact(k) == 0 {
+                            return false;
+                        }
+                        let from = if *open { 0 } else { next };
+                        let found = fields[from..].iter().position(|(name, _)| {
+                            k == name.as_ptr() || ffi::PyUnicode_Compare(k, name.as_ptr()) == 0
+                        });
+                        let Some(found) = found else {
+                            if *open {
+                                continue;
+                            }
+                            return false;
+                        };
+                        if let Some(g) = &fields[from + found].1 {
+                            if !g.admits(v) {
+                                return false;
+                            }
+                        }
+                        next = from + found + 1;
+                    }
+                    true
+                }
+            }
+        }
+    }
+}
+
+/// Whether an extra (`__pydantic_extra__`) key also names a field in `__dict__`: `model_dump()`
+/// then writes that key once, with the extra's value (`extra="allow"` with a `validation_alias`,
+/// or an edited `__pydantic_extra__`), so the `__dict__` path does not apply. A key that is not
+/// exactly a str counts as shadowing (model_dump() decides).
+fn extra_shadows_field(dict: *mut ffi::PyObject, extra: *mut ffi::PyObject) -> bool {
+    let mut pos: ffi::Py_ssize_t = 0;
+    // SAFETY: `extra` and `dict` are live exact dicts; keys are borrowed from `extra` and only
+    // exact strs are looked up in `dict`, whose hashing and comparison run no Python code, so
+    // neither dict can change meanwhile.
+    unsafe {
+        while let Some((key, _)) = dict_next(extra, &mut pos) {
+            if ffi::PyUnicode_CheckExact(key) == 0 {
+                return true;
+            }
+            match ffi::PyDict_Contains(dict, key) {
+                0 => {}
+                1 => return true,
+                _ => {
+                    ffi::PyErr_Clear();
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}

@@ -1,0 +1,232 @@
+//! Trusted restore (`validate_models=False`): a pydantic model rebuilt as pickle rebuilds it,
+//! without validation, where the class's schema (`_plans.trusted_model`, read once per class)
+//! proves that validation returns every value unchanged and each value meets its field's rule.
+
+use super::classes::ClassEntry;
+use super::codec::LangGraphCodec;
+use crate::ffi::dictiter::dict_next;
+use crate::ffi::typeref::typerefs;
+use crate::ffi::{py, Owned};
+use pyo3::ffi;
+use pyo3::prelude::*;
+use std::sync::Arc;
+
+/// How a trusted pydantic class is restored without validation (`_plans.trusted_model`): the
+/// field names in order, whether extras are kept (`extra="allow"`), and per field the rule its
+/// value must meet for validation to provably return it unchanged.
+pub(crate) struct Trusted {
+    fields: Vec<Py<PyAny>>,
+    extra_allow: bool,
+    rules: Vec<Option<Rule>>,
+}
+
+/// A value validation returns unchanged (`_plans.trusted_model`'s rules).
+pub(crate) enum Rule {
+    /// Exactly one of these types.
+    Types(Vec<Py<PyAny>>),
+    /// Equal to one of these str/int/bool/None values, of the same exact type.
+    Literal(Vec<Py<PyAny>>),
+    Optional(Box<Option<Rule>>),
+    List(Box<Option<Rule>>),
+    Dict(Box<(Option<Rule>, Option<Rule>)>),
+    Union(Vec<Option<Rule>>),
+}
+
+impl Rule {
+    fn from_spec(spec: &Bound<'_, PyAny>) -> PyResult<Option<Rule>> {
+        if spec.is_none() {
+            return Ok(None);
+        }
+        let tag: String = spec.get_item(0)?.extract()?;
+        let arg = spec.get_item(1)?;
+        let list = |b: &Bound<'_, PyAny>| -> PyResult<Vec<Py<PyAny>>> {
+            b.try_iter()?.map(|v| v.map(Bound::unbind)).collect()
+        };
+        Ok(Some(match tag.as_str() {
+            "types" => Rule::Types(list(&arg)?),
+            "literal" => Rule::Literal(list(&arg)?),
+            "opt" => Rule::Optional(Box::new(Rule::from_spec(&arg)?)),
+            "list" => Rule::List(Box::new(Rule::from_spec(&arg)?)),
+            "dict" => Rule::Dict(Box::new((
+                Rule::from_spec(&arg)?,
+                Rule::from_spec(&spec.get_item(2)?)?,
+            ))),
+            "union" => Rule::Union(
+                arg.try_iter()?
+                    .map(|r| Rule::from_spec(&r?))
+                    .collect::<PyResult<_>>()?,
+            ),
+            _ => {
+                return Err(pyo3::exceptions::PyValueError::new_err(
+                    "unknown trust rule",
+                ))
+            }
+        }))
+    }
+
+    /// Whether `rule` admits `value` (None admits everything). Runs no Python code: types are
+    /// compared by address, literals only for exact str/int/bool/None, containers only when exact.
+    fn admits(rule: &Option<Rule>, value: *mut ffi::PyObject) -> bool {
+        let Some(rule) = rule else { return true };
+        let refs = typerefs();
+        // SAFETY: `value` is a live object held by the caller (the decoded kwargs); items are
+        // borrowed from exact lists and dicts that nothing changes meanwhile.
+        unsafe {
+            let tp = ffi::Py_TYPE(value);
+            match rule {
+                Rule::Types(types) => types.iter().any(|t| t.as_ptr() == tp.cast()),
+                Rule::Literal(values) => values.iter().any(|v| {
+                    let v = v.as_ptr();
+                    ffi::Py_TYPE(v) == tp
+                        && (v == value
+                            || (tp == refs.str_type && ffi::PyUnicode_Compare(v, value) == 0)
+                            || (tp == refs.int_type
+                                && ffi::PyObject_RichCompareBool(v, value, ffi::Py_EQ) == 1))
+                }),
+                Rule::Optional(inner) => value == ffi::Py_None() || Rule::admits(inner, value),
+                Rule::List(items) => {
+                    tp == refs.list_type
+                        && (0..ffi::PyList_GET_SIZE(value))
+                            .all(|i| Rule::admits(items, ffi::PyList_GET_ITEM(value, i)))
+                }
+                Rule::Dict(kv) => {
+                    if tp != refs.dict_type {
+                        return false;
+                    }
+                    let mut pos: ffi::Py_ssize_t = 0;
+                    while let Some((k, v)) = dict_next(value, &mut pos) {
+                        if !Rule::admits(&kv.0, k) || !Rule::admits(&kv.1, v) {
+                            return false;
+                        }
+                    }
+                    true
+                }
+                Rule::Union(members) => members.iter().any(|m| Rule::admits(m, value)),
+            }
+        }
+    }
+}
+
+impl LangGraphCodec {
+    /// `validate_models=False`: restore a trusted pydantic model as pickle does (`__dict__`,
+    /// fields set, extras set directly). `None` when the class is not trusted or the kwargs are
+    /// not exactly its fields in order (then the validated path runs).
+    pub(crate) fn restore_trusted(
+        &self,
+        entry: &ClassEntry,
+        kwargs: *mut ffi::PyObject,
+    ) -> Option<*mut ffi::PyObject> {
+        let trust = self.trust.as_ref()?;
+        let py = py();
+        let known = entry
+            .trusted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let version = super::memo::version_tag(entry.cls.as_ptr());
+        let t = match known {
+            Some((v, decided)) if v == version && v != 0 => decided?,
+            _ => {
+                let decided = decide_trust(py, trust, &entry.cls).map(Arc::new);
+                let version = super::memo::version_tag(entry.cls.as_ptr());
+                let mut slot = entry.trusted.lock().unwrap_or_else(|e| e.into_inner());
+                *slot = Some((version, decided.clone()));
+                decided?
+            }
+        };
+        let refs = typerefs();
+        // SAFETY: `kwargs` is a live exact dict; keys are compared (by address, then by value)
+        // with the field names in order; the new object gets its four pydantic slots set through
+        // object.__setattr__ semantics (PyObject_GenericSetAttr), as BaseModel.__setstate__ does;
+        // every temporary is released by Owned, and a failure releases the half-built object.
+        unsafe {
+            if ffi::PyDict_Size(kwargs) as usize != t.fields.len() {
+                return None;
+            }
+            let mut pos: ffi::Py_ssize_t = 0;
+            let mut k: *mut ffi::PyObject = std::ptr::null_mut();
+            let mut v: *mut ffi::PyObject = std::ptr::null_mut();
+            for (f, rule) in t.fields.iter().zip(&t.rules) {
+                if ffi::PyDict_Next(kwargs, &mut pos, &mut k, &mut v) == 0 {
+                    return None;
+                }
+                if k != f.as_ptr()
+                    && (ffi::PyUnicode_CheckExact(k) == 0
+                        || ffi::PyUnicode_Compare(k, f.as_ptr()) != 0)
+                {
+                    return None;
+                }
+                if !Rule::admits(rule, v) {
+                    return None;
+                }
+            }
+            let obj = ffi::PyObject_CallOneArg(refs.object_new, entry.cls.as_ptr());
+            if obj.is_null() {
+                ffi::PyErr_Clear();
+                return None;
+            }
+            let obj = Owned(obj);
+            let fields_set = ffi::PySet_New(kwargs);
+            if fields_set.is_null() {
+                ffi::PyErr_Clear();
+                return None;
+            }
+            let fields_set = Owned(fields_set);
+            let extra = if t.extra_allow {
+                ffi::PyDict_New()
+            } else {
+                ffi::Py_NewRef(ffi::Py_None())
+            };
+            if extra.is_null() {
+                ffi::PyErr_Clear();
+                return None;
+            }
+            let extra = Owned(extra);
+            for (name, value) in [
+                (refs.s_fields_set, fields_set.0),
+                (refs.s_pydantic_extra, extra.0),
+                (refs.s_pydantic_private, ffi::Py_None()),
+                (refs.s_dunder_dict, kwargs),
+            ] {
+                if ffi::PyObject_GenericSetAttr(obj.0, name, value) != 0 {
+                    ffi::PyErr_Clear();
+                    return None;
+                }
+            }
+            Some(obj.into_ptr())
+        }
+    }
+}
+
+/// Ask `_plans.trusted_model(cls)` once per class; read its fields, extra mode and rules.
+#[cold]
+fn decide_trust(py: Python<'_>, trust: &Py<PyAny>, cls: &Py<PyAny>) -> Option<Trusted> {
+    let decided = trust.bind(py).call1((cls.bind(py),)).ok()?;
+    if decided.is_none() {
+        return None;
+    }
+    let parse = || -> PyResult<Trusted> {
+        let fields: Vec<Py<PyAny>> = decided
+            .get_item(0)?
+            .try_iter()?
+            .map(|k| k.map(Bound::unbind))
+            .collect::<PyResult<_>>()?;
+        let extra_allow = decided.get_item(1)?.is_truthy()?;
+        let rules = decided
+            .get_item(2)?
+            .try_iter()?
+            .map(|r| Rule::from_spec(&r?))
+            .collect::<PyResult<Vec<_>>>()?;
+        if rules.len() != fields.len() {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "one rule per field",
+            ));
+        }
+        Ok(Trusted {
+            fields,
+            extra_allow,
+            rules,
+        })
+    };
+    parse().ok()
+}

@@ -1,0 +1,63 @@
+"""The constants Python shares with the Rust core are read from ``fast_serde._native``, which
+exports them from their one definition (crates/fast-serde-core/src/langgraph/kind.rs, ext.rs,
+codec.rs): the plan kinds and flags of ``_plans``, the ext codes, the ``resolve`` answers."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("langgraph.checkpoint.serde.jsonplus")
+
+from langgraph.checkpoint.serde import jsonplus  # noqa: E402
+
+from fast_serde import _native, _plans  # noqa: E402
+from fast_serde import langgraph as lg  # noqa: E402
+
+KIND_NAMES = (
+    "FALLBACK PYDANTIC_V2 PYDANTIC_V2_DICT DELTA_SNAPSHOT SECRET PYDANTIC_V1 NAMEDTUPLE PATH "
+    "PATTERN STR_ARG HEX ITER_ARG DATETIME TIMEDELTA DATE TIME INITARGS ATTR_ARG SEND ATTRS_KW "
+    "REPR"
+).split()
+
+
+def test_plan_kinds_are_the_rust_enum():
+    assert list(_native.PLAN_KINDS) == KIND_NAMES
+    assert list(_native.PLAN_KINDS.values()) == list(range(len(KIND_NAMES)))
+    for name, value in _native.PLAN_KINDS.items():
+        assert getattr(_plans, name) == value, name
+
+
+def test_plan_flags_are_the_rust_flags():
+    assert _native.PLAN_FLAGS == {"CHECK_INSTANCE": 1, "ONCE": 2}
+    assert (_plans.CHECK_INSTANCE, _plans.ONCE) == (1, 2)
+
+
+def test_ext_codes_are_jsonplus_codes():
+    assert _native.EXT_CODES == {
+        name: getattr(jsonplus, "EXT_" + name) for name in _native.EXT_CODES
+    }
+    assert sorted(_native.EXT_CODES.values()) == list(range(8))
+
+
+def test_resolved_answers_and_memo_budget():
+    assert (
+        lg._RESOLVED_CACHE,
+        lg._RESOLVED_ONCE,
+        lg._RESOLVED_BLOCKED,
+        lg._RESOLVED_FIXED,
+    ) == (0, 1, 2, 3)
+    assert (_native.RESOLVED_CACHE, _native.RESOLVED_BLOCKED) == (0, 2)
+    assert lg.DEFAULT_MEMO_BYTES == _native.DEFAULT_MEMO_BYTES == 64 << 20
+
+
+def test_unknown_plan_kind_is_an_error_not_a_panic(monkeypatch):
+    class Odd:
+        pass
+
+    def encode_plan(obj):
+        return (200, (), 0, (), (), ())
+
+    monkeypatch.setattr(_plans, "encode_plan", encode_plan)
+    serde = lg.FastSerializer()
+    with pytest.raises(_native.EncodeError, match="unknown plan kind 200"):
+        serde.dumps_typed({"x": Odd()})
