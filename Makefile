@@ -5,7 +5,7 @@ PIP     := $(VENV)/bin/pip
 STAMP   := $(VENV)/.deps-installed
 PYTHON  ?= python3
 
-.PHONY: all setup build test test-latest test-rust test-python test-fuzz test-bench-build test-releases test-matrix lint demo bench bench-loads bench-pg bench-server clean fuzz
+.PHONY: all setup build test test-latest wheels test-rust test-python test-fuzz test-bench-build test-releases test-matrix lint demo bench bench-loads bench-pg bench-server clean fuzz
 FUZZ_SECONDS ?= 300
 
 all: test
@@ -87,6 +87,12 @@ bench-pg: build
 
 clean:
 	rm -rf $(VENV) .venv-lgc-* .venv-latest .venv-3.* target
+
+# Release wheels: manylinux2014 per CPython 3.10-3.13 (zig linker) and the sdist, each wheel
+# installed into a fresh venv of its Python with fast-serde[langgraph] and every module imported
+# (scripts/wheels.sh); .ci/run runs it.
+wheels: $(STAMP)
+	VENV=$(VENV) scripts/wheels.sh
 
 # The "latest" lane: the newest langgraph, langgraph-checkpoint, langchain-core and pydantic the
 # registry serves, unpinned, in .venv-latest (scripts/test_latest.sh); .ci/run runs it.

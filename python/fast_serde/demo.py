@@ -61,12 +61,18 @@ from langchain_core.runnables import Runnable
 from langchain_core.tools import tool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-from langgraph.checkpoint.sqlite import SqliteSaver
-from langgraph.graph import START, StateGraph
-from langgraph.graph.message import add_messages
-from langgraph.graph.state import CompiledStateGraph
-from langgraph.prebuilt import ToolNode, tools_condition
-from tqdm import tqdm
+
+try:  # the demo extra: pip install 'fast-serde[langgraph,demo]'
+    from langgraph.checkpoint.sqlite import SqliteSaver
+    from langgraph.graph import START, StateGraph
+    from langgraph.graph.message import add_messages
+    from langgraph.graph.state import CompiledStateGraph
+    from langgraph.prebuilt import ToolNode, tools_condition
+    from tqdm import tqdm
+except ImportError as exc:
+    raise ImportError(
+        f"fast_serde.demo needs the demo extra: pip install 'fast-serde[langgraph,demo]' ({exc})"
+    ) from exc
 from typing_extensions import TypedDict
 
 from fast_serde.langgraph import FastSerializer
