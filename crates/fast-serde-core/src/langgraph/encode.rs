@@ -550,11 +550,34 @@ fn uuid_hex(obj: *mut ffi::PyObject, tp: *mut ffi::PyTypeObject) -> EncodeResult
 /// class's branch, and the callable `SendProtocol` members) or all of `plan.steer_all` (the
 /// `SendProtocol` data members the class lacks). Such an object takes the Python path. A
 /// `__dict__` that cannot be read sends it there too, where the parent's error is raised.
+/// On CPython 3.12+ `isinstance(obj, SendProtocol)` reads each protocol member with
+/// `inspect.getattr_static`, which creates an instance's lazy `__dict__` (an exception's, whose
+/// existence shows in its pickle). The parent makes that check for every object that reaches its
+/// branch (plan kinds `AttrsKw` and `Repr`), so the walker creates the dict for those too; on
+/// 3.10 and 3.11 the check uses `hasattr`, which creates nothing.
+#[cfg(Py_3_12)]
+const PROTOCOL_CHECK_CREATES_DICT: bool = true;
+#[cfg(not(Py_3_12))]
+const PROTOCOL_CHECK_CREATES_DICT: bool = false;
+
 fn own_attrs_steer(obj: *mut ffi::PyObject, plan: &Plan) -> bool {
     // SAFETY: attribute fetch on a live object; the owned result is released by Owned; the
     // containment checks read a live dict by interned names (exact strs: no Python code runs).
     unsafe {
-        let d = match instance_dict(obj) {
+        let d = if PROTOCOL_CHECK_CREATES_DICT
+            && matches!(plan.kind, PlanKind::Repr | PlanKind::AttrsKw)
+        {
+            // As the parent's `isinstance(obj, SendProtocol)` does on 3.12+ (see the constant).
+            let d = ffi::PyObject_GetAttr(obj, typerefs().s_dunder_dict);
+            if d.is_null() {
+                Err(())
+            } else {
+                Ok(Some(d))
+            }
+        } else {
+            instance_dict(obj)
+        };
+        let d = match d {
             Ok(Some(d)) => d,
             Ok(None) => return false,
             Err(()) => {
