@@ -62,10 +62,7 @@ TOO_OLD = ("3.0.1", "4.0.0")
 # Failures of a release's own test_jsonplus.py that are known fast-serde bugs being fixed
 # elsewhere: reported as known (the run stays green); any other failure fails the run. Remove an
 # entry when its fix lands (the table then says "now passes").
-KNOWN = {
-    "test_msgpack_dataclass_from_removed_module_restores_payload":
-        "issue 11, part 8: the reader's class cache keeps a class after its module is removed",
-}
+KNOWN: dict[str, str] = {}
 # Ours, run against each release: the format, the golden blobs, the probe on that release.
 OUR_TESTS = ("test_langgraph.py", "test_golden.py", "test_releases.py")
 
@@ -132,12 +129,19 @@ def minimum() -> str:
 
 
 def pins() -> dict[str, str]:
+    """requirements-dev.txt's pins that apply to this Python (environment markers evaluated)."""
+    from packaging.markers import Marker
+
     out = {}
     for line in (ROOT / "requirements-dev.txt").read_text().splitlines():
         line = line.split("#")[0].strip()
-        if "==" in line:
-            name, ver = line.split("==")
-            out[re.sub(r"\[.*\]", "", name).lower()] = line
+        if "==" not in line:
+            continue
+        spec, _, marker = line.partition(";")
+        if marker.strip() and not Marker(marker.strip()).evaluate():
+            continue
+        name = spec.split("==")[0].strip()
+        out[re.sub(r"\[.*\]", "", name).lower()] = spec.strip()
     return out
 
 
