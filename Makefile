@@ -71,7 +71,7 @@ demo: build
 	$(PY) examples/agent_sqlite/demo.py
 
 bench: build
-	$(PY) benches/compare.py
+	$(PY) -m benches.compare
 	$(PY) benches/loads_memo.py
 
 # Loads with the memo of validated models: thread walk, history, cold and warm (issue 14 rows).
