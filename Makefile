@@ -66,11 +66,12 @@ test-releases: $(STAMP)
 test-matrix:
 	bash scripts/test_matrix.sh
 
+# The demo is an example program, not part of the package (examples/agent_sqlite/demo.py).
 demo: build
-	$(PY) -m fast_serde demo
+	$(PY) examples/agent_sqlite/demo.py
 
 bench: build
-	$(PY) benches/compare.py
+	$(PY) -m benches.compare
 	$(PY) benches/loads_memo.py
 
 # Loads with the memo of validated models: thread walk, history, cold and warm (issue 14 rows).

@@ -1,12 +1,12 @@
 """End-to-end workload: the demo's real agent graph checkpointed to ``InMemorySaver``.
 
-``python benches/e2e.py [--turns 125] [--reps 3]`` runs it on its own; ``benches/compare.py``
+``python benches/e2e.py [--turns 125] [--reps 3]`` runs it on its own; ``benches/compare``
 imports :func:`run_e2e` for the "end to end" rows of ``make bench``.
 
-One run = a fresh ``InMemorySaver(serde=...)`` and a freshly compiled
-``fast_serde.demo.build_graph`` (scripted tool-calling model + ``ToolNode``), then ``turns``
-``graph.invoke`` calls on one thread. Each turn adds 4 messages (human question, AI tool call,
-tool result, AI answer), so 125 turns end with 500 messages; every superstep writes a
+One run = a fresh ``InMemorySaver(serde=...)`` and a freshly compiled ``build_graph`` of
+examples/agent_sqlite/scripted_agent.py (scripted tool-calling model + ``ToolNode``), then
+``turns`` ``graph.invoke`` calls on one thread. Each turn adds 4 messages (human question, AI
+tool call, tool result, AI answer), so 125 turns end with 500 messages; every superstep writes a
 checkpoint (the growing ``messages`` channel is re-serialized each time) and every ``invoke``
 reads the latest one back, so the serializer's ``dumps_typed``/``loads_typed`` sit on the hot
 path the way they do in production. Timed: the ``invoke`` loop (wall clock, GC enabled as in
@@ -24,14 +24,20 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from fast_serde.demo import build_graph, question
 from fast_serde.langgraph import FastSerializer
+
+_AGENT = Path(__file__).resolve().parents[1] / "examples" / "agent_sqlite"
+if str(_AGENT) not in sys.path:  # the demo's agent (scripted_agent.py)
+    sys.path.insert(0, str(_AGENT))
+
+from scripted_agent import build_graph, question  # noqa: E402
 
 __all__ = ["E2E_SERIALIZERS", "E2EResult", "run_agent", "run_e2e", "transcript"]
 

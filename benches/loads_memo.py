@@ -29,14 +29,16 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures"))
+# The demo's agent graph (examples/agent_sqlite/scripted_agent.py).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples" / "agent_sqlite"))
 
 import states  # noqa: E402
 from langchain_core.messages import HumanMessage  # noqa: E402
 from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer  # noqa: E402
 
-from fast_serde.demo import build_graph, question  # noqa: E402
 from fast_serde.langgraph import FastSerializer  # noqa: E402
+from scripted_agent import build_graph, question  # noqa: E402
 
 THREAD = {"configurable": {"thread_id": "memo-bench"}}
 

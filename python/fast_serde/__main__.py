@@ -14,11 +14,6 @@ import sys
 from collections.abc import Sequence
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": (
-        "fast_serde.demo",
-        "run a scripted LangGraph agent on SQLite with FastSerializer, resume it in a "
-        "fresh process and compare it with JsonPlusSerializer",
-    ),
     "inspect": (
         "fast_serde.inspect_cli",
         "list the threads of a LangGraph checkpoint database, print a checkpoint as JSON, "
@@ -32,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Dispatch ``argv`` (default ``sys.argv[1:]``) to a command's ``main``.
 
     The arguments after the command name are passed on unparsed, so
-    ``fast-serde demo --help`` shows the command's own help. Returns the
+    ``fast-serde inspect --help`` shows the command's own help. Returns the
     command's exit status; 2 on an unknown command (argparse) or if the
     command's module cannot be imported (e.g. a missing optional dependency).
     """

@@ -1,4 +1,4 @@
-"""Smoke test of ``benches/compare.py`` (``make bench``): it runs, checks, and prints its table.
+"""Smoke test of ``benches/compare`` (``make bench``): it runs, checks, and prints its table.
 
 Timings are never asserted: only that the quick run exits 0 (so FastSerializer's bytes equal
 JsonPlusSerializer's and every loader agreed) and that the table has its header and every row,
@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-COMPARE = REPO_ROOT / "benches" / "compare.py"
+COMPARE = "benches.compare"  # a package under the repository root, run with -m from there
 
 HEADER_COLUMNS = (
     "size", "comparison", "A: fast-serde", "B: anchor", "B/A", "B/A shuffled", "target", "status"
@@ -52,7 +52,7 @@ def test_compare_quick_runs_and_prints_every_row():
     docs = [REPO_ROOT / "docs" / "benchmarks.md", REPO_ROOT / "docs" / "benchmarks.png"]
     before = {p: p.stat().st_mtime_ns if p.exists() else None for p in docs}
     proc = subprocess.run(
-        [sys.executable, str(COMPARE), "--quick", "--no-write", "--no-progress"],
+        [sys.executable, "-m", COMPARE, "--quick", "--no-write", "--no-progress"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

@@ -5,8 +5,8 @@ datetime, Decimal, Path, set, Enum, pydantic model, dataclass, and a subgraph wi
 checkpoint namespace) compiled with ``SqliteSaver(serde=JsonPlusSerializer())``, the same with
 ``FastSerializer()``, and with ``PostgresSaver`` on a throwaway server (pg_server.py).
 
-The command runs two ways: in this process through ``inspect_cli.add_parser``/``run`` on a local
-argparse parser, and as ``python -m fast_serde inspect ...`` in a subprocess (which cannot import
+The command runs two ways, both through its one entry point ``inspect_cli.main(argv)``: in this
+process, and as ``python -m fast_serde inspect ...`` in a subprocess (which cannot import
 this module's classes, so it reads them back from their stored fields: the JSON must not change).
 Expected values come from the stock savers' own API (``list``/``get_tuple``) and raw SQL, never
 from inspect_cli.
@@ -14,7 +14,6 @@ from inspect_cli.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import collections
 import dataclasses
@@ -174,17 +173,9 @@ def db(request, dbs) -> Path:
 # --- ways to run the command ------------------------------------------------------------
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fast-serde")
-    inspect_cli.add_parser(parser.add_subparsers(dest="command", required=True))
-    return parser
-
-
 def run_inproc(capsys, *argv: str) -> tuple[int, str, str]:
     capsys.readouterr()
-    args = _parser().parse_args(["inspect", *argv])
-    assert args.func is inspect_cli.run
-    code = inspect_cli.run(args)
+    code = inspect_cli.main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -453,7 +444,7 @@ def test_corrupt_checkpoint_is_one_line(dbs, tmp_path, capsys):
 
 def test_usage_errors_exit_2():
     with pytest.raises(SystemExit) as exc:
-        _parser().parse_args(["inspect"])
+        inspect_cli.main([])
     assert exc.value.code == 2
 
 

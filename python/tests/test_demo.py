@@ -1,15 +1,17 @@
-"""The ``python -m fast_serde demo`` command and the ``fixtures.states`` generator."""
+"""The demo (``make demo``: examples/agent_sqlite/demo.py) and the ``fixtures.states`` generator."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from fixtures import states
 
+DEMO = Path(__file__).resolve().parents[2] / "examples" / "agent_sqlite" / "demo.py"
 NOMINAL_BYTES = {"5k": 5_000, "30k": 30_000, "200k": 200_000, "2m": 2_000_000}
 
 
@@ -19,7 +21,7 @@ def _state_bytes(state: object) -> bytes:
 
 def test_demo_runs_resumes_and_matches(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "fast_serde", "demo", "--turns", "3",
+        [sys.executable, str(DEMO), "--turns", "3",
          "--db", str(tmp_path / "d.sqlite"), "--quiet"],
         capture_output=True, text=True, timeout=600, check=False,
     )

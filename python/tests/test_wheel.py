@@ -101,10 +101,13 @@ def test_wheel_contents(built):
     for name in (
         "fast_serde/__init__.py", "fast_serde/__main__.py", "fast_serde/langgraph.py",
         "fast_serde/_types.py", "fast_serde/_native.pyi", "fast_serde/py.typed",
-        "fast_serde/inspect_cli.py", "fast_serde/_install.py", "fast_serde/_startup.py",
+        "fast_serde/inspect_cli/__init__.py", "fast_serde/inspect_cli/args.py",
+        "fast_serde/inspect_cli/stores.py", "fast_serde/inspect_cli/render.py",
+        "fast_serde/_install.py", "fast_serde/_startup.py",
         "fast_serde/_server.py", "fast_serde/_stats.py",
     ):
         assert name in names, name
+    assert "fast_serde/demo.py" not in names  # an example program now: examples/agent_sqlite/
     # The FAST_SERDE_INSTALL start-up hook: installed into site-packages itself (purelib).
     assert f"{dist_info.removesuffix('.dist-info')}.data/purelib/fast_serde_startup.pth" in names
     assert any(n.startswith("fast_serde/_native.") and n.endswith(".so") for n in names), names
@@ -209,7 +212,8 @@ def test_wheel_console_script_runs_without_langgraph(built):
     script = built["venv"] / "bin" / "fast-serde"
     assert script.exists()
     proc = _run([str(script), "--help"], cwd=built["cwd"], env=_clean_env())
-    assert "demo" in proc.stdout and "inspect" in proc.stdout
+    assert "inspect" in proc.stdout
+    assert "demo" not in proc.stdout  # the demo is an example program (examples/agent_sqlite)
     proc = _run([str(script), "inspect", "--help"], cwd=built["cwd"], env=_clean_env())
     assert "--history" in proc.stdout
     (built["cwd"] / "x.sqlite").write_bytes(b"")
@@ -231,7 +235,7 @@ def test_sdist_has_everything_to_build(built):
         "crates/fast-serde-core/Cargo.toml", "crates/fast-serde-core/src/lib.rs",
         "crates/fast-serde-py/Cargo.toml", "crates/fast-serde-py/src/lib.rs",
         "python/fast_serde/__init__.py", "python/fast_serde/_native.pyi",
-        "python/fast_serde/inspect_cli.py", "python/fast_serde/_startup.py",
+        "python/fast_serde/inspect_cli/__init__.py", "python/fast_serde/_startup.py",
         "python/fast_serde.data/purelib/fast_serde_startup.pth",  # a wheel built from it ships the hook
     ):
         assert name in names, name
