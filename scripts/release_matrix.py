@@ -56,7 +56,7 @@ COMPANIONS = {
 # What the three test runs need from requirements-dev.txt (by name), and what the releases' own
 # test_jsonplus.py imports beyond it (versions from langgraph-checkpoint 4.3.2's uv.lock).
 NEEDED = ("langgraph", "langgraph-checkpoint-sqlite", "langchain-core", "pydantic", "ormsgpack",
-          "msgpack", "numpy", "hypothesis", "pytest")
+          "msgpack", "numpy", "hypothesis", "pytest", "msgspec", "tqdm")
 RELEASE_TEST_EXTRAS = ["dataclasses-json==0.6.7", "pandas==2.3.3"]
 TOO_OLD = ("3.0.1", "4.0.0")
 # Failures of a release's own test_jsonplus.py that are known fast-serde bugs being fixed
@@ -228,6 +228,18 @@ def pytest(python: Path, args: list[str], cwd: Path) -> tuple[bool, str, str]:
     return r.returncode == 0, summary, r.stdout + r.stderr
 
 
+def ratios(python: Path) -> tuple[bool, str]:
+    """benches/matrix_ratios.py in the release's venv: (bytes identical, "9.9x / 5.4x")."""
+    r = run([str(python), str(ROOT / "benches" / "matrix_ratios.py")], cwd=ROOT)
+    try:
+        out = json.loads(r.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return False, f"FAIL: {(r.stderr.strip().splitlines() or ['no output'])[-1]}"
+    if not out["bytes_identical"]:
+        return False, f"FAIL: {out['reason']}"
+    return True, f"{out['dumps_typed']:.1f}x / {out['loads_typed']:.1f}x"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", help="comma-separated releases (default: every verified one, and the too-old ones)")
@@ -251,7 +263,7 @@ def main() -> int:
             out = json.loads(run([str(py), "-c", OLD_CHECK]).stdout.strip().splitlines()[-1])
             err = out["error"] or ""
             ok = release in err and minimum() in err
-            rows.append((release, "ImportError" if ok else f"FAIL: {err or 'imported'}", "-", "-",
+            rows.append((release, "ImportError" if ok else f"FAIL: {err or 'imported'}", "-", "-", "-",
                          time.monotonic() - t))
             ok_all &= ok
             passed += ok
@@ -275,14 +287,15 @@ def main() -> int:
             bytes_cell = f"{b['total'] - len(b['bad'])}/{b['total']}" + ("" if bytes_ok else f" ({', '.join(b['bad'])})")
         except (IndexError, ValueError, KeyError):
             bytes_ok, bytes_cell = False, f"FAIL: {r.stderr.strip().splitlines()[-1:]}"
+        ratios_ok, ratios_cell = ratios(py)
         rows.append((release, ("" if ours_ok else "FAIL: ") + ours, ("" if theirs_ok else "FAIL: ") + theirs,
-                     bytes_cell, time.monotonic() - t))
-        ok_all &= ours_ok and theirs_ok and bytes_ok
-        passed += ours_ok and theirs_ok and bytes_ok
-    print("| langgraph-checkpoint | our tests (test_langgraph, test_golden, test_releases) | its test_jsonplus.py with FastSerializer | bytes identical (golden values, 5k/30k/200k states) | seconds |")
-    print("|---|---|---|---|---|")
-    for release, ours, theirs, b, secs in rows:
-        print(f"| {release} | {ours} | {theirs} | {b} | {secs:.0f} |")
+                     bytes_cell, ratios_cell, time.monotonic() - t))
+        ok_all &= ours_ok and theirs_ok and bytes_ok and ratios_ok
+        passed += ours_ok and theirs_ok and bytes_ok and ratios_ok
+    print("| langgraph-checkpoint | our tests (test_langgraph, test_golden, test_releases) | its test_jsonplus.py with FastSerializer | bytes identical (golden values, 5k/30k/200k states) | dumps_typed / loads_typed vs JsonPlus at 200k | seconds |")
+    print("|---|---|---|---|---|---|")
+    for release, ours, theirs, b, ratio, secs in rows:
+        print(f"| {release} | {ours} | {theirs} | {b} | {ratio} | {secs:.0f} |")
     print(f"\n{len(rows)} releases in {time.monotonic() - started:.0f} s; logs in {log}")
     print(f"releases: {passed} passed, {len(rows) - passed} failed")
     return 0 if ok_all else 1

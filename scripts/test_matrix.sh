@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Build the extension and run the pytest suite on every CPython this machine has among those we
 # support, each in its own venv (.venv-3.X, created and filled from requirements-dev.txt by the
-# Makefile): `make test-matrix`. Says which Pythons ran, which were not found, and each one's
-# pytest summary; exits non-zero when any run fails, or ran no test (pytest's exit code 5).
+# Makefile): `make test-matrix`. Says which Pythons ran, which were not found, each one's pytest
+# summary and its dumps_typed / loads_typed ratios against JsonPlusSerializer at 200k
+# (benches/matrix_ratios.py, which first checks the bytes); exits non-zero when any run fails, ran
+# no test (pytest's exit code 5), or wrote other bytes than the reference.
 #
 #   scripts/test_matrix.sh
 #
@@ -75,8 +77,12 @@ for v in $VERSIONS; do
         failed+=("$v"); lines+=("$v: pytest ran no test (exit 5): a failure")
     elif (( rc != 0 )); then
         failed+=("$v"); lines+=("$v: FAILED (pytest exit $rc): ${summary:-no summary} [${took}s]")
+    elif ! ratios="$("$venv/bin/python" benches/matrix_ratios.py 2>&1 | tail -1)" || [[ "$ratios" != *'"bytes_identical": true'* ]]; then
+        failed+=("$v"); lines+=("$v: FAILED benches/matrix_ratios.py: $ratios")
     else
-        lines+=("$v: ok: $summary [${took}s]")
+        # dumps_typed / loads_typed against JsonPlusSerializer at 200k, alternating in one process.
+        ratio="$(sed -E 's/.*"dumps_typed": ([0-9.]+), "loads_typed": ([0-9.]+).*/\1x \/ \2x/' <<<"$ratios")"
+        lines+=("$v: ok: $summary [${took}s]; dumps_typed / loads_typed vs JsonPlus at 200k: $ratio")
     fi
 done
 
