@@ -5,8 +5,9 @@
 //! Pydantic v2 models are in model.rs.
 
 use super::kind::PlanKind;
+use super::model::FromDict;
 use super::plan::{plan_for, Plan};
-use crate::encode::{at, callback_failure, type_of, unsupported, Encoder, Policy};
+use crate::encode::{at, callback_failure, type_of, unsupported, Encoder, Policy, Walk};
 use crate::error::{EncodeFailure, EncodeKind, EncodeResult, PathSeg};
 use crate::ffi::dictiter::dict_len;
 use crate::ffi::typeref::typerefs;
@@ -25,6 +26,7 @@ pub(crate) struct LangGraph {
 
 impl Policy for LangGraph {
     const LANGGRAPH: bool = true;
+    type Stop = Box<EncodeFailure>;
 
     #[inline(always)]
     fn write_exact(
@@ -125,13 +127,13 @@ impl Encoder<'_, LangGraph> {
         arg_at: usize,
     ) -> EncodeResult {
         match plan.kind {
-            PlanKind::PydanticV2Dict => match self.write_model_dict(obj, tp, plan, depth) {
-                Err(e) if matches!(e.kind, EncodeKind::NotPlain) => {
+            PlanKind::PydanticV2Dict => match self.write_model_dict(obj, tp, plan, depth)? {
+                FromDict::Written => Ok(()),
+                FromDict::NotPlain => {
                     // A value model_dump() would convert: take model_dump() after all.
                     self.buf.truncate(arg_at);
                     self.write_model_dump(obj, tp, depth)
                 }
-                other => other,
             },
             PlanKind::PydanticV2 => self.write_model_dump(obj, tp, depth),
             PlanKind::DeltaSnapshot => self.write_attr(obj, tp, typerefs().s_value, depth),
@@ -187,74 +189,6 @@ impl Encoder<'_, LangGraph> {
             // Written without an ext by `write_planned`, never here.
             PlanKind::Fallback | PlanKind::Repr => Err(unsupported(tp)),
         }
-    }
-
-    /// One ext value of `kind`, as its shape says (kind.rs): a header of `reserve` bytes (the
-    /// size expected) patched at the end to the smallest marker with the kind's code, the
-    /// pre-encoded `head`, the argument written by `arg` (given the offset where it starts), then
-    /// the kind's trailer. Every ext value of a plan, and exact datetimes and UUIDs, go through
-    /// here.
-    #[inline(always)]
-    fn write_ext(
-        &mut self,
-        kind: PlanKind,
-        tp: *mut ffi::PyTypeObject,
-        head: &[u8],
-        reserve: usize,
-        arg: impl FnOnce(&mut Self, usize) -> EncodeResult,
-    ) -> EncodeResult {
-        let shape = kind.shape();
-        let Some(code) = shape.code else {
-            // Fallback and Repr have no ext of their own: `write_planned` writes them.
-            return Err(unsupported(tp));
-        };
-        let mark = writer::ext_begin(self.buf, reserve);
-        self.buf.extend_from_slice(head);
-        arg(self, mark.payload() + head.len())?;
-        if let Some(trailer) = shape.trailer {
-            writer::str(self.buf, trailer);
-        }
-        writer::ext_end(self.buf, mark, code);
-        Ok(())
-    }
-
-    /// A str produced by a C-API call (new reference or NULL).
-    fn write_owned_str(
-        &mut self,
-        s: *mut ffi::PyObject,
-        tp: *mut ffi::PyTypeObject,
-    ) -> EncodeResult {
-        if s.is_null() {
-            return Err(callback_failure(tp));
-        }
-        let s = Owned(s);
-        self.walk(s.0, 0)
-    }
-
-    /// Any value produced by a C-API call (new reference or NULL), walked.
-    fn write_owned(
-        &mut self,
-        v: *mut ffi::PyObject,
-        tp: *mut ffi::PyTypeObject,
-        depth: u32,
-    ) -> EncodeResult {
-        if v.is_null() {
-            return Err(callback_failure(tp));
-        }
-        let v = Owned(v);
-        self.walk(v.0, depth)
-    }
-
-    fn write_attr(
-        &mut self,
-        obj: *mut ffi::PyObject,
-        tp: *mut ffi::PyTypeObject,
-        name: *mut ffi::PyObject,
-        depth: u32,
-    ) -> EncodeResult {
-        // SAFETY: attribute fetch on a live object by a live str; owned result.
-        let v = unsafe { ffi::PyObject_GetAttr(obj, name) };
-        self.write_owned(v, tp, depth)
     }
 
     fn write_call(
@@ -393,13 +327,81 @@ impl Encoder<'_, LangGraph> {
         writer::sint(self.buf, fold as i64);
         Ok(())
     }
+}
+
+/// The ext values any policy built on LangGraph's format writes: exact datetimes and UUIDs (also
+/// inside a model's `__dict__`, model.rs) and the helpers they share with the plans.
+impl<P: Policy> Encoder<'_, P> {
+    /// One ext value of `kind`, as its shape says (kind.rs): a header of `reserve` bytes (the
+    /// size expected) patched at the end to the smallest marker with the kind's code, the
+    /// pre-encoded `head`, the argument written by `arg` (given the offset where it starts), then
+    /// the kind's trailer. Every ext value of a plan, and exact datetimes and UUIDs, go through
+    /// here.
+    #[inline(always)]
+    fn write_ext(
+        &mut self,
+        kind: PlanKind,
+        tp: *mut ffi::PyTypeObject,
+        head: &[u8],
+        reserve: usize,
+        arg: impl FnOnce(&mut Self, usize) -> Walk<P>,
+    ) -> Walk<P> {
+        let shape = kind.shape();
+        let Some(code) = shape.code else {
+            // Fallback and Repr have no ext of their own: `write_planned` writes them.
+            return Err(unsupported(tp).into());
+        };
+        let mark = writer::ext_begin(self.buf, reserve);
+        self.buf.extend_from_slice(head);
+        arg(self, mark.payload() + head.len())?;
+        if let Some(trailer) = shape.trailer {
+            writer::str(self.buf, trailer);
+        }
+        writer::ext_end(self.buf, mark, code);
+        Ok(())
+    }
+
+    /// A str produced by a C-API call (new reference or NULL).
+    fn write_owned_str(&mut self, s: *mut ffi::PyObject, tp: *mut ffi::PyTypeObject) -> Walk<P> {
+        if s.is_null() {
+            return Err(callback_failure(tp).into());
+        }
+        let s = Owned(s);
+        self.walk(s.0, 0)
+    }
+
+    /// Any value produced by a C-API call (new reference or NULL), walked.
+    fn write_owned(
+        &mut self,
+        v: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+        depth: u32,
+    ) -> Walk<P> {
+        if v.is_null() {
+            return Err(callback_failure(tp).into());
+        }
+        let v = Owned(v);
+        self.walk(v.0, depth)
+    }
+
+    fn write_attr(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+        name: *mut ffi::PyObject,
+        depth: u32,
+    ) -> Walk<P> {
+        // SAFETY: attribute fetch on a live object by a live str; owned result.
+        let v = unsafe { ffi::PyObject_GetAttr(obj, name) };
+        self.write_owned(v, tp, depth)
+    }
 
     /// The isoformat str of a datetime (the middle of ext 3's payload).
     pub(crate) fn write_datetime_payload(
         &mut self,
         obj: *mut ffi::PyObject,
         tp: *mut ffi::PyTypeObject,
-    ) -> EncodeResult {
+    ) -> Walk<P> {
         if tp == typerefs().datetime_type && self.write_isoformat_utc(obj) {
             return Ok(());
         }
@@ -451,7 +453,7 @@ impl Encoder<'_, LangGraph> {
         &mut self,
         obj: *mut ffi::PyObject,
         tp: *mut ffi::PyTypeObject,
-    ) -> EncodeResult {
+    ) -> Walk<P> {
         self.write_ext(
             PlanKind::Datetime,
             tp,
@@ -467,7 +469,7 @@ impl Encoder<'_, LangGraph> {
         &mut self,
         obj: *mut ffi::PyObject,
         tp: *mut ffi::PyTypeObject,
-    ) -> EncodeResult {
+    ) -> Walk<P> {
         self.write_ext(
             PlanKind::Hex,
             tp,
@@ -485,7 +487,7 @@ impl Encoder<'_, LangGraph> {
         obj: *mut ffi::PyObject,
         tp: *mut ffi::PyTypeObject,
         depth: u32,
-    ) -> EncodeResult {
+    ) -> Walk<P> {
         if tp == typerefs().uuid_type {
             if let Some(hex) = uuid_hex(obj, tp)? {
                 writer::str(self.buf, &hex);
