@@ -6,7 +6,7 @@
 
 use super::kind::PlanKind;
 use super::model::FromDict;
-use super::plan::{plan_for, Plan};
+use super::plan::{plan_for, Field, Plan};
 use crate::encode::{at, callback_failure, type_of, unsupported, Encoder, Policy, Walk};
 use crate::error::{EncodeFailure, EncodeKind, EncodeResult, PathSeg};
 use crate::ffi::dictiter::dict_len;
@@ -81,7 +81,7 @@ impl Encoder<'_, LangGraph> {
         if plan.kind == PlanKind::Repr {
             // SAFETY: repr of a live object; owned result.
             let s = unsafe { ffi::PyObject_Repr(obj) };
-            return self.write_owned_str(s, tp);
+            return self.write_owned(s, tp, 0);
         }
         // The payload is packed on its own, as `_msgpack_enc` packs it: its depth starts again
         // (the payload tuple at 0, its argument at 1; a delta snapshot's value at 0), while
@@ -145,7 +145,7 @@ impl Encoder<'_, LangGraph> {
             PlanKind::StrArg => {
                 // SAFETY: str() of a live object; owned result.
                 let s = unsafe { ffi::PyObject_Str(obj) };
-                self.write_owned_str(s, tp)
+                self.write_owned(s, tp, 0)
             }
             PlanKind::Hex => self.write_uuid_hex(obj, tp, depth),
             PlanKind::IterArg => {
@@ -154,30 +154,10 @@ impl Encoder<'_, LangGraph> {
                 self.write_owned(t, tp, depth)
             }
             PlanKind::Datetime => self.write_datetime_payload(obj, tp),
-            PlanKind::Timedelta => {
-                // SAFETY: `obj` is a timedelta (or subclass): the accessors read its C fields.
-                let v = unsafe {
-                    [
-                        ffi::PyDateTime_DELTA_GET_DAYS(obj),
-                        ffi::PyDateTime_DELTA_GET_SECONDS(obj),
-                        ffi::PyDateTime_DELTA_GET_MICROSECONDS(obj),
-                    ]
-                };
-                self.write_int_array(&v);
-                Ok(())
-            }
-            PlanKind::Date => {
-                // SAFETY: `obj` is a date (or subclass): the accessors read its C fields.
-                let v = unsafe {
-                    [
-                        ffi::PyDateTime_GET_YEAR(obj),
-                        ffi::PyDateTime_GET_MONTH(obj),
-                        ffi::PyDateTime_GET_DAY(obj),
-                    ]
-                };
-                self.write_int_array(&v);
-                Ok(())
-            }
+            // SAFETY: the plan's class is a timedelta (or subclass), whose C fields these read.
+            PlanKind::Timedelta => unsafe { self.write_c_ints(obj, TIMEDELTA_FIELDS) },
+            // SAFETY: the plan's class is a date (or subclass), whose C fields these read.
+            PlanKind::Date => unsafe { self.write_c_ints(obj, DATE_FIELDS) },
             PlanKind::Time => self.write_time(obj, depth),
             PlanKind::InitArgs => self.write_call(obj, tp, typerefs().s_getinitargs, depth),
             PlanKind::AttrArg => match plan.fields.first() {
@@ -203,11 +183,22 @@ impl Encoder<'_, LangGraph> {
         self.write_owned(v, tp, depth)
     }
 
-    fn write_int_array(&mut self, v: &[std::ffi::c_int]) {
-        writer::array_len(self.buf, v.len() as u32);
-        for &i in v {
-            writer::sint(self.buf, i as i64);
+    /// An array of the ints `fields` read from `obj` (a date's or timedelta's C fields).
+    ///
+    /// # Safety
+    /// `obj` is of the type the accessors read.
+    #[inline(always)]
+    unsafe fn write_c_ints<const N: usize>(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        fields: [CField; N],
+    ) -> EncodeResult {
+        writer::array_len(self.buf, N as u32);
+        for field in fields {
+            // SAFETY: the caller's promise: `obj` is of the type `field` reads.
+            writer::sint(self.buf, unsafe { field(obj) } as i64);
         }
+        Ok(())
     }
 
     /// namedtuple: `{field: item}` (what `_asdict()` returns), field names pre-encoded.
@@ -217,21 +208,14 @@ impl Encoder<'_, LangGraph> {
         plan: &Plan,
         depth: u32,
     ) -> EncodeResult {
-        // SAFETY: `obj` is a tuple subclass (checked by the plan); borrowed items of an immutable
-        // tuple, indices bounded by its size.
+        // SAFETY: `obj` is a tuple subclass (checked by the plan).
         let len = unsafe { ffi::PyTuple_GET_SIZE(obj) } as usize;
-        let n = len.min(plan.fields.len());
-        self.enter(depth)?;
-        writer::map_len(self.buf, n as u32);
-        for (i, f) in plan.fields.iter().take(n).enumerate() {
-            self.buf.extend_from_slice(&f.key);
-            // SAFETY: i < len.
+        let fields = &plan.fields[..len.min(plan.fields.len())];
+        self.write_fields(obj, fields, depth, |enc, i, _| {
+            // SAFETY: a borrowed item of an immutable tuple, i < len.
             let item = unsafe { ffi::PyTuple_GET_ITEM(obj, i as ffi::Py_ssize_t) };
-            if let Err(e) = self.walk(item, depth + 1) {
-                return Err(at(e, PathSeg::Field(f.name.clone_ref(py())), obj));
-            }
-        }
-        Ok(())
+            enc.walk(item, depth + 1)
+        })
     }
 
     /// dataclass fields / `Item` slots: `{name: getattr(obj, name)}`.
@@ -242,11 +226,26 @@ impl Encoder<'_, LangGraph> {
         plan: &Plan,
         depth: u32,
     ) -> EncodeResult {
+        self.write_fields(obj, &plan.fields, depth, |enc, _, f| {
+            enc.write_attr(obj, tp, f.name.as_ptr(), depth + 1)
+        })
+    }
+
+    /// A map of `fields` of `obj` at `depth`: each pre-encoded name, then the value `value`
+    /// writes for the field at that index; the path through it reads `.name`.
+    #[inline(always)]
+    fn write_fields(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        fields: &[Field],
+        depth: u32,
+        mut value: impl FnMut(&mut Self, usize, &Field) -> EncodeResult,
+    ) -> EncodeResult {
         self.enter(depth)?;
-        writer::map_len(self.buf, plan.fields.len() as u32);
-        for f in &plan.fields {
+        writer::map_len(self.buf, fields.len() as u32);
+        for (i, f) in fields.iter().enumerate() {
             self.buf.extend_from_slice(&f.key);
-            if let Err(e) = self.write_attr(obj, tp, f.name.as_ptr(), depth + 1) {
+            if let Err(e) = value(self, i, f) {
                 return Err(at(e, PathSeg::Field(f.name.clone_ref(py())), obj));
             }
         }
@@ -361,15 +360,6 @@ impl<P: Policy> Encoder<'_, P> {
         Ok(())
     }
 
-    /// A str produced by a C-API call (new reference or NULL).
-    fn write_owned_str(&mut self, s: *mut ffi::PyObject, tp: *mut ffi::PyTypeObject) -> Walk<P> {
-        if s.is_null() {
-            return Err(callback_failure(tp).into());
-        }
-        let s = Owned(s);
-        self.walk(s.0, 0)
-    }
-
     /// Any value produced by a C-API call (new reference or NULL), walked.
     fn write_owned(
         &mut self,
@@ -407,7 +397,7 @@ impl<P: Policy> Encoder<'_, P> {
         }
         // SAFETY: method call on a live object by an interned name; owned result.
         let s = unsafe { ffi::PyObject_CallMethodNoArgs(obj, typerefs().s_isoformat) };
-        self.write_owned_str(s, tp)
+        self.write_owned(s, tp, 0)
     }
 
     /// `datetime.isoformat()` written natively for naive and `timezone.utc` datetimes (what
@@ -497,6 +487,21 @@ impl<P: Policy> Encoder<'_, P> {
         self.write_attr(obj, tp, typerefs().s_hex, depth)
     }
 }
+
+/// A C accessor of a date or timedelta field (pyo3's `PyDateTime_GET_YEAR`, ...).
+type CField = unsafe fn(*mut ffi::PyObject) -> std::ffi::c_int;
+/// The argument of a timedelta's payload: `(days, seconds, microseconds)`.
+const TIMEDELTA_FIELDS: [CField; 3] = [
+    ffi::PyDateTime_DELTA_GET_DAYS,
+    ffi::PyDateTime_DELTA_GET_SECONDS,
+    ffi::PyDateTime_DELTA_GET_MICROSECONDS,
+];
+/// The argument of a date's payload: `(year, month, day)`.
+const DATE_FIELDS: [CField; 3] = [
+    ffi::PyDateTime_GET_YEAR,
+    ffi::PyDateTime_GET_MONTH,
+    ffi::PyDateTime_GET_DAY,
+];
 
 /// The payload head `("datetime", "datetime", ...)` of an exact datetime: fixarray(4), two fixstr.
 const DATETIME_HEAD: &[u8] = b"\x94\xa8datetime\xa8datetime";
