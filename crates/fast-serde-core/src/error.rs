@@ -37,8 +37,6 @@ pub(crate) enum EncodeKind {
     TooLong,
     /// A dict or list changed size while it was being written.
     Mutated(&'static str),
-    /// Internal: a model's `__dict__` holds a value `model_dump()` would convert (never raised).
-    NotPlain,
     /// A Python callback (`default`, `model_dump`, ...) raised; the type being handled and the error.
     Callback(Py<PyAny>, PyErr),
 }
@@ -134,7 +132,6 @@ impl EncodeFailure {
                 format!("{what} changed size during serialization at {where_}"),
                 None,
             ),
-            EncodeKind::NotPlain => (format!("internal fallback escaped at {where_}"), None),
             EncodeKind::Callback(t, err) => (
                 format!(
                     "type '{}' is not MessagePack serializable at {where_}: {}",

@@ -30,17 +30,17 @@ use pyo3::types::PyBytes;
 /// The deepest nesting of containers (arrays, maps, ext payloads) written or read. Deeper input
 /// raises `EncodeError` / `DecodeError`. 255 is ormsgpack's own limit, so whatever
 /// JsonPlusSerializer can write, fast-serde can write and read.
-pub const MAX_DEPTH: u32 = 255;
+pub(crate) const MAX_DEPTH: u32 = 255;
 
 /// The deepest nesting in all, counting the containers of every enclosing ext payload. In
 /// LangGraph's format each ext payload is packed on its own (so [`MAX_DEPTH`] applies per payload,
 /// as in JsonPlusSerializer); this bound keeps the native recursion, and so the stack, finite.
-pub const MAX_TOTAL_DEPTH: u32 = 2048;
+pub(crate) const MAX_TOTAL_DEPTH: u32 = 2048;
 
 /// Stack (bytes) that must stay free below the walker and the reader. A thread started with a
 /// small stack (macOS gives threads 512 KiB) runs out long before [`MAX_TOTAL_DEPTH`]; past this
 /// line the walk raises `EncodeError` and the read `DecodeError` instead of overflowing.
-pub const STACK_RED_ZONE: usize = 64 * 1024;
+pub(crate) const STACK_RED_ZONE: usize = 64 * 1024;
 
 /// True when less than [`STACK_RED_ZONE`] of this thread's stack is left. Checked on entering
 /// each ext payload and every 8th container level (far less stack than the red zone apart).
@@ -107,7 +107,6 @@ pub fn loads(
     })
 }
 
-/// Add the functions, classes, exceptions and constants to the `fast_serde._native` module.
 /// instance_dict(obj, /) -> dict | None
 ///
 /// `obj`'s own `__dict__`, or None when it has none or has not created it yet (an exception's
@@ -123,6 +122,7 @@ fn instance_dict(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Option<Py<P
     }
 }
 
+/// Add the functions, classes, exceptions and constants to the `fast_serde._native` module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     typeref::init(py)?;

@@ -1,20 +1,20 @@
 //! Containers: list, tuple and dict (with ormsgpack's `OPT_NON_STR_KEYS` keys), each item
 //! walked under a new reference unless it is a scalar.
 
-use super::{at, borrowed, callback_failure, unsupported, Encoder, Entries, Policy};
-use crate::error::{EncodeFailure, EncodeKind, EncodeResult, PathSeg};
+use super::{at, borrowed, callback_failure, unsupported, Encoder, Entries, Policy, Walk};
+use crate::error::{EncodeFailure, EncodeKind, PathSeg};
 use crate::ffi::dictiter::{dict_len, dict_next};
 use crate::ffi::Owned;
 use crate::msgpack::writer::{self, Out};
 use pyo3::ffi;
 
 impl<P: Policy> Encoder<'_, P> {
-    pub(crate) fn write_list(&mut self, obj: *mut ffi::PyObject, depth: u32) -> EncodeResult {
+    pub(crate) fn write_list(&mut self, obj: *mut ffi::PyObject, depth: u32) -> Walk<P> {
         self.enter(depth)?;
         // SAFETY: `obj` is a list (or subclass).
         let len = unsafe { ffi::PyList_GET_SIZE(obj) } as usize;
         if len > u32::MAX as usize {
-            return Err(EncodeFailure::new(EncodeKind::TooLong));
+            return Err(EncodeFailure::new(EncodeKind::TooLong).into());
         }
         writer::array_len(self.buf, len as u32);
         for i in 0..len {
@@ -26,7 +26,8 @@ impl<P: Policy> Encoder<'_, P> {
                         EncodeFailure::new(EncodeKind::Mutated("list")),
                         PathSeg::Index(i),
                         obj,
-                    ));
+                    )
+                    .into());
                 }
                 ffi::PyList_GET_ITEM(obj, i as ffi::Py_ssize_t)
             };
@@ -37,7 +38,7 @@ impl<P: Policy> Encoder<'_, P> {
         Ok(())
     }
 
-    pub(crate) fn write_tuple(&mut self, obj: *mut ffi::PyObject, depth: u32) -> EncodeResult {
+    pub(crate) fn write_tuple(&mut self, obj: *mut ffi::PyObject, depth: u32) -> Walk<P> {
         self.write_tuple_with(obj, depth, |enc, item, d| enc.walk(item, d).map(|_| true))
             .map(|_| ())
     }
@@ -49,13 +50,13 @@ impl<P: Policy> Encoder<'_, P> {
         &mut self,
         obj: *mut ffi::PyObject,
         depth: u32,
-        mut item: impl FnMut(&mut Self, *mut ffi::PyObject, u32) -> EncodeResult<bool>,
-    ) -> EncodeResult<bool> {
+        mut item: impl FnMut(&mut Self, *mut ffi::PyObject, u32) -> Walk<P, bool>,
+    ) -> Walk<P, bool> {
         self.enter(depth)?;
         // SAFETY: `obj` is a tuple (or subclass).
         let len = unsafe { ffi::PyTuple_GET_SIZE(obj) } as usize;
         if len > u32::MAX as usize {
-            return Err(EncodeFailure::new(EncodeKind::TooLong));
+            return Err(EncodeFailure::new(EncodeKind::TooLong).into());
         }
         writer::array_len(self.buf, len as u32);
         for i in 0..len {
@@ -76,12 +77,12 @@ impl<P: Policy> Encoder<'_, P> {
         obj: *mut ffi::PyObject,
         depth: u32,
         fields: bool,
-    ) -> EncodeResult {
+    ) -> Walk<P> {
         self.enter(depth)?;
         // SAFETY: `obj` is a dict (or subclass).
         let len = unsafe { dict_len(obj) };
         if len > u32::MAX as usize {
-            return Err(EncodeFailure::new(EncodeKind::TooLong));
+            return Err(EncodeFailure::new(EncodeKind::TooLong).into());
         }
         let start = self.buf.len();
         writer::map_len(self.buf, len as u32);
@@ -99,7 +100,7 @@ impl<P: Policy> Encoder<'_, P> {
         obj: *mut ffi::PyObject,
         depth: u32,
         fields: bool,
-    ) -> EncodeResult<Entries> {
+    ) -> Walk<P, Entries> {
         // SAFETY: `obj` is a dict (or subclass).
         let len = unsafe { dict_len(obj) };
         let mut pos: ffi::Py_ssize_t = 0;
@@ -115,6 +116,7 @@ impl<P: Policy> Encoder<'_, P> {
                 // The common entry: no Python code runs, the dict keeps both alive (see is_scalar).
                 if let Err(e) = self
                     .write_str(key, true)
+                    .map_err(P::Stop::from)
                     .and_then(|_| self.walk(value, depth + 1))
                 {
                     let seg = if fields {
@@ -140,24 +142,17 @@ impl<P: Policy> Encoder<'_, P> {
                 }
             };
             if n > len {
-                return Err(at(
-                    EncodeFailure::new(EncodeKind::Mutated("dict")),
-                    seg(),
-                    obj,
-                ));
+                return Err(at(EncodeFailure::new(EncodeKind::Mutated("dict")), seg(), obj).into());
             }
             match self.write_key(k.0, depth, false) {
                 Ok(true) => {}
                 Ok(false) => {
-                    if self.plain_only > 0 {
-                        return Err(EncodeFailure::new(EncodeKind::NotPlain));
-                    }
                     if P::LANGGRAPH {
                         return Ok(Entries::KeyFallback);
                     }
                     // SAFETY: `k` is alive.
                     let e = unsupported(unsafe { ffi::Py_TYPE(k.0) });
-                    return Err(at(e, seg(), obj));
+                    return Err(at(e, seg(), obj).into());
                 }
                 Err(e) => return Err(at(e, seg(), obj)),
             }
@@ -170,7 +165,8 @@ impl<P: Policy> Encoder<'_, P> {
                 EncodeFailure::new(EncodeKind::Mutated("dict")),
                 PathSeg::Index(n),
                 obj,
-            ));
+            )
+            .into());
         }
         Ok(Entries::Written)
     }
@@ -189,7 +185,7 @@ impl<P: Policy> Encoder<'_, P> {
         key: *mut ffi::PyObject,
         depth: u32,
         in_key: bool,
-    ) -> EncodeResult<bool> {
+    ) -> Walk<P, bool> {
         let r = self.refs;
         // SAFETY: `key` is a live object.
         let tp = unsafe { ffi::Py_TYPE(key) };
@@ -218,7 +214,7 @@ impl<P: Policy> Encoder<'_, P> {
         key: *mut ffi::PyObject,
         tp: *mut ffi::PyTypeObject,
         depth: u32,
-    ) -> EncodeResult<bool> {
+    ) -> Walk<P, bool> {
         let r = self.refs;
         // SAFETY: reading the flags and the metaclass of a live type object.
         let (flags, is_enum) = unsafe { ((*tp).tp_flags, ffi::Py_TYPE(tp.cast()) == r.enum_meta) };
@@ -228,7 +224,7 @@ impl<P: Policy> Encoder<'_, P> {
             // SAFETY: attribute fetch on a live object; the new reference is owned.
             let v = unsafe { ffi::PyObject_GetAttr(key, r.s_value) };
             if v.is_null() {
-                return Err(callback_failure(tp));
+                return Err(callback_failure(tp).into());
             }
             let v = Owned(v);
             return self.write_key(v.0, depth + 1, true);
@@ -254,11 +250,7 @@ impl<P: Policy> Encoder<'_, P> {
 
     /// An exact tuple as a key: an array of its items, each written as a key (ormsgpack's
     /// `DictTupleKey`).
-    pub(crate) fn write_tuple_key(
-        &mut self,
-        obj: *mut ffi::PyObject,
-        depth: u32,
-    ) -> EncodeResult<bool> {
+    pub(crate) fn write_tuple_key(&mut self, obj: *mut ffi::PyObject, depth: u32) -> Walk<P, bool> {
         self.write_tuple_with(obj, depth, |enc, item, d| enc.write_key(item, d - 1, true))
     }
 }

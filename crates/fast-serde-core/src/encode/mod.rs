@@ -1,16 +1,23 @@
 //! The walker: Python objects straight into the MessagePack output (see `buffer::OutBuf`).
 //!
 //! Dispatch is by exact type pointer, hot types first (str, int, bool, None, float, list, dict,
-//! tuple); everything rarer goes through [`Encoder::walk_unlikely`], kept out of line. Two
-//! policies, chosen at compile time ([`Policy`], as the reader's `ExtHandler` is):
+//! tuple); everything rarer goes through [`Encoder::walk_unlikely`], kept out of line. The
+//! policy is chosen at compile time ([`Policy`], as the reader's `ExtHandler` is):
 //!
-//! * [`Plain`] (`fast_serde.dumps`, plain.rs): the bytes of `ormsgpack.packb(obj, option=OPT_NON_STR_KEYS |
-//!   OPT_REPLACE_SURROGATES)` for the types it shares with ormsgpack; other types go to `default`.
-//! * `LangGraph` (`FastSerializer`, langgraph/encode.rs): the bytes of langgraph-checkpoint's `_msgpack_enc` (ormsgpack
-//!   with `_msgpack_default` and its passthrough options). Pydantic v2 models (ext 5), UUID
-//!   (ext 0) and datetime (ext 3) are written natively; any other type is handed to
-//!   `_msgpack_enc` itself and its bytes spliced in, so the output is the parent's by
+//! * [`Plain`] (`fast_serde.dumps`, plain.rs): the bytes of `ormsgpack.packb(obj,
+//!   option=OPT_NON_STR_KEYS | OPT_REPLACE_SURROGATES)` for the types it shares with ormsgpack;
+//!   other types go to `default`.
+//! * `LangGraph` (`FastSerializer`, langgraph/encode.rs): the bytes of langgraph-checkpoint's
+//!   `_msgpack_enc` (ormsgpack with `_msgpack_default` and its passthrough options). Pydantic v2
+//!   models (ext 5), UUID (ext 0) and datetime (ext 3) are written natively; any other type is
+//!   handed to `_msgpack_enc` itself and its bytes spliced in, so the output is the parent's by
 //!   construction.
+//! * `InModel` (langgraph/model.rs): a model's `__dict__` written in place of its
+//!   `model_dump()`; a value `model_dump()` would convert stops the walk with a signal of its own
+//!   ([`Policy::Stop`]), not an error, and the model is written from `model_dump()` instead.
+//!
+//! A walk returns [`Walk<P>`]; the only failure is [`EncodeFailure`], raised once at the edge as
+//! `EncodeError` (or `MemoryError` when the output cannot grow, see msgpack/buffer.rs).
 
 mod container;
 mod plain;
@@ -27,21 +34,26 @@ use crate::MAX_DEPTH;
 use pyo3::ffi;
 use pyo3::prelude::*;
 
-/// How the walker treats types beyond plain data: `fast_serde.dumps` ([`Plain`]) or LangGraph's
-/// format (`crate::langgraph::LangGraph`). A type parameter of [`Encoder`], so each is its own
+/// How the walker treats types beyond plain data: `fast_serde.dumps` ([`Plain`]), LangGraph's
+/// format (`crate::langgraph::LangGraph`), or the plain data of a model's `__dict__`
+/// (`crate::langgraph::model`). A type parameter of [`Encoder`], so each is its own
 /// monomorphized walk and nothing is tested at run time.
 pub(crate) trait Policy: Sized {
     /// LangGraph's format: exact datetime and UUID are ext values, `Enum` members, tuple
     /// subclasses and float subclasses are the parent's, and no `fast_serde.Ext`.
     const LANGGRAPH: bool;
 
-    /// An exact type the policy writes itself, before any subclass check (LangGraph: datetime,
-    /// UUID); `None` for any other type.
+    /// What stops a walk short: a failure ([`EncodeFailure`]), or, for a policy with a fallback
+    /// of its own, that fallback's signal (see [`Unwind`]).
+    type Stop: Unwind;
+
+    /// A type the policy writes itself, before any subclass check (LangGraph: exact datetime and
+    /// UUID); `None` for the walker's own checks.
     fn write_exact(
         enc: &mut Encoder<'_, Self>,
         obj: *mut ffi::PyObject,
         tp: *mut ffi::PyTypeObject,
-    ) -> Option<EncodeResult>;
+    ) -> Option<Walk<Self>>;
 
     /// A type neither the walker nor the policy's exact types cover.
     fn unknown(
@@ -49,16 +61,33 @@ pub(crate) trait Policy: Sized {
         obj: *mut ffi::PyObject,
         tp: *mut ffi::PyTypeObject,
         depth: u32,
-    ) -> EncodeResult;
+    ) -> Walk<Self>;
 
     /// A dict with a key the walker leaves to the parent ([`Entries::KeyFallback`], LangGraph
-    /// only): the
-    /// map written from `start` is replaced by the parent's bytes for the whole dict.
+    /// only): the map written from `start` is replaced by the parent's bytes for the whole dict.
     fn dict_fallback(
         enc: &mut Encoder<'_, Self>,
         obj: *mut ffi::PyObject,
         start: usize,
-    ) -> EncodeResult;
+    ) -> Walk<Self>;
+}
+
+/// What a walk under policy `P` returns: `Err` unwinds to the caller that handles it.
+pub(crate) type Walk<P, T = ()> = Result<T, <P as Policy>::Stop>;
+
+/// What unwinds a walk: a failure, which collects the path on its way out and is raised at the
+/// edge (`Box<EncodeFailure>`, the only kind for [`Plain`] and LangGraph), or a policy's own
+/// signal, which carries no path and is answered by the caller that set that policy.
+pub(crate) trait Unwind: From<Box<EncodeFailure>> {
+    /// The failure, if this is one.
+    fn failure(&mut self) -> Option<&mut EncodeFailure>;
+}
+
+impl Unwind for Box<EncodeFailure> {
+    #[inline(always)]
+    fn failure(&mut self) -> Option<&mut EncodeFailure> {
+        Some(self)
+    }
 }
 
 /// How writing a dict's entries ended: all written, or stopped at a key the walker leaves to the
@@ -74,9 +103,6 @@ pub(crate) struct Encoder<'a, P: Policy> {
     pub(crate) buf: &'a mut OutBuf,
     pub(crate) policy: P,
     pub(crate) refs: &'static TypeRefs,
-    /// Above zero while writing a model's `__dict__` in place of `model_dump()`: any value
-    /// model_dump() would convert fails with `NotPlain` (see langgraph/model.rs).
-    pub(crate) plain_only: u32,
     /// Levels above the ext payload being written (zero outside ext payloads).
     pub(crate) outer: u32,
 }
@@ -101,16 +127,15 @@ pub(crate) fn unsupported(tp: *mut ffi::PyTypeObject) -> Box<EncodeFailure> {
     EncodeFailure::new(EncodeKind::Unsupported(type_of(tp)))
 }
 
-/// Push a path step (and the container it left) onto an unwinding failure.
+/// Push a path step (and the container it left) onto an unwinding failure; a policy's own
+/// signal passes unchanged.
 #[cold]
-pub(crate) fn at(
-    mut f: Box<EncodeFailure>,
-    seg: PathSeg,
-    container: *mut ffi::PyObject,
-) -> Box<EncodeFailure> {
-    f.path.push(seg);
-    f.ancestors.push(container as usize);
-    f
+pub(crate) fn at<S: Unwind>(mut s: S, seg: PathSeg, container: *mut ffi::PyObject) -> S {
+    if let Some(f) = s.failure() {
+        f.path.push(seg);
+        f.ancestors.push(container as usize);
+    }
+    s
 }
 
 pub(crate) fn borrowed(obj: *mut ffi::PyObject) -> Py<PyAny> {
@@ -124,8 +149,17 @@ impl<'a, P: Policy> Encoder<'a, P> {
             buf,
             policy,
             refs: typerefs(),
-            plain_only: 0,
             outer: 0,
+        }
+    }
+
+    /// The same walk, at the same place and depth, under `policy` (a model's `__dict__`).
+    pub(crate) fn with_policy<Q: Policy>(&mut self, policy: Q) -> Encoder<'_, Q> {
+        Encoder {
+            buf: &mut *self.buf,
+            policy,
+            refs: self.refs,
+            outer: self.outer,
         }
     }
 
@@ -146,7 +180,7 @@ impl<'a, P: Policy> Encoder<'a, P> {
     /// [`Encoder::is_scalar`]), else under a new reference, since walking it may run Python code
     /// that mutates the container.
     #[inline(always)]
-    pub(crate) fn walk_item(&mut self, item: *mut ffi::PyObject, depth: u32) -> EncodeResult {
+    pub(crate) fn walk_item(&mut self, item: *mut ffi::PyObject, depth: u32) -> Walk<P> {
         // SAFETY: reading the type of the live item.
         if self.is_scalar(unsafe { ffi::Py_TYPE(item) }) {
             return self.walk(item, depth);
@@ -161,14 +195,14 @@ impl<'a, P: Policy> Encoder<'a, P> {
 
     /// Write `obj` (borrowed) at nesting `depth`.
     #[inline]
-    pub(crate) fn walk(&mut self, obj: *mut ffi::PyObject, depth: u32) -> EncodeResult {
+    pub(crate) fn walk(&mut self, obj: *mut ffi::PyObject, depth: u32) -> Walk<P> {
         let r = self.refs;
         // SAFETY: `obj` is a live object borrowed from the caller for the duration of the call.
         let tp = unsafe { ffi::Py_TYPE(obj) };
         if tp == r.str_type {
-            self.write_str(obj, false)
+            Ok(self.write_str(obj, false)?)
         } else if tp == r.int_type {
-            self.write_int(obj)
+            Ok(self.write_int(obj)?)
         } else if tp == r.bool_type {
             // SAFETY: comparing against the `True` singleton's address.
             writer::bool(self.buf, obj == unsafe { ffi::Py_True() });
@@ -197,12 +231,12 @@ impl<'a, P: Policy> Encoder<'a, P> {
         obj: *mut ffi::PyObject,
         tp: *mut ffi::PyTypeObject,
         depth: u32,
-    ) -> EncodeResult {
+    ) -> Walk<P> {
         let r = self.refs;
         let plain = !P::LANGGRAPH;
         if tp == r.bytes_type {
             // SAFETY: `obj` is exactly bytes, alive for the call.
-            return self.write_bin(unsafe { bytes_slice(obj) });
+            return Ok(self.write_bin(unsafe { bytes_slice(obj) })?);
         }
         if tp == r.bytearray_type {
             // SAFETY: `obj` is exactly a bytearray; nothing runs while the slice is alive.
@@ -212,19 +246,16 @@ impl<'a, P: Policy> Encoder<'a, P> {
                     ffi::PyByteArray_Size(obj) as usize,
                 )
             };
-            return self.write_bin(s);
+            return Ok(self.write_bin(s)?);
         }
         if tp == r.memoryview_type {
-            return self.write_memoryview(obj, tp);
+            return Ok(self.write_memoryview(obj, tp)?);
         }
         if plain && tp == r.ext_type {
-            return self.write_ext_tuple(obj, tp);
+            return Ok(self.write_ext_tuple(obj, tp)?);
         }
         if let Some(r) = P::write_exact(self, obj, tp) {
             return r;
-        }
-        if self.plain_only > 0 {
-            return Err(EncodeFailure::new(EncodeKind::NotPlain));
         }
         // SAFETY: reading the metaclass and flags of a live type object.
         let (meta, flags) = unsafe { (ffi::Py_TYPE(tp.cast()), (*tp).tp_flags) };
@@ -234,18 +265,19 @@ impl<'a, P: Policy> Encoder<'a, P> {
                 // SAFETY: attribute fetch on a live object; the new reference is owned.
                 let v = unsafe { ffi::PyObject_GetAttr(obj, r.s_value) };
                 if v.is_null() {
-                    return Err(callback_failure(tp));
+                    return Err(callback_failure(tp).into());
                 }
                 let v = Owned(v);
-                return self.enter(depth).and_then(|_| self.walk(v.0, depth + 1));
+                self.enter(depth)?;
+                return self.walk(v.0, depth + 1);
             }
             return self.unknown(obj, tp, depth);
         }
         if flags & ffi::Py_TPFLAGS_UNICODE_SUBCLASS != 0 {
-            return self.write_str(obj, false);
+            return Ok(self.write_str(obj, false)?);
         }
         if flags & ffi::Py_TPFLAGS_LONG_SUBCLASS != 0 {
-            return self.write_int(obj);
+            return Ok(self.write_int(obj)?);
         }
         if flags & ffi::Py_TPFLAGS_LIST_SUBCLASS != 0 {
             return self.write_list(obj, depth);
@@ -286,7 +318,7 @@ impl<'a, P: Policy> Encoder<'a, P> {
         obj: *mut ffi::PyObject,
         tp: *mut ffi::PyTypeObject,
         depth: u32,
-    ) -> EncodeResult {
+    ) -> Walk<P> {
         P::unknown(self, obj, tp, depth)
     }
 

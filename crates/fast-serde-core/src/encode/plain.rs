@@ -2,7 +2,7 @@
 //! option=OPT_NON_STR_KEYS | OPT_REPLACE_SURROGATES)`; `default(obj)` for any other type.
 
 use super::{callback_failure, unsupported, Encoder, Policy};
-use crate::error::EncodeResult;
+use crate::error::{EncodeFailure, EncodeResult};
 use crate::ffi::Owned;
 use pyo3::ffi;
 
@@ -13,6 +13,7 @@ pub(crate) struct Plain {
 
 impl Policy for Plain {
     const LANGGRAPH: bool = false;
+    type Stop = Box<EncodeFailure>;
 
     #[inline(always)]
     fn write_exact(

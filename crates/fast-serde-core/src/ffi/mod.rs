@@ -1,6 +1,6 @@
 //! The small pieces over `pyo3::ffi` every other module uses: owned references, the attached
-//! interpreter, byte views of `bytes` objects, dict iteration ([`dictiter`]), the type pointers
-//! and interned names looked up once ([`typeref`]) and weak references to classes ([`weak`]).
+//! interpreter, byte views of `bytes` objects, dict iteration (`dictiter`), the type pointers
+//! and interned names looked up once ([`typeref`]) and weak references to classes (`weak`).
 //!
 //! Each `unsafe fn` here names what it assumes; callers keep their own `// SAFETY:` line.
 

@@ -82,11 +82,14 @@ fn leak_type(obj: Bound<'_, PyAny>) -> *mut ffi::PyTypeObject {
     obj.into_ptr().cast()
 }
 
-fn intern(_py: Python<'_>, s: &CStr) -> *mut ffi::PyObject {
+/// An interned str kept forever; the pending error (MemoryError) if interning failed.
+fn intern(py: Python<'_>, s: &CStr) -> PyResult<*mut ffi::PyObject> {
     // SAFETY: `s` is a valid NUL-terminated string; the returned new reference is kept forever.
     let ptr = unsafe { ffi::PyUnicode_InternFromString(s.as_ptr()) };
-    assert!(!ptr.is_null(), "fast_serde: interning a name failed");
-    ptr
+    if ptr.is_null() {
+        return Err(PyErr::fetch(py));
+    }
+    Ok(ptr)
 }
 
 /// Fill the statics. Called once from the `#[pymodule]` init; later calls are no-ops.
@@ -126,26 +129,26 @@ pub fn init(py: Python<'_>) -> PyResult<()> {
         datetime_fromisoformat: leak(fromisoformat),
         empty_tuple: leak(pyo3::types::PyTuple::empty(py).into_any()),
         object_new: leak(b.getattr("object")?.getattr("__new__")?),
-        s_model_dump: intern(py, c"model_dump"),
-        s_model_construct: intern(py, c"model_construct"),
-        s_construct: intern(py, c"construct"),
-        s_isoformat: intern(py, c"isoformat"),
-        s_int: intern(py, c"int"),
-        s_value: intern(py, c"value"),
-        s_get_secret_value: intern(py, c"get_secret_value"),
-        s_dict_method: intern(py, c"dict"),
-        s_parts: intern(py, c"parts"),
-        s_hex: intern(py, c"hex"),
-        s_getinitargs: intern(py, c"__getinitargs__"),
-        s_pattern: intern(py, c"pattern"),
-        s_flags: intern(py, c"flags"),
-        s_timeout: intern(py, c"timeout"),
-        s_node: intern(py, c"node"),
-        s_arg: intern(py, c"arg"),
-        s_dunder_dict: intern(py, c"__dict__"),
-        s_pydantic_extra: intern(py, c"__pydantic_extra__"),
-        s_fields_set: intern(py, c"__pydantic_fields_set__"),
-        s_pydantic_private: intern(py, c"__pydantic_private__"),
+        s_model_dump: intern(py, c"model_dump")?,
+        s_model_construct: intern(py, c"model_construct")?,
+        s_construct: intern(py, c"construct")?,
+        s_isoformat: intern(py, c"isoformat")?,
+        s_int: intern(py, c"int")?,
+        s_value: intern(py, c"value")?,
+        s_get_secret_value: intern(py, c"get_secret_value")?,
+        s_dict_method: intern(py, c"dict")?,
+        s_parts: intern(py, c"parts")?,
+        s_hex: intern(py, c"hex")?,
+        s_getinitargs: intern(py, c"__getinitargs__")?,
+        s_pattern: intern(py, c"pattern")?,
+        s_flags: intern(py, c"flags")?,
+        s_timeout: intern(py, c"timeout")?,
+        s_node: intern(py, c"node")?,
+        s_arg: intern(py, c"arg")?,
+        s_dunder_dict: intern(py, c"__dict__")?,
+        s_pydantic_extra: intern(py, c"__pydantic_extra__")?,
+        s_fields_set: intern(py, c"__pydantic_fields_set__")?,
+        s_pydantic_private: intern(py, c"__pydantic_private__")?,
     };
     // A racing second init loses and its references stay alive forever: harmless, bounded.
     let _ = TYPEREFS.set(refs);

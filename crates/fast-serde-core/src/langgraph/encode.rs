@@ -5,8 +5,9 @@
 //! Pydantic v2 models are in model.rs.
 
 use super::kind::PlanKind;
-use super::plan::{plan_for, Plan};
-use crate::encode::{at, callback_failure, type_of, unsupported, Encoder, Policy};
+use super::model::FromDict;
+use super::plan::{plan_for, Field, Plan};
+use crate::encode::{at, callback_failure, type_of, unsupported, Encoder, Policy, Walk};
 use crate::error::{EncodeFailure, EncodeKind, EncodeResult, PathSeg};
 use crate::ffi::dictiter::dict_len;
 use crate::ffi::typeref::typerefs;
@@ -25,6 +26,7 @@ pub(crate) struct LangGraph {
 
 impl Policy for LangGraph {
     const LANGGRAPH: bool = true;
+    type Stop = Box<EncodeFailure>;
 
     #[inline(always)]
     fn write_exact(
@@ -79,7 +81,7 @@ impl Encoder<'_, LangGraph> {
         if plan.kind == PlanKind::Repr {
             // SAFETY: repr of a live object; owned result.
             let s = unsafe { ffi::PyObject_Repr(obj) };
-            return self.write_owned_str(s, tp);
+            return self.write_owned(s, tp, 0);
         }
         // The payload is packed on its own, as `_msgpack_enc` packs it: its depth starts again
         // (the payload tuple at 0, its argument at 1; a delta snapshot's value at 0), while
@@ -125,13 +127,13 @@ impl Encoder<'_, LangGraph> {
         arg_at: usize,
     ) -> EncodeResult {
         match plan.kind {
-            PlanKind::PydanticV2Dict => match self.write_model_dict(obj, tp, plan, depth) {
-                Err(e) if matches!(e.kind, EncodeKind::NotPlain) => {
+            PlanKind::PydanticV2Dict => match self.write_model_dict(obj, tp, plan, depth)? {
+                FromDict::Written => Ok(()),
+                FromDict::NotPlain => {
                     // A value model_dump() would convert: take model_dump() after all.
                     self.buf.truncate(arg_at);
                     self.write_model_dump(obj, tp, depth)
                 }
-                other => other,
             },
             PlanKind::PydanticV2 => self.write_model_dump(obj, tp, depth),
             PlanKind::DeltaSnapshot => self.write_attr(obj, tp, typerefs().s_value, depth),
@@ -143,7 +145,7 @@ impl Encoder<'_, LangGraph> {
             PlanKind::StrArg => {
                 // SAFETY: str() of a live object; owned result.
                 let s = unsafe { ffi::PyObject_Str(obj) };
-                self.write_owned_str(s, tp)
+                self.write_owned(s, tp, 0)
             }
             PlanKind::Hex => self.write_uuid_hex(obj, tp, depth),
             PlanKind::IterArg => {
@@ -152,30 +154,10 @@ impl Encoder<'_, LangGraph> {
                 self.write_owned(t, tp, depth)
             }
             PlanKind::Datetime => self.write_datetime_payload(obj, tp),
-            PlanKind::Timedelta => {
-                // SAFETY: `obj` is a timedelta (or subclass): the accessors read its C fields.
-                let v = unsafe {
-                    [
-                        ffi::PyDateTime_DELTA_GET_DAYS(obj),
-                        ffi::PyDateTime_DELTA_GET_SECONDS(obj),
-                        ffi::PyDateTime_DELTA_GET_MICROSECONDS(obj),
-                    ]
-                };
-                self.write_int_array(&v);
-                Ok(())
-            }
-            PlanKind::Date => {
-                // SAFETY: `obj` is a date (or subclass): the accessors read its C fields.
-                let v = unsafe {
-                    [
-                        ffi::PyDateTime_GET_YEAR(obj),
-                        ffi::PyDateTime_GET_MONTH(obj),
-                        ffi::PyDateTime_GET_DAY(obj),
-                    ]
-                };
-                self.write_int_array(&v);
-                Ok(())
-            }
+            // SAFETY: the plan's class is a timedelta (or subclass), whose C fields these read.
+            PlanKind::Timedelta => unsafe { self.write_c_ints(obj, TIMEDELTA_FIELDS) },
+            // SAFETY: the plan's class is a date (or subclass), whose C fields these read.
+            PlanKind::Date => unsafe { self.write_c_ints(obj, DATE_FIELDS) },
             PlanKind::Time => self.write_time(obj, depth),
             PlanKind::InitArgs => self.write_call(obj, tp, typerefs().s_getinitargs, depth),
             PlanKind::AttrArg => match plan.fields.first() {
@@ -187,74 +169,6 @@ impl Encoder<'_, LangGraph> {
             // Written without an ext by `write_planned`, never here.
             PlanKind::Fallback | PlanKind::Repr => Err(unsupported(tp)),
         }
-    }
-
-    /// One ext value of `kind`, as its shape says (kind.rs): a header of `reserve` bytes (the
-    /// size expected) patched at the end to the smallest marker with the kind's code, the
-    /// pre-encoded `head`, the argument written by `arg` (given the offset where it starts), then
-    /// the kind's trailer. Every ext value of a plan, and exact datetimes and UUIDs, go through
-    /// here.
-    #[inline(always)]
-    fn write_ext(
-        &mut self,
-        kind: PlanKind,
-        tp: *mut ffi::PyTypeObject,
-        head: &[u8],
-        reserve: usize,
-        arg: impl FnOnce(&mut Self, usize) -> EncodeResult,
-    ) -> EncodeResult {
-        let shape = kind.shape();
-        let Some(code) = shape.code else {
-            // Fallback and Repr have no ext of their own: `write_planned` writes them.
-            return Err(unsupported(tp));
-        };
-        let mark = writer::ext_begin(self.buf, reserve);
-        self.buf.extend_from_slice(head);
-        arg(self, mark.payload() + head.len())?;
-        if let Some(trailer) = shape.trailer {
-            writer::str(self.buf, trailer);
-        }
-        writer::ext_end(self.buf, mark, code);
-        Ok(())
-    }
-
-    /// A str produced by a C-API call (new reference or NULL).
-    fn write_owned_str(
-        &mut self,
-        s: *mut ffi::PyObject,
-        tp: *mut ffi::PyTypeObject,
-    ) -> EncodeResult {
-        if s.is_null() {
-            return Err(callback_failure(tp));
-        }
-        let s = Owned(s);
-        self.walk(s.0, 0)
-    }
-
-    /// Any value produced by a C-API call (new reference or NULL), walked.
-    fn write_owned(
-        &mut self,
-        v: *mut ffi::PyObject,
-        tp: *mut ffi::PyTypeObject,
-        depth: u32,
-    ) -> EncodeResult {
-        if v.is_null() {
-            return Err(callback_failure(tp));
-        }
-        let v = Owned(v);
-        self.walk(v.0, depth)
-    }
-
-    fn write_attr(
-        &mut self,
-        obj: *mut ffi::PyObject,
-        tp: *mut ffi::PyTypeObject,
-        name: *mut ffi::PyObject,
-        depth: u32,
-    ) -> EncodeResult {
-        // SAFETY: attribute fetch on a live object by a live str; owned result.
-        let v = unsafe { ffi::PyObject_GetAttr(obj, name) };
-        self.write_owned(v, tp, depth)
     }
 
     fn write_call(
@@ -269,11 +183,22 @@ impl Encoder<'_, LangGraph> {
         self.write_owned(v, tp, depth)
     }
 
-    fn write_int_array(&mut self, v: &[std::ffi::c_int]) {
-        writer::array_len(self.buf, v.len() as u32);
-        for &i in v {
-            writer::sint(self.buf, i as i64);
+    /// An array of the ints `fields` read from `obj` (a date's or timedelta's C fields).
+    ///
+    /// # Safety
+    /// `obj` is of the type the accessors read.
+    #[inline(always)]
+    unsafe fn write_c_ints<const N: usize>(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        fields: [CField; N],
+    ) -> EncodeResult {
+        writer::array_len(self.buf, N as u32);
+        for field in fields {
+            // SAFETY: the caller's promise: `obj` is of the type `field` reads.
+            writer::sint(self.buf, unsafe { field(obj) } as i64);
         }
+        Ok(())
     }
 
     /// namedtuple: `{field: item}` (what `_asdict()` returns), field names pre-encoded.
@@ -283,21 +208,14 @@ impl Encoder<'_, LangGraph> {
         plan: &Plan,
         depth: u32,
     ) -> EncodeResult {
-        // SAFETY: `obj` is a tuple subclass (checked by the plan); borrowed items of an immutable
-        // tuple, indices bounded by its size.
+        // SAFETY: `obj` is a tuple subclass (checked by the plan).
         let len = unsafe { ffi::PyTuple_GET_SIZE(obj) } as usize;
-        let n = len.min(plan.fields.len());
-        self.enter(depth)?;
-        writer::map_len(self.buf, n as u32);
-        for (i, f) in plan.fields.iter().take(n).enumerate() {
-            self.buf.extend_from_slice(&f.key);
-            // SAFETY: i < len.
+        let fields = &plan.fields[..len.min(plan.fields.len())];
+        self.write_fields(obj, fields, depth, |enc, i, _| {
+            // SAFETY: a borrowed item of an immutable tuple, i < len.
             let item = unsafe { ffi::PyTuple_GET_ITEM(obj, i as ffi::Py_ssize_t) };
-            if let Err(e) = self.walk(item, depth + 1) {
-                return Err(at(e, PathSeg::Field(f.name.clone_ref(py())), obj));
-            }
-        }
-        Ok(())
+            enc.walk(item, depth + 1)
+        })
     }
 
     /// dataclass fields / `Item` slots: `{name: getattr(obj, name)}`.
@@ -308,11 +226,26 @@ impl Encoder<'_, LangGraph> {
         plan: &Plan,
         depth: u32,
     ) -> EncodeResult {
+        self.write_fields(obj, &plan.fields, depth, |enc, _, f| {
+            enc.write_attr(obj, tp, f.name.as_ptr(), depth + 1)
+        })
+    }
+
+    /// A map of `fields` of `obj` at `depth`: each pre-encoded name, then the value `value`
+    /// writes for the field at that index; the path through it reads `.name`.
+    #[inline(always)]
+    fn write_fields(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        fields: &[Field],
+        depth: u32,
+        mut value: impl FnMut(&mut Self, usize, &Field) -> EncodeResult,
+    ) -> EncodeResult {
         self.enter(depth)?;
-        writer::map_len(self.buf, plan.fields.len() as u32);
-        for f in &plan.fields {
+        writer::map_len(self.buf, fields.len() as u32);
+        for (i, f) in fields.iter().enumerate() {
             self.buf.extend_from_slice(&f.key);
-            if let Err(e) = self.write_attr(obj, tp, f.name.as_ptr(), depth + 1) {
+            if let Err(e) = value(self, i, f) {
                 return Err(at(e, PathSeg::Field(f.name.clone_ref(py())), obj));
             }
         }
@@ -393,19 +326,78 @@ impl Encoder<'_, LangGraph> {
         writer::sint(self.buf, fold as i64);
         Ok(())
     }
+}
+
+/// The ext values any policy built on LangGraph's format writes: exact datetimes and UUIDs (also
+/// inside a model's `__dict__`, model.rs) and the helpers they share with the plans.
+impl<P: Policy> Encoder<'_, P> {
+    /// One ext value of `kind`, as its shape says (kind.rs): a header of `reserve` bytes (the
+    /// size expected) patched at the end to the smallest marker with the kind's code, the
+    /// pre-encoded `head`, the argument written by `arg` (given the offset where it starts), then
+    /// the kind's trailer. Every ext value of a plan, and exact datetimes and UUIDs, go through
+    /// here.
+    #[inline(always)]
+    fn write_ext(
+        &mut self,
+        kind: PlanKind,
+        tp: *mut ffi::PyTypeObject,
+        head: &[u8],
+        reserve: usize,
+        arg: impl FnOnce(&mut Self, usize) -> Walk<P>,
+    ) -> Walk<P> {
+        let shape = kind.shape();
+        let Some(code) = shape.code else {
+            // Fallback and Repr have no ext of their own: `write_planned` writes them.
+            return Err(unsupported(tp).into());
+        };
+        let mark = writer::ext_begin(self.buf, reserve);
+        self.buf.extend_from_slice(head);
+        arg(self, mark.payload() + head.len())?;
+        if let Some(trailer) = shape.trailer {
+            writer::str(self.buf, trailer);
+        }
+        writer::ext_end(self.buf, mark, code);
+        Ok(())
+    }
+
+    /// Any value produced by a C-API call (new reference or NULL), walked.
+    fn write_owned(
+        &mut self,
+        v: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+        depth: u32,
+    ) -> Walk<P> {
+        if v.is_null() {
+            return Err(callback_failure(tp).into());
+        }
+        let v = Owned(v);
+        self.walk(v.0, depth)
+    }
+
+    fn write_attr(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+        name: *mut ffi::PyObject,
+        depth: u32,
+    ) -> Walk<P> {
+        // SAFETY: attribute fetch on a live object by a live str; owned result.
+        let v = unsafe { ffi::PyObject_GetAttr(obj, name) };
+        self.write_owned(v, tp, depth)
+    }
 
     /// The isoformat str of a datetime (the middle of ext 3's payload).
     pub(crate) fn write_datetime_payload(
         &mut self,
         obj: *mut ffi::PyObject,
         tp: *mut ffi::PyTypeObject,
-    ) -> EncodeResult {
+    ) -> Walk<P> {
         if tp == typerefs().datetime_type && self.write_isoformat_utc(obj) {
             return Ok(());
         }
         // SAFETY: method call on a live object by an interned name; owned result.
         let s = unsafe { ffi::PyObject_CallMethodNoArgs(obj, typerefs().s_isoformat) };
-        self.write_owned_str(s, tp)
+        self.write_owned(s, tp, 0)
     }
 
     /// `datetime.isoformat()` written natively for naive and `timezone.utc` datetimes (what
@@ -451,7 +443,7 @@ impl Encoder<'_, LangGraph> {
         &mut self,
         obj: *mut ffi::PyObject,
         tp: *mut ffi::PyTypeObject,
-    ) -> EncodeResult {
+    ) -> Walk<P> {
         self.write_ext(
             PlanKind::Datetime,
             tp,
@@ -467,7 +459,7 @@ impl Encoder<'_, LangGraph> {
         &mut self,
         obj: *mut ffi::PyObject,
         tp: *mut ffi::PyTypeObject,
-    ) -> EncodeResult {
+    ) -> Walk<P> {
         self.write_ext(
             PlanKind::Hex,
             tp,
@@ -485,7 +477,7 @@ impl Encoder<'_, LangGraph> {
         obj: *mut ffi::PyObject,
         tp: *mut ffi::PyTypeObject,
         depth: u32,
-    ) -> EncodeResult {
+    ) -> Walk<P> {
         if tp == typerefs().uuid_type {
             if let Some(hex) = uuid_hex(obj, tp)? {
                 writer::str(self.buf, &hex);
@@ -495,6 +487,21 @@ impl Encoder<'_, LangGraph> {
         self.write_attr(obj, tp, typerefs().s_hex, depth)
     }
 }
+
+/// A C accessor of a date or timedelta field (pyo3's `PyDateTime_GET_YEAR`, ...).
+type CField = unsafe fn(*mut ffi::PyObject) -> std::ffi::c_int;
+/// The argument of a timedelta's payload: `(days, seconds, microseconds)`.
+const TIMEDELTA_FIELDS: [CField; 3] = [
+    ffi::PyDateTime_DELTA_GET_DAYS,
+    ffi::PyDateTime_DELTA_GET_SECONDS,
+    ffi::PyDateTime_DELTA_GET_MICROSECONDS,
+];
+/// The argument of a date's payload: `(year, month, day)`.
+const DATE_FIELDS: [CField; 3] = [
+    ffi::PyDateTime_GET_YEAR,
+    ffi::PyDateTime_GET_MONTH,
+    ffi::PyDateTime_GET_DAY,
+];
 
 /// The payload head `("datetime", "datetime", ...)` of an exact datetime: fixarray(4), two fixstr.
 const DATETIME_HEAD: &[u8] = b"\x94\xa8datetime\xa8datetime";

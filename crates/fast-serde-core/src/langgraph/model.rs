@@ -1,17 +1,98 @@
 //! Pydantic v2 models (ext 5): `model_dump()`, or its bytes written straight from the model's
 //! `__dict__` and `__pydantic_extra__` when the class's `model_dump()` returns its plain data
 //! unchanged (`_plans.plain_model`), guarded per field by the TypedDicts below it.
+//!
+//! The `__dict__` is walked under its own policy, [`InModel`]: plain data and exact datetimes
+//! and UUIDs are written as LangGraph writes them, and any other value stops the walk with
+//! [`ModelStop::NotPlain`], which the caller answers by writing `model_dump()` instead.
 
 use super::encode::LangGraph;
 use super::plan::Plan;
-use crate::encode::{at, callback_failure, Encoder, Entries};
-use crate::error::{EncodeFailure, EncodeKind, EncodeResult, PathSeg};
+use crate::encode::{at, callback_failure, Encoder, Entries, Policy, Unwind, Walk};
+use crate::error::{EncodeFailure, EncodeResult, PathSeg};
 use crate::ffi::dictiter::{dict_len, dict_next};
 use crate::ffi::typeref::typerefs;
 use crate::ffi::{py, Owned};
 use crate::msgpack::writer::{self, Out};
 use pyo3::ffi;
 use pyo3::prelude::*;
+
+/// The walk of a model's `__dict__` in place of its `model_dump()`: what `model_dump()` returns
+/// unchanged (the plain types, exact datetime and UUID) is written as [`LangGraph`] writes it;
+/// any other value, and a dict key LangGraph leaves to the parent, stops the walk.
+pub(crate) struct InModel;
+
+/// What stops an [`InModel`] walk: a failure, or a value `model_dump()` would convert.
+pub(crate) enum ModelStop {
+    Failed(Box<EncodeFailure>),
+    NotPlain,
+}
+
+impl From<Box<EncodeFailure>> for ModelStop {
+    #[inline(always)]
+    fn from(f: Box<EncodeFailure>) -> Self {
+        ModelStop::Failed(f)
+    }
+}
+
+impl Unwind for ModelStop {
+    #[inline(always)]
+    fn failure(&mut self) -> Option<&mut EncodeFailure> {
+        match self {
+            ModelStop::Failed(f) => Some(f),
+            ModelStop::NotPlain => None,
+        }
+    }
+}
+
+impl Policy for InModel {
+    const LANGGRAPH: bool = true;
+    type Stop = ModelStop;
+
+    /// Exact datetime and UUID as LangGraph writes them; any other type the walker does not
+    /// write before its subclass checks (Enum members, subclasses, classes with a plan) stops.
+    #[inline(always)]
+    fn write_exact(
+        enc: &mut Encoder<'_, Self>,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+    ) -> Option<Walk<Self>> {
+        let r = enc.refs;
+        Some(if tp == r.datetime_type {
+            enc.write_datetime(obj, tp)
+        } else if tp == r.uuid_type {
+            enc.write_uuid(obj, tp)
+        } else {
+            Err(ModelStop::NotPlain)
+        })
+    }
+
+    /// Not reached: [`InModel::write_exact`] answers every type it is asked about.
+    fn unknown(
+        _enc: &mut Encoder<'_, Self>,
+        _obj: *mut ffi::PyObject,
+        _tp: *mut ffi::PyTypeObject,
+        _depth: u32,
+    ) -> Walk<Self> {
+        Err(ModelStop::NotPlain)
+    }
+
+    /// A nested dict with a key LangGraph leaves to the parent: model_dump() decides.
+    fn dict_fallback(
+        _enc: &mut Encoder<'_, Self>,
+        _obj: *mut ffi::PyObject,
+        _start: usize,
+    ) -> Walk<Self> {
+        Err(ModelStop::NotPlain)
+    }
+}
+
+/// How writing a model from its `__dict__` ended: written, or not (nothing of it is kept: the
+/// caller truncates and writes `model_dump()`). A plain result, not an error.
+pub(crate) enum FromDict {
+    Written,
+    NotPlain,
+}
 
 impl Encoder<'_, LangGraph> {
     /// `obj.model_dump()`; the path through it reads `.field`.
@@ -37,14 +118,14 @@ impl Encoder<'_, LangGraph> {
 
     /// `model_dump()`'s bytes from `obj.__dict__` and `obj.__pydantic_extra__`, for a class whose
     /// `model_dump()` returns its plain data unchanged (`_plans.plain_model`). Any value that
-    /// model_dump() would convert makes this return `NotPlain`.
+    /// model_dump() would convert makes this return [`FromDict::NotPlain`].
     pub(crate) fn write_model_dict(
         &mut self,
         obj: *mut ffi::PyObject,
         tp: *mut ffi::PyTypeObject,
         plan: &Plan,
         depth: u32,
-    ) -> EncodeResult {
+    ) -> EncodeResult<FromDict> {
         let r = typerefs();
         // SAFETY: attribute fetches on a live model, through object's generic lookup (a model's
         // `__getattr__` hook only serves private attributes; `plain_model` classes keep object's
@@ -59,56 +140,64 @@ impl Encoder<'_, LangGraph> {
             let e = ffi::PyObject_GenericGetAttr(obj, r.s_pydantic_extra);
             if e.is_null() {
                 ffi::PyErr_Clear();
-                return Err(EncodeFailure::new(EncodeKind::NotPlain));
+                return Ok(FromDict::NotPlain);
             }
             (d, Owned(e))
         };
         // SAFETY: type checks on live objects; sizes of dicts.
         let (nd, ne) = unsafe {
             if ffi::PyDict_CheckExact(dict.0) == 0 {
-                return Err(EncodeFailure::new(EncodeKind::NotPlain));
+                return Ok(FromDict::NotPlain);
             }
             let ne = if extra.0 == ffi::Py_None() {
                 0
             } else if ffi::PyDict_CheckExact(extra.0) != 0 {
                 dict_len(extra.0)
             } else {
-                return Err(EncodeFailure::new(EncodeKind::NotPlain));
+                return Ok(FromDict::NotPlain);
             };
             (dict_len(dict.0), ne)
         };
         if nd != plan.fields.len() || (ne > 0 && extra_shadows_field(dict.0, extra.0)) {
-            return Err(EncodeFailure::new(EncodeKind::NotPlain));
+            return Ok(FromDict::NotPlain);
         }
         self.enter(depth)?;
         writer::map_len(self.buf, (nd + ne) as u32);
-        self.plain_only += 1;
-        let res = self.write_model_fields(dict.0, plan, depth);
-        let res = res.and_then(|_| {
-            if ne == 0 {
-                return Ok(());
-            }
-            match self.write_dict_items(extra.0, depth, true)? {
-                Entries::Written => Ok(()),
-                // Not met under `plain_only` (such a key is `NotPlain`): model_dump() decides.
-                Entries::KeyFallback => Err(EncodeFailure::new(EncodeKind::NotPlain)),
-            }
-        });
-        self.plain_only -= 1;
-        res
+        let mut fields = self.with_policy(InModel);
+        let res = fields
+            .write_model_fields(dict.0, plan, depth)
+            .and_then(|_| {
+                if ne == 0 {
+                    return Ok(());
+                }
+                match fields.write_dict_items(extra.0, depth, true)? {
+                    Entries::Written => Ok(()),
+                    // A key LangGraph leaves to the parent: model_dump() decides.
+                    Entries::KeyFallback => Err(ModelStop::NotPlain),
+                }
+            });
+        match res {
+            Ok(()) => Ok(FromDict::Written),
+            Err(ModelStop::NotPlain) => Ok(FromDict::NotPlain),
+            Err(ModelStop::Failed(f)) => Err(f),
+        }
     }
+}
 
-    pub(crate) fn write_model_fields(
+impl Encoder<'_, InModel> {
+    /// The fields of a model's `__dict__` in the plan's order, each value walked under
+    /// [`InModel`]; a field out of place, or a value its guard does not admit, stops.
+    fn write_model_fields(
         &mut self,
         dict: *mut ffi::PyObject,
         plan: &Plan,
         depth: u32,
-    ) -> EncodeResult {
+    ) -> Walk<InModel> {
         let mut pos: ffi::Py_ssize_t = 0;
         for (i, f) in plan.fields.iter().enumerate() {
             // SAFETY: iterating a live exact dict whose size was checked; borrowed pointers.
             let Some((key, value)) = (unsafe { dict_next(dict, &mut pos) }) else {
-                return Err(EncodeFailure::new(EncodeKind::NotPlain));
+                return Err(ModelStop::NotPlain);
             };
             // Same field, same place: interned names compare by address, else by value.
             // SAFETY: comparing two live strs (nothing has run since PyDict_Next yielded them).
@@ -118,11 +207,11 @@ impl Encoder<'_, LangGraph> {
                         && ffi::PyUnicode_Compare(key, f.name.as_ptr()) == 0
                 };
             if !same {
-                return Err(EncodeFailure::new(EncodeKind::NotPlain));
+                return Err(ModelStop::NotPlain);
             }
             if let Some(Some(g)) = plan.checks.guards.get(i) {
                 if !g.admits(value) {
-                    return Err(EncodeFailure::new(EncodeKind::NotPlain));
+                    return Err(ModelStop::NotPlain);
                 }
             }
             self.buf.extend_from_slice(&f.key);

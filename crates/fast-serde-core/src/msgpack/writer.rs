@@ -49,12 +49,12 @@ impl Out for Vec<u8> {
 
 #[inline(always)]
 pub(crate) fn nil<B: Out>(buf: &mut B) {
-    buf.push(0xc0);
+    buf.push(Marker::Null.to_u8());
 }
 
 #[inline(always)]
 pub(crate) fn bool<B: Out>(buf: &mut B, v: bool) {
-    buf.push(if v { 0xc3 } else { 0xc2 });
+    buf.push(if v { Marker::True } else { Marker::False }.to_u8());
 }
 
 #[inline(always)]
