@@ -18,7 +18,7 @@ MAX_TOTAL_DEPTH: Final[int]
 
 PLAN_KINDS: Final[dict[str, int]]
 """The walker's plan kinds by name (``FALLBACK``, ``PYDANTIC_V2``, ...): the values of the Rust
-``PlanKind`` enum, which ``fast_serde._plans.encode_plan`` answers."""
+``PlanKind`` enum, which ``fast_serde.langgraph._plans.encode_plan`` answers."""
 PLAN_FLAGS: Final[dict[str, int]]
 """The plan flags by name (``CHECK_INSTANCE``, ``ONCE``)."""
 EXT_CODES: Final[dict[str, int]]
@@ -59,7 +59,7 @@ class _CodecHooks(Protocol):
     fallback: Callable[[Any], bytes]
     """langgraph's ``_msgpack_enc``, for types written in Python."""
     inspect: Callable[[Any], tuple[int, tuple[str, ...], int, tuple[Any, ...], tuple[str, ...], tuple[str, ...]]]
-    """``fast_serde._plans.encode_plan``: the per-class plan of the walker."""
+    """``fast_serde.langgraph._plans.encode_plan``: the per-class plan of the walker."""
     unusual: Callable[[int, bool, Any], Any]
     """``_ext_from_payload(code, decoded, tup)``: the parent's ext hook past its unpackb, for
     payloads of an unusual shape (decoded natively)."""
@@ -71,7 +71,7 @@ class _CodecHooks(Protocol):
     method_allowed: Callable[[str, str, str], bool]
     """Whether ext 3 may call ``module.name.method``."""
     trust: Callable[[type], tuple[tuple[str, ...], bool, tuple[Any, ...]] | None] | None
-    """``fast_serde._plans.trusted_model`` when ``validate_models=False``, else None."""
+    """``fast_serde.langgraph._plans.trusted_model`` when ``validate_models=False``, else None."""
     delta: type
     """LangGraph's ``_DeltaSnapshot`` class (ext 7)."""
     numpy: Callable[..., Any]

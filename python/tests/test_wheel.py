@@ -99,10 +99,13 @@ def test_wheel_contents(built):
         metadata = wheel.read(f"{dist_info}/METADATA").decode()
         entry_points = wheel.read(f"{dist_info}/entry_points.txt").decode()
     for name in (
-        "fast_serde/__init__.py", "fast_serde/__main__.py", "fast_serde/langgraph.py",
+        "fast_serde/__init__.py", "fast_serde/__main__.py", "fast_serde/langgraph/__init__.py",
         "fast_serde/_types.py", "fast_serde/_native.pyi", "fast_serde/py.typed",
-        "fast_serde/inspect_cli.py", "fast_serde/_install.py", "fast_serde/_startup.py",
-        "fast_serde/_server.py", "fast_serde/_stats.py",
+        "fast_serde/inspect_cli.py", "fast_serde/langgraph/_install.py", "fast_serde/_startup.py",
+        "fast_serde/langgraph/_server.py", "fast_serde/langgraph/_stats.py",
+        "fast_serde/langgraph/_serializer.py", "fast_serde/langgraph/_plans.py",
+        "fast_serde/langgraph/_compat.py", "fast_serde/langgraph/_probe.py",
+        "fast_serde/langgraph/_probe_values.py",
     ):
         assert name in names, name
     # The FAST_SERDE_INSTALL start-up hook: installed into site-packages itself (purelib).
@@ -282,7 +285,7 @@ def test_native_stub_matches_the_extension():
 
 
 def test_codec_hooks_protocol_lists_what_fast_serializer_passes(monkeypatch):
-    import fast_serde.langgraph as lg
+    from fast_serde.langgraph import _serializer as lg
 
     seen = []
     monkeypatch.setattr(lg, "LangGraphCodec", lambda *args, **kwargs: seen.append((args, kwargs)))
@@ -292,4 +295,3 @@ def test_codec_hooks_protocol_lists_what_fast_serializer_passes(monkeypatch):
     declared = {n.target.id for n in protocol.body if isinstance(n, ast.AnnAssign)}
     assert not kwargs and len(args) == 1
     assert set(vars(args[0])) == declared
-
