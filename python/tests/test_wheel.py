@@ -284,14 +284,16 @@ def test_native_stub_matches_the_extension():
     assert issubclass(native.EncodeError, TypeError) and issubclass(native.DecodeError, ValueError)
 
 
-def test_codec_hooks_protocol_lists_what_fast_serializer_passes(monkeypatch):
+def test_codec_signature_lists_what_fast_serializer_passes(monkeypatch):
     from fast_serde.langgraph import _serializer as lg
 
     seen = []
     monkeypatch.setattr(lg, "LangGraphCodec", lambda *args, **kwargs: seen.append((args, kwargs)))
     lg.FastSerializer()
     (args, kwargs), = seen
-    protocol = next(n for n in _stub_tree().body if isinstance(n, ast.ClassDef) and n.name == "_CodecHooks")
-    declared = {n.target.id for n in protocol.body if isinstance(n, ast.AnnAssign)}
-    assert not kwargs and len(args) == 1
-    assert set(vars(args[0])) == declared
+    codec = next(n for n in _stub_tree().body if isinstance(n, ast.ClassDef) and n.name == "LangGraphCodec")
+    init = next(n for n in codec.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")
+    declared = {a.arg for a in init.args.kwonlyargs}
+    assert not args and not init.args.args[1:] and not init.args.posonlyargs
+    assert set(kwargs) == declared
+

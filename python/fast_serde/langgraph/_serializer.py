@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import importlib
 import pickle
-from types import SimpleNamespace
 from typing import Any
 
 # First: a clear ImportError on a release without the allowlist.
@@ -108,18 +107,16 @@ class FastSerializer(JsonPlusSerializer):
     def _make_codec(self) -> LangGraphCodec:
         # Module-level callables bound to the allowlist, never to self: no reference cycle.
         return LangGraphCodec(
-            SimpleNamespace(
-                fallback=_jsonplus._msgpack_enc,
-                inspect=_plans.encode_plan,
-                unusual=functools.partial(_ext_from_payload, self._allowed_msgpack_modules),
-                resolve=functools.partial(_resolve, self._allowed_msgpack_modules),
-                failed=_failed,
-                method_allowed=_method_allowed,
-                trust=None if self.validate_models else _plans.trusted_model,
-                delta=_DeltaSnapshot,
-                numpy=_numpy_array,
-                memo_bytes=self.memo_bytes,
-            )
+            fallback=_jsonplus._msgpack_enc,
+            inspect=_plans.encode_plan,
+            unusual=functools.partial(_ext_from_payload, self._allowed_msgpack_modules),
+            resolve=functools.partial(_resolve, self._allowed_msgpack_modules),
+            failed=_failed,
+            method_allowed=_method_allowed,
+            trust=None if self.validate_models else _plans.trusted_model,
+            delta=_DeltaSnapshot,
+            numpy=_numpy_array,
+            memo_bytes=self.memo_bytes,
         )
 
     def with_msgpack_allowlist(self, extra_allowlist: Any) -> FastSerializer:
