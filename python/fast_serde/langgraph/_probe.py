@@ -1,10 +1,10 @@
 """The release probe: on a langgraph-checkpoint release outside `_compat.VERIFIED`, FastSerializer
 proves itself against the installed JsonPlusSerializer before it goes native.
 
-`verdict()` runs once per process, at the first FastSerializer construction (on a verified
-release it only returns `NATIVE`). For every branch of the parent's `_msgpack_default` (one value
-of each class it tells apart, so every plan kind of `_plans` and ext codes 0-7) and plain data, it
-compares, on the installed parent:
+`verdict(FastSerializer)` runs once per process, at the first FastSerializer construction (on a
+verified release it only returns `NATIVE`). For every branch of the parent's `_msgpack_default`
+(one value of each class it tells apart, so every plan kind of `_plans` and ext codes 0-7) and
+plain data, it compares, on the installed parent:
 
 - the bytes: FastSerializer's native `dumps_typed` with the parent's;
 - the cross-reads: the parent's bytes read by both, and FastSerializer's bytes (where equal) read
