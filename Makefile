@@ -54,9 +54,9 @@ test-bench-build: $(STAMP)
 
 test: build test-rust lint test-bench-build test-fuzz test-python
 
-# The langgraph-checkpoint release matrix: every release in fast_serde._compat.VERIFIED in its own
-# .venv-lgc-<release> (our tests, the release's own test_jsonplus.py, a byte check), and the
-# too-old ones' ImportError. Not part of `make test` (minutes: one venv per release); CI runs it.
+# The langgraph-checkpoint release matrix: every release in fast_serde.langgraph._compat.VERIFIED
+# in its own .venv-lgc-<release> (our tests, the release's own test_jsonplus.py, a byte check), and
+# the too-old ones' ImportError. Not part of `make test` (minutes: one venv per release); CI runs it.
 test-releases: $(STAMP)
 	nice $(PY) scripts/release_matrix.py
 

@@ -246,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 server.start()
             sides = [Side("stock", servers[0]), Side("fast", servers[1])]
             assert servers[0].stats()["serde"] == "langgraph_api.serde.Serializer"
-            assert servers[1].stats()["serde"] == "fast_serde._server.Serializer"
+            assert servers[1].stats()["serde"] == "fast_serde.langgraph._server.Serializer"
             asyncio.run(_bench(sides, args))
             counters = servers[1].stats()["stats"]
         finally:

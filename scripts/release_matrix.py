@@ -1,9 +1,9 @@
 """The langgraph-checkpoint release matrix (`make test-releases`).
 
-For every release in `fast_serde._compat.VERIFIED`, in its own venv `.venv-lgc-<release>`:
-langgraph-checkpoint at that release, the companions it installs with (`COMPANIONS`: langgraph and
-langgraph-checkpoint-sqlite lines that accept it; every other pin from requirements-dev.txt), and
-the fast-serde wheel built once from this tree. In each it runs
+For every release in `fast_serde.langgraph._compat.VERIFIED`, in its own venv
+`.venv-lgc-<release>`: langgraph-checkpoint at that release, the companions it installs with
+(`COMPANIONS`: langgraph and langgraph-checkpoint-sqlite lines that accept it; every other pin from
+requirements-dev.txt), and the fast-serde wheel built once from this tree. In each it runs
 
 1. our python/tests/test_langgraph.py, test_golden.py and test_releases.py (the probe finds
    nothing on that release, and simulated future releases built on it) against that release's
@@ -40,7 +40,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-COMPAT = ROOT / "python" / "fast_serde" / "_compat.py"
+COMPAT = ROOT / "python" / "fast_serde" / "langgraph" / "_compat.py"
 WHEELS = ROOT / "target" / "release-wheels"
 WORK = ROOT / "target" / "lgc-releases"
 

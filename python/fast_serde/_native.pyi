@@ -2,7 +2,7 @@
 crates/fast-serde-core). Keep in step with the ``#[pyfunction]``/``#[pymethods]`` signatures."""
 
 from collections.abc import Callable
-from typing import Any, Final, Protocol, TypeAlias
+from typing import Any, Final, TypeAlias
 
 _Buffer: TypeAlias = bytes | bytearray | memoryview
 
@@ -18,7 +18,7 @@ MAX_TOTAL_DEPTH: Final[int]
 
 PLAN_KINDS: Final[dict[str, int]]
 """The walker's plan kinds by name (``FALLBACK``, ``PYDANTIC_V2``, ...): the values of the Rust
-``PlanKind`` enum, which ``fast_serde._plans.encode_plan`` answers."""
+``PlanKind`` enum, which ``fast_serde.langgraph._plans.encode_plan`` answers."""
 PLAN_FLAGS: Final[dict[str, int]]
 """The plan flags by name (``CHECK_INSTANCE``, ``ONCE``)."""
 EXT_CODES: Final[dict[str, int]]
@@ -53,37 +53,39 @@ def loads(data: _Buffer, /, *, ext_hook: Callable[[int, bytes], Any] | None = No
 def instance_dict(obj: Any, /) -> dict[str, Any] | None:
     """``obj``'s own ``__dict__``; None when it has none or has not created it yet."""
 
-class _CodecHooks(Protocol):
-    """What ``LangGraphCodec(hooks)`` reads from ``hooks`` (attributes, read once)."""
-
-    fallback: Callable[[Any], bytes]
-    """langgraph's ``_msgpack_enc``, for types written in Python."""
-    inspect: Callable[[Any], tuple[int, tuple[str, ...], int, tuple[Any, ...], tuple[str, ...], tuple[str, ...]]]
-    """``fast_serde._plans.encode_plan``: the per-class plan of the walker."""
-    unusual: Callable[[int, bool, Any], Any]
-    """``_ext_from_payload(code, decoded, tup)``: the parent's ext hook past its unpackb, for
-    payloads of an unusual shape (decoded natively)."""
-    resolve: Callable[[int, str, str], tuple[int, Any]]
-    """The allowlist decision ``(status, cls)``: 0 = allowed, cache it; 1 = allowed, ask again
-    next time; 2 = blocked or not importable."""
-    failed: Callable[[int, str, str, Any, BaseException], Any]
-    """The value returned when building an ext value raised (the parent's fallback)."""
-    method_allowed: Callable[[str, str, str], bool]
-    """Whether ext 3 may call ``module.name.method``."""
-    trust: Callable[[type], tuple[tuple[str, ...], bool, tuple[Any, ...]] | None] | None
-    """``fast_serde._plans.trusted_model`` when ``validate_models=False``, else None."""
-    delta: type
-    """LangGraph's ``_DeltaSnapshot`` class (ext 7)."""
-    numpy: Callable[..., Any]
-    """Builds a numpy array from an ext 6 payload."""
-    memo_bytes: int
-    """The budget of the memo of validated models, in bytes (0: off)."""
-
 class LangGraphCodec:
-    """Encoder and decoder state of one ``fast_serde.langgraph.FastSerializer``, built from
-    ``hooks`` (see ``_CodecHooks``; ``FastSerializer._make_codec`` passes a SimpleNamespace)."""
+    """Encoder and decoder state of one ``fast_serde.langgraph.FastSerializer``
+    (``FastSerializer._make_codec`` builds it). Every argument is a keyword; raises TypeError
+    for a missing or unknown one."""
 
-    def __init__(self, hooks: _CodecHooks) -> None: ...
+    def __init__(
+        self,
+        *,
+        fallback: Callable[[Any], bytes],
+        inspect: Callable[[Any], tuple[int, tuple[str, ...], int, tuple[Any, ...], tuple[str, ...], tuple[str, ...]]],
+        unusual: Callable[[int, bool, Any], Any],
+        resolve: Callable[[int, str, str], tuple[int, Any]],
+        failed: Callable[[int, str, str, Any, BaseException], Any],
+        method_allowed: Callable[[str, str, str], bool],
+        trust: Callable[[type], tuple[tuple[str, ...], bool, tuple[Any, ...]] | None] | None,
+        delta: Callable[[Any], Any],
+        numpy: Callable[[Any], Any],
+        memo_bytes: int | None = None,
+    ) -> None:
+        """``fallback``: langgraph's ``_msgpack_enc``, for types written in Python.
+        ``inspect``: ``fast_serde.langgraph._plans.encode_plan``, the per-class plan of the walker.
+        ``unusual``: ``_ext_from_payload(code, decoded, tup)``, the parent's ext hook past its
+        unpackb, for payloads of an unusual shape (decoded natively).
+        ``resolve``: the allowlist decision ``(status, cls)``, status one of ``RESOLVED_*``.
+        ``failed``: the value returned when building an ext value raised (the parent's fallback).
+        ``method_allowed``: whether ext 3 may call ``module.name.method``.
+        ``trust``: ``fast_serde.langgraph._plans.trusted_model`` when ``validate_models=False``,
+        else None.
+        ``delta``: ext 7's reader, LangGraph's ``_DeltaSnapshot`` class on releases that have it.
+        ``numpy``: builds a numpy array from an ext 6 payload (None on failure).
+        ``memo_bytes``: the budget of the memo of validated models, in bytes (0: off; None:
+        ``DEFAULT_MEMO_BYTES``)."""
+
     def dumps(self, obj: Any) -> bytes:
         """``_msgpack_enc(obj)``'s bytes. Raises EncodeError."""
 

@@ -8,12 +8,13 @@ module and calls :func:`activate`, which imports no LangGraph module either: it 
 ``sys.meta_path`` and returns. Then:
 
 * When ``langgraph.checkpoint.base`` has finished importing (it defines ``BaseCheckpointSaver``,
-  so no saver exists yet), ``install()`` runs: see ``fast_serde._install`` for exactly what it
-  patches. If that module is already imported, ``install()`` runs at once. The SQLite saver
-  modules are watched too: when one of them is what imported the base, its pinned
+  so no saver exists yet), ``install()`` runs: see ``fast_serde.langgraph._install`` for exactly
+  what it patches. If that module is already imported, ``install()`` runs at once. The SQLite
+  saver modules are watched too: when one of them is what imported the base, its pinned
   ``JsonPlusSerializer`` global is patched at the end of its own import.
 * When ``langgraph_api.serde`` (LangGraph Server) has finished importing, its ``Serializer`` is
-  replaced as ``fast_serde._server`` describes, before the server builds its checkpointer.
+  replaced as ``fast_serde.langgraph._server`` describes, before the server builds its
+  checkpointer.
 
 A failure inside those steps never breaks the import that triggered it: it is reported as one
 ``RuntimeWarning`` and LangGraph keeps its own serializer.
@@ -21,6 +22,11 @@ A failure inside those steps never breaks the import that triggered it: it is re
 The watcher (``when_imported``) wraps only the loaders of the watched modules, restores the
 original loader on the module before it executes, and removes itself from ``sys.meta_path`` once
 nothing is watched.
+
+This module lives outside ``fast_serde.langgraph`` because importing anything in that package
+first imports the package itself, and with it LangGraph (it raises ImportError on a release
+without the msgpack allowlist). For the same reason it imports ``fast_serde.langgraph`` only
+inside the two callbacks, that is once the application has imported LangGraph itself.
 """
 
 from __future__ import annotations
@@ -118,7 +124,7 @@ def _nothing(_module: ModuleType) -> None:
 
 def _install_quietly(_module: ModuleType) -> None:
     try:
-        from fast_serde._install import install
+        from fast_serde.langgraph._install import install
 
         install()
     except Exception as exc:  # an import of the user's must not fail because of us
@@ -127,7 +133,7 @@ def _install_quietly(_module: ModuleType) -> None:
 
 def _patch_server_quietly(module: ModuleType) -> None:
     try:
-        from fast_serde import _server
+        from fast_serde.langgraph import _server
 
         _server.on_serde_imported(module)
     except Exception as exc:

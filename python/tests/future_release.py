@@ -127,12 +127,12 @@ def main() -> None:
     unpatched_strict = {k: repr(strict.loads_typed(b)) for k, b in unpatched.items()}
     apply(scenario)
 
-    from fast_serde import _compat
+    from fast_serde.langgraph import _compat
 
     _compat.VERSION = FAKE_VERSION
     _compat.VERIFIED_RELEASE = False
 
-    from fast_serde import _probe
+    from fast_serde.langgraph import _probe
     from fast_serde.langgraph import FastSerializer
 
     with warnings.catch_warnings(record=True) as caught:
@@ -155,7 +155,7 @@ def main() -> None:
             "parent_reads_fast": repr(parent.loads_typed(ours)) == repr(parent.loads_typed(theirs)),
             "read_back": repr(fast.loads_typed(ours)),
         }
-    v = _probe.verdict()
+    v = _probe.verdict(FastSerializer)
     print(
         json.dumps(
             {

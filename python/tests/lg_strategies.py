@@ -29,7 +29,7 @@ import pydantic.v1
 from hypothesis import strategies as st
 from langchain_core.documents import Document
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
-from fast_serde._compat import DELTA_SNAPSHOT as _DeltaSnapshot  # None before 4.1
+from fast_serde.langgraph._compat import DELTA_SNAPSHOT as _DeltaSnapshot  # None before 4.1
 from langgraph.store.base import Item
 from langgraph.types import Send
 

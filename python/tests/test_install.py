@@ -1,4 +1,4 @@
-"""``fast_serde._install.install()/uninstall()``: stock savers pick FastSerializer by default.
+"""``fast_serde.langgraph._install.install()/uninstall()``: stock savers pick FastSerializer by default.
 
 Every test leaves the patch uninstalled (autouse fixture), and the subprocess tests check the
 behaviour in an interpreter where nothing was imported before ``install()``.
@@ -24,7 +24,7 @@ from typing_extensions import TypedDict
 
 import langgraph.checkpoint.sqlite as lg_sqlite
 import langgraph.checkpoint.sqlite.aio as lg_sqlite_aio
-from fast_serde._install import install, uninstall
+from fast_serde.langgraph._install import install, uninstall
 from fast_serde.langgraph import FastSerializer
 from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
@@ -235,7 +235,7 @@ def test_install_before_the_savers_are_imported():
     out = _fresh_python(
         """
         import sys
-        from fast_serde._install import install
+        from fast_serde.langgraph._install import install
         assert "langgraph.checkpoint.memory" not in sys.modules
         install()
         import sqlite3
@@ -252,7 +252,7 @@ def test_install_before_the_savers_are_imported():
 def test_uninstall_in_a_fresh_process_restores_jsonplus():
     out = _fresh_python(
         """
-        from fast_serde._install import install, uninstall
+        from fast_serde.langgraph._install import install, uninstall
         install(); install(); uninstall()
         from langgraph.checkpoint.memory import InMemorySaver
         print(type(InMemorySaver().serde).__name__)

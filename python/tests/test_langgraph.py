@@ -70,7 +70,7 @@ from langgraph.types import Command, Interrupt, Send
 
 import fast_serde
 import lg_models as M
-from fast_serde import _compat
+from fast_serde.langgraph import _compat
 from fast_serde.langgraph import FastSerializer
 from lg_strategies import assert_same, rich_values
 
@@ -1939,7 +1939,7 @@ def test_langchain_messages_take_the_dict_fast_path():
     the fast path still writes the same bytes, through model_dump(), only 2-5x slower)."""
     from langchain_core.messages import AIMessageChunk, FunctionMessage, ToolMessageChunk
 
-    from fast_serde._plans import PYDANTIC_V2_DICT, encode_plan, plain_model
+    from fast_serde.langgraph._plans import PYDANTIC_V2_DICT, encode_plan, plain_model
 
     for cls in (AIMessage, HumanMessage, SystemMessage, ToolMessage, AIMessageChunk, FunctionMessage, ToolMessageChunk):
         assert plain_model(cls) is not None, cls
@@ -1947,7 +1947,7 @@ def test_langchain_messages_take_the_dict_fast_path():
 
 
 def test_a_model_whose_dict_is_a_property_is_not_read_directly():
-    from fast_serde._plans import plain_model
+    from fast_serde.langgraph._plans import plain_model
 
     class Shadowed(pydantic.BaseModel):
         x: int = 1

@@ -10,8 +10,9 @@ pytest.importorskip("langgraph.checkpoint.serde.jsonplus")
 
 from langgraph.checkpoint.serde import jsonplus  # noqa: E402
 
-from fast_serde import _native, _plans  # noqa: E402
-from fast_serde import langgraph as lg  # noqa: E402
+from fast_serde import _native  # noqa: E402
+from fast_serde.langgraph import _plans  # noqa: E402
+from fast_serde.langgraph import _serializer as lg  # noqa: E402
 
 KIND_NAMES = (
     "FALLBACK PYDANTIC_V2 PYDANTIC_V2_DICT DELTA_SNAPSHOT SECRET PYDANTIC_V1 NAMEDTUPLE PATH "

@@ -1,5 +1,6 @@
-"""Releases of langgraph-checkpoint: the one place that names what each does (fast_serde._compat),
-and the probe that makes FastSerializer safe on a release it has never seen (fast_serde._probe).
+"""Releases of langgraph-checkpoint: the one place that names what each does
+(fast_serde.langgraph._compat), and the probe that makes FastSerializer safe on a release it has
+never seen (fast_serde.langgraph._probe).
 
 The release matrix itself (every verified release in its own venv) is `make test-releases`. Here:
 the probe on the installed (verified) release, and simulated future releases, each in a fresh
@@ -19,8 +20,7 @@ from typing import Any
 
 import pytest
 
-from fast_serde import _compat, _plans, _probe
-from fast_serde.langgraph import FastSerializer
+from fast_serde.langgraph import FastSerializer, _compat, _plans, _probe
 
 TESTS = Path(__file__).resolve().parent
 
@@ -29,20 +29,20 @@ def test_installed_release_is_verified_and_not_probed() -> None:
     assert _compat.VERSION == version("langgraph-checkpoint")
     assert _compat.VERIFIED_RELEASE
     FastSerializer()
-    assert _probe.verdict() is _probe.NATIVE
+    assert _probe.verdict(FastSerializer) is _probe.NATIVE
 
 
 def test_probe_finds_no_difference_on_the_installed_release() -> None:
     """Every probe agrees with the pinned parent: the probe set itself is sound (a probe value the
     parent writes or reads otherwise than FastSerializer would be a fast-serde bug here)."""
-    v = _probe.run()
+    v = _probe.run(FastSerializer)
     assert (v.dumps, v.loads, v.problems) == (True, True, ())
     assert v.kinds <= {_plans.SEND}  # Send is not probed when langgraph.types is not imported
     assert not _plans.PROBING
 
 
 def test_probe_covers_every_plan_kind_and_ext_code() -> None:
-    from fast_serde import _probe_values
+    from fast_serde.langgraph import _probe_values
 
     import langgraph.types  # noqa: F401 - so that Send is probed
 
@@ -79,7 +79,7 @@ def test_probe_emits_no_event_logs_nothing_and_warns_nothing(caplog: pytest.LogC
     try:
         with caplog.at_level("DEBUG"), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            v = _probe.run()
+            v = _probe.run(FastSerializer)
     finally:
         unregister()
     assert v.problems == ()
@@ -96,7 +96,7 @@ def test_probe_holds_when_the_allowlist_check_table_starts_afresh() -> None:
     while len(_compat._checks_by_allowlist) < _compat._CHECKS_MAX - 1:
         keep.append({(f"m{len(keep)}", "x")})
         _compat.check_allowed(keep[-1], "datetime", "datetime")
-    assert _probe.run().problems == ()
+    assert _probe.run(FastSerializer).problems == ()
     assert _compat._pinned == {}
 
 
@@ -105,7 +105,7 @@ def test_a_probe_that_cannot_run_sends_everything_to_the_parent(monkeypatch: pyt
     monkeypatch.setattr(_compat, "VERIFIED_RELEASE", False)
     monkeypatch.setattr(_probe, "_verdict", None)
 
-    def broken(jsonplus: Any) -> Any:
+    def broken(jsonplus: Any, fast_cls: type) -> Any:
         raise TypeError("JsonPlusSerializer() got an unexpected keyword argument")
 
     monkeypatch.setattr(_probe, "_compare", broken)

@@ -104,7 +104,7 @@ def test_langgraph_dev_runs_fast_serde_from_the_environment(tmp_path):
     try:
         # 2. FAST_SERDE_INSTALL=1: the server's own checkpointer runs fast-serde.
         info = fast.start()
-        assert info["serde"] == "fast_serde._server.Serializer", info
+        assert info["serde"] == "fast_serde.langgraph._server.Serializer", info
         assert info["stats"]["dumps"] == info["stats"]["loads"] == 0, info
         states = _states(fast, range(TURNS))
         counters = fast.stats()["stats"]
@@ -124,7 +124,7 @@ def test_langgraph_dev_runs_fast_serde_from_the_environment(tmp_path):
         (app / "langgraph.json").write_text(json.dumps(config))
         fast.fast = False
         info = fast.start()
-        assert info["serde"] == "fast_serde._server.Serializer", info
+        assert info["serde"] == "fast_serde.langgraph._server.Serializer", info
         assert info["stats"]["loads"] == 0, info
         client_states = asyncio.run(asyncio.wait_for(_persisted_states(fast.url), 60))
         assert client_states == reference
@@ -140,7 +140,7 @@ def test_langgraph_dev_runs_fast_serde_from_the_environment(tmp_path):
         graph = app / "graph.py"
         graph.write_text(graph.read_text().replace("VERSION = 1 ", "VERSION = 2 ", 1))
         info = fast.wait_ready(60, not_pid=old_pid)
-        assert info["serde"] == "fast_serde._server.Serializer", info
+        assert info["serde"] == "fast_serde.langgraph._server.Serializer", info
         reloaded = _states(fast, range(TURNS + 1, TURNS + 2))
         for thread_id, values in reloaded.items():
             assert values["version"] == 2, values

@@ -1,4 +1,4 @@
-"""``fast_serde._server``: LangGraph Server's ``langgraph_api.serde.Serializer`` under ``install()``.
+"""``fast_serde.langgraph._server``: LangGraph Server's ``langgraph_api.serde.Serializer`` under ``install()``.
 
 Every case runs in a fresh interpreter (``langgraph_api.config`` reads its environment once, at
 import), with the variables ``langgraph dev`` sets for the in-memory runtime. The reference is
@@ -103,7 +103,7 @@ _COMPARE = """
 
 def test_server_serializer_writes_and_reads_what_the_servers_own_does():
     out = _child(_COMPARE.format(repo=str(REPO_ROOT)), install_env=True)
-    assert out["ours"] == "fast_serde._server.Serializer", out
+    assert out["ours"] == "fast_serde.langgraph._server.Serializer", out
     assert out["stock"] == "langgraph_api.serde.Serializer", out
     assert out["mismatch"] == [], out["mismatch"]
     assert out["pickle_fallback"] == [True, True]  # the server's default
@@ -147,8 +147,8 @@ def test_every_place_the_server_builds_its_serializer_gets_ours():
         """,
         install_env=True,
     )
-    assert out["module"] == out["adapter"] == "fast_serde._server"
-    assert out["memory"] == out["state_reader"] == "fast_serde._server.Serializer"
+    assert out["module"] == out["adapter"] == "fast_serde.langgraph._server"
+    assert out["memory"] == out["state_reader"] == "fast_serde.langgraph._server.Serializer"
 
 
 def test_install_from_a_graph_module_reaches_the_already_built_memory_saver():
@@ -173,8 +173,8 @@ def test_install_from_a_graph_module_reaches_the_already_built_memory_saver():
         """,
         install_env=False,
     )
-    assert out["during"] == {"memory": "fast_serde._server", "module": "fast_serde._server",
-                             "adapter": "fast_serde._server", "pickle_fallback": True}
+    assert out["during"] == {"memory": "fast_serde.langgraph._server", "module": "fast_serde.langgraph._server",
+                             "adapter": "fast_serde.langgraph._server", "pickle_fallback": True}
     assert out["after"] == {"memory_restored": True, "module": "langgraph_api.serde",
                             "adapter": "langgraph_api.serde"}
 
@@ -184,7 +184,7 @@ def test_an_unverified_server_version_keeps_its_serializer_with_one_warning():
         """
         import json, warnings
         warnings.simplefilter("always")
-        from fast_serde import _server
+        from fast_serde.langgraph import _server
         _server.VERIFIED_VERSIONS = frozenset({"0.0.1"})
         import fast_serde.langgraph as lg
         from langgraph.checkpoint.memory import InMemorySaver
@@ -211,7 +211,7 @@ def test_an_unverified_server_version_keeps_its_serializer_with_one_warning():
 def test_server_serializer_class_refuses_what_it_cannot_mirror():
     from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-    from fast_serde._server import server_serializer_class
+    from fast_serde.langgraph._server import server_serializer_class
     from fast_serde.langgraph import FastSerializer
 
     class Indirect(FastSerializer):

@@ -128,7 +128,7 @@ def test_activation_after_langgraph_was_imported_installs_at_once():
 def test_a_failing_install_warns_and_leaves_the_import_working():
     out = _child(
         """
-        import json, fast_serde._install as inst
+        import json, fast_serde.langgraph._install as inst
         def broken():
             raise RuntimeError("boom")
         inst.install = broken

@@ -99,12 +99,15 @@ def test_wheel_contents(built):
         metadata = wheel.read(f"{dist_info}/METADATA").decode()
         entry_points = wheel.read(f"{dist_info}/entry_points.txt").decode()
     for name in (
-        "fast_serde/__init__.py", "fast_serde/__main__.py", "fast_serde/langgraph.py",
+        "fast_serde/__init__.py", "fast_serde/__main__.py", "fast_serde/langgraph/__init__.py",
         "fast_serde/_types.py", "fast_serde/_native.pyi", "fast_serde/py.typed",
         "fast_serde/inspect_cli/__init__.py", "fast_serde/inspect_cli/args.py",
         "fast_serde/inspect_cli/stores.py", "fast_serde/inspect_cli/render.py",
-        "fast_serde/_install.py", "fast_serde/_startup.py",
-        "fast_serde/_server.py", "fast_serde/_stats.py",
+        "fast_serde/langgraph/_install.py", "fast_serde/_startup.py",
+        "fast_serde/langgraph/_server.py", "fast_serde/langgraph/_stats.py",
+        "fast_serde/langgraph/_serializer.py", "fast_serde/langgraph/_plans.py",
+        "fast_serde/langgraph/_compat.py", "fast_serde/langgraph/_probe.py",
+        "fast_serde/langgraph/_probe_values.py",
     ):
         assert name in names, name
     assert "fast_serde/demo.py" not in names  # an example program now: examples/agent_sqlite/
@@ -285,15 +288,16 @@ def test_native_stub_matches_the_extension():
     assert issubclass(native.EncodeError, TypeError) and issubclass(native.DecodeError, ValueError)
 
 
-def test_codec_hooks_protocol_lists_what_fast_serializer_passes(monkeypatch):
-    import fast_serde.langgraph as lg
+def test_codec_signature_lists_what_fast_serializer_passes(monkeypatch):
+    from fast_serde.langgraph import _serializer as lg
 
     seen = []
     monkeypatch.setattr(lg, "LangGraphCodec", lambda *args, **kwargs: seen.append((args, kwargs)))
     lg.FastSerializer()
     (args, kwargs), = seen
-    protocol = next(n for n in _stub_tree().body if isinstance(n, ast.ClassDef) and n.name == "_CodecHooks")
-    declared = {n.target.id for n in protocol.body if isinstance(n, ast.AnnAssign)}
-    assert not kwargs and len(args) == 1
-    assert set(vars(args[0])) == declared
+    codec = next(n for n in _stub_tree().body if isinstance(n, ast.ClassDef) and n.name == "LangGraphCodec")
+    init = next(n for n in codec.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")
+    declared = {a.arg for a in init.args.kwonlyargs}
+    assert not args and not init.args.args[1:] and not init.args.posonlyargs
+    assert set(kwargs) == declared
 

@@ -111,7 +111,7 @@ pub fn loads(
 ///
 /// `obj`'s own `__dict__`, or None when it has none or has not created it yet (an exception's
 /// lazily created dict is not created). Raises what `obj.__dict__` raises. Used by
-/// `fast_serde._plans.encode_plan`, which must not change the object it inspects.
+/// `fast_serde.langgraph._plans.encode_plan`, which must not change the object it inspects.
 #[pyfunction]
 fn instance_dict(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyAny>>> {
     match langgraph::instance_dict(obj.as_ptr()) {

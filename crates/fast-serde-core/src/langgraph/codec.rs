@@ -58,31 +58,44 @@ pub(crate) struct LangGraphCodec {
 
 #[pymethods]
 impl LangGraphCodec {
-    /// `hooks`: an object with the attributes `fallback`, `inspect`, `unusual`, `resolve`,
-    /// `failed`, `method_allowed`, `trust` (None when validating), `delta` (the
-    /// `_DeltaSnapshot` class) and `numpy` (`payload -> ndarray | None`); see
-    /// `fast_serde.langgraph.FastSerializer._make_codec`.
+    /// Keyword arguments only, as `fast_serde.langgraph._serializer.FastSerializer._make_codec`
+    /// passes them: `fallback` (langgraph's `_msgpack_enc`), `inspect` (`_plans.encode_plan`),
+    /// `unusual`, `resolve`, `failed`, `method_allowed` (the callables above), `trust`
+    /// (`_plans.trusted_model`, or None when validating), `delta` (the `_DeltaSnapshot` class),
+    /// `numpy` (`payload -> ndarray | None`) and `memo_bytes` (the memo's budget in bytes; None
+    /// or absent: `DEFAULT_MEMO_BYTES`). Raises TypeError for a missing or unknown argument,
+    /// OverflowError for a negative `memo_bytes`.
     #[new]
-    fn new(hooks: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let get = |name: &str| hooks.getattr(name).map(Bound::unbind);
-        let trust = hooks.getattr("trust")?;
-        let memo_bytes: usize = match hooks.getattr("memo_bytes") {
-            Ok(v) if !v.is_none() => v.extract()?,
-            _ => DEFAULT_MEMO_BYTES,
-        };
-        Ok(LangGraphCodec {
-            fallback: get("fallback")?,
-            inspect: get("inspect")?,
-            unusual: get("unusual")?,
-            resolve: get("resolve")?,
-            failed: get("failed")?,
-            method_allowed: get("method_allowed")?,
-            trust: (!trust.is_none()).then(|| trust.unbind()),
-            delta: get("delta")?,
-            numpy: get("numpy")?,
+    #[pyo3(signature = (
+        *, fallback, inspect, unusual, resolve, failed, method_allowed, trust, delta, numpy,
+        memo_bytes = None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        fallback: Py<PyAny>,
+        inspect: Py<PyAny>,
+        unusual: Py<PyAny>,
+        resolve: Py<PyAny>,
+        failed: Py<PyAny>,
+        method_allowed: Py<PyAny>,
+        trust: Option<Py<PyAny>>,
+        delta: Py<PyAny>,
+        numpy: Py<PyAny>,
+        memo_bytes: Option<usize>,
+    ) -> Self {
+        LangGraphCodec {
+            fallback,
+            inspect,
+            unusual,
+            resolve,
+            failed,
+            method_allowed,
+            trust,
+            delta,
+            numpy,
             classes: Arc::new(Mutex::new(FxHashMap::default())),
-            memo: Memo::new(memo_bytes),
-        })
+            memo: Memo::new(memo_bytes.unwrap_or(DEFAULT_MEMO_BYTES)),
+        }
     }
 
     /// `_msgpack_enc(obj)`'s bytes. Raises `fast_serde.EncodeError` (a `TypeError`) naming the

@@ -17,8 +17,8 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 
 /// `FastSerializer`: the bytes of langgraph-checkpoint's `_msgpack_enc`. `fallback` is
-/// langgraph's `_msgpack_enc` (returns packed bytes), `inspect` is `fast_serde._plans.encode_plan`
-/// (one call per class).
+/// langgraph's `_msgpack_enc` (returns packed bytes), `inspect` is
+/// `fast_serde.langgraph._plans.encode_plan` (one call per class).
 pub(crate) struct LangGraph {
     pub(crate) fallback: *mut ffi::PyObject,
     pub(crate) inspect: *mut ffi::PyObject,

@@ -2,8 +2,8 @@
 //! table of how each is written (ext code, payload head, trailer, depth of the argument).
 //!
 //! The kind values are exported to Python as `_native.PLAN_KINDS` (name -> value) and the flags
-//! as `_native.PLAN_FLAGS`; `fast_serde._plans` reads its constants from there. What each kind
-//! reads from the object is in langgraph/encode.rs (`write_payload`).
+//! as `_native.PLAN_FLAGS`; `fast_serde.langgraph._plans` reads its constants from there. What
+//! each kind reads from the object is in langgraph/encode.rs (`write_payload`).
 
 use super::ext::*;
 

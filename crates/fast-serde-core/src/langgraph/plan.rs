@@ -1,9 +1,9 @@
-//! Per-class plans of the LangGraph encoder: `fast_serde._plans.encode_plan(obj)` (Python,
-//! mirroring `jsonplus._msgpack_default` branch by branch) names the branch and the attributes to
-//! read, once per class; the plan keeps the ext code, the pre-encoded payload head (array header,
-//! module str, name str) and the field names as MessagePack str bytes. Plans are cached by class
-//! (held weakly, and used only while the class's `tp_version_tag` is unchanged), shared between
-//! threads and copied into each thread's own map.
+//! Per-class plans of the LangGraph encoder: `fast_serde.langgraph._plans.encode_plan(obj)`
+//! (Python, mirroring `jsonplus._msgpack_default` branch by branch) names the branch and the
+//! attributes to read, once per class; the plan keeps the ext code, the pre-encoded payload head
+//! (array header, module str, name str) and the field names as MessagePack str bytes. Plans are
+//! cached by class (held weakly, and used only while the class's `tp_version_tag` is unchanged),
+//! shared between threads and copied into each thread's own map.
 
 use super::kind::{PlanKind, CHECK_INSTANCE, ONCE};
 use super::model::Guard;

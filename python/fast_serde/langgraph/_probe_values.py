@@ -1,4 +1,4 @@
-"""The release probe's values (fast_serde._probe): one per class that langgraph-checkpoint's
+"""The release probe's values (_probe): one per class that langgraph-checkpoint's
 `_msgpack_default` tells apart, and plain data. Imported only when a probe runs; its classes are
 importable by name, as the parent's reader imports them.
 """
@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 import pydantic
 
-from fast_serde import _compat
+from fast_serde.langgraph import _compat
 
 class Holder:
     """Holds a nested Enum, so that its `__qualname__` differs from its `__name__`."""

@@ -17,7 +17,7 @@
 
 3. LangGraph Server's own serializer, ``langgraph_api.serde.Serializer``, and the in-memory
    runtime's saver built from it: now if ``langgraph_api.serde`` is imported, else when it is
-   (see ``fast_serde._server`` for the three attributes and the verified versions).
+   (see ``fast_serde.langgraph._server`` for the three attributes and the verified versions).
 
 The Postgres and in-memory savers pin no serializer of their own (checked against
 langgraph-checkpoint 4.3.2, langgraph-checkpoint-sqlite 3.1.2, langgraph-checkpoint-postgres
@@ -43,7 +43,11 @@ import importlib
 import threading
 from typing import Any
 
-from fast_serde import _server, _startup
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+from fast_serde import _startup
+from fast_serde.langgraph import _server
+from fast_serde.langgraph._serializer import FastSerializer
 
 __all__ = ["install", "uninstall"]
 
@@ -76,10 +80,10 @@ def install() -> None:
     with _lock:
         if _patches is not None:
             return
+        # Imported here, not with this module: with FAST_SERDE_INSTALL set, the checkpoint
+        # base's import runs install() (fast_serde._startup), which must not happen while
+        # fast_serde.langgraph is still being imported.
         from langgraph.checkpoint.base import BaseCheckpointSaver
-        from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-
-        from fast_serde.langgraph import FastSerializer
 
         planned: list[tuple[Any, str, Any]] = [(BaseCheckpointSaver, "serde", FastSerializer())]
         for name in _PINNING_MODULES:
@@ -109,10 +113,6 @@ def install() -> None:
 def _pin_when_imported(module: Any) -> None:
     """The pinning module's import has finished: patch its global as install() would have."""
     global _patches
-    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-
-    from fast_serde.langgraph import FastSerializer
-
     with _lock:
         if _patches is None or module.__dict__.get("JsonPlusSerializer") is not JsonPlusSerializer:
             return

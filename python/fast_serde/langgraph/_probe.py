@@ -1,10 +1,10 @@
 """The release probe: on a langgraph-checkpoint release outside `_compat.VERIFIED`, FastSerializer
 proves itself against the installed JsonPlusSerializer before it goes native.
 
-`verdict()` runs once per process, at the first FastSerializer construction (on a verified
-release it only returns `NATIVE`). For every branch of the parent's `_msgpack_default` (one value
-of each class it tells apart, so every plan kind of `_plans` and ext codes 0-7) and plain data, it
-compares, on the installed parent:
+`verdict(FastSerializer)` runs once per process, at the first FastSerializer construction (on a
+verified release it only returns `NATIVE`). For every branch of the parent's `_msgpack_default`
+(one value of each class it tells apart, so every plan kind of `_plans` and ext codes 0-7) and
+plain data, it compares, on the installed parent:
 
 - the bytes: FastSerializer's native `dumps_typed` with the parent's;
 - the cross-reads: the parent's bytes read by both, and FastSerializer's bytes (where equal) read
@@ -35,7 +35,7 @@ from typing import Any
 
 import ormsgpack
 
-from fast_serde import _compat, _plans
+from fast_serde.langgraph import _compat, _plans
 
 __all__ = ["Verdict", "NATIVE", "verdict", "run"]
 
@@ -107,7 +107,7 @@ _running = False
 _JSONPLUS_LOGGER = "langgraph.checkpoint.serde.jsonplus"
 
 
-_VALUES_MODULE = "fast_serde._probe_values"
+_VALUES_MODULE = "fast_serde.langgraph._probe_values"
 
 
 class _OwnRecords(logging.Filter):
@@ -121,8 +121,13 @@ class _OwnRecords(logging.Filter):
         return _VALUES_MODULE not in text
 
 
-def verdict() -> Verdict:
-    """The process's verdict, probing first if the release is not verified (once per process)."""
+def verdict(serializer: type) -> Verdict:
+    """The process's verdict, probing first if the release is not verified (once per process).
+
+    Args:
+        serializer: the ``FastSerializer`` class, whose first construction asks (the probe builds
+            instances of it to compare with the parent).
+    """
     global _verdict, _running
     if _verdict is not None:
         return _verdict
@@ -136,7 +141,7 @@ def verdict() -> Verdict:
             return _verdict
         _running = True
         try:
-            v = run()
+            v = run(serializer)
         except Exception as exc:  # a release the probe cannot even drive: the parent for all
             v = Verdict(False, False, problems=(f"every write and read (the probe failed: {exc!r})",))
         finally:
@@ -160,9 +165,10 @@ def apply(v: Verdict) -> None:
         )
 
 
-def run() -> Verdict:
-    """Probe the installed parent now (whatever the version) and return the verdict; changes no
-    state of the process except the parent's once-per-process warning sets (probe keys only)."""
+def run(serializer: type) -> Verdict:
+    """Probe the installed parent now (whatever the version) with instances of `serializer` (the
+    ``FastSerializer`` class) and return the verdict; changes no state of the process except the
+    parent's once-per-process warning sets (probe keys only)."""
     started = _time.perf_counter()
     jsonplus = importlib.import_module("langgraph.checkpoint.serde.jsonplus")
     logger = logging.getLogger(_JSONPLUS_LOGGER)
@@ -171,17 +177,15 @@ def run() -> Verdict:
     was_probing = _plans.PROBING
     _plans.PROBING = True
     try:
-        dumps, loads, kinds, problems = _compare(jsonplus)
+        dumps, loads, kinds, problems = _compare(jsonplus, serializer)
     finally:
         _plans.PROBING = was_probing
         logger.removeFilter(own)
     return Verdict(dumps, loads, frozenset(kinds), tuple(problems), _time.perf_counter() - started)
 
 
-def _compare(jsonplus: Any) -> tuple[bool, bool, set[int], list[str]]:
+def _compare(jsonplus: Any, fast_cls: type) -> tuple[bool, bool, set[int], list[str]]:
     from langgraph.checkpoint.serde.event_hooks import register_serde_event_listener
-
-    from fast_serde.langgraph import FastSerializer
 
     dumps = loads = True
     kinds: set[int] = set()
@@ -200,16 +204,17 @@ def _compare(jsonplus: Any) -> tuple[bool, bool, set[int], list[str]]:
         loads = False
         problems.append("every read (its ext hook has no _check_allowed to take the allowlist from)")
 
-    from fast_serde import _probe_values
+    # Imported only when a probe runs (its pydantic models and values cost at import).
+    from fast_serde.langgraph import _probe_values
 
     values = _probe_values.values()
     if not any(_kind(v) == _plans.SEND for _, v in values):
         kinds.add(_plans.SEND)  # langgraph not imported yet: Send objects take the parent's path
     allow = sorted({(type(v).__module__, n) for _, v in values for n in _names(v)})
     parent = jsonplus.JsonPlusSerializer(allowed_msgpack_modules=allow)
-    fast = FastSerializer(allowed_msgpack_modules=allow)
+    fast = fast_cls(allowed_msgpack_modules=allow)
     pairs = [(parent, fast, "allowed")]
-    blocking = _blocking_pair(jsonplus, FastSerializer)
+    blocking = _blocking_pair(jsonplus, fast_cls)
     if blocking is not None:
         pairs.append((*blocking, "blocked"))
     events: list[dict[str, Any]] = []

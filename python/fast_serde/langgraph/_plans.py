@@ -1,13 +1,13 @@
 """Per-class plans for the native LangGraph codec, decided once per class.
 
-The walker (crates/fast-serde-core/src/encode.rs) meets a type it does not know by pointer, calls
-`encode_plan(obj)` once for that class and caches the answer; the reader calls
+The walker (crates/fast-serde-core/src/langgraph/plan.rs) meets a type it does not know by
+pointer, calls `encode_plan(obj)` once for that class and caches the answer; the reader calls
 `trusted_model(cls, kwargs)` once per pydantic class when `validate_models=False`.
 
 `encode_plan` follows `langgraph.checkpoint.serde.jsonplus._msgpack_default` (langgraph-checkpoint
 4.3) branch by branch, in its order of precedence, so the ext code and payload shape the walker
 writes are the ones that function would have produced for every instance of the class. A kind the
-installed release writes otherwise (`REJECTED_KINDS`: fast_serde._compat, fast_serde._probe) is
+installed release writes otherwise (`REJECTED_KINDS`: `_compat`, `_probe`) is
 written by that function itself.
 """
 
@@ -39,8 +39,9 @@ from zoneinfo import ZoneInfo
 from langgraph.checkpoint.serde.types import SendProtocol
 from langgraph.store.base import Item
 
-from fast_serde import _compat, _native
+from fast_serde import _native
 from fast_serde._native import instance_dict
+from fast_serde.langgraph import _compat
 
 # `isinstance(obj, _DELTA)`: never true on a release without `_DeltaSnapshot`.
 _DELTA: tuple[type, ...] = (_compat.DELTA_SNAPSHOT,) if _compat.DELTA_SNAPSHOT else ()
@@ -81,9 +82,9 @@ INSTANCE_ATTRS = frozenset({"model_dump", "get_secret_value", "dict", "_asdict"}
 
 
 # Kinds written by the parent's own `_msgpack_enc` on the installed release (FALLBACK): those it
-# writes otherwise (`_compat`), and those fast_serde._probe found different on an unverified one.
+# writes otherwise (`_compat`), and those _probe found different on an unverified one.
 REJECTED_KINDS: frozenset[int] = frozenset() if _compat.SEND_TIMEOUT else frozenset({SEND})
-# True while fast_serde._probe runs: no plan is cached (its verdict may still reject the kind).
+# True while _probe runs: no plan is cached (its verdict may still reject the kind).
 PROBING = False
 
 
@@ -345,7 +346,7 @@ def typed_dict_guards(cls: type) -> tuple[Any, ...] | None:
     ...))` (a TypedDict with `extra="allow"`, written with every key in the dict's order: only
     the named keys' values are checked), `("list", guard)` (an exact list's items), `("dict",
     guard)` (an exact dict's values) or `("opt", guard)` (None or guard); the walker checks it
-    per object (encode_lg.rs `Guard`) and takes `model_dump()` when a value does not fit.
+    per object (langgraph/model.rs `Guard`) and takes `model_dump()` when a value does not fit.
     Returns None (the class is not plain) when a TypedDict sits anywhere else: in a union, a
     tuple, a dict key, a TypedDict with `extra="forbid"`, or a recursive definition.
     """

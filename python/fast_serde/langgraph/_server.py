@@ -43,8 +43,14 @@ from __future__ import annotations
 import sys
 import threading
 import warnings
+from importlib.metadata import PackageNotFoundError, version
 from types import ModuleType
 from typing import Any
+
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+from fast_serde import _startup
+from fast_serde.langgraph._serializer import FastSerializer
 
 __all__ = ["VERIFIED_VERSIONS", "server_serializer_class"]
 
@@ -73,10 +79,6 @@ def server_serializer_class(server_cls: type) -> type:
     Raises:
         TypeError: ``server_cls`` is not a direct subclass of ``JsonPlusSerializer``.
     """
-    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-
-    from fast_serde.langgraph import FastSerializer
-
     if not (isinstance(server_cls, type) and server_cls.__bases__ == (JsonPlusSerializer,)):
         raise TypeError(f"{server_cls!r} is not a direct subclass of JsonPlusSerializer")
     return type(
@@ -85,28 +87,24 @@ def server_serializer_class(server_cls: type) -> type:
         {
             "__module__": __name__,
             "__doc__": f"{server_cls.__module__}.{server_cls.__qualname__} running "
-            "FastSerializer's native path (fast_serde._server).",
+            "FastSerializer's native path (fast_serde.langgraph._server).",
         },
     )
 
 
 def install() -> None:
-    """Called by ``fast_serde._install.install()``: patch the server now if ``langgraph_api.serde``
-    is imported, else as soon as it is."""
+    """Called by ``_install.install()``: patch the server now if ``langgraph_api.serde`` is
+    imported, else as soon as it is."""
     global _wanted
-    from fast_serde._startup import when_imported
-
     _wanted = True
-    when_imported(_SERDE_MODULE, on_serde_imported)
+    _startup.when_imported(_SERDE_MODULE, on_serde_imported)
 
 
 def uninstall() -> None:
-    """Called by ``fast_serde._install.uninstall()``: put back what was patched."""
+    """Called by ``_install.uninstall()``: put back what was patched."""
     global _wanted
-    from fast_serde._startup import forget
-
     _wanted = False
-    forget(_SERDE_MODULE, on_serde_imported)
+    _startup.forget(_SERDE_MODULE, on_serde_imported)
     with _lock:
         for owner, attr, original, ours in reversed(_patches):
             if getattr(owner, attr, _MISSING) is ours:
@@ -157,10 +155,6 @@ def _patch(owner: ModuleType, attr: str, expected: Any, ours: Any) -> None:
 
 def _unverified(server_cls: Any) -> str | None:
     """Why the server's serializer must not be replaced, or None when it may be."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-
     try:
         found = version("langgraph-api")
     except PackageNotFoundError:

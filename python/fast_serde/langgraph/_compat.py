@@ -15,7 +15,7 @@ releases themselves (their jsonplus.py, _msgpack.py and types.py), they differ o
 
 Each feature is detected from the installed module (not from the version number), so a release
 that drops or renames one is not misread. Releases outside `VERIFIED` are checked at first use
-against the installed parent by fast_serde._probe, which falls back to the parent's own path for
+against the installed parent by _probe, which falls back to the parent's own path for
 whatever differs.
 """
 
@@ -164,7 +164,7 @@ _create_hook = getattr(_jsonplus, "_create_msgpack_ext_hook", None)
 _default_checks = _parent_checks(_create_hook(None)) if callable(_create_hook) else None
 
 # Whether the allowlist decision can be taken from the parent itself; where not (an unknown
-# release built otherwise), FastSerializer reads through the parent (fast_serde._probe).
+# release built otherwise), FastSerializer reads through the parent (_probe).
 PARENT_CHECKS = _default_checks is not None
 
 # id(allowlist) -> (allowlist, its check): the allowlist object is held, so its id stays its own.
@@ -199,7 +199,7 @@ def check_allowed_method(module: str, name: str, method: str) -> bool:
 
 def remember_allowlist(allowed: Any, check: Callable[..., bool]) -> None:
     """Make `check` the allowlist check of the allowlist object `allowed` until
-    `forget_allowlist(allowed)` (fast_serde._probe's silent blocker for its own serializers)."""
+    `forget_allowlist(allowed)` (_probe's silent blocker for its own serializers)."""
     _pinned[id(allowed)] = (allowed, check)
 
 

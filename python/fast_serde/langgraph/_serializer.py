@@ -1,16 +1,12 @@
-"""`FastSerializer`: JsonPlusSerializer's format (langgraph-checkpoint 4.x), written and read natively.
+"""`FastSerializer` (exported by `fast_serde.langgraph`) and the callables it gives the codec.
 
-Usage with any stock checkpointer::
-
-    from langgraph.checkpoint.sqlite import SqliteSaver
-    from fast_serde.langgraph import FastSerializer
-
-    saver = SqliteSaver(conn, serde=FastSerializer())
-
-The bytes are JsonPlusSerializer's own (``("msgpack", bytes)`` with its ext codes 0-7; ``"null"``,
-``"bytes"``, ``"bytearray"`` tags), so databases written by either are read by both. How the
-langgraph-checkpoint releases differ lives in fast_serde._compat; on a release outside its verified
-list, fast_serde._probe checks this class against the installed parent at first use.
+`FastSerializer` subclasses the installed `JsonPlusSerializer`; `dumps_typed` and `loads_typed`
+run `_native.LangGraphCodec` (crates/fast-serde-core/src/langgraph/codec.rs), built by
+`_make_codec` with the module-level callables below: the parent's allowlist decision and import
+(`_resolve`), its ext hook for unusual payloads (`_ext_from_payload`) and fallbacks (`_failed`,
+`_method_allowed`, `_numpy_array`), and the per-class plans (`_plans`). How the
+langgraph-checkpoint releases differ lives in `_compat`; on a release outside its verified list,
+`_probe` checks this class against the installed parent at first use.
 """
 
 from __future__ import annotations
@@ -18,23 +14,23 @@ from __future__ import annotations
 import functools
 import importlib
 import pickle
-from types import SimpleNamespace
 from typing import Any
 
-from fast_serde import _compat  # first: a clear ImportError on a release without the allowlist
+# First: a clear ImportError on a release without the allowlist.
+from fast_serde.langgraph import _compat
 from langgraph.checkpoint.serde import _msgpack as _lg_msgpack
 from langgraph.checkpoint.serde import jsonplus as _jsonplus
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from fast_serde import _native, _plans, _probe
-from fast_serde._install import install, uninstall
+from fast_serde import _native
 from fast_serde._native import EncodeError, LangGraphCodec
-from fast_serde._stats import counted_dumps, counted_loads, reset_stats, stats
+from fast_serde.langgraph import _plans, _probe
+from fast_serde.langgraph._stats import counted_dumps, counted_loads
 
 # Ext 7's reader for the installed release (the class, or None before 4.1).
 _DeltaSnapshot = _compat.read_delta_snapshot
 
-__all__ = ["FastSerializer", "install", "uninstall", "stats", "reset_stats"]
+__all__ = ["DEFAULT_MEMO_BYTES", "FastSerializer"]
 
 _EMPTY_BYTES = b""
 
@@ -62,11 +58,11 @@ class FastSerializer(JsonPlusSerializer):
             opt-in trusted mode: pydantic models are restored without re-running validation, the
             way ``pickle`` restores them (``__dict__``, fields set and extras set directly),
             where the class's schema proves that validation returns every value unchanged (a rule
-            read once per class by ``fast_serde._plans.trusted_model``: no validators, private
-            attributes or value-changing config, fields of plain types) and each value meets its
-            field's rule; every other object is validated as usual, so the objects are those the
-            parent builds. The allowlist applies in both modes. Use it only for checkpoints you
-            trust as you would trust a pickle (docs/security.md).
+            read once per class by ``fast_serde.langgraph._plans.trusted_model``: no validators,
+            private attributes or value-changing config, fields of plain types) and each value
+            meets its field's rule; every other object is validated as usual, so the objects are
+            those the parent builds. The allowlist applies in both modes. Use it only for
+            checkpoints you trust as you would trust a pickle (docs/security.md).
         memo_bytes: the budget, in bytes, of the memo of validated models (default
             ``DEFAULT_MEMO_BYTES``, 64 MiB; ``0`` turns it off). An ext 5 payload seen before
             (the same class, the exact same bytes) is rebuilt from a verified copy of what
@@ -105,24 +101,22 @@ class FastSerializer(JsonPlusSerializer):
         if self.memo_bytes < 0:
             raise ValueError(f"memo_bytes must be >= 0, not {memo_bytes!r}")
         # On a release outside the verified list, the first construction probes it (_probe).
-        self._native = _probe.verdict()
+        self._native = _probe.verdict(FastSerializer)
         self._codec = self._make_codec()
 
     def _make_codec(self) -> LangGraphCodec:
         # Module-level callables bound to the allowlist, never to self: no reference cycle.
         return LangGraphCodec(
-            SimpleNamespace(
-                fallback=_jsonplus._msgpack_enc,
-                inspect=_plans.encode_plan,
-                unusual=functools.partial(_ext_from_payload, self._allowed_msgpack_modules),
-                resolve=functools.partial(_resolve, self._allowed_msgpack_modules),
-                failed=_failed,
-                method_allowed=_method_allowed,
-                trust=None if self.validate_models else _plans.trusted_model,
-                delta=_DeltaSnapshot,
-                numpy=_numpy_array,
-                memo_bytes=self.memo_bytes,
-            )
+            fallback=_jsonplus._msgpack_enc,
+            inspect=_plans.encode_plan,
+            unusual=functools.partial(_ext_from_payload, self._allowed_msgpack_modules),
+            resolve=functools.partial(_resolve, self._allowed_msgpack_modules),
+            failed=_failed,
+            method_allowed=_method_allowed,
+            trust=None if self.validate_models else _plans.trusted_model,
+            delta=_DeltaSnapshot,
+            numpy=_numpy_array,
+            memo_bytes=self.memo_bytes,
         )
 
     def with_msgpack_allowlist(self, extra_allowlist: Any) -> FastSerializer:
