@@ -5,7 +5,7 @@ langgraph-checkpoint at that release, the companions it installs with (`COMPANIO
 langgraph-checkpoint-sqlite lines that accept it; every other pin from requirements-dev.txt), and
 the fast-serde wheel built once from this tree. In each it runs
 
-1. our python/tests/test_langgraph.py, test_golden.py and test_releases.py (the probe finds
+1. our python/tests/langgraph_serde/test_langgraph.py, test_golden.py and test_releases.py (the probe finds
    nothing on that release, and simulated future releases built on it) against that release's
    JsonPlusSerializer;
 2. that release's own tests/test_jsonplus.py (from its sdist) with FastSerializer in
@@ -64,7 +64,7 @@ TOO_OLD = ("3.0.1", "4.0.0")
 # entry when its fix lands (the table then says "now passes").
 KNOWN: dict[str, str] = {}
 # Ours, run against each release: the format, the golden blobs, the probe on that release.
-OUR_TESTS = ("test_langgraph.py", "test_golden.py", "test_releases.py")
+OUR_TESTS = ("langgraph_serde/test_langgraph.py", "langgraph_serde/test_golden.py", "releases/test_releases.py")
 
 SHIM = '''\
 """Run this langgraph-checkpoint release's test_jsonplus.py with FastSerializer in
@@ -87,7 +87,7 @@ sys.path.insert(0, sys.argv[1])
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from fast_serde.langgraph import FastSerializer
 from fixtures.golden_values import VALUES
-sys.path.insert(0, sys.argv[1] + "/python/tests")
+sys.path.insert(0, sys.argv[1] + "/python/tests/support")
 from lg_strategies import assert_same
 cases = dict(VALUES)  # the golden values, the 5k/30k/200k agent states and a checkpoint among them
 j, f = JsonPlusSerializer(), FastSerializer()

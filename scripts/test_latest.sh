@@ -33,8 +33,8 @@ PY
 
 set +e
 "$VENV/bin/python" -m pytest -q -p no:cacheprovider \
-    python/tests/test_golden.py python/tests/test_langgraph.py python/tests/test_exactness.py \
-    python/tests/test_memo.py python/tests/test_caches.py
+    python/tests/langgraph_serde/test_golden.py python/tests/langgraph_serde/test_langgraph.py python/tests/langgraph_serde/test_exactness.py \
+    python/tests/langgraph_serde/test_memo.py python/tests/langgraph_serde/test_caches.py
 rc=$?
 set -e
 if [[ $rc -eq 5 ]]; then

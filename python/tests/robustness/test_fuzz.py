@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 import fast_serde
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO_ROOT / "fuzz" / "python"))
 
 import oracles  # noqa: E402

@@ -74,7 +74,7 @@ from fast_serde import _compat
 from fast_serde.langgraph import FastSerializer
 from lg_strategies import assert_same, rich_values
 
-TESTS_DIR = pathlib.Path(__file__).resolve().parent
+SUPPORT_DIR = pathlib.Path(__file__).resolve().parents[1] / "support"  # lg_models, for subprocesses
 
 # What the installed langgraph-checkpoint release writes (the release matrix runs this file on each).
 _DeltaSnapshot = _compat.DELTA_SNAPSHOT  # None before 4.1
@@ -1269,7 +1269,7 @@ def test_strict_flag_default_in_process(monkeypatch: pytest.MonkeyPatch, index: 
 def _run_py(script: str, env_extra: dict[str, str], cwd: pathlib.Path) -> dict[str, Any]:
     env = dict(os.environ)
     env.update(env_extra)
-    env["PYTHONPATH"] = os.pathsep.join([str(TESTS_DIR), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["PYTHONPATH"] = os.pathsep.join([str(SUPPORT_DIR), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     proc = subprocess.run([sys.executable, "-c", script], env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])

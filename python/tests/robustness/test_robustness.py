@@ -56,7 +56,7 @@ import fast_serde
 from fast_serde import MAX_DEPTH, DecodeError, EncodeError, Ext
 from fast_serde.langgraph import FastSerializer
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 CORPUS_DIR = REPO_ROOT / "fixtures" / "fuzz_corpus"
 CORPUS = sorted(CORPUS_DIR.glob("*.msgpack"))
 BLOBS = {p.stem: p.read_bytes() for p in CORPUS}
