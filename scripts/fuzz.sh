@@ -64,7 +64,7 @@ export PYO3_PYTHON="$PY"
 # The embedded interpreter of the Rust targets: the venv's packages, this tree's fast_serde.
 export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
 # CPython never frees everything at exit: leak reports at exit are not findings here (reference
-# leaks are tested by python/tests/robustness/test_robustness.py).
+# leaks are tested by python/tests/robustness/test_leaks.py).
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}"
 
 LOGDIR="fuzz/logs"
