@@ -23,7 +23,7 @@ pooled. Nothing is asserted: the numbers are printed and, unless ``--no-write``,
 ``<!-- bench-pg:begin -->`` and ``<!-- bench-pg:end -->`` in docs/scaling.md.
 
 The server: ``$FAST_SERDE_PG_DSN`` if set (a fresh database is created in it and dropped), else a
-throwaway cluster started by python/tests/pg_server.py (run ``scripts/pg_setup.sh`` first if
+throwaway cluster started by python/tests/support/pg_server.py (run ``scripts/pg_setup.sh`` first if
 PostgreSQL is not installed).
 """
 
@@ -44,7 +44,7 @@ from typing import Annotated, Any
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DOC = REPO_ROOT / "docs" / "scaling.md"
 BEGIN, END_MARK = "<!-- bench-pg:begin -->", "<!-- bench-pg:end -->"
-for p in (REPO_ROOT, REPO_ROOT / "python" / "tests"):
+for p in (REPO_ROOT, REPO_ROOT / "python" / "tests" / "support"):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 

@@ -19,10 +19,11 @@
 #                                     else a random mutation loop.
 #   FUZZ_SEED=N                       seed of the mutation loops (default: the clock; printed).
 #   FUZZ_INSTALL=1                    install cargo-fuzz and atheris first when missing.
-#   FAST_SERDE_DIFF_EXAMPLES=N        then run python/tests/test_differential.py with N hypothesis
-#                                     examples per property (FastSerializer against JsonPlusSerializer
-#                                     on generated classes; seeded by FUZZ_SEED; not counted in
-#                                     SECONDS), FAST_SERDE_DIFF_PER_RUN (500) per process.
+#   FAST_SERDE_DIFF_EXAMPLES=N        then run python/tests/differential/test_differential.py with
+#                                     N hypothesis examples per property (FastSerializer against
+#                                     JsonPlusSerializer on generated classes; seeded by FUZZ_SEED;
+#                                     not counted in SECONDS), FAST_SERDE_DIFF_PER_RUN (500) per
+#                                     process.
 #                                     `make fuzz` sets 2000; unset or 0: skipped.
 #   VENV=.venv                        the project venv (built extension and pinned deps).
 set -euo pipefail
@@ -63,7 +64,7 @@ export PYO3_PYTHON="$PY"
 # The embedded interpreter of the Rust targets: the venv's packages, this tree's fast_serde.
 export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
 # CPython never frees everything at exit: leak reports at exit are not findings here (reference
-# leaks are tested by python/tests/test_robustness.py).
+# leaks are tested by python/tests/robustness/test_leaks.py).
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}"
 
 LOGDIR="fuzz/logs"
@@ -133,13 +134,14 @@ if [[ "$DIFF_EXAMPLES" =~ ^[0-9]+$ ]] && (( DIFF_EXAMPLES > 0 )); then
     # One process per property and per DIFF_PER_RUN examples (seeds FUZZ_SEED, FUZZ_SEED+1, ...):
     # FastSerializer caches plans for the first 4096 classes of a process only, and a property
     # builds 1-6 classes an example; the known-issue regressions run once, first.
-    DIFF_TESTS=python/tests/test_differential.py
+    DIFF_TESTS=python/tests/differential/test_differential.py
     mapfile -t DIFF_PROPS < <("$PY" -m pytest -q --collect-only -p no:cacheprovider "$DIFF_TESTS" 2>/dev/null \
         | grep -o '::test_[a-z_]*_differential$' || true)
     echo "fuzz.sh: differential: $DIFF_EXAMPLES examples for each of ${#DIFF_PROPS[@]} properties, $DIFF_PER_RUN per process"
     rm -f "$LOGDIR"/differential-*.json "$LOGDIR/differential.log"
     rc=0
-    "$PY" -m pytest -q -p no:cacheprovider python/tests/test_diff_known.py >>"$LOGDIR/differential.log" 2>&1 || rc=$?
+    "$PY" -m pytest -q -p no:cacheprovider python/tests/differential/test_diff_known.py \
+        >>"$LOGDIR/differential.log" 2>&1 || rc=$?
     run=0
     for prop in "${DIFF_PROPS[@]}"; do
         for (( done_n = 0; done_n < DIFF_EXAMPLES; done_n += DIFF_PER_RUN )); do

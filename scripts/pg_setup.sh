@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make sure PostgreSQL's server binaries (pg_ctl, initdb, postgres) are on this machine, so that
-# `make test` can start a throwaway server (python/tests/pg_server.py) for the PostgreSQL tests.
+# `make test` can start a throwaway server (python/tests/support/pg_server.py) for the PostgreSQL
+# tests.
 #
 #   * pg_ctl found (PATH, $FAST_SERDE_PG_BIN, /usr/lib/postgresql/<ver>/bin): nothing to do.
 #   * $FAST_SERDE_PG_DSN set (an already running server is used): nothing to do.

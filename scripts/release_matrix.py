@@ -5,9 +5,9 @@ For every release in `fast_serde.langgraph._compat.VERIFIED`, in its own venv
 (`COMPANIONS`: langgraph and langgraph-checkpoint-sqlite lines that accept it; every other pin from
 requirements-dev.txt), and the fast-serde wheel built once from this tree. In each it runs
 
-1. our python/tests/test_langgraph.py, test_golden.py and test_releases.py (the probe finds
-   nothing on that release, and simulated future releases built on it) against that release's
-   JsonPlusSerializer;
+1. our tests of the format (`LANGGRAPH_TESTS` in python/tests/langgraph_serde/), test_golden.py
+   and releases/test_releases.py (the probe finds nothing on that release, and simulated future
+   releases built on it) against that release's JsonPlusSerializer;
 2. that release's own tests/test_jsonplus.py (from its sdist) with FastSerializer in
    JsonPlusSerializer's place: a conftest.py beside the copied file sets
    `langgraph.checkpoint.serde.jsonplus.JsonPlusSerializer = FastSerializer` before the file is
@@ -63,8 +63,17 @@ TOO_OLD = ("3.0.1", "4.0.0")
 # elsewhere: reported as known (the run stays green); any other failure fails the run. Remove an
 # entry when its fix lands (the table then says "now passes").
 KNOWN: dict[str, str] = {}
-# Ours, run against each release: the format, the golden blobs, the probe on that release.
-OUR_TESTS = ("test_langgraph.py", "test_golden.py", "test_releases.py")
+# Ours, run against each release: the format (every type family, the allowlist, tags, encryption,
+# errors, regressions, a real graph), the golden blobs, the probe on that release.
+LANGGRAPH_TESTS = (
+    "types", "pydantic", "trusted", "ext_payloads", "property", "allowlist", "type_tags", "encryption",
+    "errors", "regressions", "graph",
+)
+OUR_TESTS = (
+    *(f"langgraph_serde/test_{name}.py" for name in LANGGRAPH_TESTS),
+    "langgraph_serde/test_golden.py",
+    "releases/test_releases.py",
+)
 
 SHIM = '''\
 """Run this langgraph-checkpoint release's test_jsonplus.py with FastSerializer in
@@ -87,7 +96,7 @@ sys.path.insert(0, sys.argv[1])
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from fast_serde.langgraph import FastSerializer
 from fixtures.golden_values import VALUES
-sys.path.insert(0, sys.argv[1] + "/python/tests")
+sys.path.insert(0, sys.argv[1] + "/python/tests/support")
 from lg_strategies import assert_same
 cases = dict(VALUES)  # the golden values, the 5k/30k/200k agent states and a checkpoint among them
 j, f = JsonPlusSerializer(), FastSerializer()
@@ -292,7 +301,7 @@ def main() -> int:
                      bytes_cell, ratios_cell, time.monotonic() - t))
         ok_all &= ours_ok and theirs_ok and bytes_ok and ratios_ok
         passed += ours_ok and theirs_ok and bytes_ok and ratios_ok
-    print("| langgraph-checkpoint | our tests (test_langgraph, test_golden, test_releases) | its test_jsonplus.py with FastSerializer | bytes identical (golden values, 5k/30k/200k states) | dumps_typed / loads_typed vs JsonPlus at 200k | seconds |")
+    print("| langgraph-checkpoint | our tests (langgraph_serde format, test_golden, test_releases) | its test_jsonplus.py with FastSerializer | bytes identical (golden values, 5k/30k/200k states) | dumps_typed / loads_typed vs JsonPlus at 200k | seconds |")
     print("|---|---|---|---|---|---|")
     for release, ours, theirs, b, ratio, secs in rows:
         print(f"| {release} | {ours} | {theirs} | {b} | {ratio} | {secs:.0f} |")

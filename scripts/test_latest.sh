@@ -5,7 +5,7 @@
 #   scripts/test_latest.sh [PYTHON]      (make test-latest; .ci/run calls it)
 #
 # Runs the tests that compare FastSerializer with the installed JsonPlusSerializer (byte for byte,
-# object for object: test_golden, test_langgraph, test_exactness, test_memo, test_caches) and
+# object for object: langgraph_serde/ but its native-constants and stats tests) and
 # prints the versions it resolved. Exits non-zero on any failure, and when no test ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,8 +33,9 @@ PY
 
 set +e
 "$VENV/bin/python" -m pytest -q -p no:cacheprovider \
-    python/tests/test_golden.py python/tests/test_langgraph.py python/tests/test_exactness.py \
-    python/tests/test_memo.py python/tests/test_caches.py
+    python/tests/langgraph_serde/test_{golden,types,pydantic,trusted,ext_payloads,property}.py \
+    python/tests/langgraph_serde/test_{allowlist,type_tags,encryption,errors,regressions,graph}.py \
+    python/tests/langgraph_serde/test_{exactness,memo,caches}.py
 rc=$?
 set -e
 if [[ $rc -eq 5 ]]; then

@@ -1,5 +1,5 @@
 """Oracles of the Python-API fuzz target, shared by the atheris driver (``fuzz_api.py``) and the
-hypothesis tests (``python/tests/test_fuzz.py``).
+hypothesis tests (``python/tests/robustness/test_fuzz.py``).
 
 Each ``check_*`` takes fuzzer bytes and raises ``Finding`` (an AssertionError) when the
 contract is broken; anything else it raises is a finding too. Contract checked:

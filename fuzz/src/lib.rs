@@ -21,7 +21,8 @@
 //! crash: with ormsgpack older than 1.13 (Python 3.10's 1.12.2), which segfaults on an array32
 //! header it cannot allocate and which FastSerializer reaches through the parent's ext hook,
 //! `check_langgraph` leaves out the inputs `oracles.reference_would_crash` names (see
-//! `fuzz/python/oracles.py`; recorded as a strict xfail in `python/tests/test_robustness.py`).
+//! `fuzz/python/oracles.py`; recorded as a strict xfail in
+//! `python/tests/robustness/test_decoder.py`).
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyModule};

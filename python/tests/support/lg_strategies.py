@@ -1,4 +1,6 @@
-"""Comparison helper and hypothesis strategies for test_langgraph.py.
+"""Comparison helper and hypothesis strategies for the LangGraph serializer tests
+(langgraph_serde/; also diff_check.py and the release matrix: ``assert_same``, test_fuzz.py:
+``rich_values``).
 
 ``assert_same(actual, expected)`` is a type-strict deep equality for what JsonPlusSerializer's
 ``loads_typed`` returns: same types all the way down, ``model_fields_set`` for pydantic models,

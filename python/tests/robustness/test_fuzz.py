@@ -14,7 +14,6 @@ runs the same oracles for as long as asked.
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from hypothesis import strategies as st
 
 import fast_serde
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO_ROOT / "fuzz" / "python"))
 
 import oracles  # noqa: E402
@@ -54,16 +53,6 @@ mutations = st.one_of(
     st.tuples(st.just("duplicate"), positions, st.integers(1, 32), positions),
     st.tuples(st.just("ext-code"), positions, st.integers(-128, 127)),
 )
-
-
-@pytest.fixture(autouse=True)
-def _quiet_langgraph_warnings():
-    """The parent logs a warning per blocked / unreconstructable type; keep the output short."""
-    lg = logging.getLogger("langgraph")
-    old = lg.level
-    lg.setLevel(logging.ERROR)
-    yield
-    lg.setLevel(old)
 
 
 def mutate(data: bytes, muts: list[tuple]) -> bytes:

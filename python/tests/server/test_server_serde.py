@@ -18,7 +18,7 @@ import pytest
 
 pytest.importorskip("langgraph_api")
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 # What `langgraph dev` exports before it imports the server (langgraph_api/cli.py run_server).
 SERVER_ENV = {

@@ -51,7 +51,7 @@ from pg_server import PgServer, pg_server_fixture  # noqa: E402
 
 pg_server = pytest.fixture(scope="module", name="pg_server")(pg_server_fixture)
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 PREFIX = "fast-serde inspect: error: "
 
 

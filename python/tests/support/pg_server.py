@@ -12,13 +12,13 @@ Where the binaries come from, in order: ``$FAST_SERDE_PG_BIN`` (a directory), ``
 When none is found, ``ensure_binaries()`` runs ``scripts/pg_setup.sh`` (apt-get install
 postgresql) first. Set ``FAST_SERDE_PG_DSN`` to use an already running server instead.
 
-``server_session()`` is the body of the pytest session fixture (see test_postgres.py): it skips
-with a clear message only when there is neither a usable server nor a way to install one
+``server_session()`` is the body of the pytest session fixture (see server/test_postgres.py): it
+skips with a clear message only when there is neither a usable server nor a way to install one
 (no apt-get, or apt-get without root or password-less sudo); a failed install or a server that
 does not start is an error, not a skip.
 
-Run ``python python/tests/pg_server.py`` to start a server by hand: it prints the DSN and stops
-the server on Ctrl-C.
+Run ``python python/tests/support/pg_server.py`` to start a server by hand: it prints the DSN and
+stops the server on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 SETUP_SCRIPT = REPO_ROOT / "scripts" / "pg_setup.sh"
 
 DSN_ENV = "FAST_SERDE_PG_DSN"

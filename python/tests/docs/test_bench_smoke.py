@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 COMPARE = "benches.compare"  # a package under the repository root, run with -m from there
 
 HEADER_COLUMNS = (

@@ -52,7 +52,7 @@ from typing_extensions import TypedDict
 
 from fast_serde.langgraph import FastSerializer
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 from pg_server import PgServer, pg_server_fixture  # noqa: E402
 
 import psycopg  # noqa: E402

@@ -72,7 +72,7 @@ def filtered(name: str) -> bool:
 # --- the module the classes live in -----------------------------------------------------------
 
 MODULE_NAME = "fs_diff_generated"
-GEN = types.ModuleType(MODULE_NAME, "Classes built at run time by python/tests/diff_gen.py.")
+GEN = types.ModuleType(MODULE_NAME, "Classes built at run time by python/tests/differential/diff_gen.py.")
 sys.modules[MODULE_NAME] = GEN
 _counter = itertools.count()
 

@@ -18,7 +18,7 @@ import pytest
 
 from fast_serde import _startup
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 PTH_SOURCE = REPO_ROOT / "python" / "fast_serde.data" / "purelib" / "fast_serde_startup.pth"
 
 

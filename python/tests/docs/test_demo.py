@@ -11,7 +11,7 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from fixtures import states
 
-DEMO = Path(__file__).resolve().parents[2] / "examples" / "agent_sqlite" / "demo.py"
+DEMO = Path(__file__).resolve().parents[3] / "examples" / "agent_sqlite" / "demo.py"
 NOMINAL_BYTES = {"5k": 5_000, "30k": 30_000, "200k": 200_000, "2m": 2_000_000}
 
 

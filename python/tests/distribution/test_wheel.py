@@ -31,7 +31,7 @@ import pytest
 import fast_serde
 import fast_serde._native as native
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 STUB = REPO_ROOT / "python" / "fast_serde" / "_native.pyi"
 BUILD_TIMEOUT = 1800  # seconds: a cold release build of the extension
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 DOCUMENTS = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
 NO_TEST = "<!-- no-test -->"
 RUN_PREFIXES = ("python -m fast_serde", "fast-serde")

@@ -1,4 +1,4 @@
-"""Importable types for the LangGraph serializer tests (test_langgraph.py).
+"""Importable types for the LangGraph serializer tests (langgraph_serde/, differential/, ...).
 
 They live in a plain module (not the test module) so that a checkpoint written in one process
 can be read in another (strict-mode subprocess tests import ``lg_models`` through PYTHONPATH) and

@@ -19,7 +19,7 @@ from fast_serde.langgraph import FastSerializer
 from fixtures.golden import python_dir, python_key
 from fixtures.golden_values import PER_PYTHON, UNAVAILABLE, VALUES
 
-GOLDEN = Path(__file__).resolve().parents[2] / "fixtures" / "golden"
+GOLDEN = Path(__file__).resolve().parents[3] / "fixtures" / "golden"
 MANIFEST = json.loads((GOLDEN / "MANIFEST.json").read_text())
 
 
