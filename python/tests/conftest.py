@@ -1,5 +1,7 @@
-"""Shared pytest setup: make the repository root importable (``import fixtures``); report the
-differential test's counts (test_differential.py) at the end of the run."""
+"""Shared pytest setup: make the repository root importable (``import fixtures``) and the fuzz
+oracles (``import oracles``, fuzz/python: test_fuzz.py runs them, test_langgraph.py reuses their
+reference-crash guard); report the differential test's counts (test_differential.py) at the end
+of the run."""
 
 import json
 import os
@@ -7,8 +9,9 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+for _path in (REPO_ROOT, REPO_ROOT / "fuzz" / "python"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
 
 def pytest_terminal_summary(terminalreporter):  # noqa: ANN001 - pytest hook
