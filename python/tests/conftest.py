@@ -1,7 +1,9 @@
-"""Shared pytest setup: make the repository root importable (``import fixtures``); run
-test_caches.py and differential/ first (FIRST); report the differential test's counts
-(test_differential.py) at the end of the run. Helper modules shared by several folders are in
-support/ (pyproject's ``pythonpath``)."""
+"""Shared pytest setup: make the repository root importable (``import fixtures``) and the fuzz
+oracles (``import oracles``, fuzz/python: robustness/test_fuzz.py runs them,
+langgraph_serde/test_property.py reuses their reference-crash guard); run test_caches.py and
+differential/ first (FIRST); report the differential test's counts (test_differential.py) at the
+end of the run. Helper modules shared by several folders are in support/ (pyproject's
+``pythonpath``)."""
 
 import json
 import os
@@ -9,8 +11,9 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+for _path in (REPO_ROOT, REPO_ROOT / "fuzz" / "python"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
 TESTS = Path(__file__).parent  # not resolved: item.path comes from the same collection paths
 # What runs before the rest (which follows in collection order: folders alphabetically), in this
