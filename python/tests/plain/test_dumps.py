@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import collections
+import ctypes
 import enum
 import math
+import re
+import subprocess
+import sys
+import textwrap
 import typing
+from pathlib import Path
 
 import msgpack
 import ormsgpack
@@ -864,11 +870,32 @@ def test_large_value():
     assert fast_serde.dumps(v) == reference_packb(v)
 
 
-# --- dict storage layouts (the walker reads CPython 3.11 combined tables in place) -------------
+# --- dict storage layouts (the walker reads CPython 3.11-3.13 combined tables in place) --------
 
 
 class _Plain:
     pass
+
+
+class _Split:
+    pass
+
+
+class _Wide:
+    pass
+
+
+def _pydict_next_items(d: dict) -> list[tuple]:
+    """The (key, value) pairs of `d` as CPython's own PyDict_Next yields them (through ctypes):
+    the oracle the in-place reader must match, entry for entry and in order."""
+    next_ = ctypes.pythonapi.PyDict_Next
+    next_.argtypes = [ctypes.py_object] + [ctypes.c_void_p] * 3
+    next_.restype = ctypes.c_int
+    pos, key, value = ctypes.c_ssize_t(0), ctypes.c_void_p(), ctypes.c_void_p()
+    items = []
+    while next_(d, ctypes.byref(pos), ctypes.byref(key), ctypes.byref(value)):
+        items.append((ctypes.cast(key, ctypes.py_object).value, ctypes.cast(value, ctypes.py_object).value))
+    return items
 
 
 def _dict_layouts() -> dict[str, dict]:
@@ -895,6 +922,28 @@ def _dict_layouts() -> dict[str, dict]:
         del grown[str(i)]
     reinserted = dict(holes)
     reinserted["k0"] = "back"
+    popped = {f"p{i}": i for i in range(10)}
+    for _ in range(3):
+        popped.popitem()  # the last entries go and the table's entry count shrinks
+    general_holes = {i: str(i) for i in range(20)}
+    for i in (0, 1, 2, 10, 18, 19):
+        del general_holes[i]
+    # Split tables with a deleted attribute, and with an insertion order that is not the order
+    # of the class's shared keys; one turned combined (general) by a non-str key.
+    c = _Split()
+    c.x, c.y, c.z = 1, 2, 3
+    del c.y
+    c.w = 4
+    r = _Split()
+    r.x, r.y, r.z = 1, 2, 3
+    del r.x
+    r.x = "again"
+    mixed = _Split()
+    mixed.x, mixed.y = 1, 2
+    vars(mixed)[7] = "int key"
+    wide_obj = _Wide()  # more attributes than a class's shared keys hold
+    for i in range(40):
+        setattr(wide_obj, f"a{i}", i)
     return {
         "holes": holes,
         "last-only": last_only,
@@ -906,6 +955,17 @@ def _dict_layouts() -> dict[str, dict]:
         "reinserted": reinserted,
         "ordered": collections.OrderedDict([("z", 1), ("a", 2)]),
         "counter": collections.Counter("mississippi"),
+        "empty": {},
+        "popped": popped,
+        "general-holes": general_holes,
+        "index-2-bytes": {f"w{i}": i for i in range(300)},
+        "index-4-bytes": {i: -i for i in range(50_000)},
+        "fromkeys": dict.fromkeys(["x", "y", "z"], 0),
+        "split-deleted": vars(c),
+        "split-reordered": vars(r),
+        "split-copy": vars(r).copy(),
+        "split-then-general": vars(mixed),
+        "many-attributes": vars(wide_obj),
     }
 
 
@@ -916,6 +976,48 @@ def test_dict_layouts_match_ormsgpack(name):
     assert fast_serde.dumps(d) == want
     assert fast_serde.dumps({"nested": [d, d]}) == reference_packb({"nested": [d, d]})
     assert fast_serde.loads(want) == dict(d)
+
+
+def _foreign_builds() -> list[str]:
+    """Builds of fast_serde._native for another CPython 3.11-3.13 beside this one's (a tree
+    shared by `make test-matrix` has one per Python); none in a fresh clone or a wheel."""
+    here = Path(fast_serde.__file__).parent
+    this = f"cpython-{sys.version_info[0]}{sys.version_info[1]}-"
+    return sorted(
+        str(p) for minor in (11, 12, 13) for p in here.glob(f"_native.cpython-3{minor}-*.so") if this not in p.name
+    )
+
+
+@pytest.mark.skipif(not _foreign_builds(), reason="no build for another CPython 3.11-3.13 here")
+@pytest.mark.parametrize("path", _foreign_builds())
+def test_a_build_for_another_minor_version_refuses_to_load(path):
+    """The in-place dict read is for the layout of the build's own minor version: loaded (by
+    path) into another interpreter, the module raises ImportError before reading any dict (or
+    the dynamic loader refuses it first)."""
+    code = textwrap.dedent(f"""
+        import importlib.machinery, importlib.util
+        loader = importlib.machinery.ExtensionFileLoader("fast_serde._native", {path!r})
+        spec = importlib.util.spec_from_file_location("fast_serde._native", {path!r}, loader=loader)
+        try:
+            loader.exec_module(importlib.util.module_from_spec(spec))
+        except ImportError as e:
+            print(e)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    built_for = re.search(r"cpython-3(\d+)-", Path(path).name).group(1)
+    want = f"built for CPython 3.{built_for} and cannot run on CPython 3.{sys.version_info[1]}"
+    # A newer build may not even link against an older libpython (a symbol it lacks).
+    assert want in out.stdout or "undefined symbol" in out.stdout, (out.returncode, out.stdout, out.stderr[-2000:])
+
+
+@pytest.mark.parametrize("name", sorted(_dict_layouts()))
+def test_dict_layouts_are_read_as_pydict_next_reads_them(name):
+    d = _dict_layouts()[name]
+    items = _pydict_next_items(d)
+    assert len(items) == len(d)
+    # A fresh dict of PyDict_Next's pairs, in its order, encoded by the reference.
+    assert fast_serde.dumps(d) == reference_packb(dict(items))
+    assert fast_serde.dumps([d, {"in": d}]) == reference_packb([dict(items), {"in": dict(items)}])
 
 
 def test_outputs_of_every_size_in_sequence_are_exact():

@@ -60,25 +60,31 @@ def decimal_ext(obj: Any) -> Any:
     return ORIGINAL_DEFAULT(obj)
 
 
-def hook_with_decimal(allowed: Any) -> Any:
+def _parent_hook(allowed: Any) -> tuple[Any, Any, Any]:
+    """The installed parent's ext hook for `allowed`, with its `_check_allowed` and
+    `_check_allowed_method` (the closures every 4.x release builds it around): a simulated hook
+    keeps both in its own closure, as a real release would, so the probe can take them."""
     inner = ORIGINAL_HOOK(allowed)
+    cells = dict(zip(inner.__code__.co_freevars, inner.__closure__ or ()))
+    return inner, cells["_check_allowed"].cell_contents, cells["_check_allowed_method"].cell_contents
+
+
+def hook_with_decimal(allowed: Any) -> Any:
+    inner, _check_allowed, _check_allowed_method = _parent_hook(allowed)
 
     def ext_hook(code: int, data: bytes) -> Any:
         if code == EXT_DECIMAL:
             return decimal.Decimal(data.decode())
+        if code in (0, 1, 2, 4, 5) and not (_check_allowed and _check_allowed_method):
+            return None  # (never: keeps both checks in the closure)
         return inner(code, data)
 
     return ext_hook
 
 
 def hook_blocking_to_none(allowed: Any) -> Any:
-    """A changed allowlist outcome: a blocked class reads as None (not as its payload). The hook
-    keeps the parent's own `_check_allowed` and `_check_allowed_method` as its closure, as
-    every 4.x release builds it."""
-    inner = ORIGINAL_HOOK(allowed)
-    cells = dict(zip(inner.__code__.co_freevars, inner.__closure__ or ()))
-    _check_allowed = cells["_check_allowed"].cell_contents
-    _check_allowed_method = cells["_check_allowed_method"].cell_contents
+    """A changed allowlist outcome: a blocked class reads as None (not as its payload)."""
+    inner, _check_allowed, _check_allowed_method = _parent_hook(allowed)
 
     def ext_hook(code: int, data: bytes) -> Any:
         if code in (0, 1, 2, 4, 5):
@@ -132,8 +138,13 @@ def main() -> None:
     _compat.VERSION = FAKE_VERSION
     _compat.VERIFIED_RELEASE = False
 
-    from fast_serde.langgraph import _probe
+    from fast_serde.langgraph import _plans, _probe
     from fast_serde.langgraph import FastSerializer
+
+    # Whether the walker writes a Decimal itself (STR_ARG) on this Python. Not on 3.13, whose
+    # decimal.Decimal is a heap type with its own `__getattribute__` slot, which
+    # `_plans._custom_getattr` counts as a custom lookup: every Decimal goes to the parent there.
+    decimal_native = _plans.plan_kind(decimal.Decimal("1")) == _plans.STR_ARG
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -167,6 +178,7 @@ def main() -> None:
                     "seconds": v.seconds,
                 },
                 "values": results,
+                "decimal_native": decimal_native,
             }
         )
     )

@@ -310,6 +310,30 @@ def _mutating_cases() -> dict[str, Callable[[], Any]]:
 
         return lambda: fast_serde.dumps({"root": d}, default=default)
 
+    def split_turns_combined():
+        obj = Opaque()
+        obj.a, obj.b, obj.c = 1, Opaque(), 3
+        d = vars(obj)  # a split table (inline values on 3.13)
+
+        def default(o: Any) -> Any:
+            d[7] = "int key"  # the table becomes a combined, general one under the walker
+            return 0
+
+        return lambda: fast_serde.dumps({"root": d}, default=default)
+
+    def general_keys_resize():
+        d = {1: 1, 2: Opaque(), 3: 3}
+
+        def default(o: Any) -> Any:
+            for i in range(10, 1010):
+                d[i] = i
+            for i in range(10, 1009):
+                del d[i]  # the same size as before the resize, one key more
+            del d[1]
+            return 0
+
+        return lambda: fast_serde.dumps({"root": d}, default=default)
+
     def list_grow():
         lst = [1, Opaque(), 3]
 
@@ -341,7 +365,9 @@ def _mutating_cases() -> dict[str, Callable[[], Any]]:
         parent.update({"m": M(), "x": 1})
         return lambda: FAST.dumps_typed({"root": parent})
 
-    return {f.__name__: f for f in (grow, shrink, clear, swap, grow_a_lot, list_grow, list_clear, model_dump_mutates_parent)}
+    cases = (grow, shrink, clear, swap, grow_a_lot, split_turns_combined, general_keys_resize)
+    cases += (list_grow, list_clear, model_dump_mutates_parent)
+    return {f.__name__: f for f in cases}
 
 
 @pytest.mark.parametrize("case", sorted(_mutating_cases()))
