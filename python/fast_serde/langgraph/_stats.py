@@ -58,11 +58,13 @@ def stats() -> dict[str, Any]:
           Rust walker, or the ``null``/``bytes``/``bytearray`` tags).
         * ``"dumps_fallback"`` (int): ``dumps_typed`` calls that did not end in native bytes: the
           value was not MessagePack-serializable, so the call returned ``("pickle", ...)``
-          (``pickle_fallback=True``) or raised (LangGraph Server then writes it with cloudpickle).
+          (``pickle_fallback=True``) or raised (LangGraph Server then writes it with cloudpickle),
+          or, on an unverified release whose probe found other bytes, JsonPlusSerializer wrote it.
         * ``"loads"`` (int): ``loads_typed`` calls on ``"msgpack"`` data, read natively.
         * ``"loads_fallback"`` (int): ``loads_typed`` calls handed to JsonPlusSerializer's own code:
-          other tags (``null``, ``bytes``, ``json``, ``pickle``), or a serializer built with an
-          ``__unpack_ext_hook__`` (LangGraph Server's state and history endpoints).
+          other tags (``null``, ``bytes``, ``json``, ``pickle``), a serializer built with an
+          ``__unpack_ext_hook__`` (LangGraph Server's state and history endpoints), or, on an
+          unverified release whose probe found other objects, every read.
         * ``"timing"`` (bool): whether the two next keys are being measured
           (``reset_stats(timing=True)``).
         * ``"dumps_seconds"``, ``"loads_seconds"`` (float): wall-clock seconds spent inside those
@@ -96,9 +98,9 @@ def reset_stats(*, timing: bool = False) -> None:
 
 
 def counted_dumps(method: _F) -> _F:
-    """Decorate ``FastSerializer.dumps_typed``: count the call (a ``"pickle"`` result or an
-    exception counts as a fallback) and, while timing, its time. Results and exceptions pass
-    through unchanged."""
+    """Decorate ``FastSerializer.dumps_typed``: count the call (a ``"pickle"`` result, an
+    exception, or a serializer whose probe sent every write to the parent counts as a fallback)
+    and, while timing, its time. Results and exceptions pass through unchanged."""
 
     @functools.wraps(method)
     def dumps_typed(self: Any, obj: Any) -> tuple[str, bytes]:
@@ -111,7 +113,8 @@ def counted_dumps(method: _F) -> _F:
         finally:
             if start:
                 _add(0, perf_counter_ns() - start)
-        next(_dumps_fallback if result[0] == "pickle" else _dumps_native)
+        native = self._native.dumps and result[0] != "pickle"
+        next(_dumps_native if native else _dumps_fallback)
         return result
 
     return dumps_typed  # type: ignore[return-value]
@@ -119,8 +122,8 @@ def counted_dumps(method: _F) -> _F:
 
 def counted_loads(method: _F) -> _F:
     """Decorate ``FastSerializer.loads_typed``: count the call as native when it reads
-    ``"msgpack"`` data without a custom ext hook (the condition under which ``loads_typed`` runs
-    the native reader), else as a fallback, and, while timing, its time. Results and exceptions
+    ``"msgpack"`` data without a custom ext hook on a release the probe let read natively (the
+    condition under which ``loads_typed`` runs the native reader), else as a fallback, and, while timing, its time. Results and exceptions
     pass through unchanged."""
 
     @functools.wraps(method)
@@ -144,6 +147,10 @@ def _add(slot: int, elapsed: int) -> None:
 def _reads_natively(serializer: Any, data: Any) -> bool:
     # Checked after the call, so that a malformed ``data`` raises what loads_typed raises.
     try:
-        return data[0] == "msgpack" and not serializer._custom_unpack_ext_hook
+        return (
+            data[0] == "msgpack"
+            and not serializer._custom_unpack_ext_hook
+            and serializer._native.loads
+        )
     except Exception:
         return False

@@ -86,3 +86,23 @@ def test_timing_is_opt_in_and_reset_zeroes_everything():
     s = stats()
     assert s["timing"] is False and s["dumps_seconds"] == s["loads_seconds"] == 0.0
     assert stats() is not stats()  # a new dict each call
+
+
+@pytest.mark.parametrize("dumps, loads", [(False, False), (False, True), (True, False)])
+def test_calls_the_probe_sent_to_the_parent_count_as_fallbacks(dumps: bool, loads: bool) -> None:
+    """On an unverified release whose probe found a difference, FastSerializer hands that side to
+    JsonPlusSerializer (``_native``): stats() must say so, not count those calls as native."""
+    from fast_serde.langgraph._probe import Verdict
+
+    fast = FastSerializer()
+    fast._native = Verdict(dumps, loads)
+    value = {"a": [1, "x"]}
+    blob = fast.dumps_typed(value)
+    assert blob == JsonPlusSerializer().dumps_typed(value)
+    assert fast.loads_typed(blob) == value
+    assert _counts() == {
+        "dumps": int(dumps),
+        "dumps_fallback": int(not dumps),
+        "loads": int(loads),
+        "loads_fallback": int(not loads),
+    }
