@@ -7,7 +7,7 @@ from typing import Any, Final, TypeAlias
 _Buffer: TypeAlias = bytes | bytearray | memoryview
 
 __all__ = [
-    "dumps", "loads", "instance_dict", "LangGraphCodec", "EncodeError", "DecodeError", "MAX_DEPTH", "MAX_TOTAL_DEPTH",
+    "dumps", "loads", "instance_dict", "generic_getattr", "LangGraphCodec", "EncodeError", "DecodeError", "MAX_DEPTH", "MAX_TOTAL_DEPTH",
     "PLAN_KINDS", "PLAN_FLAGS", "EXT_CODES", "RESOLVED_CACHE", "RESOLVED_ONCE", "RESOLVED_BLOCKED", "RESOLVED_FIXED",
     "DEFAULT_MEMO_BYTES",
 ]
@@ -52,6 +52,9 @@ def loads(data: _Buffer, /, *, ext_hook: Callable[[int, bytes], Any] | None = No
 
 def instance_dict(obj: Any, /) -> dict[str, Any] | None:
     """``obj``'s own ``__dict__``; None when it has none or has not created it yet."""
+
+def generic_getattr(cls: type, /) -> bool:
+    """True when ``cls``'s ``tp_getattro`` is CPython's ``PyObject_GenericGetAttr``."""
 
 class LangGraphCodec:
     """Encoder and decoder state of one ``fast_serde.langgraph.FastSerializer``

@@ -25,7 +25,7 @@ use encode::{Encoder, Plain};
 use ffi::typeref;
 use msgpack::buffer::{self, write_bytes};
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyType};
 
 /// The deepest nesting of containers (arrays, maps, ext payloads) written or read. Deeper input
 /// raises `EncodeError` / `DecodeError`. 255 is ormsgpack's own limit, so whatever
@@ -122,6 +122,23 @@ fn instance_dict(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Option<Py<P
     }
 }
 
+/// generic_getattr(cls, /) -> bool
+///
+/// True when `cls`'s instances look attributes up with CPython's own `PyObject_GenericGetAttr`
+/// (its `tp_getattro` slot, inherited or not): no `__getattr__`/`__getattribute__` of Python
+/// code or of a C type decides per object. Built-in types made as heap types (deque, ZoneInfo
+/// on 3.12, Decimal on 3.13) list a `__getattribute__` wrapper in their `__dict__` and still
+/// answer True. Used by `fast_serde.langgraph._plans`.
+#[pyfunction]
+fn generic_getattr(cls: &Bound<'_, PyType>) -> bool {
+    // SAFETY: reads one slot of a live type object (the Bound holds it, the GIL is held). The
+    // slot and PyObject_GenericGetAttr are compared as addresses, as CPython's own
+    // `tp_getattro == PyObject_GenericGetAttr` tests do.
+    let slot = unsafe { (*cls.as_type_ptr()).tp_getattro };
+    let generic: pyo3::ffi::getattrofunc = pyo3::ffi::PyObject_GenericGetAttr;
+    slot.is_some_and(|f| std::ptr::fn_addr_eq(f, generic))
+}
+
 /// Add the functions, classes, exceptions and constants to the `fast_serde._native` module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -129,6 +146,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dumps, m)?)?;
     m.add_function(wrap_pyfunction!(loads, m)?)?;
     m.add_function(wrap_pyfunction!(instance_dict, m)?)?;
+    m.add_function(wrap_pyfunction!(generic_getattr, m)?)?;
     m.add_class::<langgraph::LangGraphCodec>()?;
     m.add("EncodeError", py.get_type::<error::EncodeError>())?;
     m.add("DecodeError", py.get_type::<error::DecodeError>())?;

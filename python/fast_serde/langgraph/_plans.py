@@ -40,7 +40,7 @@ from langgraph.checkpoint.serde.types import SendProtocol
 from langgraph.store.base import Item
 
 from fast_serde import _native
-from fast_serde._native import instance_dict
+from fast_serde._native import generic_getattr, instance_dict
 from fast_serde.langgraph import _compat
 
 # `isinstance(obj, _DELTA)`: never true on a release without `_DeltaSnapshot`.
@@ -176,15 +176,13 @@ def _send_members_missing(cls: type) -> set[str]:
 
 
 def _custom_getattr(cls: type) -> bool:
-    """True if a Python-level class in `cls`'s MRO customises attribute lookup, so `hasattr` on
-    an instance can answer differently per object."""
-    return any(
-        b.__flags__ & _HEAPTYPE and ("__getattr__" in vars(b) or "__getattribute__" in vars(b))
-        for b in cls.__mro__
-    )
-
-
-_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class defined in Python (not a built-in)
+    """True if `cls`'s attribute lookup is not CPython's generic one (a `__getattr__` or
+    `__getattribute__` in Python, or a C type's own), so `hasattr` on an instance can answer
+    differently per object. Read from the type's `tp_getattro` slot, which CPython updates when a
+    class gains or loses either method (its `tp_version_tag` changes with it, so no plan outlives
+    the change); deque, ZoneInfo and Decimal, heap types on 3.12/3.13 listing a generic
+    `__getattribute__` wrapper, are not custom."""
+    return not generic_getattr(cls)
 
 
 def _class_plan(obj: Any) -> tuple[int, tuple[str, ...]]:

@@ -8,12 +8,14 @@ each failed before its fix. Class caches (kept-alive and stale classes) are in t
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime
 import enum
 import logging
 import sys
 import uuid
+import zoneinfo
 from decimal import Decimal
 from typing import Any, NamedTuple, Optional
 
@@ -706,7 +708,19 @@ def _patched_after_first() -> list[Any]:
 
         return Child, lambda: setattr(Base, "get_secret_value", lambda self: "s")
 
+    def exception_gets_getattr() -> tuple[type, Any]:
+        class GE(Exception):
+            pass
+
+        def getattr_(self: Any, name: str) -> Any:
+            if name in ("node", "arg"):
+                return name  # hasattr(obj, "node") is now True: the parent's SendProtocol branch
+            raise AttributeError(name)
+
+        return GE, lambda: setattr(GE, "__getattr__", getattr_)
+
     return [
+        pytest.param(exception_gets_getattr, id="exception-__getattr__"),
         pytest.param(dataclass_gets_model_dump, id="dataclass-model_dump"),
         pytest.param(namedtuple_gets_asdict, id="namedtuple-_asdict"),
         pytest.param(model_gets_model_dump, id="model-model_dump"),
@@ -730,3 +744,74 @@ def test_a_class_patched_after_its_first_object(make: Any) -> None:
         same_as_parent({"v": [value]})
     finally:
         del sys.modules[THIS].__dict__[cls.__name__]
+
+
+# --- a lookup is custom by the type's tp_getattro slot, not by a name in its __dict__ ---------
+
+
+class _Getattr:
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(name)
+
+
+class _Getattribute:
+    def __getattribute__(self, name: str) -> Any:
+        return object.__getattribute__(self, name)
+
+
+class _GenericAgain:
+    __getattribute__ = object.__getattribute__  # CPython puts the generic slot back
+
+
+class _DequeSub(collections.deque):
+    pass
+
+
+class _DecimalSub(Decimal):
+    pass
+
+
+@pytest.mark.parametrize(
+    "cls, custom",
+    [
+        (_Getattr, True),
+        (type("GetattrChild", (_Getattr,), {}), True),
+        (_Getattribute, True),
+        (type("DequeWithGetattr", (collections.deque, _Getattr), {}), True),
+        (_GenericAgain, False),
+        (collections.deque, False),
+        (_DequeSub, False),
+        (Decimal, False),
+        (_DecimalSub, False),
+        (zoneinfo.ZoneInfo, False),
+        (datetime.datetime, False),
+        (uuid.UUID, False),
+    ],
+    ids=lambda v: v.__name__ if isinstance(v, type) else str(v),
+)
+def test_custom_attribute_lookup_is_read_from_the_type_slot(cls: type, custom: bool) -> None:
+    """deque, ZoneInfo (3.12+) and Decimal (3.13) are heap types whose __dict__ lists a
+    `__getattribute__` wrapper of the generic lookup: no custom lookup, so the walker writes them
+    itself on every Python. A class answering `hasattr` in its own code is decided per object."""
+    from fast_serde.langgraph import _plans
+
+    assert _plans._custom_getattr(cls) is custom
+
+
+@pytest.mark.parametrize(
+    "value, kind",
+    [
+        (collections.deque([1, "a"]), "ITER_ARG"),
+        (_DequeSub([2]), "ITER_ARG"),
+        (Decimal("2.50"), "STR_ARG"),
+        (_DecimalSub("-0"), "STR_ARG"),
+        (zoneinfo.ZoneInfo("UTC"), "ATTR_ARG"),
+    ],
+    ids=repr,
+)
+def test_heap_builtins_are_written_natively(value: Any, kind: str) -> None:
+    from fast_serde.langgraph import _plans
+
+    assert _plans.plan_kind(value) == getattr(_plans, kind)
+    same_as_parent(value)
+    same_as_parent({"v": [value, value]})

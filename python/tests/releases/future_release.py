@@ -141,9 +141,8 @@ def main() -> None:
     from fast_serde.langgraph import _plans, _probe
     from fast_serde.langgraph import FastSerializer
 
-    # Whether the walker writes a Decimal itself (STR_ARG) on this Python. Not on 3.13, whose
-    # decimal.Decimal is a heap type with its own `__getattribute__` slot, which
-    # `_plans._custom_getattr` counts as a custom lookup: every Decimal goes to the parent there.
+    # Whether the walker's plan for a Decimal is its own (STR_ARG) on this Python, 3.13's heap
+    # type decimal.Decimal included.
     decimal_native = _plans.plan_kind(decimal.Decimal("1")) == _plans.STR_ARG
 
     with warnings.catch_warnings(record=True) as caught:
