@@ -120,7 +120,8 @@ def _encode_plan(
     members its class lacks: with them the object is a Send). An object whose own attributes
     decide its branch gets `(FALLBACK, (), ONCE, (), (), ())`, as does every object of a class
     whose attribute lookup is
-    custom (`__getattr__`, `__getattribute__`). Raises nothing: an unknown type gets FALLBACK,
+    custom (`__getattr__`, `__getattribute__`) or whose class answers the probes per object
+    (`_class_answers_fixed`: a property, a slot, a `__class__` override...). Raises nothing: an unknown type gets FALLBACK,
     whose Python path raises the parent's TypeError.
     """
     if isinstance(obj, _DELTA):
@@ -137,6 +138,11 @@ def _encode_plan(
     cls = type(obj)
     if kind not in (PYDANTIC_V2, PYDANTIC_V2_DICT, PYDANTIC_V1, FALLBACK) and _custom_getattr(cls):
         return _PER_OBJECT
+    if kind != FALLBACK and not _class_answers_fixed(cls, kind):
+        return _PER_OBJECT
+    kind_attrs = _kind_instance_attrs(cls, kind)
+    if isinstance(own, dict) and not kind_attrs.isdisjoint(own):
+        return _PER_OBJECT
     steer_all: tuple[str, ...] = ()
     if kind in _PAST_SEND_PROTOCOL or kind == SEND:
         steer_all = tuple(sorted(_send_members_missing(cls)))
@@ -150,7 +156,9 @@ def _encode_plan(
     if kind == PYDANTIC_V2_DICT and INSTANCE_ATTRS.isdisjoint(fields):
         # The walker takes this path only when __dict__ holds exactly the fields, in order.
         return kind, fields, 0, guards, (), ()
-    steer_any = INSTANCE_ATTRS | (SEND_CALLABLE_MEMBERS if kind in _PAST_SEND_PROTOCOL else set())
+    steer_any = INSTANCE_ATTRS | kind_attrs
+    if kind in _PAST_SEND_PROTOCOL:
+        steer_any |= SEND_CALLABLE_MEMBERS
     return kind, fields, CHECK_INSTANCE, guards, tuple(sorted(steer_any)), steer_all
 
 
@@ -173,6 +181,84 @@ def _send_members_missing(cls: type) -> set[str]:
         if not any(name in vars(b) for b in cls.__mro__):
             missing.add(name)
     return missing
+
+
+# The names `_msgpack_default` probes with hasattr/callable, in its order: a class's branch
+# depends on those up to and including its own (`_BRANCH_PROBES`).
+_PROBES = ("model_dump", "get_secret_value", "dict", "_asdict")
+_BRANCH_PROBES = {PYDANTIC_V2: 1, PYDANTIC_V2_DICT: 1, SECRET: 2, PYDANTIC_V1: 3, NAMEDTUPLE: 4}
+
+
+def _class_answers_fixed(cls: type, kind: int) -> bool:
+    """True if what `_msgpack_default` asks of an instance before (and for) the branch of
+    `kind` is answered by `cls` alone, the same for every instance and for as long as the class
+    is unchanged (its `tp_version_tag`), apart from the instance's own `__dict__`, which the
+    walker checks per object (`steer_any`). Not so when the name resolves, in the class, to a
+    descriptor that runs code per object (a property, a `__slots__` member, which may be unset,
+    `functools.cached_property`, a descriptor class of one's own) or to a value whose
+    `callable()` can change without the class changing (an instance of a class that may gain or
+    lose `__call__`); nor when the class overrides `__class__`, which `isinstance` and the
+    payload's module and name read per object. Then every object is decided by the parent's path.
+    """
+    if next(b for b in cls.__mro__ if "__class__" in vars(b)) is not object:
+        return False
+    names: tuple[str, ...] = _PROBES[: _BRANCH_PROBES.get(kind, len(_PROBES))]
+    if (kind in _PAST_SEND_PROTOCOL or kind == SEND) and sys.version_info < (3, 12):
+        # Before 3.12 `isinstance(obj, SendProtocol)` asks hasattr/getattr of each member (3.12
+        # reads them with inspect.getattr_static, which runs no descriptor).
+        names += _SEND_MEMBERS + tuple(sorted(SEND_CALLABLE_MEMBERS))
+    names += tuple(_kind_instance_attrs(cls, kind))
+    for name in names:
+        owner = next((b for b in cls.__mro__ if name in vars(b)), None)
+        if owner is None:
+            continue
+        value = vars(owner)[name]
+        if kind == SEND and name in _SEND_MEMBERS and isinstance(value, types.MemberDescriptorType):
+            # A Send's own slots (langgraph.types.Send): the walker reads them per object, and
+            # one left unset fails there as the parent's write does (no other branch fits).
+            continue
+        if not _fixed_answer(value):
+            return False
+    return True
+
+
+# Class attributes whose `__get__` answers alike for every instance, always callable.
+_FIXED_DESCRIPTORS = (
+    types.FunctionType,
+    types.MethodDescriptorType,
+    types.WrapperDescriptorType,
+    types.ClassMethodDescriptorType,
+)
+
+
+def _fixed_answer(value: Any) -> bool:
+    """True if `hasattr`/`callable`/`is None` on `value`, found in a class's `__dict__`, answer
+    the same for every instance and while that class is unchanged."""
+    if value is None or isinstance(value, _FIXED_DESCRIPTORS):
+        return True
+    if isinstance(value, (staticmethod, classmethod)):
+        inner = value.__func__
+        return isinstance(inner, (types.FunctionType, types.BuiltinFunctionType))
+    t = type(value)
+    # Any other descriptor may answer per object; a heap type's instance may become callable
+    # (or stop being) when that type gains or loses `__call__`, which leaves `cls` unchanged.
+    return not hasattr(t, "__get__") and not t.__flags__ & _HEAPTYPE
+
+
+_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE
+
+
+def _kind_instance_attrs(cls: type, kind: int) -> frozenset[str]:
+    """The attributes besides INSTANCE_ATTRS that `_msgpack_default` reads of the instance to
+    write a `kind`: `dataclasses.fields(obj)` reads `obj.__dataclass_fields__`, the `Item`
+    branch `obj.__slots__` (an instance's own entry would change the fields)."""
+    if kind != ATTRS_KW:
+        return frozenset()
+    return _DATACLASS_ATTRS if dataclasses.is_dataclass(cls) else _ITEM_ATTRS
+
+
+_DATACLASS_ATTRS = frozenset({"__dataclass_fields__"})
+_ITEM_ATTRS = frozenset({"__slots__"})
 
 
 def _custom_getattr(cls: type) -> bool:

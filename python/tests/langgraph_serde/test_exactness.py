@@ -798,6 +798,162 @@ def test_custom_attribute_lookup_is_read_from_the_type_slot(cls: type, custom: b
     assert _plans._custom_getattr(cls) is custom
 
 
+# --- what the class answers per object, its lookup generic all the same ---------------------
+
+
+def _answered_per_object() -> list[Any]:
+    """Classes whose lookup is generic but whose instances answer `_msgpack_default`'s probes
+    (or `obj.__class__`, or `dataclasses.fields(obj)`) differently: `make()` gives the class and
+    a function making a second object (after a change, if any), which does not follow the
+    first object's branch."""
+
+    def property_dict() -> tuple[type, Any, Any]:
+        class PropDeque(collections.deque):
+            @property
+            def dict(self) -> Any:
+                if len(self) > 1:
+                    return lambda: {"n": len(self)}
+                raise AttributeError("dict")
+
+        return PropDeque, PropDeque([1]), lambda: PropDeque([1, 2])
+
+    def property_model_dump() -> tuple[type, Any, Any]:
+        @dataclasses.dataclass
+        class PropDC:
+            x: int
+
+            @property
+            def model_dump(self) -> Any:
+                if self.x:
+                    return lambda **kw: {"x": self.x}
+                raise AttributeError("model_dump")
+
+        return PropDC, PropDC(0), lambda: PropDC(1)
+
+    def slot_get_secret_value() -> tuple[type, Any, Any]:
+        class SlotDecimal(Decimal):
+            __slots__ = ("get_secret_value",)
+
+        def second() -> Any:
+            b = SlotDecimal("2")
+            b.get_secret_value = lambda: "s"  # the slot, unset on the first object
+            return b
+
+        return SlotDecimal, SlotDecimal("1"), second
+
+    def cached_property_dict() -> tuple[type, Any, Any]:
+        import functools
+
+        class CachedDate(datetime.date):
+            @functools.cached_property
+            def dict(self) -> Any:
+                return (lambda: {"d": self.day}) if self.day > 1 else None
+
+        return CachedDate, CachedDate(2020, 1, 1), lambda: CachedDate(2020, 1, 2)
+
+    def class_property() -> tuple[type, Any, Any]:
+        class Masked(collections.deque):
+            __class__ = property(lambda self: collections.deque if self else Masked)  # type: ignore[assignment]
+
+        return Masked, Masked(), lambda: Masked([1])
+
+    def dataclass_fields_of_one_object() -> tuple[type, Any, Any]:
+        @dataclasses.dataclass
+        class OwnFields:
+            x: int
+
+        def second() -> Any:
+            b = OwnFields(2)
+            b.__dict__["__dataclass_fields__"] = {}  # dataclasses.fields(b) reads it: no field
+            return b
+
+        return OwnFields, OwnFields(1), second
+
+    def attribute_becomes_callable() -> tuple[type, Any, Any]:
+        class Attr:
+            pass
+
+        class Holder(uuid.UUID):
+            dict = Attr()  # not callable: the UUID branch
+
+        def second() -> Any:
+            # `Attr` gains __call__, Holder's tag unchanged: callable(obj.dict) is now True.
+            Attr.__call__ = lambda self: {"u": 1}  # type: ignore[attr-defined]
+            return Holder(int=2)
+
+        return Holder, Holder(int=1), second
+
+    return [
+        pytest.param(property_dict, id="property-dict"),
+        pytest.param(property_model_dump, id="property-model_dump"),
+        pytest.param(slot_get_secret_value, id="slot-get_secret_value"),
+        pytest.param(cached_property_dict, id="cached_property-dict"),
+        pytest.param(class_property, id="__class__-property"),
+        pytest.param(dataclass_fields_of_one_object, id="instance-__dataclass_fields__"),
+        pytest.param(attribute_becomes_callable, id="attribute-gains-__call__"),
+    ]
+
+
+@pytest.mark.parametrize("make", _answered_per_object())
+def test_a_class_whose_objects_answer_the_probes_differently(make: Any) -> None:
+    """A class attribute that is a property, a slot, a cached_property, a `__class__` override
+    or a value whose callability may change (and an instance's own `__dataclass_fields__`) lets
+    objects of one class take different branches of `_msgpack_default`: the first object's plan
+    must not decide the second's. Each object is written by the same serializer, in turn."""
+    cls, first, make_second = make()
+    sys.modules[THIS].__dict__[cls.__name__] = cls
+    try:
+        f, j = FastSerializer(), JsonPlusSerializer()
+        assert f.dumps_typed(first) == j.dumps_typed(first)
+        second = make_second()
+        assert f.dumps_typed(second) == j.dumps_typed(second)
+        assert f.dumps_typed(first) == j.dumps_typed(first)
+        same_as_parent({"v": [first, second]})
+    finally:
+        del sys.modules[THIS].__dict__[cls.__name__]
+
+
+def test_a_class_modified_while_its_plan_is_decided() -> None:
+    """`encode_plan` runs Python code (here a metaclass's `__mro__`, read after the lookup check;
+    another thread could do the same) that gives the class a `__getattr__` and a new
+    `tp_version_tag`: the plan decided before the change is not cached under the new tag, so the
+    next object follows the class as it is."""
+
+    def getattr_(self: Any, name: str) -> Any:
+        if name == "dict":
+            return lambda: {"hijacked": 1}
+        raise AttributeError(name)
+
+    class Meta(type):
+        armed = False
+
+        @property
+        def __mro__(cls) -> tuple[type, ...]:  # type: ignore[override]
+            mro = type.__dict__["__mro__"].__get__(cls)
+            # Past `_custom_getattr`: `_class_answers_fixed` reads the MRO last.
+            if Meta.armed and sys._getframe(1).f_code.co_name == "_class_answers_fixed":
+                Meta.armed = False
+                cls.__getattr__ = getattr_  # type: ignore[attr-defined]
+                getattr(cls, "_a_lookup_assigns_a_new_tag", None)
+            return mro
+
+    @dataclasses.dataclass
+    class Hooked(metaclass=Meta):
+        x: int
+
+    sys.modules[THIS].__dict__["Hooked"] = Hooked
+    try:
+        f = FastSerializer()
+        Meta.armed = True
+        f.dumps_typed(Hooked(1))  # decided while the class changes
+        assert not Meta.armed
+        value = Hooked(2)
+        assert f.dumps_typed(value) == JsonPlusSerializer().dumps_typed(value)
+        assert b"hijacked" in f.dumps_typed(value)[1]
+    finally:
+        del sys.modules[THIS].__dict__["Hooked"]
+
+
 @pytest.mark.parametrize(
     "value, kind",
     [

@@ -182,11 +182,15 @@ pub(crate) fn plan_miss(
     let shared = match shared {
         Some(p) => p,
         None => {
+            // SAFETY: reading a field of a live type object.
+            let before = unsafe { (*tp).tp_version_tag };
             let mut plan = decide(obj, tp, inspect)?;
-            // SAFETY: reading a field of a live type object (its tag after the lookups `decide`
-            // made, which assign one).
+            // SAFETY: as above (the tag after the lookups `decide` made, which assign one).
             plan.version = unsafe { (*tp).tp_version_tag };
-            if plan.once || plan.version == 0 {
+            // `decide` runs Python code, which may modify the class (a metaclass hook, another
+            // thread): the plan holds for the tag only if the class had that very tag before.
+            // A class without one yet (modified since its last lookup) is cached next time.
+            if plan.once || plan.version == 0 || plan.version != before {
                 return Ok(Rc::new(plan));
             }
             // Made before the lock is taken: allocating may run the garbage collector, whose
