@@ -458,9 +458,11 @@ def test_sync_saver_graph(kind, tmp_path, request):
 # --------------------------------------------------------------------------------------------
 
 
-def worker_process(dsn: str, proc: int, n_threads: int, per_thread: int, turns: int) -> dict:
+def worker_process(dsn: str, proc: int, n_threads: int, per_thread: int, turns: int, started: Any) -> dict:
     """Runs in a spawned process: ``n_threads`` OS threads, each driving ``per_thread`` LangGraph
-    threads turn by turn (interleaved), all through one PostgresSaver(pool, FastSerializer())."""
+    threads turn by turn (interleaved), all through one PostgresSaver(pool, FastSerializer()).
+    ``started``: a barrier of every worker process, so that no process takes two of the tasks."""
+    started.wait(timeout=240)
     barrier = threading.Barrier(n_threads)
     with ConnectionPool(dsn, min_size=n_threads, max_size=n_threads, kwargs=CONN_KWARGS, open=True) as pool:
         saver = PostgresSaver(pool, serde=FastSerializer())
@@ -491,9 +493,10 @@ def test_concurrent_workers_share_one_database(pg_dsn, monkeypatch):
     # Production settings in the workers: strict msgpack (the graph allowlists its schema types).
     monkeypatch.setenv("LANGGRAPH_STRICT_MSGPACK", "true")
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(N_PROCESSES, mp_context=ctx) as ex:
+    with ctx.Manager() as manager, ProcessPoolExecutor(N_PROCESSES, mp_context=ctx) as ex:
+        started = manager.Barrier(N_PROCESSES)
         futures = [
-            ex.submit(worker_process, pg_dsn, p, THREADS_PER_PROCESS, GRAPH_THREADS_PER_WORKER_THREAD, TURNS)
+            ex.submit(worker_process, pg_dsn, p, THREADS_PER_PROCESS, GRAPH_THREADS_PER_WORKER_THREAD, TURNS, started)
             for p in range(N_PROCESSES)
         ]
         results = [f.result(timeout=300) for f in futures]
