@@ -9,6 +9,7 @@ each failed before its fix. Class caches (kept-alive and stale classes) are in t
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import datetime
 import enum
@@ -17,7 +18,7 @@ import sys
 import uuid
 import zoneinfo
 from decimal import Decimal
-from typing import Any, NamedTuple, Optional
+from typing import Any, Iterator, NamedTuple, Optional
 
 import ormsgpack
 import pydantic
@@ -40,6 +41,16 @@ def outcome(fn: Any, *args: Any) -> tuple[str, Any]:
         return "ok", fn(*args)
     except Exception as exc:  # noqa: BLE001 - the exception is the outcome
         return "raise", exc
+
+
+@contextlib.contextmanager
+def importable(cls: type) -> Iterator[None]:
+    """``cls`` (made inside a test) importable from this module, as the parent's reads need."""
+    sys.modules[THIS].__dict__[cls.__name__] = cls
+    try:
+        yield
+    finally:
+        del sys.modules[THIS].__dict__[cls.__name__]
 
 
 def same_as_parent(value: Any, **kw: Any) -> bytes | None:
@@ -733,8 +744,7 @@ def _patched_after_first() -> list[Any]:
 @pytest.mark.parametrize("make", _patched_after_first())
 def test_a_class_patched_after_its_first_object(make: Any) -> None:
     cls, patch = make()
-    sys.modules[THIS].__dict__[cls.__name__] = cls
-    try:
+    with importable(cls):
         value = cls(2024, 1, 2) if issubclass(cls, datetime.date) else cls()
         f = FastSerializer()
         assert f.dumps_typed(value) == JsonPlusSerializer().dumps_typed(value)  # plan cached
@@ -742,8 +752,6 @@ def test_a_class_patched_after_its_first_object(make: Any) -> None:
         j = JsonPlusSerializer()
         assert f.dumps_typed(value) == j.dumps_typed(value)
         same_as_parent({"v": [value]})
-    finally:
-        del sys.modules[THIS].__dict__[cls.__name__]
 
 
 # --- a lookup is custom by the type's tp_getattro slot, not by a name in its __dict__ ---------
@@ -901,16 +909,13 @@ def test_a_class_whose_objects_answer_the_probes_differently(make: Any) -> None:
     objects of one class take different branches of `_msgpack_default`: the first object's plan
     must not decide the second's. Each object is written by the same serializer, in turn."""
     cls, first, make_second = make()
-    sys.modules[THIS].__dict__[cls.__name__] = cls
-    try:
+    with importable(cls):
         f, j = FastSerializer(), JsonPlusSerializer()
         assert f.dumps_typed(first) == j.dumps_typed(first)
         second = make_second()
         assert f.dumps_typed(second) == j.dumps_typed(second)
         assert f.dumps_typed(first) == j.dumps_typed(first)
         same_as_parent({"v": [first, second]})
-    finally:
-        del sys.modules[THIS].__dict__[cls.__name__]
 
 
 def test_a_class_modified_while_its_plan_is_decided() -> None:
@@ -941,8 +946,7 @@ def test_a_class_modified_while_its_plan_is_decided() -> None:
     class Hooked(metaclass=Meta):
         x: int
 
-    sys.modules[THIS].__dict__["Hooked"] = Hooked
-    try:
+    with importable(Hooked):
         f = FastSerializer()
         Meta.armed = True
         f.dumps_typed(Hooked(1))  # decided while the class changes
@@ -950,8 +954,6 @@ def test_a_class_modified_while_its_plan_is_decided() -> None:
         value = Hooked(2)
         assert f.dumps_typed(value) == JsonPlusSerializer().dumps_typed(value)
         assert b"hijacked" in f.dumps_typed(value)[1]
-    finally:
-        del sys.modules[THIS].__dict__["Hooked"]
 
 
 @pytest.mark.parametrize(
