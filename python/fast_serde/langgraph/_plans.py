@@ -138,9 +138,9 @@ def _encode_plan(
     cls = type(obj)
     if kind not in (PYDANTIC_V2, PYDANTIC_V2_DICT, PYDANTIC_V1, FALLBACK) and _custom_getattr(cls):
         return _PER_OBJECT
-    if kind != FALLBACK and not _class_answers_fixed(cls, kind):
-        return _PER_OBJECT
     kind_attrs = _kind_instance_attrs(cls, kind)
+    if kind != FALLBACK and not _class_answers_fixed(cls, kind, kind_attrs):
+        return _PER_OBJECT
     if isinstance(own, dict) and not kind_attrs.isdisjoint(own):
         return _PER_OBJECT
     steer_all: tuple[str, ...] = ()
@@ -174,13 +174,15 @@ _SEND_MEMBERS = ("node", "arg")
 SEND_CALLABLE_MEMBERS = frozenset({"__hash__", "__eq__", "__repr__"})
 
 
+def _owner(cls: type, name: str) -> type | None:
+    """The first class of `cls.__mro__` whose own `__dict__` holds `name` (where a lookup on an
+    instance without that name in its own `__dict__` finds it), or None."""
+    return next((b for b in cls.__mro__ if name in vars(b)), None)
+
+
 def _send_members_missing(cls: type) -> set[str]:
     """The data members of `SendProtocol` that instances of `cls` do not get from their class."""
-    missing = set()
-    for name in _SEND_MEMBERS:
-        if not any(name in vars(b) for b in cls.__mro__):
-            missing.add(name)
-    return missing
+    return {name for name in _SEND_MEMBERS if _owner(cls, name) is None}
 
 
 # The names `_msgpack_default` probes with hasattr/callable, in its order: a class's branch
@@ -189,7 +191,7 @@ _PROBES = ("model_dump", "get_secret_value", "dict", "_asdict")
 _BRANCH_PROBES = {PYDANTIC_V2: 1, PYDANTIC_V2_DICT: 1, SECRET: 2, PYDANTIC_V1: 3, NAMEDTUPLE: 4}
 
 
-def _class_answers_fixed(cls: type, kind: int) -> bool:
+def _class_answers_fixed(cls: type, kind: int, kind_attrs: frozenset[str]) -> bool:
     """True if what `_msgpack_default` asks of an instance before (and for) the branch of
     `kind` is answered by `cls` alone, the same for every instance and for as long as the class
     is unchanged (its `tp_version_tag`), apart from the instance's own `__dict__`, which the
@@ -200,16 +202,16 @@ def _class_answers_fixed(cls: type, kind: int) -> bool:
     lose `__call__`); nor when the class overrides `__class__`, which `isinstance` and the
     payload's module and name read per object. Then every object is decided by the parent's path.
     """
-    if next(b for b in cls.__mro__ if "__class__" in vars(b)) is not object:
+    if _owner(cls, "__class__") is not object:
         return False
     names: tuple[str, ...] = _PROBES[: _BRANCH_PROBES.get(kind, len(_PROBES))]
     if (kind in _PAST_SEND_PROTOCOL or kind == SEND) and sys.version_info < (3, 12):
         # Before 3.12 `isinstance(obj, SendProtocol)` asks hasattr/getattr of each member (3.12
         # reads them with inspect.getattr_static, which runs no descriptor).
         names += _SEND_MEMBERS + tuple(sorted(SEND_CALLABLE_MEMBERS))
-    names += tuple(_kind_instance_attrs(cls, kind))
+    names += tuple(kind_attrs)  # `_kind_instance_attrs(cls, kind)`
     for name in names:
-        owner = next((b for b in cls.__mro__ if name in vars(b)), None)
+        owner = _owner(cls, name)
         if owner is None:
             continue
         value = vars(owner)[name]
@@ -358,12 +360,12 @@ _NAMEDTUPLE_ASDICT_CODE = collections.namedtuple("_Probe", "a")._asdict.__code__
 def _namedtuple_asdict(cls: type) -> Any:
     """The `_asdict` collections.namedtuple generates for `cls`, or None when `cls` (or a class
     between it and the generated one) defines or patches its own: then it is not plain."""
-    for base in cls.__mro__:
-        if "_asdict" in vars(base):
-            f = vars(base)["_asdict"]
-            generated = "_make" in vars(base) and getattr(f, "__code__", None) is _NAMEDTUPLE_ASDICT_CODE
-            return f if generated else None
-    return None
+    base = _owner(cls, "_asdict")
+    if base is None:
+        return None
+    f = vars(base)["_asdict"]
+    generated = "_make" in vars(base) and getattr(f, "__code__", None) is _NAMEDTUPLE_ASDICT_CODE
+    return f if generated else None
 
 
 def plain_model(cls: type) -> tuple[str, ...] | None:
@@ -388,7 +390,8 @@ def plain_model(cls: type) -> tuple[str, ...] | None:
         return None
     # The walker reads the instance dict directly (PyObject_GenericGetDict): `obj.__dict__` must
     # resolve to the type's own dict slot (a getset descriptor), not a property or the like.
-    descr = next((vars(b)["__dict__"] for b in cls.__mro__ if "__dict__" in vars(b)), None)
+    owner = _owner(cls, "__dict__")
+    descr = None if owner is None else vars(owner)["__dict__"]
     if not isinstance(descr, types.GetSetDescriptorType):
         return None
     if cls.__pydantic_computed_fields__ or cls.model_config.get("serialize_by_alias"):

@@ -935,8 +935,8 @@ def test_a_class_modified_while_its_plan_is_decided() -> None:
         @property
         def __mro__(cls) -> tuple[type, ...]:  # type: ignore[override]
             mro = type.__dict__["__mro__"].__get__(cls)
-            # Past `_custom_getattr`: `_class_answers_fixed` reads the MRO last.
-            if Meta.armed and sys._getframe(1).f_code.co_name == "_class_answers_fixed":
+            # Past `_custom_getattr`: `_class_answers_fixed` reads the MRO last (in `_owner`).
+            if Meta.armed and sys._getframe(2).f_code.co_name == "_class_answers_fixed":
                 Meta.armed = False
                 cls.__getattr__ = getattr_  # type: ignore[attr-defined]
                 getattr(cls, "_a_lookup_assigns_a_new_tag", None)

@@ -22,11 +22,24 @@ import math
 
 import msgpack
 import ormsgpack
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 import fast_serde
 
 ORMSGPACK_OPT = ormsgpack.OPT_NON_STR_KEYS | ormsgpack.OPT_REPLACE_SURROGATES
+
+# The settings of the properties in test_dumps.py and test_loads.py (on the conftest profile).
+SETTINGS = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+FEW = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 UTC = datetime.timezone.utc
 

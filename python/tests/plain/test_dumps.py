@@ -16,13 +16,15 @@ from pathlib import Path
 import msgpack
 import ormsgpack
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import fast_serde
 from fast_serde import EncodeError, Ext
 
 from strategies import (
+    FEW,
+    SETTINGS,
     BIN_LENGTHS,
     EXT_LENGTHS,
     INT_BOUNDARIES,
@@ -47,17 +49,6 @@ from strategies import (
     texts_with_surrogates,
     to_msgpack_view,
     values,
-)
-
-SETTINGS = settings(
-    max_examples=150,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-FEW = settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
 

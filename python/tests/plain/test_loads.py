@@ -7,13 +7,15 @@ import struct
 
 import msgpack
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fast_serde
 from fast_serde import DecodeError, Ext
 
 from strategies import (
+    FEW,
+    SETTINGS,
     EXT_LENGTHS,
     assert_strict_equal,
     expected_loads,
@@ -25,17 +27,6 @@ from strategies import (
     timestamps_64,
     timestamps_96,
     values,
-)
-
-SETTINGS = settings(
-    max_examples=150,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-FEW = settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
 UTC = datetime.timezone.utc
@@ -641,7 +632,7 @@ def test_random_bytes(data):
     _loads_or_decode_error(data)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@SETTINGS
 @given(simple_values, st.data())
 def test_mutated_encodings(v, data):
     raw = bytearray(fast_serde.dumps(v))

@@ -62,6 +62,21 @@ def _thread_workload() -> list[tuple[str, Callable[[], Any], Any]]:
     return ops
 
 
+def run_interleaved(worker: Callable[[int], Any], n: int) -> None:
+    """``worker(0) .. worker(n - 1)`` in ``n`` threads, joined, with the GIL handed over every
+    10 µs (``sys.setswitchinterval``, restored after) so that their calls interleave."""
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    try:
+        threads = [threading.Thread(target=worker, args=(t,)) for t in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+
+
 def test_threads_produce_single_thread_results():
     ops = _thread_workload()
     n_threads, rounds = 12, 15
@@ -86,16 +101,7 @@ def test_threads_produce_single_thread_results():
                     failures.append(f"thread {tid}: {name} gave {got!r:.80}")
                 done[tid] += 1
 
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-5)
-    try:
-        threads = [threading.Thread(target=worker, args=(t,)) for t in range(n_threads)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(old)
+    run_interleaved(worker, n_threads)
     assert not failures, failures[:10]
     assert done == [rounds * len(ops)] * n_threads
 
@@ -128,14 +134,5 @@ def test_threads_with_their_own_serializers_and_allowlists():
             if ser.loads_typed(("msgpack", safe)) != uuid.UUID(_UUID_HEX):
                 failures.append(f"{mode}: uuid")
 
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-5)
-    try:
-        threads = [threading.Thread(target=worker, args=(t,)) for t in range(9)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(old)
+    run_interleaved(worker, 9)
     assert not failures, failures[:5]
