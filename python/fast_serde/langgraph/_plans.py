@@ -42,6 +42,8 @@ from langgraph.store.base import Item
 from fast_serde import _native
 from fast_serde._native import generic_getattr, instance_dict
 from fast_serde.langgraph import _compat
+from fast_serde.langgraph._purity import constructs_plainly
+from fast_serde.langgraph._purity import owner as _owner
 
 # `isinstance(obj, _DELTA)`: never true on a release without `_DeltaSnapshot`.
 _DELTA: tuple[type, ...] = (_compat.DELTA_SNAPSHOT,) if _compat.DELTA_SNAPSHOT else ()
@@ -172,12 +174,6 @@ _PAST_SEND_PROTOCOL = frozenset({REPR, ATTRS_KW})
 _SEND_MEMBERS = ("node", "arg")
 # The callable members of SendProtocol: an instance attribute set to None blocks the protocol.
 SEND_CALLABLE_MEMBERS = frozenset({"__hash__", "__eq__", "__repr__"})
-
-
-def _owner(cls: type, name: str) -> type | None:
-    """The first class of `cls.__mro__` whose own `__dict__` holds `name` (where a lookup on an
-    instance without that name in its own `__dict__` finds it), or None."""
-    return next((b for b in cls.__mro__ if name in vars(b)), None)
 
 
 def _send_members_missing(cls: type) -> set[str]:
@@ -577,11 +573,9 @@ def trusted_model(cls: type) -> tuple[tuple[str, ...], bool, tuple[Any, ...]] | 
         return None
     if not (isinstance(cls, type) and issubclass(cls, BaseModel)):
         return None
-    if cls.__private_attributes__ or getattr(cls, "__pydantic_root_model__", False):
-        return None
-    if cls.__pydantic_post_init__ is not None or cls.__pydantic_custom_init__:
-        return None
-    if cls.__init__ is not BaseModel.__init__:  # also one assigned after the class was made
+    # No private attributes, no custom __init__/__new__/metaclass __call__/model_post_init
+    # (also one assigned after the class was made): the memo's rule (_purity), stricter.
+    if getattr(cls, "__pydantic_root_model__", False) or not constructs_plainly(cls):
         return None
     try:
         schema, defs = _model_schema(cls)

@@ -24,7 +24,7 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from fast_serde import _native
 from fast_serde._native import EncodeError, LangGraphCodec
-from fast_serde.langgraph import _plans, _probe
+from fast_serde.langgraph import _plans, _probe, _purity
 from fast_serde.langgraph._stats import counted_dumps, counted_loads
 
 # Ext 7's reader for the installed release (the class, or None before 4.1).
@@ -64,12 +64,14 @@ class FastSerializer(JsonPlusSerializer):
             those the parent builds. The allowlist applies in both modes. Use it only for
             checkpoints you trust as you would trust a pickle (docs/security.md).
         memo_bytes: the budget, in bytes, of the memo of validated models (default
-            ``DEFAULT_MEMO_BYTES``, 64 MiB; ``0`` turns it off). An ext 5 payload seen before
-            (the same class, the exact same bytes) is rebuilt from a verified copy of what
-            validation gave, instead of validated again: the objects are those validation
-            gives, each one independent. It assumes validators without side effects; a class
-            opts out with ``__fast_serde_memo__ = False`` (docs/usage.md). Raises ValueError
-            when negative.
+            ``DEFAULT_MEMO_BYTES``, 64 MiB; ``0`` turns it off), charged what its entries really
+            hold. An ext 5 payload seen before (the same class, the exact same bytes) is rebuilt
+            from a copy of what validation gave, instead of validated again, for the classes whose
+            validated result provably depends on the payload alone (``_purity.memo_model``: by a
+            rule read from the class, LangChain's messages by a verified table, or a class that
+            declares ``__fast_serde_memo__ = True``); every other class is validated on every
+            load. The objects are those validation gives, identity graph included, each one
+            independent (docs/usage.md). Raises ValueError when negative.
 
     ``dumps_typed(obj) -> (type_tag, bytes)``: ``("null", b"")`` for None, ``("bytes", obj)``,
     ``("bytearray", obj)``, else ``("msgpack", data)`` with ``data`` byte-identical to the
@@ -116,6 +118,7 @@ class FastSerializer(JsonPlusSerializer):
             trust=None if self.validate_models else _plans.trusted_model,
             delta=_DeltaSnapshot,
             numpy=_numpy_array,
+            memo_rule=_purity.memo_model,
             memo_bytes=self.memo_bytes,
         )
 
@@ -127,9 +130,9 @@ class FastSerializer(JsonPlusSerializer):
         return clone  # type: ignore[return-value]
 
     def memo_stats(self) -> dict[str, int]:
-        """The memo of validated models: ``{"hits", "misses", "fills", "verified", "rejected",
-        "entries", "bytes", "budget"}`` — counts since this serializer was made, ``bytes`` (an
-        estimate) and ``budget`` in bytes. See docs/usage.md ("The memo of validated models")."""
+        """The memo of validated models: ``{"hits", "misses", "fills", "rejected", "entries",
+        "bytes", "budget"}`` — counts since this serializer was made, ``bytes`` (what the entries
+        hold) and ``budget`` in bytes. See docs/usage.md ("The memo of validated models")."""
         return self._codec.memo_stats()
 
     @counted_dumps

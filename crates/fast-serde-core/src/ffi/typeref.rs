@@ -57,6 +57,7 @@ pub(crate) struct TypeRefs {
     pub(crate) s_pydantic_extra: *mut ffi::PyObject,
     pub(crate) s_fields_set: *mut ffi::PyObject,
     pub(crate) s_pydantic_private: *mut ffi::PyObject,
+    pub(crate) s_sizeof: *mut ffi::PyObject,
 }
 
 // SAFETY: the pointers are immortal strong references created once under the GIL and only ever
@@ -150,6 +151,7 @@ pub fn init(py: Python<'_>) -> PyResult<()> {
         s_pydantic_extra: intern(py, c"__pydantic_extra__")?,
         s_fields_set: intern(py, c"__pydantic_fields_set__")?,
         s_pydantic_private: intern(py, c"__pydantic_private__")?,
+        s_sizeof: intern(py, c"__sizeof__")?,
     };
     // A racing second init loses and its references stay alive forever: harmless, bounded.
     let _ = TYPEREFS.set(refs);

@@ -52,7 +52,7 @@ pub(crate) struct LangGraphCodec {
     /// `payload -> ndarray | None`, for ext 6 (the parent's rebuild, errors read as None).
     pub(crate) numpy: Py<PyAny>,
     pub(crate) classes: Arc<ClassCache>,
-    /// Validated ext 5 payloads seen before (memo.rs).
+    /// Validated ext 5 payloads seen before (memo.rs), served for the classes its rule admits.
     pub(crate) memo: Memo,
 }
 
@@ -62,13 +62,14 @@ impl LangGraphCodec {
     /// passes them: `fallback` (langgraph's `_msgpack_enc`), `inspect` (`_plans.encode_plan`),
     /// `unusual`, `resolve`, `failed`, `method_allowed` (the callables above), `trust`
     /// (`_plans.trusted_model`, or None when validating), `delta` (the `_DeltaSnapshot` class),
-    /// `numpy` (`payload -> ndarray | None`) and `memo_bytes` (the memo's budget in bytes; None
+    /// `numpy` (`payload -> ndarray | None`), `memo_rule` (`_purity.memo_model(cls) -> bool`:
+    /// whether the memo may serve a class) and `memo_bytes` (the memo's budget in bytes; None
     /// or absent: `DEFAULT_MEMO_BYTES`). Raises TypeError for a missing or unknown argument,
     /// OverflowError for a negative `memo_bytes`.
     #[new]
     #[pyo3(signature = (
         *, fallback, inspect, unusual, resolve, failed, method_allowed, trust, delta, numpy,
-        memo_bytes = None
+        memo_rule, memo_bytes = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -81,6 +82,7 @@ impl LangGraphCodec {
         trust: Option<Py<PyAny>>,
         delta: Py<PyAny>,
         numpy: Py<PyAny>,
+        memo_rule: Py<PyAny>,
         memo_bytes: Option<usize>,
     ) -> Self {
         LangGraphCodec {
@@ -94,7 +96,7 @@ impl LangGraphCodec {
             delta,
             numpy,
             classes: Arc::new(Mutex::new(FxHashMap::default())),
-            memo: Memo::new(memo_bytes.unwrap_or(DEFAULT_MEMO_BYTES)),
+            memo: Memo::new(memo_bytes.unwrap_or(DEFAULT_MEMO_BYTES), memo_rule),
         }
     }
 
@@ -135,15 +137,15 @@ impl LangGraphCodec {
         self.memo.clear();
     }
 
-    /// The memo of validated models: `{"hits", "misses", "fills", "verified", "rejected",
-    /// "entries", "bytes", "budget"}` (counts since the codec was made; `bytes` and `budget` in
-    /// bytes, `bytes` an estimate). `hits` are objects built from the memo; `misses` ext 5
-    /// payloads not found in it; `fills` entries made; `verified` entries confirmed by a second
-    /// validation; `rejected` classes found validating differently (validated every time since).
+    /// The memo of validated models: `{"hits", "misses", "fills", "rejected", "entries", "bytes",
+    /// "budget"}` (counts since the codec was made; `bytes` and `budget` in bytes). `hits` are
+    /// objects built from the memo; `misses` ext 5 payloads not found in it; `fills` templates
+    /// kept; `rejected` class decisions that the memo may not serve the class (its rule,
+    /// memo.rs); `bytes` what the entries hold (payloads, templates' objects, overhead).
     fn memo_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
         let d = pyo3::types::PyDict::new(py);
         let names = [
-            "hits", "misses", "fills", "verified", "rejected", "entries", "bytes", "budget",
+            "hits", "misses", "fills", "rejected", "entries", "bytes", "budget",
         ];
         for (k, v) in names.iter().zip(self.memo.stats()) {
             d.set_item(k, v)?;

@@ -1,10 +1,17 @@
-//! Type-exact deep copies and comparisons of plain values (exact str, int, float, bool, None,
-//! bytes, list, dict, tuple and sets of strs), for the memo's templates (memo.rs). Nothing here
-//! runs Python code.
+//! Type-exact deep copies of plain values (exact str, int, float, bool, None, bytes, list, dict,
+//! tuple, and sets of strs) for the memo's templates (memo.rs): the identity graph is kept, as
+//! `copy.deepcopy`'s memo keeps it (a container reached twice is copied once and shared, as in the
+//! original), and a copier that counts gives the memory the copy holds. Nothing here runs Python
+//! code beyond built-in types' own `__sizeof__`.
 
 use crate::ffi::typeref::typerefs;
 use crate::ffi::Owned;
 use pyo3::ffi;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+/// What an object costs its allocator beyond `__sizeof__` (pymalloc's rounding to 16 bytes, or
+/// malloc's header for larger blocks), charged once per object a template holds.
+const ALLOC_SLACK: usize = 16;
 
 /// Exact immutable scalars: shared between the template and every copy.
 pub(crate) fn is_scalar(tp: *mut ffi::PyTypeObject) -> bool {
@@ -17,78 +24,153 @@ pub(crate) fn is_scalar(tp: *mut ffi::PyTypeObject) -> bool {
         || tp == r.bytes_type
 }
 
-/// A deep copy of a value made of exact scalars, lists, dicts and tuples (new containers, shared
-/// scalars); `None` (no error set) for anything else or on failure. Runs no Python code: dict
-/// keys must be exact scalars (or tuples of them), whose hashing and comparison are native.
-pub(crate) fn copy(v: *mut ffi::PyObject) -> Option<Owned> {
-    if crate::stack_low() {
+/// One deep copy (of one or several roots that share objects: a model's `__dict__`, extras and
+/// private state are copied by one `Copier`, so aliasing across them is kept too).
+pub(crate) struct Copier {
+    /// Original container address -> its copy (a borrowed pointer: the copy is owned by the tree
+    /// being built, alive while the copier is used).
+    copies: FxHashMap<usize, *mut ffi::PyObject>,
+    /// With `Some`: the scalars counted so far (each once), for `bytes`.
+    counted: Option<FxHashSet<usize>>,
+    /// The memory the copies and the scalars they hold take, when counting.
+    pub(crate) bytes: usize,
+}
+
+impl Copier {
+    /// A copier; `count` makes it add up in `bytes` what the copies hold (every new container
+    /// and every distinct scalar they reference, `__sizeof__` plus the allocator's slack).
+    pub(crate) fn new(count: bool) -> Copier {
+        Copier {
+            copies: FxHashMap::default(),
+            counted: count.then(FxHashSet::default),
+            bytes: 0,
+        }
+    }
+
+    fn charge(&mut self, v: *mut ffi::PyObject) -> Option<()> {
+        if self.counted.is_none() {
+            return Some(());
+        }
+        // SAFETY: `v` is a live object of an exact built-in type (checked by the caller), whose
+        // `__sizeof__` is native; the result is an owned int, released by Owned.
+        unsafe {
+            let n = ffi::PyObject_CallMethodNoArgs(v, typerefs().s_sizeof);
+            if n.is_null() {
+                ffi::PyErr_Clear();
+                return None;
+            }
+            let n = Owned(n);
+            let size = ffi::PyLong_AsSsize_t(n.0);
+            if size < 0 {
+                ffi::PyErr_Clear();
+                return None;
+            }
+            let gc = if ffi::PyObject_IS_GC(v) != 0 { 16 } else { 0 };
+            self.bytes += size as usize + gc + ALLOC_SLACK;
+        }
+        Some(())
+    }
+
+    /// A deep copy of `v`, made of exact scalars, lists, dicts and tuples (new containers,
+    /// shared scalars, the identity graph kept); `None` (no error set) for anything else or on
+    /// failure. Dict keys must be exact scalars (or tuples of them), whose hashing and comparison
+    /// are native.
+    pub(crate) fn copy(&mut self, v: *mut ffi::PyObject) -> Option<Owned> {
+        if crate::stack_low() {
+            return None;
+        }
+        let r = typerefs();
+        // SAFETY: `v` is live; containers are exact types read within bounds; every new reference
+        // is owned by `Owned` (PyList_SET_ITEM / PyTuple_SET_ITEM steal the item's reference);
+        // `copies` holds borrowed pointers to copies owned by the tree being built; errors are
+        // cleared.
+        unsafe {
+            let tp = ffi::Py_TYPE(v);
+            if is_scalar(tp) {
+                if self.counted.as_mut().is_some_and(|c| c.insert(v as usize)) {
+                    self.charge(v)?;
+                }
+                return Some(Owned(ffi::Py_NewRef(v)));
+            }
+            if let Some(&done) = self.copies.get(&(v as usize)) {
+                return Some(Owned(ffi::Py_NewRef(done)));
+            }
+            if tp == r.list_type {
+                let n = ffi::PyList_GET_SIZE(v);
+                let out = Owned(non_null(ffi::PyList_New(n))?);
+                self.copies.insert(v as usize, out.0);
+                for i in 0..n {
+                    if ffi::PyList_GET_SIZE(v) != n {
+                        return None;
+                    }
+                    let item = self.copy(ffi::PyList_GET_ITEM(v, i))?;
+                    ffi::PyList_SET_ITEM(out.0, i, item.into_ptr());
+                }
+                self.charge(out.0)?;
+                return Some(out);
+            }
+            if tp == r.tuple_type {
+                let n = ffi::PyTuple_GET_SIZE(v);
+                let out = Owned(non_null(ffi::PyTuple_New(n))?);
+                for i in 0..n {
+                    let item = self.copy(ffi::PyTuple_GET_ITEM(v, i))?;
+                    ffi::PyTuple_SET_ITEM(out.0, i, item.into_ptr());
+                }
+                // Registered once filled (a tuple reached again inside itself needs a list in
+                // between, which is registered first).
+                self.copies.insert(v as usize, out.0);
+                self.charge(out.0)?;
+                return Some(out);
+            }
+            if tp == r.dict_type {
+                let out = Owned(non_null(ffi::PyDict_New())?);
+                self.copies.insert(v as usize, out.0);
+                let mut pos: ffi::Py_ssize_t = 0;
+                let mut k: *mut ffi::PyObject = std::ptr::null_mut();
+                let mut val: *mut ffi::PyObject = std::ptr::null_mut();
+                while ffi::PyDict_Next(v, &mut pos, &mut k, &mut val) != 0 {
+                    if !native_key(k) {
+                        return None;
+                    }
+                    // Held across the copies below (which allocate, and may let the GC run).
+                    let (k, val) = (Owned(ffi::Py_NewRef(k)), Owned(ffi::Py_NewRef(val)));
+                    let key = self.copy(k.0)?;
+                    let value = self.copy(val.0)?;
+                    if ffi::PyDict_SetItem(out.0, key.0, value.0) != 0 {
+                        ffi::PyErr_Clear();
+                        return None;
+                    }
+                }
+                self.charge(out.0)?;
+                return Some(out);
+            }
+            None
+        }
+    }
+
+    /// A new set of the same exact strs (`model_fields_set`); `None` for anything else.
+    pub(crate) fn copy_set(&mut self, v: *mut ffi::PyObject) -> Option<Owned> {
+        // SAFETY: `v` is live; PySet_New copies an exact set of strs (native hashing); owned
+        // result.
+        unsafe {
+            if ffi::PySet_CheckExact(v) == 0 || !all_strs(v) {
+                return None;
+            }
+            let s = Owned(non_null(ffi::PySet_New(v))?);
+            self.charge(s.0)?;
+            Some(s)
+        }
+    }
+}
+
+/// `p`, or `None` with the error cleared when it is NULL.
+fn non_null(p: *mut ffi::PyObject) -> Option<*mut ffi::PyObject> {
+    if p.is_null() {
+        // SAFETY: attached; clears the error the failed call set.
+        unsafe { ffi::PyErr_Clear() };
         return None;
     }
-    let r = typerefs();
-    // SAFETY: `v` is live; containers are exact types read within bounds; every new reference
-    // is owned by `Owned` (PyList_SET_ITEM / PyTuple_SET_ITEM steal the item's reference); errors
-    // are cleared.
-    unsafe {
-        let tp = ffi::Py_TYPE(v);
-        if is_scalar(tp) {
-            return Some(Owned(ffi::Py_NewRef(v)));
-        }
-        if tp == r.list_type {
-            let n = ffi::PyList_GET_SIZE(v);
-            let out = ffi::PyList_New(n);
-            if out.is_null() {
-                ffi::PyErr_Clear();
-                return None;
-            }
-            let out = Owned(out);
-            for i in 0..n {
-                if ffi::PyList_GET_SIZE(v) != n {
-                    return None;
-                }
-                let item = copy(ffi::PyList_GET_ITEM(v, i))?;
-                ffi::PyList_SET_ITEM(out.0, i, item.into_ptr());
-            }
-            return Some(out);
-        }
-        if tp == r.tuple_type {
-            let n = ffi::PyTuple_GET_SIZE(v);
-            let out = ffi::PyTuple_New(n);
-            if out.is_null() {
-                ffi::PyErr_Clear();
-                return None;
-            }
-            let out = Owned(out);
-            for i in 0..n {
-                let item = copy(ffi::PyTuple_GET_ITEM(v, i))?;
-                ffi::PyTuple_SET_ITEM(out.0, i, item.into_ptr());
-            }
-            return Some(out);
-        }
-        if tp == r.dict_type {
-            let out = ffi::PyDict_New();
-            if out.is_null() {
-                ffi::PyErr_Clear();
-                return None;
-            }
-            let out = Owned(out);
-            let mut pos: ffi::Py_ssize_t = 0;
-            let mut k: *mut ffi::PyObject = std::ptr::null_mut();
-            let mut val: *mut ffi::PyObject = std::ptr::null_mut();
-            while ffi::PyDict_Next(v, &mut pos, &mut k, &mut val) != 0 {
-                if !native_key(k) {
-                    return None;
-                }
-                let key = copy(k)?;
-                let value = copy(val)?;
-                if ffi::PyDict_SetItem(out.0, key.0, value.0) != 0 {
-                    ffi::PyErr_Clear();
-                    return None;
-                }
-            }
-            return Some(out);
-        }
-        None
-    }
+    Some(p)
 }
 
 /// A dict key whose hash and equality run no Python code.
@@ -104,24 +186,8 @@ pub(crate) fn native_key(k: *mut ffi::PyObject) -> bool {
     }
 }
 
-/// A new set of the same exact strs (model_fields_set); `None` for anything else.
-pub(crate) fn copy_set(v: *mut ffi::PyObject) -> Option<Owned> {
-    // SAFETY: `v` is live; PySet_New copies an exact set of strs (native hashing); owned result.
-    unsafe {
-        if ffi::PySet_CheckExact(v) == 0 || !all_strs(v) {
-            return None;
-        }
-        let s = ffi::PySet_New(v);
-        if s.is_null() {
-            ffi::PyErr_Clear();
-            return None;
-        }
-        Some(Owned(s))
-    }
-}
-
-pub(crate) fn all_strs(set: *mut ffi::PyObject) -> bool {
-    // SAFETY: iterating a live exact set with the C iteration protocol; borrowed items.
+fn all_strs(set: *mut ffi::PyObject) -> bool {
+    // SAFETY: iterating a live exact set with the C iteration protocol; owned items.
     unsafe {
         let it = ffi::PyObject_GetIter(set);
         if it.is_null() {
@@ -140,98 +206,6 @@ pub(crate) fn all_strs(set: *mut ffi::PyObject) -> bool {
             }
             let item = Owned(item);
             if ffi::PyUnicode_CheckExact(item.0) == 0 {
-                return false;
-            }
-        }
-    }
-}
-
-/// Type-exact deep equality of two values of the kinds `copy` takes (dict key order included;
-/// floats by bits, so NaN equals NaN and 0.0 differs from -0.0). Runs no Python code.
-pub(crate) fn same(a: *mut ffi::PyObject, b: *mut ffi::PyObject) -> bool {
-    if a == b {
-        return true;
-    }
-    if crate::stack_low() {
-        return false;
-    }
-    let r = typerefs();
-    // SAFETY: `a` and `b` are live; exact types are read with their own accessors within bounds;
-    // comparisons of exact str/int/bytes run no Python code.
-    unsafe {
-        let tp = ffi::Py_TYPE(a);
-        if tp != ffi::Py_TYPE(b) {
-            return false;
-        }
-        if tp == r.str_type {
-            return ffi::PyUnicode_Compare(a, b) == 0;
-        }
-        if tp == r.int_type || tp == r.bytes_type {
-            return ffi::PyObject_RichCompareBool(a, b, ffi::Py_EQ) == 1;
-        }
-        if tp == r.float_type {
-            return ffi::PyFloat_AS_DOUBLE(a).to_bits() == ffi::PyFloat_AS_DOUBLE(b).to_bits();
-        }
-        if tp == r.bool_type || tp == r.none_type {
-            return false; // singletons: equal only when identical (checked above)
-        }
-        if tp == r.list_type {
-            let n = ffi::PyList_GET_SIZE(a);
-            return n == ffi::PyList_GET_SIZE(b)
-                && (0..n).all(|i| same(ffi::PyList_GET_ITEM(a, i), ffi::PyList_GET_ITEM(b, i)));
-        }
-        if tp == r.tuple_type {
-            let n = ffi::PyTuple_GET_SIZE(a);
-            return n == ffi::PyTuple_GET_SIZE(b)
-                && (0..n).all(|i| same(ffi::PyTuple_GET_ITEM(a, i), ffi::PyTuple_GET_ITEM(b, i)));
-        }
-        if tp == r.dict_type {
-            if ffi::PyDict_Size(a) != ffi::PyDict_Size(b) {
-                return false;
-            }
-            let (mut pa, mut pb): (ffi::Py_ssize_t, ffi::Py_ssize_t) = (0, 0);
-            let (mut ka, mut va, mut kb, mut vb) = (
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-            );
-            while ffi::PyDict_Next(a, &mut pa, &mut ka, &mut va) != 0 {
-                if ffi::PyDict_Next(b, &mut pb, &mut kb, &mut vb) == 0 {
-                    return false;
-                }
-                if !same(ka, kb) || !same(va, vb) {
-                    return false;
-                }
-            }
-            return true;
-        }
-        false
-    }
-}
-
-pub(crate) fn same_set(a: *mut ffi::PyObject, b: *mut ffi::PyObject) -> bool {
-    // SAFETY: both are live exact sets of exact strs (built by copy_set); containment checks
-    // of strs run no Python code.
-    unsafe {
-        if ffi::PySet_Size(a) != ffi::PySet_Size(b) {
-            return false;
-        }
-        let it = ffi::PyObject_GetIter(a);
-        if it.is_null() {
-            ffi::PyErr_Clear();
-            return false;
-        }
-        let it = Owned(it);
-        loop {
-            let item = ffi::PyIter_Next(it.0);
-            if item.is_null() {
-                ffi::PyErr_Clear();
-                return true;
-            }
-            let item = Owned(item);
-            if ffi::PySet_Contains(b, item.0) != 1 {
-                ffi::PyErr_Clear();
                 return false;
             }
         }

@@ -57,9 +57,9 @@ impl LangGraphCodec {
             };
             return self.unusual(code, tup, offset);
         };
-        // An ext 5 payload seen before (memo.rs): a verified entry builds the object without
-        // decoding or validating, once the allowlist (with its per-object events) has resolved
-        // the name to that very class.
+        // An ext 5 payload seen before (memo.rs): an entry with a template builds the object
+        // without decoding or validating, once the allowlist (with its per-object events) has
+        // resolved the name to that very class, which the memo's rule admits.
         let py = py();
         let seen = if code == EXT_PYDANTIC_V2 && self.memo.enabled() {
             self.memo.lookup(data)
@@ -67,10 +67,10 @@ impl LangGraphCodec {
             None
         };
         let mut resolved = None;
-        if let Some(seen) = seen.as_ref().filter(|e| e.is_verified()) {
+        if let Some(seen) = seen.as_ref().filter(|e| e.has_template()) {
             let r = self.class(code, module, name);
             if let Ok(Some(ce)) = &r {
-                if seen.is_for(py, ce.cls.as_ptr()) {
+                if self.memo.serves(seen, ce.cls.as_ptr()) {
                     if let Some(obj) = seen.build(ce.cls.as_ptr()) {
                         self.memo.hit();
                         return Ok(obj);
@@ -174,10 +174,14 @@ impl LangGraphCodec {
             }
         };
         if !r.is_null() {
+            let r = Owned(r);
             if code == EXT_PYDANTIC_V2 && flat && self.memo.enabled() {
-                self.remember(py, seen.as_deref(), &entry.cls, data, r);
+                let cls = entry.cls.bind(py);
+                if let Err(e) = self.memo.remember(py, seen.as_ref(), cls, data, r.0) {
+                    return Err(DecodeFailure::new(offset, DecodeKind::Python(e)));
+                }
             }
-            return Ok(r);
+            return Ok(r.into_ptr());
         }
         if code == EXT_PYDANTIC_V2 || code == EXT_PYDANTIC_V1 {
             // The parent's second try, `cls.model_construct(**kwargs)` (v1: `cls.construct`),
@@ -206,37 +210,6 @@ impl LangGraphCodec {
             return Ok(arg.into_ptr());
         }
         self.failed(code, module, name, arg, offset)
-    }
-
-    /// `r`, just validated from `payload` without nested ext values: the first sight of the
-    /// payload marks it, the second keeps a copy of `r` as its template, the third verifies that
-    /// template against `r` (memo.rs); hits follow.
-    fn remember(
-        &self,
-        py: Python<'_>,
-        seen: Option<&crate::langgraph::memo::Entry>,
-        cls: &Py<PyAny>,
-        payload: &[u8],
-        r: *mut ffi::PyObject,
-    ) {
-        let cls = cls.bind(py);
-        match seen {
-            Some(e) if e.is_for(py, cls.as_ptr()) => {
-                if !e.has_template() {
-                    self.memo.keep(py, e, cls, payload, r);
-                } else if !e.is_verified() {
-                    self.memo.verify(py, e, cls, r);
-                }
-            }
-            // Kept for another class object at this name, or before the class was modified:
-            // dropped, so that this payload is marked afresh next time.
-            Some(e) => self.memo.forget(e),
-            None => {
-                if !self.memo.is_rejected(py, cls.as_ptr()) {
-                    self.memo.mark(py, cls, payload, r);
-                }
-            }
-        }
     }
 
     /// A construction raised (the exception is set): the parent's fallback, through

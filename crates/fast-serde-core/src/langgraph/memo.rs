@@ -7,82 +7,99 @@
 //! (`__dict__`, `__pydantic_fields_set__`, `__pydantic_extra__`, `__pydantic_private__`). When the
 //! exact same payload bytes come again, for the same class, the object is rebuilt from the
 //! template: a new model whose containers are all new (mutating a loaded message never changes
-//! what a later load returns) and whose scalars are the template's own immutable ones.
+//! what a later load returns), with the identity graph validation built (a list reached twice is
+//! one list), and whose scalars are the template's own immutable ones.
 //!
-//! Exactness:
-//! * an entry serves hits only once *verified*. The first sight of a payload only marks it (its
-//!   bytes and class: the fill costs a hash and a copy of the bytes); the second sight validates
-//!   it again and keeps a copy of that result as the template; the third validates it once more
-//!   and compares the result, type for type, with the template. A class whose validation is not
-//!   a function of the payload alone (a validator reading a clock, a counter, randomness) gives
-//!   another result and is validated every time from then on (`rejected`);
+//! Exact by construction:
+//! * a class is served only when its validated result is a function of the payload alone,
+//!   decided from the class (`rule`: `fast_serde.langgraph._purity.memo_model`, once per class and
+//!   `tp_version_tag`), never from observed runs: no custom `__init__`/`__new__`/metaclass
+//!   `__call__`/`model_post_init`, no validator or factory that runs user code, no state outside
+//!   the four slots a template holds; or a LangChain message class the verified table reviewed;
+//!   or a class that declares `__fast_serde_memo__ = True`;
 //! * only payloads without nested ext values are kept (their events and constructors run per
-//!   object), and only states made of `str`, `int`, `float`, `bool`, `None`, `bytes`, `list`,
-//!   `dict` and `tuple` (exact types), which the copy reproduces exactly;
-//! * the class is held weakly, and a hit must resolve (through the allowlist, with its events) to
-//!   that very class object: a reloaded or redefined class misses;
-//! * a class opts out with `__fast_serde_memo__ = False`, a serializer with `memo_bytes=0`.
+//!   object), and only states made of exact `str`, `int`, `float`, `bool`, `None`, `bytes`,
+//!   `list`, `dict` and `tuple`, which the copy reproduces exactly;
+//! * the class is held weakly, its record dropped (with its entries) when it dies, and a hit must
+//!   resolve (through the allowlist, with its events) to that very class object at the same
+//!   `tp_version_tag`: a reloaded, redefined or modified class misses, and its stale entries are
+//!   dropped in time proportional to their number;
+//! * the first sight of a payload only marks it (a hash and the class's address); the second
+//!   keeps the template; hits follow.
 //!
-//! Memory is bounded by a byte budget (an estimate: the payload and three times its size for the
-//! template), evicting the least recently used entries.
+//! Memory: every entry is charged what it holds — the payload's bytes, the template's objects
+//! (`__sizeof__` of each container and each distinct scalar, plus allocator slack) and a fixed
+//! overhead — against a byte budget, evicting the least recently used entries.
 
-use super::copy::{copy, copy_set, same, same_set};
+use super::copy::Copier;
 use crate::ffi::typeref::typerefs;
+use crate::ffi::weak::WeakClass;
 use crate::ffi::Owned;
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::PyWeakrefReference;
 use rustc_hash::{FxHashMap, FxHasher};
 use smallvec::SmallVec;
 use std::hash::Hasher;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 /// The default budget of a codec's memo: 64 MiB.
 pub(crate) const DEFAULT_MEMO_BYTES: usize = 64 << 20;
 
-/// Payloads larger than this are not kept (one entry may not take a large part of the budget).
-const MAX_PAYLOAD_SHARE: usize = 16;
+/// One entry may take at most this share of the budget.
+const MAX_ENTRY_SHARE: usize = 16;
+
+/// What an entry costs beside its payload and template: the entry, its `Arc`, its slot in the
+/// map and in its class's list, the payload's allocation header.
+const ENTRY_OVERHEAD: usize = 256;
 
 pub(crate) struct Memo {
     budget: AtomicUsize,
-    state: Mutex<State>,
+    state: Arc<Mutex<State>>,
+    /// `memo_model(cls) -> bool`: whether the class may be served (decided once per class).
+    rule: Py<PyAny>,
     hits: AtomicU64,
     misses: AtomicU64,
     fills: AtomicU64,
-    verified: AtomicU64,
     rejected: AtomicU64,
 }
 
 #[derive(Default)]
 struct State {
+    /// Entries by their payload's hash.
     map: FxHashMap<u64, SmallVec<[Arc<Entry>; 1]>>,
+    /// The rule's answer per class address, with that class's entries.
+    classes: FxHashMap<usize, ClassRecord>,
     bytes: usize,
     entries: usize,
     clock: u64,
-    /// Classes validated every time: their validation did not repeat, or they opted out.
-    rejected: FxHashMap<usize, Py<PyWeakrefReference>>,
+}
+
+/// A class the rule was asked about: its answer at one `tp_version_tag`, and its entries.
+struct ClassRecord {
+    /// Held weakly; its death drops this record and its entries.
+    cls: WeakClass,
+    version: u32,
+    admitted: bool,
+    /// This class's entries (some may be gone already: evicted or forgotten).
+    entries: Vec<Weak<Entry>>,
 }
 
 pub(crate) struct Entry {
+    hash: u64,
     /// The class's address and the payload's length, from the first sight: an entry without
     /// `kept` matches by these and the payload's hash.
     cls_addr: usize,
     len: usize,
-    /// Set on the second sight: the class (weakly), the payload's bytes and a copy of that
-    /// validation's result.
+    /// Set on the second sight: the payload's bytes and a copy of that validation's result.
     kept: OnceLock<Kept>,
-    verified: AtomicBool,
+    /// The second sight found a state the copy cannot reproduce: the entry stays a mark.
+    unkeepable: AtomicBool,
     used: AtomicU64,
-    size: usize,
+    size: AtomicUsize,
 }
 
 struct Kept {
-    cls: Py<PyWeakrefReference>,
-    /// The class's `tp_version_tag` when the template was taken: CPython gives a type a new tag
-    /// whenever it or a base is modified (`model_rebuild`, a replaced `__init__` or validator),
-    /// and a hit requires the same tag.
-    version: u32,
     payload: Box<[u8]>,
     template: Template,
 }
@@ -102,14 +119,14 @@ fn hash(payload: &[u8]) -> u64 {
 }
 
 impl Memo {
-    pub(crate) fn new(budget: usize) -> Memo {
+    pub(crate) fn new(budget: usize, rule: Py<PyAny>) -> Memo {
         Memo {
             budget: AtomicUsize::new(budget),
-            state: Mutex::new(State::default()),
+            state: Arc::new(Mutex::new(State::default())),
+            rule,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             fills: AtomicU64::new(0),
-            verified: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
         }
     }
@@ -119,17 +136,18 @@ impl Memo {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.state)
     }
 
-    /// The entry for these exact payload bytes, if any (its class is checked by the caller).
+    /// The entry for these exact payload bytes, if any (its class is checked by `serves`).
     pub(crate) fn lookup(&self, payload: &[u8]) -> Option<Arc<Entry>> {
+        let h = hash(payload);
         let mut st = self.lock();
         st.clock += 1;
         let now = st.clock;
         let found = st
             .map
-            .get(&hash(payload))
+            .get(&h)
             .and_then(|b| b.iter().find(|e| e.matches(payload)).cloned());
         match &found {
             Some(e) => e.used.store(now, Ordering::Relaxed),
@@ -140,76 +158,129 @@ impl Memo {
         found
     }
 
-    /// Whether `cls` is validated every time (rejected, opted out, or dead-and-reused address).
-    pub(crate) fn is_rejected(&self, py: Python<'_>, cls: *mut ffi::PyObject) -> bool {
+    /// Whether `entry`'s template may build an object for `cls`, the class the allowlist just
+    /// resolved: the entry was kept for this very class object, unmodified since, and the rule
+    /// admits it.
+    pub(crate) fn serves(&self, entry: &Entry, cls: *mut ffi::PyObject) -> bool {
+        if entry.cls_addr != cls as usize || entry.kept.get().is_none() {
+            return false;
+        }
         let st = self.lock();
-        st.rejected
+        st.classes
             .get(&(cls as usize))
-            .is_some_and(|w| w.bind(py).upgrade().is_some_and(|c| c.as_ptr() == cls))
+            .is_some_and(|r| r.admitted && r.version == version_tag(cls) && r.cls.is(cls))
     }
 
-    /// Validate `cls` every time from now on, and drop its entries.
-    pub(crate) fn reject(&self, py: Python<'_>, cls: &Bound<'_, PyAny>) {
-        let Ok(weak) = PyWeakrefReference::new(cls) else {
-            return;
-        };
-        let addr = cls.as_ptr() as usize;
-        let mut st = self.lock();
-        st.rejected.retain(|_, w| w.bind(py).upgrade().is_some());
-        st.rejected.insert(addr, weak.unbind());
-        let mut freed = (0usize, 0usize);
-        st.map.retain(|_, bucket| {
-            bucket.retain(|e| {
-                let keep = e.cls_addr != addr;
-                if !keep {
-                    freed.0 += e.size;
-                    freed.1 += 1;
-                }
-                keep
-            });
-            !bucket.is_empty()
-        });
-        st.bytes -= freed.0;
-        st.entries -= freed.1;
-        self.rejected.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// First sight of `payload`, just validated as `cls(**kwargs)` into `obj`: remember that it
-    /// was seen (its hash, length and class address only: the fill costs a hash). A class that
-    /// opts out (`__fast_serde_memo__ = False`) is rejected instead.
-    pub(crate) fn mark(
+    /// `obj`, just validated as `cls(**kwargs)` from `payload` (which held no nested ext value),
+    /// with `seen` the entry `lookup` found for these bytes: mark the payload on its first sight,
+    /// keep a template on the second. Nothing is kept for a class the rule does not admit.
+    /// `Err` only for an exception the rule raised that is not an `Exception` (KeyboardInterrupt
+    /// and its kin end the load).
+    pub(crate) fn remember(
         &self,
         py: Python<'_>,
+        seen: Option<&Arc<Entry>>,
         cls: &Bound<'_, PyAny>,
         payload: &[u8],
         obj: *mut ffi::PyObject,
-    ) {
-        let budget = self.budget.load(Ordering::Relaxed);
-        let size = payload.len() * 4 + 256;
-        if budget == 0 || size > budget / MAX_PAYLOAD_SHARE {
-            return;
-        }
+    ) -> PyResult<()> {
         // SAFETY: reading the type of a live object.
-        if unsafe { ffi::Py_TYPE(obj) }.cast() != cls.as_ptr() {
+        if unsafe { ffi::Py_TYPE(obj) }.cast() != cls.as_ptr() || !self.admitted(py, cls)? {
+            return Ok(());
+        }
+        match seen {
+            Some(e) if e.cls_addr == cls.as_ptr() as usize => {
+                if e.kept.get().is_none() && !e.unkeepable.load(Ordering::Relaxed) {
+                    self.keep(py, e, payload, obj);
+                }
+            }
+            // These bytes were seen for another class object (one that died since at that
+            // address, or another one now at the name): the stale entry goes.
+            Some(e) => self.forget(e),
+            None => self.mark(cls.as_ptr(), payload),
+        }
+        Ok(())
+    }
+
+    /// The rule's answer for `cls` at its current `tp_version_tag`, asked once per class and tag.
+    /// A class modified since its last answer has its entries dropped and is asked again.
+    fn admitted(&self, py: Python<'_>, cls: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let c = cls.as_ptr();
+        let version = version_tag(c);
+        if version == 0 {
+            return Ok(false); // no tag to follow the class by: nothing kept this time
+        }
+        {
+            let st = self.lock();
+            if let Some(r) = st.classes.get(&(c as usize)) {
+                if r.version == version && r.cls.is(c) {
+                    return Ok(r.admitted);
+                }
+            }
+        }
+        // Asked with no lock held: the rule runs Python code (which may re-enter the codec).
+        let admitted = match self.rule.bind(py).call1((cls,)) {
+            Ok(v) => v.is_truthy()?,
+            Err(e) if e.is_instance_of::<pyo3::exceptions::PyException>(py) => false,
+            Err(e) => return Err(e),
+        };
+        if version_tag(c) != version {
+            return Ok(false); // modified while the rule ran: asked again next time
+        }
+        let state = Arc::downgrade(&self.state);
+        let addr = c as usize;
+        let Some(weak) = WeakClass::new(py, c, move |wr| forget_class(&state, addr, wr)) else {
+            return Ok(false);
+        };
+        if !admitted {
+            self.rejected.fetch_add(1, Ordering::Relaxed);
+        }
+        let record = ClassRecord {
+            cls: weak,
+            version,
+            admitted,
+            entries: Vec::new(),
+        };
+        let stale = {
+            let mut st = self.lock();
+            let old = st.classes.insert(addr, record);
+            old.map(|r| drop_entries(&mut st, &r.entries))
+        };
+        // Released with no lock held (a template's release may let the GC run).
+        drop(stale);
+        Ok(admitted)
+    }
+
+    /// First sight of `payload` for the admitted class `cls`: remember that it was seen (its
+    /// hash, length and class address only: the mark costs a hash).
+    fn mark(&self, cls: *mut ffi::PyObject, payload: &[u8]) {
+        let budget = self.budget.load(Ordering::Relaxed);
+        let size = ENTRY_OVERHEAD;
+        if budget == 0 || size + payload.len() > budget / MAX_ENTRY_SHARE {
             return;
         }
-        if opted_out(py, cls.as_ptr()) {
-            self.reject(py, cls);
-            return;
-        }
+        let h = hash(payload);
         let entry = Arc::new(Entry {
-            cls_addr: cls.as_ptr() as usize,
+            hash: h,
+            cls_addr: cls as usize,
             len: payload.len(),
             kept: OnceLock::new(),
-            verified: AtomicBool::new(false),
+            unkeepable: AtomicBool::new(false),
             used: AtomicU64::new(0),
-            size,
+            size: AtomicUsize::new(size),
         });
         let evicted = {
             let mut st = self.lock();
+            let Some(record) = st.classes.get_mut(&(cls as usize)) else {
+                return;
+            };
+            record.entries.push(Arc::downgrade(&entry));
+            if record.entries.len() > 64 && record.entries.len().is_power_of_two() {
+                record.entries.retain(|w| w.strong_count() > 0);
+            }
             st.clock += 1;
             entry.used.store(st.clock, Ordering::Relaxed);
-            let bucket = st.map.entry(hash(payload)).or_default();
+            let bucket = st.map.entry(h).or_default();
             if bucket.iter().any(|e| e.matches(payload)) {
                 return; // another thread marked it meanwhile
             }
@@ -218,91 +289,57 @@ impl Memo {
             st.entries += 1;
             evict(&mut st, budget)
         };
-        // The evicted templates are released here, outside the lock (their release may run
-        // Python code through the GC).
         drop(evicted);
     }
 
     /// Second sight: `obj` validated from `payload` (of the entry's hash and length); keep the
-    /// class weakly, the bytes, and a copy of `obj`'s state as the template. A state the copy
-    /// cannot reproduce rejects the class.
-    pub(crate) fn keep(
-        &self,
-        py: Python<'_>,
-        entry: &Entry,
-        cls: &Bound<'_, PyAny>,
-        payload: &[u8],
-        obj: *mut ffi::PyObject,
-    ) {
-        // SAFETY: reading the type of a live object.
-        if unsafe { ffi::Py_TYPE(obj) }.cast() != cls.as_ptr() {
-            return self.reject(py, cls);
-        }
-        let (Some(template), Ok(weak)) = (Template::of(py, obj), PyWeakrefReference::new(cls))
-        else {
-            return self.reject(py, cls);
+    /// bytes and a copy of `obj`'s state as the template, charged what it holds. A state the copy
+    /// cannot reproduce, or one over the entry's share of the budget, leaves the entry a mark.
+    fn keep(&self, py: Python<'_>, entry: &Arc<Entry>, payload: &[u8], obj: *mut ffi::PyObject) {
+        let budget = self.budget.load(Ordering::Relaxed);
+        let Some((template, held)) = Template::of(py, obj) else {
+            entry.unkeepable.store(true, Ordering::Relaxed);
+            return;
         };
-        let version = version_tag(cls.as_ptr());
-        if version == 0 {
-            return; // no tag to follow the class by: not kept
+        let size = ENTRY_OVERHEAD + payload.len() + held;
+        if size > budget / MAX_ENTRY_SHARE {
+            entry.unkeepable.store(true, Ordering::Relaxed);
+            return;
         }
         let kept = Kept {
-            cls: weak.unbind(),
-            version,
             payload: Box::from(payload),
             template,
         };
-        if entry.kept.set(kept).is_ok() {
-            self.fills.fetch_add(1, Ordering::Relaxed);
+        if entry.kept.set(kept).is_err() {
+            return; // another thread kept it meanwhile
         }
-    }
-
-    /// `verified`: a second validation of the entry's payload gave `obj`; compare it with the
-    /// template. Equal: the entry serves hits from now on. Different: the class is rejected.
-    pub(crate) fn verify(
-        &self,
-        py: Python<'_>,
-        entry: &Entry,
-        cls: &Bound<'_, PyAny>,
-        obj: *mut ffi::PyObject,
-    ) {
-        // SAFETY: reading the type of a live object.
-        let same_type = unsafe { ffi::Py_TYPE(obj) }.cast() == cls.as_ptr();
-        if same_type
-            && entry
-                .kept
-                .get()
-                .is_some_and(|k| k.template.matches(py, obj))
-        {
-            entry.verified.store(true, Ordering::Relaxed);
-            self.verified.fetch_add(1, Ordering::Relaxed);
-        } else {
-            self.reject(py, cls);
-        }
+        self.fills.fetch_add(1, Ordering::Relaxed);
+        let evicted = {
+            let mut st = self.lock();
+            let listed = st
+                .map
+                .get(&entry.hash)
+                .is_some_and(|b| b.iter().any(|e| Arc::ptr_eq(e, entry)));
+            if !listed {
+                return; // evicted or forgotten meanwhile: the template goes with the entry
+            }
+            let old = entry.size.swap(size, Ordering::Relaxed);
+            st.bytes = st.bytes - old + size;
+            evict(&mut st, budget)
+        };
+        drop(evicted);
     }
 
     /// Drop `entry` (kept for a class object that is no longer the one its name resolves to).
-    pub(crate) fn forget(&self, entry: &Entry) {
+    pub(crate) fn forget(&self, entry: &Arc<Entry>) {
         let removed = {
             let mut st = self.lock();
-            let mut removed = None;
-            for bucket in st.map.values_mut() {
-                if let Some(i) = bucket.iter().position(|e| std::ptr::eq(&**e, entry)) {
-                    removed = Some(bucket.swap_remove(i));
-                    break;
-                }
-            }
-            if let Some(e) = &removed {
-                st.bytes -= e.size;
-                st.entries -= 1;
-            }
-            st.map.retain(|_, b| !b.is_empty());
-            removed
+            remove(&mut st, entry)
         };
         drop(removed);
     }
 
-    /// Count a hit (an object built from a verified entry).
+    /// Count a hit (an object built from an entry's template).
     pub(crate) fn hit(&self) {
         self.hits.fetch_add(1, Ordering::Relaxed);
     }
@@ -313,13 +350,14 @@ impl Memo {
         drop(evicted);
     }
 
+    /// Forget every entry and every class's answer.
     pub(crate) fn clear(&self) {
         let old = std::mem::take(&mut *self.lock());
         drop(old);
     }
 
-    /// `(hits, misses, fills, verified, rejected, entries, bytes, budget)`.
-    pub(crate) fn stats(&self) -> [u64; 8] {
+    /// `(hits, misses, fills, rejected, entries, bytes, budget)`.
+    pub(crate) fn stats(&self) -> [u64; 7] {
         let (entries, bytes) = {
             let st = self.lock();
             (st.entries as u64, st.bytes as u64)
@@ -328,13 +366,56 @@ impl Memo {
             self.hits.load(Ordering::Relaxed),
             self.misses.load(Ordering::Relaxed),
             self.fills.load(Ordering::Relaxed),
-            self.verified.load(Ordering::Relaxed),
             self.rejected.load(Ordering::Relaxed),
             entries,
             bytes,
             self.budget.load(Ordering::Relaxed) as u64,
         ]
     }
+}
+
+fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Take `entry` out of the map (if it is still there) and uncharge it; returned, to be released
+/// once the lock is let go.
+fn remove(st: &mut State, entry: &Arc<Entry>) -> Option<Arc<Entry>> {
+    let bucket = st.map.get_mut(&entry.hash)?;
+    let i = bucket.iter().position(|e| Arc::ptr_eq(e, entry))?;
+    let e = bucket.swap_remove(i);
+    if bucket.is_empty() {
+        st.map.remove(&entry.hash);
+    }
+    st.bytes -= e.size.load(Ordering::Relaxed);
+    st.entries -= 1;
+    Some(e)
+}
+
+/// Take a class's entries out of the map: time proportional to their number.
+fn drop_entries(st: &mut State, entries: &[Weak<Entry>]) -> Vec<Arc<Entry>> {
+    entries
+        .iter()
+        .filter_map(Weak::upgrade)
+        .filter_map(|e| remove(st, &e))
+        .collect()
+}
+
+/// The callback of a class record's weak reference `wr` (the class is dying): drop the record and
+/// its entries, if the memo is still alive. Runs no Python code before the lock is released.
+fn forget_class(state: &Weak<Mutex<State>>, addr: usize, wr: *mut ffi::PyObject) {
+    let Some(state) = state.upgrade() else { return };
+    let removed = {
+        let mut st = lock(&state);
+        match st.classes.get(&addr) {
+            Some(r) if r.cls.as_ptr() == wr => {
+                let r = st.classes.remove(&addr);
+                r.map(|r| (drop_entries(&mut st, &r.entries), r))
+            }
+            _ => None,
+        }
+    };
+    drop(removed);
 }
 
 /// Drop the least recently used entries until the memo fits 7/8 of `budget` (0: drop all).
@@ -344,50 +425,28 @@ fn evict(st: &mut State, budget: usize) -> Vec<Arc<Entry>> {
         return Vec::new();
     }
     let target = budget - budget / 8;
-    let mut all: Vec<(u64, u64, usize)> = st
-        .map
-        .iter()
-        .flat_map(|(h, b)| {
-            b.iter()
-                .map(|e| (e.used.load(Ordering::Relaxed), *h, e.size))
-        })
-        .collect();
-    all.sort_unstable();
+    let mut all: Vec<Arc<Entry>> = st.map.values().flatten().cloned().collect();
+    all.sort_unstable_by_key(|e| e.used.load(Ordering::Relaxed));
     let mut out = Vec::new();
-    for (used, h, _) in all {
+    for e in all {
         if st.bytes <= target {
             break;
         }
-        if let Some(bucket) = st.map.get_mut(&h) {
-            if let Some(i) = bucket
-                .iter()
-                .position(|e| e.used.load(Ordering::Relaxed) == used)
-            {
-                let e = bucket.swap_remove(i);
-                st.bytes -= e.size;
-                st.entries -= 1;
-                out.push(e);
-            }
-            if bucket.is_empty() {
-                st.map.remove(&h);
-            }
+        if let Some(e) = remove(st, &e) {
+            out.push(e);
         }
     }
     out
 }
 
 impl Entry {
-    pub(crate) fn is_verified(&self) -> bool {
-        self.verified.load(Ordering::Relaxed)
-    }
-
     pub(crate) fn has_template(&self) -> bool {
         self.kept.get().is_some()
     }
 
     /// Whether these are the entry's bytes: the same once kept; before, the same length (the
     /// hash matched too). A collision before the second sight only decides when the template is
-    /// taken: it is taken from, and compared on, the bytes kept with it.
+    /// taken: it is taken from, and served for, the bytes kept with it.
     fn matches(&self, payload: &[u8]) -> bool {
         match self.kept.get() {
             Some(k) => &k.payload[..] == payload,
@@ -395,27 +454,18 @@ impl Entry {
         }
     }
 
-    /// Whether `cls` is the very class this entry was kept for (alive, same object, not
-    /// modified since).
-    pub(crate) fn is_for(&self, py: Python<'_>, cls: *mut ffi::PyObject) -> bool {
-        self.cls_addr == cls as usize
-            && self.kept.get().is_none_or(|k| {
-                k.version == version_tag(cls)
-                    && k.cls.bind(py).upgrade().is_some_and(|c| c.as_ptr() == cls)
-            })
-    }
-
     /// A new `cls` object from the template: `object.__new__(cls)` and its four pydantic slots
-    /// set as `BaseModel.__setstate__` sets them, every container new. `None` (no error set) if
-    /// anything fails: the caller validates instead.
+    /// set as `BaseModel.__setstate__` sets them, every container new and the template's identity
+    /// graph kept. `None` (no error set) if anything fails: the caller validates instead.
     pub(crate) fn build(&self, cls: *mut ffi::PyObject) -> Option<*mut ffi::PyObject> {
         let t = &self.kept.get()?.template;
         let refs = typerefs();
+        let mut c = Copier::new(false);
         let parts = [
-            (refs.s_dunder_dict, copy(t.dict.as_ptr())?),
-            (refs.s_fields_set, copy_set(t.fields_set.as_ptr())?),
-            (refs.s_pydantic_extra, copy(t.extra.as_ptr())?),
-            (refs.s_pydantic_private, copy(t.private.as_ptr())?),
+            (refs.s_dunder_dict, c.copy(t.dict.as_ptr())?),
+            (refs.s_fields_set, c.copy_set(t.fields_set.as_ptr())?),
+            (refs.s_pydantic_extra, c.copy(t.extra.as_ptr())?),
+            (refs.s_pydantic_private, c.copy(t.private.as_ptr())?),
         ];
         // SAFETY: `cls` is a live class; object.__new__(cls) gives a new reference (NULL on
         // error, cleared); the slots are set through object.__setattr__ semantics; every new
@@ -439,12 +489,13 @@ impl Entry {
 }
 
 impl Template {
-    /// The template of a validated model, or `None` when its state holds anything but the
-    /// exact types the copy reproduces.
-    fn of(py: Python<'_>, obj: *mut ffi::PyObject) -> Option<Template> {
+    /// The template of a validated model and the bytes it holds, or `None` when its state holds
+    /// anything but the exact types the copy reproduces.
+    fn of(py: Python<'_>, obj: *mut ffi::PyObject) -> Option<(Template, usize)> {
         let refs = typerefs();
         // SAFETY: generic attribute reads on a live model (the four slots pydantic defines),
-        // owned results; errors cleared. `copy` runs no Python code.
+        // owned results; errors cleared. The copier runs no Python code but built-in
+        // `__sizeof__`.
         unsafe {
             let get = |name: *mut ffi::PyObject| -> Option<Owned> {
                 let v = if name == refs.s_dunder_dict {
@@ -471,65 +522,19 @@ impl Template {
                     return None;
                 }
             }
+            let mut c = Copier::new(true);
             let own = |o: Owned| Bound::from_owned_ptr(py, o.into_ptr()).unbind();
-            Some(Template {
-                dict: own(copy(dict.0)?),
-                fields_set: own(copy_set(fields_set.0)?),
-                extra: own(copy(extra.0)?),
-                private: own(copy(private.0)?),
-            })
+            let template = Template {
+                dict: own(c.copy(dict.0)?),
+                fields_set: own(c.copy_set(fields_set.0)?),
+                extra: own(c.copy(extra.0)?),
+                private: own(c.copy(private.0)?),
+            };
+            Some((template, c.bytes))
         }
-    }
-
-    /// Whether `obj`'s state equals the template, type for type, key order included.
-    fn matches(&self, py: Python<'_>, obj: *mut ffi::PyObject) -> bool {
-        let Some(other) = Template::of(py, obj) else {
-            return false;
-        };
-        same(self.dict.as_ptr(), other.dict.as_ptr())
-            && same_set(self.fields_set.as_ptr(), other.fields_set.as_ptr())
-            && same(self.extra.as_ptr(), other.extra.as_ptr())
-            && same(self.private.as_ptr(), other.private.as_ptr())
     }
 }
 
-/// Whether the memo leaves `cls` alone: it (or a class it inherits from) sets
-/// `__fast_serde_memo__ = False`, or it is a pydantic RootModel (which keeps its extra and
-/// private state outside the four slots a template restores).
-fn opted_out(py: Python<'_>, cls: *mut ffi::PyObject) -> bool {
-    class_attr(cls, pyo3::intern!(py, "__fast_serde_memo__").as_ptr()) == Some(false)
-        || class_attr(cls, pyo3::intern!(py, "__pydantic_root_model__").as_ptr()) == Some(true)
-}
-
-/// A bool class attribute of `cls`, looked up in the class dicts along the MRO (so no metaclass
-/// `__getattr__` runs): `Some(value)` when the first class defining it sets `True` or `False`.
-fn class_attr(cls: *mut ffi::PyObject, name: *mut ffi::PyObject) -> Option<bool> {
-    // SAFETY: `cls` is a live class (a type object); its MRO tuple and the dicts of its bases are
-    // read borrowed; the lookup of an exact str key runs no Python code; errors are cleared.
-    unsafe {
-        let tp = cls.cast::<ffi::PyTypeObject>();
-        let mro = (*tp).tp_mro;
-        if mro.is_null() || ffi::PyTuple_Check(mro) == 0 {
-            return None;
-        }
-        for i in 0..ffi::PyTuple_GET_SIZE(mro) {
-            let base = ffi::PyTuple_GET_ITEM(mro, i).cast::<ffi::PyTypeObject>();
-            let dict = (*base).tp_dict;
-            if dict.is_null() {
-                continue; // static built-in types on 3.12+ (object): no such attribute
-            }
-            let v = ffi::PyDict_GetItemWithError(dict, name);
-            if !v.is_null() {
-                return (v == ffi::Py_True() || v == ffi::Py_False()).then(|| v == ffi::Py_True());
-            }
-            if !ffi::PyErr_Occurred().is_null() {
-                ffi::PyErr_Clear();
-                return None;
-            }
-        }
-        None
-    }
-}
 /// A class's `tp_version_tag` (0: none assigned).
 pub(crate) fn version_tag(cls: *mut ffi::PyObject) -> u32 {
     // SAFETY: `cls` is a live type object; reading one of its fields.

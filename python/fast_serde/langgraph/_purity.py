@@ -1,0 +1,201 @@
+"""Which pydantic classes the memo of validated models may serve: read from the class, never
+from observed runs.
+
+The memo (crates/fast-serde-core/src/langgraph/memo.rs) rebuilds an ext 5 object from a copy of
+an earlier validation of the very same payload bytes instead of calling ``cls(**kwargs)``
+again. That gives what JsonPlusSerializer gives only when validation's result is a function of
+the payload alone. ``memo_model(cls)`` decides it once per class (the reader caches the answer
+with the class's ``tp_version_tag``, so a class modified since is decided again):
+
+1. ``__fast_serde_memo__ = False`` on the class or any base: never.
+2. The class's state must be what a template holds (``__dict__``, ``__pydantic_fields_set__``,
+   ``__pydantic_extra__``, ``__pydantic_private__``): a pydantic v2 ``BaseModel``, not a
+   RootModel, with no non-empty ``__slots__`` of its own or of a base other than BaseModel's.
+3. ``__fast_serde_memo__ = True`` in the class's own body: the user declares that validation
+   depends on the payload alone (docs/usage.md). Yes.
+4. A LangChain message class the verified table reviewed on the installed langchain-core
+   (``_verified.verified``): its verdict.
+5. Otherwise, by rule (``pure_model``): built the plain way (``constructs_plainly``: no custom
+   ``__init__``, ``__new__``, metaclass ``__call__`` or ``model_post_init``; private attributes
+   only with plain defaults), and a core schema that runs no user code while validating: no
+   field, model or annotated validator (``function-*`` nodes), no ``default_factory`` but
+   built-in constructors, no enum ``_missing_``, no callable discriminator, no ``PastDate`` /
+   ``FutureDate`` style check against the clock, no ``isinstance`` through a custom
+   metaclass, and no schema node this module does not know.
+
+``trusted_model`` (``_plans``) requires ``constructs_plainly`` too: one rule for both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fast_serde.langgraph import _verified
+
+__all__ = ["constructs_plainly", "memo_model", "owner", "pure_model"]
+
+# Core-schema node types whose validation runs no user code by itself (the keys checked below
+# aside). Any other type (function-*, call, arguments, generator, ...) makes the class impure.
+_PURE_TYPES = frozenset(
+    {
+        "any", "none", "bool", "int", "float", "decimal", "complex", "str", "bytes", "date",
+        "time", "datetime", "timedelta", "literal", "enum", "list", "tuple", "set",
+        "frozenset", "dict", "nullable", "union", "tagged-union", "chain", "lax-or-strict",
+        "json-or-python", "typed-dict", "typed-dict-field", "model-fields", "model-field",
+        "model", "dataclass-args", "dataclass-field", "dataclass", "default", "definitions",
+        "definition-ref", "uuid", "url", "multi-host-url", "json", "custom-error",
+        "is-instance", "is-subclass", "callable", "missing-sentinel", "invalid",
+    }
+)  # fmt: skip
+
+# Factories that build a value from nothing but their (absent) arguments.
+_PURE_FACTORIES = (list, dict, set, frozenset, tuple, str, bytes, int, float, bool)
+
+# Subtrees validation never runs.
+_SKIPPED_KEYS = frozenset({"serialization", "metadata"})
+
+
+def memo_model(cls: Any) -> bool:
+    """Whether the memo may serve ``cls``: ``cls(**payload)`` is a function of the payload alone
+    and its whole state is what a template holds (see the module docstring for the rule).
+
+    Takes any object (False for a non-class). Never raises: a class whose schema cannot be read
+    is validated every time.
+    """
+    try:
+        from pydantic import BaseModel
+    except ImportError:  # pragma: no cover - pydantic is a langgraph dependency
+        return False
+    try:
+        if not (isinstance(cls, type) and issubclass(cls, BaseModel)) or cls is BaseModel:
+            return False
+        if _opted_out(cls):
+            return False
+        if getattr(cls, "__pydantic_root_model__", False) or _own_slots(cls, BaseModel):
+            return False
+        if vars(cls).get("__fast_serde_memo__") is True:
+            return True
+        verdict = _verified.verified(cls)
+        if verdict is not None:
+            return verdict.memo
+        return pure_model(cls)
+    except Exception:
+        return False
+
+
+def pure_model(cls: type) -> bool:
+    """Whether validating ``cls`` runs no user code and reads nothing but its input: built the
+    plain way (``constructs_plainly``) with a core schema of pure nodes only."""
+    if not constructs_plainly(cls, private_defaults=True):
+        return False
+    return _pure_schema(cls.__pydantic_core_schema__)  # type: ignore[attr-defined]
+
+
+def constructs_plainly(cls: type, *, private_defaults: bool = False) -> bool:
+    """Whether ``cls(**kwargs)`` is pydantic's own construction and nothing else: the metaclass's
+    ``__call__`` is ``type.__call__``, ``__new__`` is ``object.__new__``, ``__init__`` is
+    ``BaseModel.__init__`` (and pydantic saw no custom one), and ``model_post_init`` is not
+    overridden. Private attributes make pydantic run ``init_private_attributes``; with
+    ``private_defaults`` they are allowed when each has a plain default (no ``default_factory``),
+    else any private attribute answers False.
+    """
+    from pydantic import BaseModel
+
+    if owner(type(cls), "__call__") is not type or owner(cls, "__new__") is not object:
+        return False
+    if cls.__init__ is not BaseModel.__init__ or cls.__pydantic_custom_init__:  # type: ignore[attr-defined]
+        return False
+    private = cls.__private_attributes__  # type: ignore[attr-defined]
+    post_init = cls.__pydantic_post_init__  # type: ignore[attr-defined]
+    if not private:
+        return post_init is None
+    if not private_defaults:
+        return False
+    from pydantic._internal._model_construction import init_private_attributes
+
+    if cls.model_post_init is not init_private_attributes:  # type: ignore[attr-defined]
+        return False
+    return all(getattr(attr, "default_factory", None) is None for attr in private.values())
+
+
+def _pure_schema(schema: Any) -> bool:
+    """Whether validation of a core schema runs no user code (every node of it, definitions
+    included, serialization subtrees left out)."""
+    stack = [schema]
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, (list, tuple)):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        kind = node.get("type")
+        if kind is not None and not _pure_node(kind, node):
+            return False
+        stack.extend(v for k, v in node.items() if k not in _SKIPPED_KEYS)
+    return True
+
+
+def _pure_node(kind: Any, node: dict[str, Any]) -> bool:
+    if kind not in _PURE_TYPES:
+        return False
+    if "default_factory" in node and not any(
+        node["default_factory"] is f for f in _PURE_FACTORIES
+    ):
+        return False
+    if kind in ("date", "datetime") and node.get("now_op") is not None:
+        return False  # PastDate, FutureDate, ...: compared with the clock
+    if kind == "enum":
+        return node.get("missing") is None and _plain_enum(node.get("cls"))
+    if kind == "tagged-union" and callable(node.get("discriminator")):
+        return False
+    if kind == "dataclass" and (node.get("custom_init") or node.get("post_init")):
+        return False
+    if kind == "model":
+        # `post_init` is also pydantic's own init_private_attributes: constructs_plainly decides.
+        model = node.get("cls")
+        if node.get("custom_init") or not isinstance(model, type):
+            return False
+        return constructs_plainly(model, private_defaults=True)
+    if kind in ("is-instance", "is-subclass"):
+        return type(node.get("cls")) is type  # no metaclass __instancecheck__ / registry
+    return True
+
+
+def _plain_enum(cls: Any) -> bool:
+    """An Enum whose lookup of a value runs no user code: Enum's own ``_missing_``."""
+    import enum
+
+    missing = getattr(cls, "_missing_", None)
+    return getattr(missing, "__func__", None) is enum.Enum._missing_.__func__
+
+
+def _opted_out(cls: type) -> bool:
+    """``__fast_serde_memo__ = False`` in the body of the class or of any base."""
+    return any(vars(base).get("__fast_serde_memo__") is False for base in cls.__mro__)
+
+
+def _own_slots(cls: type, model_base: type) -> bool:
+    """Whether a class in the MRO other than BaseModel declares non-empty ``__slots__``: state the
+    template does not hold."""
+    for base in cls.__mro__:
+        if base is model_base or base is object:
+            continue
+        slots = vars(base).get("__slots__")
+        if slots is None:
+            continue
+        if isinstance(slots, str):
+            return True
+        if any(s != "__weakref__" for s in slots):
+            return True
+    return False
+
+
+def owner(cls: type, name: str) -> type | None:
+    """The first class of `cls.__mro__` whose own `__dict__` holds `name` (where a lookup on an
+    instance without that name in its own `__dict__` finds it), or None."""
+    return next((b for b in cls.__mro__ if name in vars(b)), None)
