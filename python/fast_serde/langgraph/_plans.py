@@ -44,6 +44,7 @@ from fast_serde._native import generic_getattr, instance_dict
 from fast_serde.langgraph import _compat
 from fast_serde.langgraph._purity import constructs_plainly
 from fast_serde.langgraph._purity import owner as _owner
+from fast_serde.langgraph._purity import schema_nodes as _schema_nodes
 
 # `isinstance(obj, _DELTA)`: never true on a release without `_DeltaSnapshot`.
 _DELTA: tuple[type, ...] = (_compat.DELTA_SNAPSHOT,) if _compat.DELTA_SNAPSHOT else ()
@@ -502,37 +503,6 @@ def _contains_typed_dict(schema: Any, defs: dict[str, Any]) -> bool:
         node.get("type") == "typed-dict"
         for node in _schema_nodes(schema, defs, stop=("model", "dataclass"))
     )
-
-
-def _schema_nodes(
-    schema: Any, defs: dict[str, Any] | None = None, stop: tuple[str, ...] = ()
-) -> Iterator[dict[str, Any]]:
-    """Every dict node of a pydantic-core schema, each once (schemas share and nest nodes).
-
-    With `defs` (ref -> definition) definition refs are followed, and the definitions met on the
-    way are added; nodes whose type is in `stop` are yielded but not entered.
-    """
-    defs = dict(defs) if defs is not None else None
-    stack = [schema]
-    seen: set[int] = set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, dict):
-            yield node
-            kind = node.get("type")
-            if kind in stop:
-                continue
-            if defs is not None:
-                if kind == "definitions":
-                    defs.update({d["ref"]: d for d in node["definitions"] if "ref" in d})
-                elif kind == "definition-ref" and node.get("schema_ref") in defs:
-                    stack.append(defs[node["schema_ref"]])
-            stack.extend(node.values())
-        elif isinstance(node, (list, tuple)):
-            stack.extend(node)
 
 
 def _has_serializer(schema: Any) -> bool:

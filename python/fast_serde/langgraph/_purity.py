@@ -28,11 +28,12 @@ with the class's ``tp_version_tag``, so a class modified since is decided again)
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from fast_serde.langgraph import _verified
 
-__all__ = ["constructs_plainly", "memo_model", "owner", "pure_model"]
+__all__ = ["constructs_plainly", "memo_model", "owner", "pure_model", "schema_nodes"]
 
 # Core-schema node types whose validation runs no user code by itself (the keys checked below
 # aside). Any other type (function-*, call, arguments, generator, ...) makes the class impure.
@@ -121,6 +122,26 @@ def constructs_plainly(cls: type, *, private_defaults: bool = False) -> bool:
 def _pure_schema(schema: Any) -> bool:
     """Whether validation of a core schema runs no user code (every node of it, definitions
     included, serialization subtrees left out)."""
+    return all(
+        _pure_node(node["type"], node)
+        for node in schema_nodes(schema, skip=_SKIPPED_KEYS)
+        if "type" in node
+    )
+
+
+def schema_nodes(
+    schema: Any,
+    defs: dict[str, Any] | None = None,
+    stop: tuple[str, ...] = (),
+    skip: frozenset[str] = frozenset(),
+) -> Iterator[dict[str, Any]]:
+    """Every dict node of a pydantic-core schema, each once (schemas share and nest nodes).
+
+    With `defs` (ref -> definition) definition refs are followed, and the definitions met on the
+    way are added; nodes whose type is in `stop` are yielded but not entered; the values of keys
+    in `skip` are not entered.
+    """
+    defs = dict(defs) if defs is not None else None
     stack = [schema]
     seen: set[int] = set()
     while stack:
@@ -128,16 +149,19 @@ def _pure_schema(schema: Any) -> bool:
         if id(node) in seen:
             continue
         seen.add(id(node))
-        if isinstance(node, (list, tuple)):
+        if isinstance(node, dict):
+            yield node
+            kind = node.get("type")
+            if kind in stop:
+                continue
+            if defs is not None:
+                if kind == "definitions":
+                    defs.update({d["ref"]: d for d in node["definitions"] if "ref" in d})
+                elif kind == "definition-ref" and node.get("schema_ref") in defs:
+                    stack.append(defs[node["schema_ref"]])
+            stack.extend(v for k, v in node.items() if k not in skip)
+        elif isinstance(node, (list, tuple)):
             stack.extend(node)
-            continue
-        if not isinstance(node, dict):
-            continue
-        kind = node.get("type")
-        if kind is not None and not _pure_node(kind, node):
-            return False
-        stack.extend(v for k, v in node.items() if k not in _SKIPPED_KEYS)
-    return True
 
 
 def _pure_node(kind: Any, node: dict[str, Any]) -> bool:

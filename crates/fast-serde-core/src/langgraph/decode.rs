@@ -141,7 +141,16 @@ impl LangGraphCodec {
             // SAFETY: type check on a live object.
             if unsafe { ffi::PyDict_CheckExact(arg.0) } != 0 {
                 if let Some(obj) = self.restore_trusted(&entry, arg.0) {
-                    return Ok(obj);
+                    // Kept by the memo as a validated object is: later loads of these bytes are
+                    // hits in this mode too, never slower than validating.
+                    let obj = Owned(obj);
+                    if flat && self.memo.enabled() {
+                        let cls = entry.cls.bind(py);
+                        if let Err(e) = self.memo.remember(py, seen.as_ref(), cls, data, obj.0) {
+                            return Err(DecodeFailure::new(offset, DecodeKind::Python(e)));
+                        }
+                    }
+                    return Ok(obj.into_ptr());
                 }
             }
         }
