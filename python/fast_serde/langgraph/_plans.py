@@ -31,7 +31,6 @@ from ipaddress import (
     IPv6Interface,
     IPv6Network,
 )
-from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
