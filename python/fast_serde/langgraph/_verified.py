@@ -28,7 +28,6 @@ the table after reading a new release); `make test-langchain` proves the table o
 from __future__ import annotations
 
 import abc
-import builtins
 import hashlib
 import inspect
 import sys
@@ -192,22 +191,22 @@ _HASHES: dict[str, frozenset[str]] = {
     "class:langchain_core.messages.tool.ToolMessage": frozenset({"6cc58951d8ddd156"}),
     "class:langchain_core.messages.tool.ToolMessageChunk": frozenset({"ad18a5d596fe16fa"}),
     "class:langchain_core.messages.tool.ToolOutputMixin": frozenset({"41cf41808ba7f862"}),
-    "langchain_core.load.serializable.Serializable.__init__": frozenset({"0f2964db56afbbb8"}),
-    "langchain_core.messages.ai.AIMessage.__init__": frozenset({"c0895c8dbd23570c"}),
-    "langchain_core.messages.ai.AIMessage._backwards_compat_tool_calls": frozenset({"c9a60069ffb2273e"}),
+    "langchain_core.load.serializable.Serializable.__init__": frozenset({"652f147af87d2652"}),
+    "langchain_core.messages.ai.AIMessage.__init__": frozenset({"af0dd80659354c92"}),
+    "langchain_core.messages.ai.AIMessage._backwards_compat_tool_calls": frozenset({"fdbae96f376fb944"}),
     "langchain_core.messages.ai.AIMessageChunk.init_server_tool_calls": frozenset(
         {
-            "e70b1ce3b83b51a8",  # 1.4.9, 1.5.6
-            "ee56d7de14ca3a2a",  # 1.6.13+
+            "c7b3bdb3dda67cec",  # 1.4.9, 1.5.6
+            "56a9536a6d0007f7",  # 1.6.13+
         }
     ),
-    "langchain_core.messages.ai.AIMessageChunk.init_tool_calls": frozenset({"d1474e526f76aca7"}),
-    "langchain_core.messages.base.BaseMessage.__init__": frozenset({"ea22be1bc5ca719e"}),
-    "langchain_core.messages.human.HumanMessage.__init__": frozenset({"8c49de366f52fad0"}),
-    "langchain_core.messages.modifier.RemoveMessage.__init__": frozenset({"cfa680c1f4a88ce3"}),
-    "langchain_core.messages.system.SystemMessage.__init__": frozenset({"8c49de366f52fad0"}),
-    "langchain_core.messages.tool.ToolMessage.__init__": frozenset({"2020d0a343941d38"}),
-    "langchain_core.messages.tool.ToolMessage.coerce_args": frozenset({"461825c7c3f6276b"}),
+    "langchain_core.messages.ai.AIMessageChunk.init_tool_calls": frozenset({"4bbac00f4ff18923"}),
+    "langchain_core.messages.base.BaseMessage.__init__": frozenset({"e7511a18dfb61c70"}),
+    "langchain_core.messages.human.HumanMessage.__init__": frozenset({"fe320c1a6ffa7a0e"}),
+    "langchain_core.messages.modifier.RemoveMessage.__init__": frozenset({"a9e4cc06ce3e96b5"}),
+    "langchain_core.messages.system.SystemMessage.__init__": frozenset({"fe320c1a6ffa7a0e"}),
+    "langchain_core.messages.tool.ToolMessage.__init__": frozenset({"06e4330ffbe267e2"}),
+    "langchain_core.messages.tool.ToolMessage.coerce_args": frozenset({"386b8afc6453a594"}),
     "langchain_core.messages.tool.default_tool_chunk_parser": frozenset({"c419ae9edef2cfc1"}),
     "langchain_core.messages.tool.default_tool_parser": frozenset({"b5bf6f7949c7ec70"}),
     "langchain_core.messages.tool.invalid_tool_call": frozenset({"68d8da0ecce5de13"}),
@@ -215,8 +214,8 @@ _HASHES: dict[str, frozenset[str]] = {
     "langchain_core.messages.tool.tool_call_chunk": frozenset({"3c753b35d45dab1e"}),
     "langchain_core.utils.json.parse_partial_json": frozenset(
         {
-            "0e8aa709dd0b3b69",  # 1.7.7+
             "b069eeed6d106e02",  # to 1.7.2
+            "b65a7250815a162c",  # 1.7.7+
         }
     ),
 }
@@ -333,9 +332,7 @@ def _function_member(
     described = []
     for name in sorted(_code_names(func.__code__)):
         if name not in func.__globals__:
-            if name in vars(builtins) and name in func.__code__.co_names:
-                described.append(f"{name}=builtin")
-            continue
+            continue  # a builtin or an attribute name (builtins are not watched)
         value = func.__globals__[name]
         globals_read.append((func.__globals__, name))
         described.append(f"{name}={_describe(value)}")
