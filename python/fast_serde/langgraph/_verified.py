@@ -193,29 +193,29 @@ _HASHES: dict[str, frozenset[str]] = {
     "class:langchain_core.messages.tool.ToolOutputMixin": frozenset({"41cf41808ba7f862"}),
     "langchain_core.load.serializable.Serializable.__init__": frozenset({"652f147af87d2652"}),
     "langchain_core.messages.ai.AIMessage.__init__": frozenset({"af0dd80659354c92"}),
-    "langchain_core.messages.ai.AIMessage._backwards_compat_tool_calls": frozenset({"fdbae96f376fb944"}),
+    "langchain_core.messages.ai.AIMessage._backwards_compat_tool_calls": frozenset({"6126dd56cf0118a0"}),
     "langchain_core.messages.ai.AIMessageChunk.init_server_tool_calls": frozenset(
         {
             "c7b3bdb3dda67cec",  # 1.4.9, 1.5.6
             "56a9536a6d0007f7",  # 1.6.13+
         }
     ),
-    "langchain_core.messages.ai.AIMessageChunk.init_tool_calls": frozenset({"4bbac00f4ff18923"}),
+    "langchain_core.messages.ai.AIMessageChunk.init_tool_calls": frozenset({"9370ca38dee0fba2"}),
     "langchain_core.messages.base.BaseMessage.__init__": frozenset({"e7511a18dfb61c70"}),
     "langchain_core.messages.human.HumanMessage.__init__": frozenset({"fe320c1a6ffa7a0e"}),
     "langchain_core.messages.modifier.RemoveMessage.__init__": frozenset({"a9e4cc06ce3e96b5"}),
     "langchain_core.messages.system.SystemMessage.__init__": frozenset({"fe320c1a6ffa7a0e"}),
     "langchain_core.messages.tool.ToolMessage.__init__": frozenset({"06e4330ffbe267e2"}),
-    "langchain_core.messages.tool.ToolMessage.coerce_args": frozenset({"386b8afc6453a594"}),
+    "langchain_core.messages.tool.ToolMessage.coerce_args": frozenset({"8963fd6a68443646"}),
     "langchain_core.messages.tool.default_tool_chunk_parser": frozenset({"c419ae9edef2cfc1"}),
     "langchain_core.messages.tool.default_tool_parser": frozenset({"b5bf6f7949c7ec70"}),
-    "langchain_core.messages.tool.invalid_tool_call": frozenset({"68d8da0ecce5de13"}),
-    "langchain_core.messages.tool.tool_call": frozenset({"2546032c412ad6e0"}),
-    "langchain_core.messages.tool.tool_call_chunk": frozenset({"3c753b35d45dab1e"}),
+    "langchain_core.messages.tool.invalid_tool_call": frozenset({"5c6d1787aee26a75"}),
+    "langchain_core.messages.tool.tool_call": frozenset({"2e0247cf5906865d"}),
+    "langchain_core.messages.tool.tool_call_chunk": frozenset({"36293ed7d1ef1e6c"}),
     "langchain_core.utils.json.parse_partial_json": frozenset(
         {
             "b069eeed6d106e02",  # to 1.7.2
-            "b65a7250815a162c",  # 1.7.7+
+            "3cd00d61fd8f8a0e",  # 1.7.7+
         }
     ),
 }
@@ -289,7 +289,8 @@ def _describe(value: Any) -> str:
         # The object must be what its module names (a replaced class or function is not).
         if home is None or _lookup(home, qualname) is not value:
             raise _Unverified(f"global {module}.{qualname} is not its module's")
-        return f"{type(value).__name__} {module}.{qualname}"
+        # The kind, not the metaclass's name (typing_extensions' TypedDict metaclass varies).
+        return f"{'class' if isinstance(value, type) else 'function'} {module}.{qualname}"
     return f"instance of {type(value).__module__}.{type(value).__qualname__}"
 
 
