@@ -5,7 +5,7 @@ PIP     := $(VENV)/bin/pip
 STAMP   := $(VENV)/.deps-installed
 PYTHON  ?= python3
 
-.PHONY: all setup build test test-latest wheels test-rust test-python test-fuzz test-bench-build test-releases test-matrix lint demo bench bench-loads bench-pg bench-server clean fuzz
+.PHONY: all setup build test test-latest wheels test-rust test-python test-fuzz test-bench-build test-releases test-langchain test-matrix lint demo bench bench-loads bench-pg bench-server clean fuzz
 FUZZ_SECONDS ?= 300
 
 all: test
@@ -59,6 +59,13 @@ test: build test-rust lint test-bench-build test-fuzz test-python
 # the too-old ones' ImportError. Not part of `make test` (minutes: one venv per release); CI runs it.
 test-releases: $(STAMP)
 	nice $(PY) scripts/release_matrix.py
+
+# The langchain-core release lane: the verified table of LangChain message classes
+# (fast_serde.langgraph._verified) on every release of its RELEASES, each installed in turn over
+# .venv (target/langchain-releases/<release> first on PYTHONPATH), running only the table's and
+# trusted restore's tests (scripts/langchain_releases.py; about 4 minutes). .ci/run runs it.
+test-langchain: build
+	nice $(PY) scripts/langchain_releases.py
 
 # The build and the pytest suite on every CPython 3.10-3.13 this machine has (pyenv's or on
 # PATH), each in its own venv .venv-3.X; says which ran and which were not found. MATRIX_SKIP

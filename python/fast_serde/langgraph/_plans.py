@@ -40,7 +40,7 @@ from langgraph.store.base import Item
 
 from fast_serde import _native
 from fast_serde._native import generic_getattr, instance_dict
-from fast_serde.langgraph import _compat
+from fast_serde.langgraph import _compat, _verified
 from fast_serde.langgraph._purity import constructs_plainly
 from fast_serde.langgraph._purity import owner as _owner
 from fast_serde.langgraph._purity import schema_nodes as _schema_nodes
@@ -526,7 +526,10 @@ def trusted_model(cls: type) -> tuple[tuple[str, ...], bool, tuple[Any, ...]] | 
     model or field validators, and whose every field is one of `any`, an unconstrained
     `str`/`int`/`float`/`bool`/`bytes`/`none`, a `Literal` of str/int/bool/None, `Optional`,
     an unconstrained `list`/`dict` of those, a union whose members take disjoint exact types, or
-    a nested model (never revalidated) of its exact class.
+    a nested model (never revalidated) of its exact class. LangChain's message classes whose
+    verdict in the verified table (`_verified.verified`) has `restore` are trusted whatever
+    their schema, with no rule on any field: validating a message's own `model_dump()` returns
+    it unchanged.
 
     Returns None (validate every object) or `(fields, extra_allow, rules)`: the field names in
     order, whether extras are kept (`extra="allow"`), and per field the rule the reader checks on
@@ -536,6 +539,14 @@ def trusted_model(cls: type) -> tuple[tuple[str, ...], bool, tuple[Any, ...]] | 
     `("union", (rule, ...))`. A value that fails its rule is validated as usual. The payload must
     hold exactly the fields, in order (what the writer writes), else it is validated.
     """
+    # LangChain's messages: the verified table proves that validating a message's own
+    # model_dump() gives it back, type for type (fast_serde.langgraph._verified), so the reader
+    # restores one whose payload holds exactly its fields, in order, whatever their values.
+    table = _verified.verified(cls)
+    if table is not None and table.restore:
+        names = tuple(cls.model_fields)  # type: ignore[attr-defined]
+        extra_allow = cls.model_config.get("extra") == "allow"  # type: ignore[attr-defined]
+        return names, extra_allow, (None,) * len(names)
     try:
         from pydantic import BaseModel
     except ImportError:  # pragma: no cover
