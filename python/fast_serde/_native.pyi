@@ -73,6 +73,7 @@ class LangGraphCodec:
         trust: Callable[[type], tuple[tuple[str, ...], bool, tuple[Any, ...]] | None] | None,
         delta: Callable[[Any], Any],
         numpy: Callable[[Any], Any],
+        memo_rule: Callable[[Any], bool],
         memo_bytes: int | None = None,
     ) -> None:
         """``fallback``: langgraph's ``_msgpack_enc``, for types written in Python.
@@ -86,6 +87,7 @@ class LangGraphCodec:
         else None.
         ``delta``: ext 7's reader, LangGraph's ``_DeltaSnapshot`` class on releases that have it.
         ``numpy``: builds a numpy array from an ext 6 payload (None on failure).
+        ``memo_rule``: ``_purity.memo_model(cls) -> bool``, whether the memo may serve a class.
         ``memo_bytes``: the budget of the memo of validated models, in bytes (0: off; None:
         ``DEFAULT_MEMO_BYTES``)."""
 
