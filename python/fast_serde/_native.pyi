@@ -102,7 +102,7 @@ class LangGraphCodec:
         """Forget cached classes (after the allowlist changed) and the memo's entries."""
 
     def memo_stats(self) -> dict[str, int]:
-        """``{"hits", "misses", "fills", "verified", "rejected", "entries", "bytes", "budget"}``."""
+        """``{"hits", "misses", "fills", "rejected", "entries", "bytes", "budget"}``."""
 
     def set_memo_bytes(self, budget: int) -> None:
         """Set the memo's budget in bytes (0 turns it off and empties it)."""
