@@ -97,11 +97,6 @@ def test_known_trusted_allowlist_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     run_sequence(K_CLASSES, [KOptTuple(), KOptTuple(t=(1, 2))])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 19, open: trusted restore of the verified LangChain table's classes checks no "
-    "per-field rule yet, so a stored int `id` comes back uncoerced where validation gives '5'",
-)
 def test_known_trusted_safe_type_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     """The same for a SAFE_MSGPACK_TYPES class in the permissive default mode."""
     from langchain_core.messages import HumanMessage
