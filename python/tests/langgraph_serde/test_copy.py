@@ -91,9 +91,13 @@ def test_async_sqlite_saver_copies_like_parent() -> None:
             saver.serde = serde
             return [outcome(copy.copy, saver), outcome(copy.deepcopy, saver)]
 
-    for fast, parent in zip(asyncio.run(outcomes(FastSerializer())), asyncio.run(outcomes(JsonPlusSerializer()))):
-        _same_failure(fast, parent)
-    gc.collect()
+    fast, parent = asyncio.run(outcomes(FastSerializer())), asyncio.run(outcomes(JsonPlusSerializer()))
+    try:
+        for f, j in zip(fast, parent):
+            _same_failure(f, j)
+    finally:
+        del fast, parent, f, j  # the exceptions' tracebacks hold the half-made connections
+        gc.collect()
 
 
 VALUES = [
