@@ -132,6 +132,8 @@ impl EncodeFailure {
                 format!("{what} changed size during serialization at {where_}"),
                 None,
             ),
+            // KeyboardInterrupt, SystemExit, GeneratorExit...: raised as they are (fallback_ok).
+            EncodeKind::Callback(_, err) if !fallback_ok(py, &err) => return err,
             EncodeKind::Callback(t, err) => (
                 format!(
                     "type '{}' is not MessagePack serializable at {where_}: {}",
@@ -147,6 +149,14 @@ impl EncodeFailure {
         }
         err
     }
+}
+
+/// Whether an error raised by user code may be turned into a fallback (a payload returned, a
+/// pickle written, an `EncodeError`/`DecodeError` wrapping it): only an `Exception`, as
+/// JsonPlusSerializer's hooks catch only `Exception`. A `BaseException` that is not one
+/// (KeyboardInterrupt, SystemExit, GeneratorExit) is raised unchanged from `dumps`/`loads`.
+pub(crate) fn fallback_ok(py: Python<'_>, err: &PyErr) -> bool {
+    err.is_instance_of::<pyo3::exceptions::PyException>(py)
 }
 
 fn type_name(py: Python<'_>, t: &Py<PyAny>) -> String {
@@ -238,9 +248,7 @@ impl DecodeFailure {
         match &self.kind {
             DecodeKind::TotalDepth | DecodeKind::Stack => true,
             // The parent's ext hook catches `Exception`, not KeyboardInterrupt and its kin.
-            DecodeKind::Python(err) | DecodeKind::ExtHook(err) => {
-                !err.is_instance_of::<pyo3::exceptions::PyException>(py)
-            }
+            DecodeKind::Python(err) | DecodeKind::ExtHook(err) => !fallback_ok(py, err),
             _ => false,
         }
     }
@@ -251,6 +259,8 @@ impl DecodeFailure {
         let mut cause = None;
         let msg = match self.kind {
             DecodeKind::Python(err) => return err,
+            // Raised as it is, not wrapped (fallback_ok).
+            DecodeKind::ExtHook(err) if !fallback_ok(py, &err) => return err,
             DecodeKind::ExtHook(err) => {
                 let m = format!("ext hook failed ({}) at byte {off}", err.value(py));
                 cause = Some(err);

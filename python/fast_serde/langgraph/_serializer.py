@@ -78,8 +78,15 @@ class FastSerializer(JsonPlusSerializer):
     parent's. Raises ``fast_serde.EncodeError`` (a ``TypeError``) naming the type and path of an
     unserializable value, unless ``pickle_fallback=True`` (then ``("pickle", data)``).
 
-    ``loads_typed((type_tag, data)) -> Any``: reads every tag the parent reads; malformed msgpack
-    raises ``fast_serde.DecodeError`` (a ``ValueError``) with the byte offset.
+    ``loads_typed((type_tag, data)) -> Any``: reads every tag the parent reads; ``"msgpack"``
+    data must be what ``ormsgpack.unpackb`` reads (exact ``bytes`` or ``bytearray``, a C-contiguous
+    ``memoryview``), else its ``ValueError``; malformed msgpack raises ``fast_serde.DecodeError``
+    (a ``ValueError``) with the byte offset.
+
+    Only an ``Exception`` raised by user code (validators, constructors, ``model_dump``, imports)
+    takes the parent's fallbacks; KeyboardInterrupt, SystemExit and GeneratorExit propagate
+    unchanged from both methods. ``copy.copy``/``copy.deepcopy``/``pickle`` give an independent
+    serializer with the same settings and an empty memo (docs/usage.md).
     """
 
     def __init__(
@@ -121,6 +128,24 @@ class FastSerializer(JsonPlusSerializer):
             memo_rule=_purity.memo_model,
             memo_bytes=self.memo_bytes,
         )
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The state ``copy.copy``, ``copy.deepcopy`` and ``pickle`` take: every attribute (the
+        parent's settings, ``validate_models``, ``memo_bytes``) but the native codec and the
+        process's probe verdict, which ``__setstate__`` makes anew. A copy is an independent
+        serializer with the same settings; its memo starts empty. ``pickle`` succeeds exactly
+        when it does for a ``JsonPlusSerializer`` of the same arguments (the parent's own ext
+        hook, a local function, pickles only when ``__unpack_ext_hook__`` was given one that does).
+        """
+        state = self.__dict__.copy()
+        state.pop("_codec", None)
+        state.pop("_native", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._native = _probe.verdict(FastSerializer)
+        self._codec = self._make_codec()
 
     def with_msgpack_allowlist(self, extra_allowlist: Any) -> FastSerializer:
         """Return a FastSerializer with the allowlist merged (as the parent does)."""

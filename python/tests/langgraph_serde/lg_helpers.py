@@ -15,7 +15,9 @@ Deliberate differences (documented): trailing bytes after the msgpack value rais
 ``fast_serde.DecodeError`` (the parent ignores them); more than MAX_DEPTH (255) levels in one
 payload raise DecodeError (ormsgpack reads deeper input, which the parent never writes); errors
 are ``fast_serde.EncodeError`` / ``DecodeError`` (subclasses of the parent's ``TypeError`` /
-``ValueError``).
+``ValueError``); a KeyboardInterrupt (any BaseException that is not an Exception) raised by user
+code propagates unchanged, where the parent's ormsgpack turns it into ValueError / TypeError or a
+nested value's fallback (test_base_exceptions.py).
 """
 
 from __future__ import annotations

@@ -115,9 +115,12 @@ impl LangGraphCodec {
     }
 
     /// The object `ormsgpack.unpackb(data, ext_hook=parent_hook, option=OPT_NON_STR_KEYS)` gives.
-    /// `data`: bytes, bytearray or memoryview. Raises `fast_serde.DecodeError` (a `ValueError`)
-    /// with the byte offset for malformed input, trailing bytes included.
+    /// `data`: what `unpackb` reads, an exact `bytes` or `bytearray` or a C-contiguous
+    /// `memoryview`; anything else raises its `ValueError` (see [`check_input`]). Raises
+    /// `fast_serde.DecodeError` (a `ValueError`) with the byte offset for malformed input,
+    /// trailing bytes included.
     fn loads(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        check_input(data)?;
         buffer::with_bytes(data, |bytes| {
             with_key_cache(|keys| {
                 let mut r = Reader::new(bytes, 0, keys, self);
@@ -156,5 +159,40 @@ impl LangGraphCodec {
     /// Set the memo's budget in bytes (0 turns it off and empties it).
     fn set_memo_bytes(&self, budget: usize) {
         self.memo.set_budget(budget);
+    }
+}
+
+/// ormsgpack's `unpackb` input check (the same in ormsgpack 1.12 and 1.13),
+/// which the parent's `loads_typed` applies to `"msgpack"` data: an exact `bytes` or
+/// `bytearray`, or a C-contiguous `memoryview` (of any format); a subclass, an `array.array`, a
+/// `str` or `None` raises `ValueError("Input must be bytes, bytearray, memoryview")`, another
+/// memoryview (strided, released) `ValueError("Input type memoryview must be a C contiguous
+/// buffer")`, the same exceptions and messages.
+fn check_input(data: &Bound<'_, PyAny>) -> PyResult<()> {
+    let p = data.as_ptr();
+    // SAFETY: type checks on a live object.
+    let (exact, view) = unsafe {
+        (
+            pyo3::ffi::PyBytes_CheckExact(p) != 0 || pyo3::ffi::PyByteArray_CheckExact(p) != 0,
+            pyo3::ffi::PyMemoryView_Check(p) != 0,
+        )
+    };
+    if exact {
+        return Ok(());
+    }
+    if !view {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "Input must be bytes, bytearray, memoryview",
+        ));
+    }
+    // `c_contiguous` raises ValueError on a released view, which ormsgpack refuses too.
+    let contiguous = data
+        .getattr(pyo3::intern!(data.py(), "c_contiguous"))
+        .and_then(|c| c.is_truthy());
+    match contiguous {
+        Ok(true) => Ok(()),
+        _ => Err(pyo3::exceptions::PyValueError::new_err(
+            "Input type memoryview must be a C contiguous buffer",
+        )),
     }
 }

@@ -8,7 +8,7 @@
 
 use super::codec::LangGraphCodec;
 use crate::decode::{ExtHandler, Reader};
-use crate::error::{DecodeFailure, DecodeKind, DecodeResult};
+use crate::error::{fallback_ok, DecodeFailure, DecodeKind, DecodeResult};
 use crate::ffi::typeref::typerefs;
 use crate::ffi::{new_none, py, Owned};
 use crate::langgraph::ext::*;
@@ -114,7 +114,7 @@ impl LangGraphCodec {
                 // Blocked unless in SAFE_MSGPACK_METHODS (`method_allowed` emits the parent's
                 // event and warning); an allowed method other than fromisoformat is rare enough
                 // to leave to the Python twin of the parent's hook.
-                if self.method_allowed(module, name, method) == Some(false) {
+                if self.method_allowed(module, name, method, offset)? == Some(false) {
                     return Ok(arg.into_ptr());
                 }
                 let meth = Owned(new_str(method)?);
@@ -140,17 +140,22 @@ impl LangGraphCodec {
         if code == EXT_PYDANTIC_V2 {
             // SAFETY: type check on a live object.
             if unsafe { ffi::PyDict_CheckExact(arg.0) } != 0 {
-                if let Some(obj) = self.restore_trusted(&entry, arg.0) {
-                    // Kept by the memo as a validated object is: later loads of these bytes are
-                    // hits in this mode too, never slower than validating.
-                    let obj = Owned(obj);
-                    if flat && self.memo.enabled() {
-                        let cls = entry.cls.bind(py);
-                        if let Err(e) = self.memo.remember(py, seen.as_ref(), cls, data, obj.0) {
-                            return Err(DecodeFailure::new(offset, DecodeKind::Python(e)));
+                match self.restore_trusted(&entry, arg.0) {
+                    Ok(Some(obj)) => {
+                        // Kept by the memo as a validated object is: later loads of these bytes
+                        // are hits in this mode too, never slower than validating.
+                        let obj = Owned(obj);
+                        if flat && self.memo.enabled() {
+                            let cls = entry.cls.bind(py);
+                            if let Err(e) = self.memo.remember(py, seen.as_ref(), cls, data, obj.0)
+                            {
+                                return Err(DecodeFailure::new(offset, DecodeKind::Python(e)));
+                            }
                         }
+                        return Ok(obj.into_ptr());
                     }
-                    return Ok(obj.into_ptr());
+                    Ok(None) => {}
+                    Err(e) => return Err(DecodeFailure::new(offset, DecodeKind::Python(e))),
                 }
             }
         }
@@ -200,9 +205,13 @@ impl LangGraphCodec {
             } else {
                 refs.s_construct
             };
-            // SAFETY: clears the first error; attribute fetch and call on live objects; owned
-            // results; errors cleared.
+            // Both tries catch only `Exception`, as the parent's do: anything else is raised.
+            // SAFETY: tests and clears the pending error; attribute fetch and call on live
+            // objects; owned results.
             unsafe {
+                if ffi::PyErr_ExceptionMatches(ffi::PyExc_Exception) == 0 {
+                    return Err(DecodeFailure::fetch(py, offset));
+                }
                 ffi::PyErr_Clear();
                 if ffi::PyDict_CheckExact(arg.0) != 0 {
                     let mc = ffi::PyObject_GetAttr(c, second);
@@ -213,6 +222,9 @@ impl LangGraphCodec {
                             return Ok(r2);
                         }
                     }
+                    if ffi::PyErr_ExceptionMatches(ffi::PyExc_Exception) == 0 {
+                        return Err(DecodeFailure::fetch(py, offset));
+                    }
                     ffi::PyErr_Clear();
                 }
             }
@@ -222,7 +234,9 @@ impl LangGraphCodec {
     }
 
     /// A construction raised (the exception is set): the parent's fallback, through
-    /// `failed(code, module, name, arg, exc)` (a one-time warning, then the payload's argument).
+    /// `failed(code, module, name, arg, exc)` (a one-time warning, then the payload's argument),
+    /// for an `Exception`; any other `BaseException` is raised as it is (the parent's hook
+    /// catches only `Exception`).
     fn failed(
         &self,
         code: i8,
@@ -232,9 +246,13 @@ impl LangGraphCodec {
         offset: usize,
     ) -> DecodeResult<*mut ffi::PyObject> {
         let py = py();
-        let exc = PyErr::take(py)
-            .map(|e| e.into_value(py).into_any())
-            .unwrap_or_else(|| py.None());
+        let exc = match PyErr::take(py) {
+            Some(e) if !fallback_ok(py, &e) => {
+                return Err(DecodeFailure::new(offset, DecodeKind::Python(e)))
+            }
+            Some(e) => e.into_value(py).into_any(),
+            None => py.None(),
+        };
         let m = std::str::from_utf8(module).unwrap_or_default();
         let n = std::str::from_utf8(name).unwrap_or_default();
         // SAFETY: `arg` is a live new reference, handed to a Bound that owns it.
@@ -271,15 +289,30 @@ impl LangGraphCodec {
             .map_err(|e| DecodeFailure::new(offset, DecodeKind::ExtHook(e)))
     }
 
-    /// `_check_allowed_method(module, name, method)` of the parent, events and warning included.
-    fn method_allowed(&self, module: &[u8], name: &[u8], method: &[u8]) -> Option<bool> {
+    /// `_check_allowed_method(module, name, method)` of the parent, events and warning included:
+    /// `None` when it raised an `Exception`; anything else it raises (a serde event listener's
+    /// KeyboardInterrupt) ends the read, as in the parent.
+    fn method_allowed(
+        &self,
+        module: &[u8],
+        name: &[u8],
+        method: &[u8],
+        offset: usize,
+    ) -> DecodeResult<Option<bool>> {
         let py = py();
         let s = |b: &[u8]| std::str::from_utf8(b).unwrap_or_default().to_owned();
-        self.method_allowed
+        match self
+            .method_allowed
             .bind(py)
             .call1((s(module), s(name), s(method)))
             .and_then(|r| r.is_truthy())
-            .ok()
+        {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if !fallback_ok(py, &e) => {
+                Err(DecodeFailure::new(offset, DecodeKind::Python(e)))
+            }
+            Err(_) => Ok(None),
+        }
     }
 }
 

@@ -273,10 +273,14 @@ impl Encoder<'_, LangGraph> {
         depth: u32,
     ) -> EncodeResult {
         let r = typerefs();
-        // SAFETY: attribute fetch on a live object; a missing attribute counts as None.
+        // SAFETY: attribute fetch on a live object; a missing attribute counts as None, as in
+        // the parent's `getattr(obj, "timeout", None)`: any other error is raised.
         let timeout = unsafe {
             let t = ffi::PyObject_GetAttr(obj, r.s_timeout);
             if t.is_null() {
+                if ffi::PyErr_ExceptionMatches(ffi::PyExc_AttributeError) == 0 {
+                    return Err(callback_failure(tp));
+                }
                 ffi::PyErr_Clear();
                 None
             } else if t == ffi::Py_None() {

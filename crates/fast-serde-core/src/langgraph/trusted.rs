@@ -4,6 +4,7 @@
 
 use super::classes::ClassEntry;
 use super::codec::LangGraphCodec;
+use crate::error::fallback_ok;
 use crate::ffi::dictiter::dict_next;
 use crate::ffi::typeref::typerefs;
 use crate::ffi::{py, Owned};
@@ -110,13 +111,16 @@ impl Rule {
 impl LangGraphCodec {
     /// `validate_models=False`: restore a trusted pydantic model as pickle does (`__dict__`,
     /// fields set, extras set directly). `None` when the class is not trusted or the kwargs are
-    /// not exactly its fields in order (then the validated path runs).
+    /// not exactly its fields in order (then the validated path runs); `Err` when deciding raised
+    /// a `BaseException` that is not an `Exception` (a KeyboardInterrupt ends the read).
     pub(crate) fn restore_trusted(
         &self,
         entry: &ClassEntry,
         kwargs: *mut ffi::PyObject,
-    ) -> Option<*mut ffi::PyObject> {
-        let trust = self.trust.as_ref()?;
+    ) -> PyResult<Option<*mut ffi::PyObject>> {
+        let Some(trust) = self.trust.as_ref() else {
+            return Ok(None);
+        };
         let py = py();
         let known = entry
             .trusted
@@ -125,15 +129,26 @@ impl LangGraphCodec {
             .clone();
         let version = super::memo::version_tag(entry.cls.as_ptr());
         let t = match known {
-            Some((v, decided)) if v == version && v != 0 => decided?,
+            Some((v, decided)) if v == version && v != 0 => decided,
             _ => {
-                let decided = decide_trust(py, trust, &entry.cls).map(Arc::new);
+                // Not remembered when deciding raised: asked again next time.
+                let decided = decide_trust(py, trust, &entry.cls)?.map(Arc::new);
                 let version = super::memo::version_tag(entry.cls.as_ptr());
                 let mut slot = entry.trusted.lock().unwrap_or_else(|e| e.into_inner());
                 *slot = Some((version, decided.clone()));
-                decided?
+                decided
             }
         };
+        Ok(t.and_then(|t| Self::restore(&t, entry, kwargs)))
+    }
+
+    /// A model of the trusted class `entry` with `kwargs` as its `__dict__`, when they are exactly
+    /// its fields in order and each meets its rule.
+    fn restore(
+        t: &Trusted,
+        entry: &ClassEntry,
+        kwargs: *mut ffi::PyObject,
+    ) -> Option<*mut ffi::PyObject> {
         let refs = typerefs();
         // SAFETY: `kwargs` is a live exact dict; keys are compared (by address, then by value)
         // with the field names in order; the new object gets its four pydantic slots set through
@@ -199,11 +214,16 @@ impl LangGraphCodec {
 }
 
 /// Ask `_plans.trusted_model(cls)` once per class; read its fields, extra mode and rules.
+/// `Ok(None)` (not trusted) when it raised an `Exception`; anything else it raised is returned.
 #[cold]
-fn decide_trust(py: Python<'_>, trust: &Py<PyAny>, cls: &Py<PyAny>) -> Option<Trusted> {
-    let decided = trust.bind(py).call1((cls.bind(py),)).ok()?;
+fn decide_trust(py: Python<'_>, trust: &Py<PyAny>, cls: &Py<PyAny>) -> PyResult<Option<Trusted>> {
+    let decided = match trust.bind(py).call1((cls.bind(py),)) {
+        Ok(d) => d,
+        Err(e) if !fallback_ok(py, &e) => return Err(e),
+        Err(_) => return Ok(None),
+    };
     if decided.is_none() {
-        return None;
+        return Ok(None);
     }
     let parse = || -> PyResult<Trusted> {
         let fields: Vec<Py<PyAny>> = decided
@@ -228,5 +248,5 @@ fn decide_trust(py: Python<'_>, trust: &Py<PyAny>, cls: &Py<PyAny>) -> Option<Tr
             rules,
         })
     };
-    parse().ok()
+    Ok(parse().ok())
 }
