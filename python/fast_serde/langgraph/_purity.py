@@ -17,11 +17,15 @@ with the class's ``tp_version_tag``, so a class modified since is decided again)
    (``_verified.verified``): its verdict.
 5. Otherwise, by rule (``pure_model``): built the plain way (``constructs_plainly``: no custom
    ``__init__``, ``__new__``, metaclass ``__call__`` or ``model_post_init``; private attributes
-   only with plain defaults), and a core schema that runs no user code while validating: no
+   only with immutable defaults), and a core schema that runs no user code while validating: no
    field, model or annotated validator (``function-*`` nodes), no ``default_factory`` but
    built-in constructors, no enum ``_missing_``, no callable discriminator, no ``PastDate`` /
    ``FutureDate`` style check against the clock, no ``isinstance`` through a custom
    metaclass, and no schema node this module does not know.
+
+Field defaults are left to the memo: it keeps a template only of an object whose payload set
+every field (memo.rs ``every_field_set``), so no field default, deep-copied or changed in place,
+is ever in one. Private attributes always take their defaults: only immutable ones are allowed.
 
 ``trusted_model`` (``_plans``) requires ``constructs_plainly`` too: one rule for both.
 """
@@ -33,7 +37,7 @@ from typing import Any
 
 from fast_serde.langgraph import _verified
 
-__all__ = ["constructs_plainly", "memo_model", "owner", "pure_model", "schema_nodes"]
+__all__ = ["constructs_plainly", "immutable", "memo_model", "owner", "pure_model", "schema_nodes"]
 
 # Core-schema node types whose validation runs no user code by itself (the keys checked below
 # aside). Any other type (function-*, call, arguments, generator, ...) makes the class impure.
@@ -51,6 +55,9 @@ _PURE_TYPES = frozenset(
 
 # Factories that build a value from nothing but their (absent) arguments.
 _PURE_FACTORIES = (list, dict, set, frozenset, tuple, str, bytes, int, float, bool)
+
+# Exact types of defaults returned as is that can never change (``immutable``).
+_IMMUTABLE_SCALARS = frozenset({str, int, float, bool, bytes, type(None)})
 
 # Subtrees validation never runs.
 _SKIPPED_KEYS = frozenset({"serialization", "metadata"})
@@ -97,8 +104,9 @@ def constructs_plainly(cls: type, *, private_defaults: bool = False) -> bool:
     ``__call__`` is ``type.__call__``, ``__new__`` is ``object.__new__``, ``__init__`` is
     ``BaseModel.__init__`` (and pydantic saw no custom one), and ``model_post_init`` is not
     overridden. Private attributes make pydantic run ``init_private_attributes``; with
-    ``private_defaults`` they are allowed when each has a plain default (no ``default_factory``),
-    else any private attribute answers False.
+    ``private_defaults`` they are allowed when each has an immutable default (``immutable``; no
+    ``default_factory``: pydantic deep-copies any other default per instance), else any private
+    attribute answers False.
     """
     from pydantic import BaseModel
 
@@ -116,7 +124,26 @@ def constructs_plainly(cls: type, *, private_defaults: bool = False) -> bool:
 
     if cls.model_post_init is not init_private_attributes:  # type: ignore[attr-defined]
         return False
-    return all(getattr(attr, "default_factory", None) is None for attr in private.values())
+    return all(
+        getattr(attr, "default_factory", None) is None
+        and immutable(getattr(attr, "default", None))
+        for attr in private.values()
+    )
+
+
+def immutable(value: Any) -> bool:
+    """Whether a default is returned as is and can never change: an exact ``str``, ``int``,
+    ``float``, ``bool``, ``bytes`` or None, a ``tuple`` or ``frozenset`` of such, or pydantic's
+    ``PydanticUndefined`` (no default). Any other default is deep-copied per validation (user
+    code in ``__deepcopy__``) or shared with the class (mutable in place, unseen by the class's
+    ``tp_version_tag``)."""
+    from pydantic_core import PydanticUndefined
+
+    if value is PydanticUndefined or type(value) in _IMMUTABLE_SCALARS:
+        return True
+    if type(value) in (tuple, frozenset):
+        return all(immutable(v) for v in value)
+    return False
 
 
 def _pure_schema(schema: Any) -> bool:

@@ -265,3 +265,54 @@ def poison(obj: Any) -> None:
             o.add(_POISON)
         elif isinstance(o, bytearray):
             o.extend(b"!")
+
+
+#: loads of the same bytes by check_memo_loads: mark, keep a template, then hits
+MEMO_READS = 6
+
+_UNSET = object()
+
+
+def instance_state(obj: Any) -> list[Any]:
+    """Everything of a model instance a memo template must rebuild: ``__dict__``, private
+    attributes, extras and the values of ``__slots__`` declared anywhere in its MRO (the unset
+    ones as a marker)."""
+    slots: list[str] = []
+    for c in type(obj).__mro__:
+        declared = vars(c).get("__slots__", ())
+        slots += [declared] if isinstance(declared, str) else list(declared)
+    own = [(s, getattr(obj, s, _UNSET)) for s in slots if not s.startswith("__")]
+    return [obj.__dict__, getattr(obj, "__pydantic_private__", None), getattr(obj, "__pydantic_extra__", None), own]
+
+
+def check_memo_loads(classes: list[type], value: Any, switches: list[bool], switch: dict[str, bool], ctx: str) -> None:
+    """Load JsonPlusSerializer's bytes of ``value`` len(switches) (≥ MEMO_READS) times with each
+    of FastSerializer (both ``validate_models``) and JsonPlusSerializer, setting
+    ``switch["on"]`` before each load pair (what a generated validator reads): every pair the same
+    object (types, ``__dict__``, fields set, extras, private attributes, slots) with the same
+    aliasing inside it."""
+    kw = mode_kwargs("explicit", classes)
+    j = JsonPlusSerializer(**kw)
+    data = outcome(j.dumps_typed, value)
+    if data[0] == "raise":
+        return
+    for validate in (True, False):
+        f = FastSerializer(**kw, validate_models=validate)
+        tf = outcome(f.dumps_typed, value)
+        if tf[0] != "ok" or bytes(tf[1][1]) != bytes(data[1][1]):
+            raise Discrepancy(f"dumps_typed differs for {ctx}\n  JsonPlus: {_show(data)}\n  Fast:     {_show(tf)}")
+        try:
+            for attempt, on in enumerate(switches):
+                switch["on"] = on
+                got, expected = outcome(f.loads_typed, data[1]), outcome(j.loads_typed, data[1])
+                msg = f"loads_typed (read #{attempt + 1}, switch {on}, validate_models={validate}) differs for {ctx}\n  bytes: {bytes(data[1][1])!r}"
+                _same_outcome(got, expected, msg)
+                if got[0] != "ok":
+                    continue
+                gs, es = instance_state(got[1]), instance_state(expected[1])
+                _same_outcome(("ok", gs), ("ok", es), msg + " (instance state)")
+                if alias_shape(gs) != alias_shape(es):
+                    raise Discrepancy(f"{msg}\n  aliasing: JsonPlus {alias_shape(es)}, Fast {alias_shape(gs)}")
+                poison(gs)  # the next load must not see this
+        finally:
+            switch["on"] = False

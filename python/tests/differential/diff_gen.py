@@ -32,6 +32,7 @@ import types
 import uuid
 from typing import Annotated as typing_Annotated
 from typing import Any, Generic, NamedTuple, Optional, TypeVar, Union
+from typing import ClassVar as typing_ClassVar
 from typing import Literal as typing_Literal
 
 import pydantic
@@ -1221,3 +1222,78 @@ def containers(children: st.SearchStrategy[Any], keys: st.SearchStrategy[Any]) -
 
 
 _registered.clear()  # the fixed classes above stay bound
+
+
+# --- classes the memo of validated models must tell apart (issue 19) ------------------------------
+
+#: what a generated validator reads besides its payload; memo_loads flips it between loads
+MEMO_SWITCH = {"on": False}
+#: one object every instance of a class with a sharing default_factory holds
+MEMO_SHARED: list[int] = [7]
+
+#: the behaviours memo_model_gen mixes into a model. An opted-in class (``__fast_serde_memo__``)
+#: only gets the honest ones: its validation depends on the payload alone.
+MEMO_BEHAVIOURS = ["reads-global", "slots-post-init", "aliasing-post-init", "class-counter", "default-factory",
+                   "shared-factory", "private-default", "mutable-default"]  # fmt: skip
+MEMO_HONEST = ["aliasing-post-init", "default-factory", "private-default", "mutable-default"]
+
+
+def _memo_reads_global(cls: Any, v: str) -> str:
+    return v + "!" if MEMO_SWITCH["on"] else v
+
+
+def _memo_counter_validator(cls: Any, data: Any) -> Any:
+    cls.loaded += 1  # a ClassVar changed on every validation (a new tp_version_tag each time)
+    return data
+
+
+@st.composite
+def memo_model_gen(draw: st.DrawFn) -> Gen:
+    """A pydantic model with plain fields (what a memo template holds) and some of
+    ``MEMO_BEHAVIOURS``: validators reading ``MEMO_SWITCH``, ``__slots__`` filled by
+    ``model_post_init``, a post-init aliasing a field (``self._view = self.items``), a
+    ``ClassVar`` counter bumped by a model validator, default factories (fresh or shared), private
+    and mutable defaults; sometimes opted in (honest behaviours only)."""
+    opted_in = draw(st.booleans())
+    pool = MEMO_HONEST if opted_in else MEMO_BEHAVIOURS
+    main = draw(st.sampled_from([*pool, "plain"]), label="behaviour")  # each one often, alone
+    kinds = [k for k in pool if k == main or draw(st.booleans(), label=k)]
+    ns: dict[str, Any] = {"__module__": MODULE_NAME, "__annotations__": {"text": str, "items": list[str], "n": int}}
+    ns["n"] = 0
+    if opted_in:
+        ns["__fast_serde_memo__"] = True
+    post: list[Any] = []
+    if "reads-global" in kinds:
+        ns["_g"] = field_validator("text")(classmethod(_memo_reads_global))
+    if "slots-post-init" in kinds:
+        ns["__slots__"] = ("_seen",)
+        post.append(lambda self: object.__setattr__(self, "_seen", [self.text, MEMO_SWITCH["on"]]))
+    if "aliasing-post-init" in kinds:
+        ns["_view"] = pydantic.PrivateAttr(default=None)
+        post.append(lambda self: setattr(self, "_view", self.items))
+    if "class-counter" in kinds:
+        ns["__annotations__"]["loaded"] = typing_ClassVar[int]
+        ns["loaded"] = 0
+        ns["_c"] = pydantic.model_validator(mode="before")(classmethod(_memo_counter_validator))
+    if "default-factory" in kinds:
+        ns["__annotations__"]["tags"] = list[str]
+        ns["tags"] = Field(default_factory=list)
+    if "shared-factory" in kinds:
+        ns["__annotations__"]["shared"] = list[int]
+        ns["shared"] = Field(default_factory=lambda: MEMO_SHARED)
+    if "private-default" in kinds:
+        ns["_p"] = pydantic.PrivateAttr(default=draw(st.sampled_from([0, "p", (1, "x"), [1], {"k": [2]}])))
+    if "mutable-default" in kinds:
+        ns["__annotations__"]["opts"] = dict[str, int]
+        ns["opts"] = {"a": 1}
+    if post:
+        def model_post_init(self: Any, context: Any, _post: list[Any] = post) -> None:
+            for p in _post:
+                p(self)
+
+        ns["model_post_init"] = model_post_init
+    cls = register(type(fresh_name("Memo"), (BaseModel,), ns))
+    texts = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=8)
+    values = st.builds(lambda t, it, n, drop: cls(text=t, items=it, n=n) if not drop else cls(text=t, items=it),
+                       texts, st.lists(texts, max_size=3), st.integers(-5, 5), st.booleans())  # fmt: skip
+    return Gen(cls, values, [cls], None, False, "memo:" + ",".join(sorted(kinds)) + (" opted-in" if opted_in else ""))

@@ -7,6 +7,9 @@ type) in the importable module ``fs_diff_generated``, and values of them, writte
 (several objects of one class in a row, each read five times). diff_check.Checker compares every
 value with JsonPlusSerializer — bytes, reads both ways, raised exception types — for both
 ``validate_models`` values and the three allowlist modes, and the tag of ``pickle_fallback=True``.
+Classes the memo of validated models must serve exactly or not at all (diff_gen.memo_model_gen)
+are each loaded at least six times, a global their validators read flipped after the memo's hits
+begin, every load compared with JsonPlusSerializer's (diff_check.check_memo_loads).
 
 Bounded and seeded by default (``derandomize=True``: the same examples every run; under a minute
 on two cores, as part of ``make test``). ``FAST_SERDE_DIFF_EXAMPLES=N`` raises every test's
@@ -37,7 +40,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import diff_gen as G
-from diff_check import Checker, Discrepancy, Stats, run_sequence
+from diff_check import MEMO_READS, Checker, Discrepancy, Stats, check_memo_loads, run_sequence, short
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::UserWarning"),  # pydantic serializer warnings (both sides)
@@ -332,3 +335,20 @@ def test_checker_compares_model_fields_set() -> None:
 def test_generated_classes_are_importable(g: G.Gen) -> None:
     mod = importlib.import_module(G.MODULE_NAME)
     assert getattr(mod, g.ann.__name__) is g.ann
+
+
+@diff_settings(60)
+@given(data=st.data())
+@counted
+def test_memo_classes_differential(data: st.DataObject) -> None:
+    """Issue 19: classes the memo of validated models must serve exactly or not at all
+    (diff_gen.memo_model_gen: validators reading a global flipped between loads, slots filled by
+    model_post_init, aliasing post-inits, ClassVar counters, default factories, private and
+    mutable defaults, honest opt-ins), each payload loaded at least MEMO_READS times."""
+    g = data.draw(G.memo_model_gen(), label="class")
+    for value in data.draw(st.lists(g.values, min_size=1, max_size=2), label="values"):
+        # flipped after the memo has kept a template and served it (loads 3-4), then drawn
+        start = data.draw(st.booleans(), label="switch")
+        tail = data.draw(st.lists(st.booleans(), max_size=2), label="switch tail")
+        switches = [start] * (MEMO_READS - 2) + [not start] * 2 + tail
+        check_memo_loads(g.classes, value, switches, G.MEMO_SWITCH, f"{g.label}: {short(value)}")

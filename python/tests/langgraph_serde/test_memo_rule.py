@@ -412,6 +412,11 @@ class WithPrivateDefault(BaseModel):
     _p: int = 3
 
 
+class WithPrivateList(BaseModel):
+    a: int
+    _p: list = []
+
+
 class WithPrivateFactory(BaseModel):
     a: int
     _p: list = pydantic.PrivateAttr(default_factory=list)
@@ -422,7 +427,9 @@ class Rooted(pydantic.RootModel[list[int]]):
 
 
 PURE_CASES: list[tuple[str, Any, bool]] = [
-    ("plain fields", _model(a=(int, ...), b=(str, "x"), c=(list[dict[str, Any]], [])), True),
+    ("plain fields", _model(a=(int, ...), b=(str, "x"), c=(list[dict[str, Any]], ...)), True),
+    ("immutable defaults", _model(a=(int, 1), b=(tuple[str, ...], ("x",)), c=(Any, None)), True),
+    ("a mutable default (the memo keeps payloads that set it)", _model(a=(list[int], [])), True),
     ("default_factory=list", _model(a=(list, Field(default_factory=list))), True),
     ("a lambda factory", _model(a=(list, Field(default_factory=lambda: []))), False),
     ("datetime and uuid fields", _model(a=(datetime.datetime, ...), b=(Union[int, str], 0)), True),
@@ -440,6 +447,7 @@ PURE_CASES: list[tuple[str, Any, bool]] = [
     ("__init__", WithInit, False),
     ("a private attribute with a default", WithPrivateDefault, True),
     ("a private attribute with a factory", WithPrivateFactory, False),
+    ("a private attribute with a mutable default", WithPrivateList, False),
     ("a RootModel", Rooted, False),
     ("opted in", OptedIn, True),
     ("a subclass of an opted-in class (not inherited)", OptedInChild, False),

@@ -56,6 +56,7 @@ pub(crate) struct TypeRefs {
     pub(crate) s_dunder_dict: *mut ffi::PyObject,
     pub(crate) s_pydantic_extra: *mut ffi::PyObject,
     pub(crate) s_fields_set: *mut ffi::PyObject,
+    pub(crate) s_pydantic_fields: *mut ffi::PyObject,
     pub(crate) s_pydantic_private: *mut ffi::PyObject,
     pub(crate) s_sizeof: *mut ffi::PyObject,
 }
@@ -150,6 +151,7 @@ pub fn init(py: Python<'_>) -> PyResult<()> {
         s_dunder_dict: intern(py, c"__dict__")?,
         s_pydantic_extra: intern(py, c"__pydantic_extra__")?,
         s_fields_set: intern(py, c"__pydantic_fields_set__")?,
+        s_pydantic_fields: intern(py, c"__pydantic_fields__")?,
         s_pydantic_private: intern(py, c"__pydantic_private__")?,
         s_sizeof: intern(py, c"__sizeof__")?,
     };

@@ -18,7 +18,8 @@
 //!   the four slots a template holds; or a LangChain message class the verified table reviewed;
 //!   or a class that declares `__fast_serde_memo__ = True`;
 //! * only payloads without nested ext values are kept (their events and constructors run per
-//!   object), and only states made of exact `str`, `int`, `float`, `bool`, `None`, `bytes`,
+//!   object), only payloads that set every field (`every_field_set`: a default is deep-copied per
+//!   validation, running any `__deepcopy__`, and can change in place), and only states made of exact `str`, `int`, `float`, `bool`, `None`, `bytes`,
 //!   `list`, `dict` and `tuple`, which the copy reproduces exactly;
 //! * the class is held weakly, its record dropped (with its entries) when it dies, and a hit must
 //!   resolve (through the allowlist, with its events) to that very class object at the same
@@ -514,7 +515,7 @@ impl Template {
             let fields_set = get(refs.s_fields_set)?;
             let extra = get(refs.s_pydantic_extra)?;
             let private = get(refs.s_pydantic_private)?;
-            if ffi::PyDict_CheckExact(dict.0) == 0 {
+            if ffi::PyDict_CheckExact(dict.0) == 0 || !every_field_set(obj, fields_set.0) {
                 return None;
             }
             for v in [&extra, &private] {
@@ -532,6 +533,48 @@ impl Template {
             };
             Some((template, c.bytes))
         }
+    }
+}
+
+/// Whether the payload set every field of `obj`'s class (each name of `__pydantic_fields__` is
+/// in `fields_set`): no field took its default. A default is deep-copied on every validation
+/// unless hashable (user code in `__deepcopy__`) and can be changed in place without the class's
+/// `tp_version_tag` moving, so a template is kept only of an object validation built from the
+/// payload alone. JsonPlusSerializer's own blobs (`model_dump()`) set every field.
+fn every_field_set(obj: *mut ffi::PyObject, fields_set: *mut ffi::PyObject) -> bool {
+    // SAFETY: attribute read on the live class of a live object (owned result, error cleared);
+    // an exact dict iterated with PyDict_Next (borrowed keys, no Python code: exact str keys
+    // checked before PySet_Contains hashes them); `fields_set` is a live object checked exact.
+    unsafe {
+        if ffi::PySet_CheckExact(fields_set) == 0 {
+            return false;
+        }
+        let fields = ffi::PyObject_GetAttr(ffi::Py_TYPE(obj).cast(), typerefs().s_pydantic_fields);
+        if fields.is_null() {
+            ffi::PyErr_Clear();
+            return false;
+        }
+        let fields = Owned(fields);
+        if ffi::PyDict_CheckExact(fields.0) == 0 {
+            return false;
+        }
+        let mut pos: ffi::Py_ssize_t = 0;
+        let mut k: *mut ffi::PyObject = std::ptr::null_mut();
+        let mut v: *mut ffi::PyObject = std::ptr::null_mut();
+        while ffi::PyDict_Next(fields.0, &mut pos, &mut k, &mut v) != 0 {
+            if ffi::PyUnicode_CheckExact(k) == 0 {
+                return false;
+            }
+            match ffi::PySet_Contains(fields_set, k) {
+                1 => {}
+                0 => return false,
+                _ => {
+                    ffi::PyErr_Clear();
+                    return false;
+                }
+            }
+        }
+        true
     }
 }
 
