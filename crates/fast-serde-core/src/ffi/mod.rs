@@ -75,3 +75,22 @@ pub(crate) fn new_none() -> *mut ffi::PyObject {
     // SAFETY: the None singleton is immortal.
     new_ref(unsafe { ffi::Py_None() })
 }
+
+/// The `tp_flags` of a type: a plain field, or an atomic one on free-threaded builds (read
+/// relaxed there, as CPython's own `PyType_HasFeature` reads it).
+///
+/// # Safety
+/// `tp` is a live type object.
+#[inline(always)]
+pub(crate) unsafe fn type_flags(tp: *mut ffi::PyTypeObject) -> std::ffi::c_ulong {
+    #[cfg(Py_GIL_DISABLED)]
+    {
+        // SAFETY (caller): a live type object's flags word.
+        unsafe { (*tp).tp_flags.load(std::sync::atomic::Ordering::Relaxed) as std::ffi::c_ulong }
+    }
+    #[cfg(not(Py_GIL_DISABLED))]
+    {
+        // SAFETY (caller): a live type object's flags word.
+        unsafe { (*tp).tp_flags }
+    }
+}
