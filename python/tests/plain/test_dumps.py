@@ -677,7 +677,8 @@ def test_default_returning_out_of_range_int():
 def test_encode_error_messages(value, message):
     with pytest.raises(EncodeError) as info:
         fast_serde.dumps(value)
-    assert str(info.value) == message
+    # set and frozenset messages go on with what takes them (test_common_unsupported_types_...).
+    assert str(info.value).split(" (fast_serde.dumps writes plain data")[0] == message
     assert isinstance(info.value, TypeError)
 
 
@@ -1077,3 +1078,31 @@ def test_outputs_of_every_size_in_sequence_are_exact():
         assert out == want and len(out) == len(want)
         assert hash(out) == hash(bytes(bytearray(want)))
         assert out + b"" == want and out[-4:] == want[-4:]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        __import__("datetime").datetime(2026, 1, 2, 3, 4, 5),
+        __import__("datetime").date(2026, 1, 2),
+        __import__("datetime").time(3, 4, 5),
+        __import__("uuid").UUID(int=7),
+        __import__("decimal").Decimal("1.5"),
+        {1, 2},
+        frozenset({3}),
+    ],
+    ids=["datetime", "date", "time", "UUID", "Decimal", "set", "frozenset"],
+)
+def test_common_unsupported_types_say_what_takes_them(value):
+    with pytest.raises(EncodeError) as exc:
+        fast_serde.dumps({"v": value})
+    msg = str(exc.value)
+    assert f"type '{type(value).__qualname__}' is not MessagePack serializable at $['v']" in msg
+    assert "default=" in msg and "FastSerializer writes it natively" in msg
+    assert fast_serde.dumps({"v": value}, default=str) == reference_packb({"v": str(value)})
+
+
+def test_other_unsupported_types_get_no_hint():
+    with pytest.raises(EncodeError) as exc:
+        fast_serde.dumps(object())
+    assert str(exc.value) == "type 'object' is not MessagePack serializable at $"
