@@ -5,7 +5,7 @@ PIP     := $(VENV)/bin/pip
 STAMP   := $(VENV)/.deps-installed
 PYTHON  ?= python3
 
-.PHONY: all setup build test test-latest wheels test-rust test-python test-fuzz test-bench-build test-releases test-langchain test-matrix lint demo bench bench-loads bench-pg bench-server clean fuzz
+.PHONY: all setup build test test-latest test-ft-build wheels test-rust test-python test-fuzz test-bench-build test-releases test-langchain test-matrix lint demo bench bench-loads bench-pg bench-server clean fuzz
 FUZZ_SECONDS ?= 300
 
 all: test
@@ -67,9 +67,11 @@ test-releases: $(STAMP)
 test-langchain: build
 	nice $(PY) scripts/langchain_releases.py
 
-# The build and the pytest suite on every CPython 3.10-3.13 this machine has (pyenv's or on
-# PATH), each in its own venv .venv-3.X; says which ran and which were not found. MATRIX_SKIP
-# leaves versions out (.ci/run: the default Python, which `make test` covers).
+# The build and the pytest suite on every CPython 3.10-3.15 this machine has (pyenv's or on
+# PATH), each in its own venv .venv-3.X; 3.14 and 3.15, when missing, in a Debian sid root made
+# by debootstrap and cached under /var/cache (scripts/sid_root.sh, as root). Says which ran and
+# which were not found. MATRIX_SKIP leaves versions out (.ci/run: the default Python, which
+# `make test` covers).
 test-matrix:
 	bash scripts/test_matrix.sh
 
@@ -101,6 +103,11 @@ clean:
 # (scripts/wheels.sh); .ci/run runs it.
 wheels: $(STAMP)
 	VENV=$(VENV) scripts/wheels.sh
+
+# The free-threaded build (CPython 3.14t) type-checked and linted without an interpreter
+# (a PYO3_CONFIG_FILE); .ci/run runs it.
+test-ft-build:
+	bash scripts/check_free_threaded.sh
 
 # The "latest" lane: the newest langgraph, langgraph-checkpoint, langchain-core and pydantic the
 # registry serves, unpinned, in .venv-latest (scripts/test_latest.sh); .ci/run runs it.

@@ -9,17 +9,22 @@
 #   scripts/test_matrix.sh
 #
 # Environment:
-#   MATRIX_VERSIONS="3.10 3.11 3.12 3.13"  the minor versions to look for
+#   MATRIX_VERSIONS="3.10 3.11 3.12 3.13 3.14 3.15"  the minor versions to look for
 #   MATRIX_SKIP="3.11"                     versions to leave out (.ci/run: the default Python,
 #                                          which `make test` has just tested)
 #   PYENV_ROOT                             where pyenv keeps its versions (default ~/.pyenv)
 #
+#   MATRIX_SID=0                           do not use the Debian sid root (below)
+#
 # An interpreter is looked for in $PYENV_ROOT/versions/3.X.*/bin/python3.X (the newest patch
 # release), then as python3.X on PATH. Free-threaded builds (python3.Xt) are not picked up.
+# CPython 3.14 and 3.15, when this machine has neither, come from a Debian sid root made with
+# debootstrap and kept under /var/cache (scripts/sid_root.sh; as root): the venv, the build and
+# the pytest run of that version happen inside it (chroot) over this checkout.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-VERSIONS="${MATRIX_VERSIONS:-3.10 3.11 3.12 3.13}"
+VERSIONS="${MATRIX_VERSIONS:-3.10 3.11 3.12 3.13 3.14 3.15}"
 SKIP=" ${MATRIX_SKIP:-} "
 PYENV_ROOT="${PYENV_ROOT:-$HOME/.pyenv}"
 LOGDIR="${MATRIX_LOGDIR:-target/matrix}"
@@ -45,21 +50,33 @@ for v in $VERSIONS; do
     if [[ "$SKIP" == *" $v "* ]]; then
         skipped+=("$v"); log "$v: left out (MATRIX_SKIP: tested by make test)"; continue
     fi
+    # in: the command prefix that runs this version's commands (the sid root's, or none).
+    in=()
     if ! py="$(find_python "$v")"; then
-        missing+=("$v"); log "$v: not found (no $PYENV_ROOT/versions/$v.*, no python$v on PATH)"; continue
+        if [[ "${MATRIX_SID:-1}" != 0 ]] && bash scripts/sid_root.sh has "$v"; then
+            if ! bash scripts/sid_root.sh ensure >"$LOGDIR/sid-root.log" 2>&1; then
+                cat "$LOGDIR/sid-root.log" >&2
+                ran+=("$v"); failed+=("$v"); lines+=("$v: the sid root could not be made (log $LOGDIR/sid-root.log)")
+                continue
+            fi
+            in=(bash scripts/sid_root.sh run)
+            py="python$v"
+        else
+            missing+=("$v"); log "$v: not found (no $PYENV_ROOT/versions/$v.*, no python$v on PATH, no sid root)"; continue
+        fi
     fi
     ran+=("$v")
     venv=".venv-$v"
-    log "$v: $py ($("$py" -c 'import sys; print(sys.version.split()[0])')) in $venv"
+    log "$v: $py ($("${in[@]}" "$py" -c 'import sys; print(sys.version.split()[0])'))${in:+ in the sid root} in $venv"
     start=$SECONDS
-    if ! make --no-print-directory build VENV="$venv" PYTHON="$py" >"$LOGDIR/build-$v.log" 2>&1; then
+    if ! "${in[@]}" make --no-print-directory build VENV="$venv" PYTHON="$py" >"$LOGDIR/build-$v.log" 2>&1; then
         tail -30 "$LOGDIR/build-$v.log" >&2
         failed+=("$v"); lines+=("$v: build failed (log $LOGDIR/build-$v.log)")
         continue
     fi
-    bash scripts/pg_setup.sh >/dev/null
+    "${in[@]}" bash scripts/pg_setup.sh >/dev/null
     # -p no:cacheprovider: the venvs share the tree; no --lf state from another Python.
-    "$venv/bin/python" -m pytest -q -p no:cacheprovider 2>&1 | tee "$LOGDIR/pytest-$v.log" | grep -v -E '^[.sxFE]+ +\[ *[0-9]+%\]$'
+    "${in[@]}" "$venv/bin/python" -m pytest -q -p no:cacheprovider 2>&1 | tee "$LOGDIR/pytest-$v.log" | grep -v -E '^[.sxFE]+ +\[ *[0-9]+%\]$'
     rc=${PIPESTATUS[0]}
     took=$(( SECONDS - start ))
     # pytest's closing line ("12 passed, 1 skipped in 3.2s", framed by "=" without -q).
@@ -77,7 +94,7 @@ for v in $VERSIONS; do
         failed+=("$v"); lines+=("$v: pytest ran no test (exit 5): a failure")
     elif (( rc != 0 )); then
         failed+=("$v"); lines+=("$v: FAILED (pytest exit $rc): ${summary:-no summary} [${took}s]")
-    elif ! ratios="$("$venv/bin/python" benches/matrix_ratios.py 2>&1 | tail -1)" || [[ "$ratios" != *'"bytes_identical": true'* ]]; then
+    elif ! ratios="$("${in[@]}" "$venv/bin/python" benches/matrix_ratios.py 2>&1 | tail -1)" || [[ "$ratios" != *'"bytes_identical": true'* ]]; then
         failed+=("$v"); lines+=("$v: FAILED benches/matrix_ratios.py: $ratios")
     else
         # dumps_typed / loads_typed against JsonPlusSerializer at 200k, alternating in one process.

@@ -23,6 +23,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
 """Command name -> (module with ``main(argv)``, one-line help)."""
 
 
+def _version() -> str:
+    """``fast-serde X.Y.Z (CPython 3.A.B)``: the installed distribution's version."""
+    import fast_serde
+
+    return f"fast-serde {fast_serde.__version__} ({sys.implementation.name} {sys.version.split()[0]})"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Dispatch ``argv`` (default ``sys.argv[1:]``) to a command's ``main``.
 
@@ -35,6 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="fast-serde",
         description="fast-serde tools; run 'fast-serde COMMAND --help' for a command's options.",
     )
+    parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (_, help_) in COMMANDS.items():
         # add_help=False: the command's own parser handles -h/--help.

@@ -9,7 +9,7 @@ _Buffer: TypeAlias = bytes | bytearray | memoryview
 __all__ = [
     "dumps", "loads", "instance_dict", "generic_getattr", "LangGraphCodec", "EncodeError", "DecodeError", "MAX_DEPTH", "MAX_TOTAL_DEPTH",
     "PLAN_KINDS", "PLAN_FLAGS", "EXT_CODES", "RESOLVED_CACHE", "RESOLVED_ONCE", "RESOLVED_BLOCKED", "RESOLVED_FIXED",
-    "DEFAULT_MEMO_BYTES",
+    "DEFAULT_MEMO_BYTES", "CPYTHON_LAYOUT",
 ]
 
 MAX_DEPTH: Final[int]
@@ -33,6 +33,10 @@ RESOLVED_FIXED: Final[int]
 """``resolve`` answer: allowed and cacheable, a constructor that is no module attribute."""
 DEFAULT_MEMO_BYTES: Final[int]
 """The default budget of a codec's memo of validated models (64 MiB)."""
+CPYTHON_LAYOUT: Final[bool]
+"""True when this build reads CPython's private str and dict layouts in place (the compact-ASCII
+str read and the dict-table read: CPython 3.11-3.15 with the GIL, checked when the module loads);
+False where it calls ``PyUnicode_AsUTF8AndSize`` and ``PyDict_Next`` (3.10, free-threaded)."""
 
 class EncodeError(TypeError):
     """A value could not be written as MessagePack; the message names its type and path."""

@@ -93,8 +93,9 @@ def activate() -> None:
         import warnings
 
         warnings.warn(
-            f"fast-serde: {ENV_VAR}={os.environ.get(ENV_VAR)!r} is not one of 1/true/yes/on or "
-            "0/false/no/off; fast-serde is not installed",
+            f"fast-serde: the value of {ENV_VAR}={os.environ.get(ENV_VAR)!r} is not understood "
+            "(expected one of 1/true/yes/on or 0/false/no/off), so FastSerializer was not "
+            "put in place of JsonPlusSerializer; the fast-serde package itself is installed",
             RuntimeWarning,
             stacklevel=2,
         )

@@ -98,8 +98,9 @@ impl EncodeFailure {
         let (msg, cause) = match kind {
             EncodeKind::Unsupported(t) => (
                 format!(
-                    "type '{}' is not MessagePack serializable at {where_}",
-                    type_name(py, &t)
+                    "type '{}' is not MessagePack serializable at {where_}{}",
+                    type_name(py, &t),
+                    unsupported_hint(py, &t)
                 ),
                 None,
             ),
@@ -157,6 +158,26 @@ impl EncodeFailure {
 /// (KeyboardInterrupt, SystemExit, GeneratorExit) is raised unchanged from `dumps`/`loads`.
 pub(crate) fn fallback_ok(py: Python<'_>, err: &PyErr) -> bool {
     err.is_instance_of::<pyo3::exceptions::PyException>(py)
+}
+
+/// For the types users most often hand `fast_serde.dumps` (which writes plain data only, as
+/// ormsgpack's `packb` with no option for them): what takes them.
+fn unsupported_hint(py: Python<'_>, t: &Py<PyAny>) -> &'static str {
+    let t = t.bind(py);
+    let module = t.getattr("__module__").and_then(|m| m.extract::<String>());
+    let name = t
+        .getattr("__qualname__")
+        .and_then(|n| n.extract::<String>());
+    match (module.as_deref(), name.as_deref()) {
+        (Ok("datetime"), Ok("datetime" | "date" | "time"))
+        | (Ok("uuid"), Ok("UUID"))
+        | (Ok("decimal"), Ok("Decimal"))
+        | (Ok("builtins"), Ok("set" | "frozenset")) => {
+            " (fast_serde.dumps writes plain data: pass default= a function that converts it, \
+             e.g. default=str; fast_serde.langgraph.FastSerializer writes it natively)"
+        }
+        _ => "",
+    }
 }
 
 fn type_name(py: Python<'_>, t: &Py<PyAny>) -> String {

@@ -152,6 +152,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DecodeError", py.get_type::<error::DecodeError>())?;
     m.add("MAX_DEPTH", MAX_DEPTH)?;
     m.add("MAX_TOTAL_DEPTH", MAX_TOTAL_DEPTH)?;
+    m.add("CPYTHON_LAYOUT", ffi::layout::IN_PLACE)?;
     langgraph::export(m)?;
     Ok(())
 }

@@ -640,3 +640,15 @@ def test_jsonable(value, expected):
 def test_jsonable_numpy_array():
     np = pytest.importorskip("numpy")
     assert jsonable(np.arange(4, dtype=np.int32).reshape(2, 2)) == [[0, 1], [2, 3]]
+
+
+def test_version_prints_the_installed_version(capsys):
+    import fast_serde
+    from fast_serde.__main__ import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"fast-serde {fast_serde.__version__} (")
+    assert fast_serde.__version__ != "0.0.0"  # the installed metadata's version

@@ -79,6 +79,9 @@ def test_unknown_value_warns_once_and_installs_nothing():
     assert out["serde"] == "JsonPlusSerializer"
     assert out["stderr"].count("RuntimeWarning") == 1, out["stderr"]
     assert "FAST_SERDE_INSTALL='maybe'" in out["stderr"]
+    # It must not read as a failed pip install.
+    assert "is not understood" in out["stderr"]
+    assert "is not installed" not in out["stderr"]
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 //! The reader's cache of short ASCII map keys: the repeated keys of a LangGraph state become one
 //! shared interned `str` each.
 
+use crate::ffi::unicode::one_byte_data;
 use pyo3::ffi;
 use rustc_hash::FxHasher;
 use std::hash::Hasher;
@@ -38,7 +39,7 @@ impl KeyCache {
         unsafe {
             if !cur.is_null()
                 && ffi::PyUnicode_GET_LENGTH(cur) as usize == s.len()
-                && std::slice::from_raw_parts(ffi::PyUnicode_DATA(cur) as *const u8, s.len()) == s
+                && std::slice::from_raw_parts(one_byte_data(cur), s.len()) == s
             {
                 ffi::Py_INCREF(cur);
                 return cur;
@@ -65,7 +66,7 @@ pub(crate) unsafe fn ascii_str(s: &[u8]) -> *mut ffi::PyObject {
     // area holds exactly n bytes, which are filled here before the object escapes.
     let o = ffi::PyUnicode_New(s.len() as ffi::Py_ssize_t, 127);
     if !o.is_null() {
-        std::ptr::copy_nonoverlapping(s.as_ptr(), ffi::PyUnicode_DATA(o) as *mut u8, s.len());
+        std::ptr::copy_nonoverlapping(s.as_ptr(), one_byte_data(o), s.len());
     }
     o
 }

@@ -217,7 +217,12 @@ impl<P: Policy> Encoder<'_, P> {
     ) -> Walk<P, bool> {
         let r = self.refs;
         // SAFETY: reading the flags and the metaclass of a live type object.
-        let (flags, is_enum) = unsafe { ((*tp).tp_flags, ffi::Py_TYPE(tp.cast()) == r.enum_meta) };
+        let (flags, is_enum) = unsafe {
+            (
+                crate::ffi::type_flags(tp),
+                ffi::Py_TYPE(tp.cast()) == r.enum_meta,
+            )
+        };
         let plain = !P::LANGGRAPH;
         if is_enum && !plain {
             self.enter(depth + 1)?;

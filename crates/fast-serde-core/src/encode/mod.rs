@@ -258,7 +258,7 @@ impl<'a, P: Policy> Encoder<'a, P> {
             return r;
         }
         // SAFETY: reading the metaclass and flags of a live type object.
-        let (meta, flags) = unsafe { (ffi::Py_TYPE(tp.cast()), (*tp).tp_flags) };
+        let (meta, flags) = unsafe { (ffi::Py_TYPE(tp.cast()), crate::ffi::type_flags(tp)) };
         if meta == r.enum_meta {
             if plain {
                 // ormsgpack without OPT_PASSTHROUGH_ENUM writes `.value`.

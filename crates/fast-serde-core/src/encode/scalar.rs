@@ -3,7 +3,7 @@
 
 use super::{callback_failure, unsupported, Encoder, Policy};
 use crate::error::{EncodeFailure, EncodeKind, EncodeResult};
-use crate::ffi::{bytes_slice, Owned};
+use crate::ffi::{bytes_slice, unicode, Owned};
 use crate::msgpack::writer::{self, Out};
 use pyo3::ffi;
 
@@ -14,20 +14,9 @@ impl<P: Policy> Encoder<'_, P> {
         obj: *mut ffi::PyObject,
         refuse_surrogates: bool,
     ) -> EncodeResult {
-        // SAFETY: `obj` is a str (or subclass). Compact ASCII strs store their bytes inline after
-        // the header; otherwise CPython's cached UTF-8 is used, valid while `obj` is alive.
-        unsafe {
-            if ffi::PyUnicode_IS_COMPACT_ASCII(obj) != 0 {
-                let len = ffi::PyUnicode_GET_LENGTH(obj) as usize;
-                let data = ffi::PyUnicode_DATA(obj) as *const u8;
-                return self.write_str_bytes(std::slice::from_raw_parts(data, len));
-            }
-            let mut len: ffi::Py_ssize_t = 0;
-            let data = ffi::PyUnicode_AsUTF8AndSize(obj, &mut len);
-            if !data.is_null() {
-                return self
-                    .write_str_bytes(std::slice::from_raw_parts(data as *const u8, len as usize));
-            }
+        // SAFETY: `obj` is a str (or subclass), alive while its bytes are written.
+        if let Some(s) = unsafe { unicode::utf8(obj) } {
+            return self.write_str_bytes(s);
         }
         self.write_str_surrogates(obj, refuse_surrogates)
     }

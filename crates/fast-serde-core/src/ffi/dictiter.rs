@@ -1,16 +1,15 @@
 //! `PyDict_Next` without the call: the walker's hottest loop visits every entry of every dict.
 //!
-//! On CPython 3.11, 3.12 and 3.13 (GIL builds) a dict whose entries live in its keys object (a
-//! "combined" table: every dict the walker meets except some instance `__dict__`s) is read in
-//! place, as `_PyDict_Next` in Objects/dictobject.c reads it; any other dict (a split table:
-//! `ma_values` set, which on 3.13 includes a materialized dict over an object's inline values),
-//! and every other interpreter (3.10, 3.14+, free-threaded, PyPy, GraalPy, the limited API), goes
-//! through `PyDict_Next` itself. The layout below is `struct _dictkeysobject` of
-//! Include/internal/pycore_dict.h, the same in 3.11, 3.12 and 3.13 (3.13 adds a `dk_mutex` only
-//! under `Py_GIL_DISABLED`, which is left out). The version gate is both the build's (pyo3's
-//! `Py_3_*` cfgs) and the running interpreter's (`Py_Version`, checked once by [`init`], which
-//! refuses to load the module on another minor version rather than test it at every entry:
-//! that test cost 4.7 % of a plain `dumps` on 3.11).
+//! On the builds `layout.rs` admits (CPython 3.11 to 3.15 with the GIL, checked again when the
+//! module loads) a dict whose entries live in its keys object (a "combined" table: every dict
+//! the walker meets except some instance `__dict__`s) is read in place, as `_PyDict_Next` in
+//! Objects/dictobject.c reads it; any other dict (a split table: `ma_values` set, which from
+//! 3.13 on includes a materialized dict over an object's inline values), and every other
+//! interpreter (3.10, 3.16+, free-threaded, PyPy, GraalPy, the limited API), goes through
+//! `PyDict_Next` itself. The layout below is `struct _dictkeysobject` of
+//! Include/internal/pycore_dict.h, the same in 3.11 to 3.15 (3.13 adds a `dk_mutex` only under
+//! `Py_GIL_DISABLED`, which is left out); the entries, `PyDictKeyEntry` and
+//! `PyDictUnicodeEntry`, and the `DictKeysKind` values are the same too.
 //!
 //! Mutation during a walk is as safe as with `PyDict_Next`: every call reads `ma_values`,
 //! `ma_keys` and `dk_nentries` afresh and bounds `*pos` by them, so a dict that grew, shrank,
@@ -19,47 +18,10 @@
 
 use pyo3::ffi;
 
-/// CPython 3.11-3.13 with the GIL: combined tables read in place.
-#[cfg(all(
-    Py_3_11,
-    not(Py_3_14),
-    not(Py_GIL_DISABLED),
-    not(Py_LIMITED_API),
-    not(PyPy),
-    not(GraalPy)
-))]
+/// CPython 3.11-3.15 with the GIL (`cpython_layout`): combined tables read in place.
+#[cfg(cpython_layout)]
 mod in_place {
-    use pyo3::exceptions::PyImportError;
     use pyo3::ffi;
-    use pyo3::PyResult;
-
-    /// The CPython minor version this module is built for (pyo3's cfgs): the only one whose
-    /// layout is read.
-    const BUILT_FOR_MINOR: std::ffi::c_ulong = if cfg!(Py_3_13) {
-        13
-    } else if cfg!(Py_3_12) {
-        12
-    } else {
-        11
-    };
-
-    /// An ImportError unless the running interpreter is CPython 3.`BUILT_FOR_MINOR`: a
-    /// version-specific build loaded by another interpreter (its file renamed, or loaded by path)
-    /// must not read this layout, and the check here costs nothing per entry.
-    pub(super) fn init() -> PyResult<()> {
-        // SAFETY: `Py_Version` is a constant exported by libpython since 3.11 (the gate).
-        let hexversion = unsafe { ffi::Py_Version };
-        // PY_VERSION_HEX: major << 24 | minor << 16 | micro << 8 | level << 4 | serial.
-        if hexversion >> 16 == (3 << 8 | BUILT_FOR_MINOR) {
-            return Ok(());
-        }
-        Err(PyImportError::new_err(format!(
-            "fast_serde._native was built for CPython 3.{BUILT_FOR_MINOR} and cannot run on \
-             CPython {}.{} (build it for this interpreter)",
-            hexversion >> 24,
-            (hexversion >> 16) & 0xff
-        )))
-    }
 
     #[repr(C)]
     struct DictKeys {
@@ -88,7 +50,7 @@ mod in_place {
     ) -> Option<Option<(*mut ffi::PyObject, *mut ffi::PyObject)>> {
         let mp = dict as *mut ffi::PyDictObject;
         // SAFETY: `dict` is a live dict, so a PyDictObject whose keys object is live, laid out
-        // as `DictKeys` on this CPython minor version (`init` refused any other); a combined
+        // as `DictKeys` on this CPython minor version (`layout::init` refused any other); a combined
         // table (no ma_values) holds `dk_nentries` entries after the index table, each either
         // empty (NULL value) or a live key and value; `i` stays within 0..dk_nentries.
         unsafe {
@@ -123,20 +85,9 @@ mod in_place {
 }
 
 /// Every other interpreter and build: `PyDict_Next` for every dict.
-#[cfg(not(all(
-    Py_3_11,
-    not(Py_3_14),
-    not(Py_GIL_DISABLED),
-    not(Py_LIMITED_API),
-    not(PyPy),
-    not(GraalPy)
-)))]
+#[cfg(not(cpython_layout))]
 mod in_place {
     use pyo3::ffi;
-
-    pub(super) fn init() -> pyo3::PyResult<()> {
-        Ok(())
-    }
 
     #[inline(always)]
     #[allow(clippy::type_complexity)]
@@ -146,12 +97,6 @@ mod in_place {
     ) -> Option<Option<(*mut ffi::PyObject, *mut ffi::PyObject)>> {
         None
     }
-}
-
-/// Check the running interpreter against the one whose dict layout this build reads in place
-/// (once, at module initialization, before any dict is walked): ImportError on a mismatch.
-pub(crate) fn init() -> pyo3::PyResult<()> {
-    in_place::init()
 }
 
 /// The next entry of `dict` at or after `*pos`, as `PyDict_Next`: borrowed key and value, or

@@ -1,11 +1,15 @@
 //! The small pieces over `pyo3::ffi` every other module uses: owned references, the attached
-//! interpreter, byte views of `bytes` objects, dict iteration (`dictiter`), the type pointers
-//! and interned names looked up once ([`typeref`]) and weak references to classes (`weak`).
+//! interpreter, byte views of `bytes` objects, dict iteration (`dictiter`), the bytes of a str
+//! (`unicode`), the check of the CPython layouts those two read in place ([`layout`]), the type
+//! pointers and interned names looked up once ([`typeref`]) and weak references to classes
+//! (`weak`).
 //!
 //! Each `unsafe fn` here names what it assumes; callers keep their own `// SAFETY:` line.
 
 pub(crate) mod dictiter;
+pub mod layout;
 pub mod typeref;
+pub(crate) mod unicode;
 pub(crate) mod weak;
 
 use pyo3::ffi;
@@ -70,4 +74,23 @@ pub(crate) fn new_ref(o: *mut ffi::PyObject) -> *mut ffi::PyObject {
 pub(crate) fn new_none() -> *mut ffi::PyObject {
     // SAFETY: the None singleton is immortal.
     new_ref(unsafe { ffi::Py_None() })
+}
+
+/// The `tp_flags` of a type: a plain field, or an atomic one on free-threaded builds (read
+/// relaxed there, as CPython's own `PyType_HasFeature` reads it).
+///
+/// # Safety
+/// `tp` is a live type object.
+#[inline(always)]
+pub(crate) unsafe fn type_flags(tp: *mut ffi::PyTypeObject) -> std::ffi::c_ulong {
+    #[cfg(Py_GIL_DISABLED)]
+    {
+        // SAFETY (caller): a live type object's flags word.
+        unsafe { (*tp).tp_flags.load(std::sync::atomic::Ordering::Relaxed) as std::ffi::c_ulong }
+    }
+    #[cfg(not(Py_GIL_DISABLED))]
+    {
+        // SAFETY (caller): a live type object's flags word.
+        unsafe { (*tp).tp_flags }
+    }
 }

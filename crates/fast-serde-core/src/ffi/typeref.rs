@@ -96,7 +96,7 @@ fn intern(py: Python<'_>, s: &CStr) -> PyResult<*mut ffi::PyObject> {
 
 /// Fill the statics. Called once from the `#[pymodule]` init; later calls are no-ops.
 pub fn init(py: Python<'_>) -> PyResult<()> {
-    super::dictiter::init()?;
+    super::layout::init()?;
     if TYPEREFS.get().is_some() {
         return Ok(());
     }
