@@ -182,6 +182,19 @@ pub(crate) fn decompress_frame(frame: &[u8], max_size: u64) -> Result<Vec<u8>, R
                 "corrupt zstd frame: content checksum mismatch".to_owned(),
             ))
         }
+        // libzstd checks the size it decoded against the header itself, and reports a
+        // mismatch as corruption.
+        Err(code)
+            if zstd_safe::is_error_kind(code, ZSTD_ErrorCode::ZSTD_error_corruption_detected) =>
+        {
+            Err(Refusal::new(
+                0,
+                format!(
+                    "corrupt zstd frame: its blocks do not decode, or not to the {declared} \
+                     bytes it declares"
+                ),
+            ))
+        }
         Err(code) => Err(Refusal::new(
             0,
             format!("corrupt zstd frame ({})", zstd_safe::get_error_name(code)),
