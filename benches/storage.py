@@ -202,8 +202,29 @@ class SpeedRow:
     decompress: float
 
 
+AGENT = "agent 200k"
+"""A real agent state: the demo agent's latest checkpoint once its MessagePack reaches 200 KB."""
+
+
+def agent_checkpoint(target: int = 200_000) -> dict[str, Any]:
+    """The scripted agent's latest checkpoint once it is ``target`` bytes of MessagePack or more
+    (about 125 turns)."""
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    saver = InMemorySaver(serde=FastSerializer())
+    graph = build_graph(saver)
+    config = {"configurable": {"thread_id": THREAD}}
+    for turn in range(1000):
+        graph.invoke({"messages": [HumanMessage(question(turn))]}, config)
+        found = saver.get_tuple(config)
+        assert found is not None
+        if len(FastSerializer().dumps_typed(found.checkpoint)[1]) >= target:
+            return found.checkpoint
+    raise RuntimeError("the agent state never reached the target size")
+
+
 def measure_speed(size: str, rounds: int) -> SpeedRow:
-    value = checkpoint(size)
+    value = agent_checkpoint() if size == AGENT else checkpoint(size)
     fast, ref = FastSerializer(), JsonPlusSerializer()
     zstd, cold = FastSerializer(compression="zstd"), FastSerializer(memo_bytes=0)
     plain = ref.dumps_typed(value)
@@ -293,7 +314,9 @@ def report(stores: Sequence[StoreResult], speeds: Sequence[SpeedRow], turns: int
         f"({stores[0].messages} messages) in all {len(stores)} combinations.",
         "",
         "Speed, side by side in one process (A/B alternating, cyclic GC off during each sample "
-        "for both sides), the checkpoint of `fixtures.states.checkpoint(size)`:",
+        "for both sides), the checkpoint of `fixtures.states.checkpoint(size)` (synthetic "
+        f"messages of random words: the least compressible), and ({AGENT}) the demo agent's "
+        "checkpoint once it reaches 200 KB of MessagePack:",
         "",
         "| state | msgpack | zstd-3 frame | `dumps_typed` zstd vs JsonPlus | `loads_typed` zstd "
         "(cold) vs JsonPlus | zstd-1 | zstd-3 | unzstd | zstd-3 share of `dumps_typed` |",
@@ -337,13 +360,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--turns", type=int, default=150, help="agent turns per thread (default 150)")
     ap.add_argument("--rounds", type=int, default=15, help="A/B rounds per timed pair (default 15)")
-    ap.add_argument("--sizes", default="5k,30k,200k,2m", help="state sizes to time")
+    ap.add_argument("--sizes", default=f"5k,30k,200k,{AGENT},2m",
+                    help=f"state sizes to time: fixtures.states sizes and {AGENT!r}")
     ap.add_argument("--no-pg", action="store_true", help="skip PostgresSaver")
     ap.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md")
     args = ap.parse_args(argv)
     sizes = [s for s in args.sizes.split(",") if s]
     for s in sizes:
-        if s not in SIZES:
+        if s not in SIZES and s != AGENT:
             ap.error(f"unknown size {s!r}; expected some of {SIZES}")
 
     results: list[StoreResult] = []

@@ -37,7 +37,7 @@ DEFAULT_MEMO_BYTES: Final[int]
 """The default budget of a codec's memo of validated models (64 MiB)."""
 
 ZSTD_DEFAULT_LEVEL: Final[int]
-"""zstd's default compression level (3)."""
+"""The compression level used by default (1)."""
 ZSTD_MIN_LEVEL: Final[int]
 ZSTD_MAX_LEVEL: Final[int]
 """The range of zstd compression levels this libzstd accepts (negative levels are faster)."""
@@ -64,7 +64,7 @@ def dumps(obj: Any, /, *, default: Callable[[Any], Any] | None = None) -> bytes:
 def loads(data: _Buffer, /, *, ext_hook: Callable[[int, bytes], Any] | None = None) -> Any:
     """One MessagePack value from ``data``. Raises DecodeError (with ``.offset``)."""
 
-def zstd_compress(data: bytes, /, level: int = 3) -> bytes:
+def zstd_compress(data: bytes, /, level: int = 1) -> bytes:
     """``data`` as one zstd frame declaring its content size, with its content checksum; the GIL
     is released meanwhile. Raises ValueError for a level outside ZSTD_MIN_LEVEL..ZSTD_MAX_LEVEL."""
 

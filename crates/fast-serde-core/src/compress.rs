@@ -34,8 +34,10 @@ const MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 /// declaring more is corrupt or forged, and is refused before anything is reserved.
 pub(crate) const MAX_RATIO: u64 = 128 * 1024 / 4;
 
-/// The compression level used when none is given: zstd's own default (3).
-pub(crate) const DEFAULT_LEVEL: i32 = zstd_safe::CLEVEL_DEFAULT;
+/// The compression level used when none is given: 1, zstd's fastest standard level. On agent
+/// checkpoints its frames are within 1-2 % of level 3's (zstd's own default) and it compresses
+/// 20-30 % faster (docs/benchmarks.md, "Storage").
+pub(crate) const DEFAULT_LEVEL: i32 = 1;
 
 /// The default limit of a frame's declared content size, in bytes (256 MiB).
 pub(crate) const DEFAULT_MAX_SIZE: u64 = 256 * 1024 * 1024;
@@ -229,11 +231,12 @@ fn name(code: usize) -> String {
     zstd_safe::get_error_name(code).to_owned()
 }
 
-/// zstd_compress(data, /, level=3) -> bytes
+/// zstd_compress(data, /, level=1) -> bytes
 ///
 /// `data` (bytes) as one zstd frame (RFC 8878) whose header declares the content size
 /// (`len(data)` bytes) and which ends with the XXH64 content checksum; `level` is zstd's
-/// compression level (`ZSTD_MIN_LEVEL` .. `ZSTD_MAX_LEVEL`; 1 is fastest, 3 zstd's default).
+/// compression level (`ZSTD_MIN_LEVEL` .. `ZSTD_MAX_LEVEL`; default 1, the fastest standard
+/// level; 3 is zstd's own default, negative levels trade size for speed).
 /// The GIL is released while compressing. Raises ValueError for a level out of range.
 #[pyfunction]
 #[pyo3(signature = (data, /, level=DEFAULT_LEVEL))]

@@ -10,7 +10,7 @@ once, per thread and namespace, and per channel:
 * ``msgpack``: the bytes of the values once decrypted and decompressed: what
   JsonPlusSerializer would store;
 * ``with_zstd``: what would be stored with ``FastSerializer(compression="zstd")`` and its
-  defaults (level 3, documents of 1 KiB and more, only when smaller; the encryption's own bytes
+  defaults (level 1, documents of 1 KiB and more, only when smaller; the encryption's own bytes
   kept): the value as it is for a frame, else the MessagePack compressed here.
 
 Per channel: a PostgreSQL blob or a pending write is one channel's value; a SQLite checkpoint

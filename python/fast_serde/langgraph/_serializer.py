@@ -77,7 +77,8 @@ class FastSerializer(JsonPlusSerializer):
             fast-serde to be read; every FastSerializer reads it, whatever its own
             ``compression`` (docs/usage.md, "Compressed checkpoints").
         compression_level: zstd's compression level (int, ``_native.ZSTD_MIN_LEVEL`` ..
-            ``ZSTD_MAX_LEVEL``; default 3, zstd's default). Only with ``compression``.
+            ``ZSTD_MAX_LEVEL``; default 1, zstd's fastest standard level). Only with
+            ``compression``.
         compression_min_bytes: documents shorter than this many bytes stay ``"msgpack"``
             (default 1024). Only with ``compression``.
         max_decompressed_bytes: the largest content size, in bytes, a ``"msgpack-zstd"`` frame
