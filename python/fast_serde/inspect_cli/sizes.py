@@ -27,17 +27,10 @@ from typing import Any, NamedTuple
 
 import fast_serde
 from fast_serde import _native
-from fast_serde.langgraph import _compression
 
 from .stores import BlobRow, ReadingSerde
 
 __all__ = ["ChannelSize", "Sizes", "ThreadSize", "measure"]
-
-_WRITER = _compression.Zstd(
-    _compression.DEFAULT_LEVEL,
-    _compression.DEFAULT_MIN_BYTES,
-    _compression.DEFAULT_MAX_DECOMPRESSED_BYTES,
-)
 
 
 class ThreadSize(NamedTuple):
@@ -71,8 +64,8 @@ class Sizes(NamedTuple):
     channels: list[ChannelSize]
 
 
-def _with_zstd(document: bytes) -> int:
-    return len(_WRITER.dumps(document)[1])
+def _with_zstd(writer: Any, document: bytes) -> int:
+    return len(writer.dumps(document)[1])
 
 
 def measure(rows: Iterable[BlobRow], serde: ReadingSerde) -> Sizes:
@@ -86,6 +79,14 @@ def measure(rows: Iterable[BlobRow], serde: ReadingSerde) -> Sizes:
         :class:`Sizes`. A value that cannot be read (encrypted without the key, a refused
         zstd frame, malformed MessagePack) counts in ``stored`` and ``unread`` only.
     """
+    # Imported here: fast_serde.langgraph needs LangGraph, which `inspect --help` does not.
+    from fast_serde.langgraph import _compression
+
+    writer = _compression.Zstd(
+        _compression.DEFAULT_LEVEL,
+        _compression.DEFAULT_MIN_BYTES,
+        _compression.DEFAULT_MAX_DECOMPRESSED_BYTES,
+    )
     threads: dict[tuple[str, str], list[int]] = {}
     channels: dict[tuple[str, str, str], list[int]] = {}
 
@@ -93,7 +94,7 @@ def measure(rows: Iterable[BlobRow], serde: ReadingSerde) -> Sizes:
         entry = channels.setdefault((row.thread_id, row.checkpoint_ns, name), [0, 0, 0])
         entry[0] += 1
         entry[1] += len(document)
-        entry[2] += _with_zstd(document)
+        entry[2] += _with_zstd(writer, document)
 
     for row in rows:
         # values, stored, compressed, msgpack, with_zstd, unread
@@ -111,7 +112,7 @@ def measure(rows: Iterable[BlobRow], serde: ReadingSerde) -> Sizes:
                 zstd = len(row.data)
             elif tag == "msgpack":
                 document = plain
-                zstd = overhead + _with_zstd(document)
+                zstd = overhead + _with_zstd(writer, document)
             else:  # json, bytes, null, empty, PostgreSQL's JSONB checkpoint row: as they are
                 document = plain
                 zstd = len(row.data)
