@@ -5,7 +5,7 @@ PIP     := $(VENV)/bin/pip
 STAMP   := $(VENV)/.deps-installed
 PYTHON  ?= python3
 
-.PHONY: all setup build test test-latest test-ft-build wheels test-rust test-python test-fuzz test-bench-build test-releases test-langchain test-matrix lint demo bench bench-loads bench-pg bench-server clean fuzz
+.PHONY: all setup build test test-latest test-ft-build wheels test-rust test-python test-fuzz test-bench-build test-releases test-langchain test-matrix lint demo bench bench-loads bench-pg bench-server bench-storage clean fuzz
 FUZZ_SECONDS ?= 300
 
 all: test
@@ -94,6 +94,12 @@ bench-server: build
 bench-pg: build
 	bash scripts/pg_setup.sh
 	$(PY) benches/bench_pg.py
+
+# zstd: store sizes of a 150-turn agent thread on SQLite and PostgreSQL (with DeltaChannel too),
+# and compression's cost side by side; rewrites the storage section of docs/benchmarks.md.
+bench-storage: build
+	bash scripts/pg_setup.sh
+	$(PY) -m benches.storage
 
 clean:
 	rm -rf $(VENV) .venv-lgc-* .venv-latest .venv-3.* target

@@ -238,15 +238,20 @@ class AgentState(TypedDict):
     messages: Annotated[list[AnyMessage], add_messages]
 
 
-def build_graph(checkpointer: BaseCheckpointSaver) -> CompiledStateGraph:
+def build_graph(
+    checkpointer: BaseCheckpointSaver, state: type[Any] = AgentState
+) -> CompiledStateGraph:
     """Compile the demo agent (agent -> tools -> agent ..., ``tools_condition``
-    routing) with ``checkpointer``."""
+    routing) with ``checkpointer``. ``state``: the graph's state class, a TypedDict with a
+    ``messages`` key (default :class:`AgentState`; benches/storage.py passes one whose
+    ``messages`` is a ``DeltaChannel``)."""
     model = ScriptedChatModel().bind_tools(TOOLS)
 
-    def agent(state: AgentState) -> dict[str, list[AnyMessage]]:
+    # Not annotated with a state class: LangGraph would read the node's input schema from it.
+    def agent(state: dict[str, Any]) -> dict[str, list[AnyMessage]]:
         return {"messages": [model.invoke([SystemMessage(_SYSTEM_PROMPT), *state["messages"]])]}
 
-    builder = StateGraph(AgentState)
+    builder = StateGraph(state)
     builder.add_node("agent", agent)
     builder.add_node("tools", ToolNode(TOOLS))
     builder.add_edge(START, "agent")

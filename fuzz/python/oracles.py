@@ -13,6 +13,10 @@ contract is broken; anything else it raises is a finding too. Contract checked:
   or raises ``DecodeError``; when the stock ``JsonPlusSerializer`` with the same allowlist reads
   ``data`` without raising, FastSerializer reads an equal value, or raises ``DecodeError`` for
   trailing bytes (the parent ignores them; fast-serde refuses them on purpose).
+* ``FastSerializer.loads_typed(("msgpack-zstd", data))`` returns a value or raises
+  ``DecodeError`` (``data`` taken as a zstd frame, or a frame of ``data`` with one byte
+  changed); ``data`` compressed by ``zstd_compress`` reads under that tag exactly as
+  ``("msgpack", data)`` reads (the same value, or the same error).
 * Whatever either reads, writing it back is byte-identical between the two: ``fast_serde.dumps``
   vs ``ormsgpack.packb`` (``OPT_NON_STR_KEYS | OPT_REPLACE_SURROGATES``) and
   ``FastSerializer.dumps_typed`` vs ``JsonPlusSerializer.dumps_typed``; both raise or neither.
@@ -34,7 +38,7 @@ import msgpack
 import ormsgpack
 
 import fast_serde
-from fast_serde import DecodeError, EncodeError, Ext
+from fast_serde import DecodeError, EncodeError, Ext, _native
 from fast_serde.langgraph import FastSerializer
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
@@ -103,13 +107,15 @@ def same(a: Any, b: Any) -> bool:
 # ---------------------------------------------------------------------------
 
 
-def _expect_decode_error(exc: BaseException, data: bytes, what: str) -> None:
+def _expect_decode_error(exc: BaseException, data: bytes, what: str, size: int | None = None) -> None:
+    """``exc`` must be a DecodeError whose offset lies within ``size`` bytes (default: the
+    input's length)."""
     if not isinstance(exc, DecodeError):
         _fail(f"{what} raised {type(exc).__name__}: {exc}", data)
     if not isinstance(exc, ValueError):
         _fail(f"{what}: DecodeError is not a ValueError", data)
     off = getattr(exc, "offset", None)
-    if not isinstance(off, int) or not 0 <= off <= len(data):
+    if not isinstance(off, int) or not 0 <= off <= (len(data) if size is None else size):
         _fail(f"{what}: bad DecodeError.offset {off!r}", data, str(exc))
     if f"at byte {off}" not in str(exc):
         _fail(f"{what}: offset {off} not named in the message", data, str(exc))
@@ -437,8 +443,46 @@ def build_value(data: bytes, _src: _Bytes | None = None, depth: int = 0) -> Any:
     return out
 
 
+def frame_size(data: bytes) -> int:
+    """How far a ``DecodeError.offset`` may reach for ``("msgpack-zstd", data)``: the input, or
+    the MessagePack document inside the frame (an error in the document counts its bytes)."""
+    try:
+        declared = _native.zstd_content_size(data)
+    except DecodeError:
+        declared = None
+    return max(len(data), declared or 0)
+
+
+def _outcome(tag: str, data: bytes) -> tuple[bool, Any]:
+    try:
+        return True, FAST.loads_typed((tag, data))
+    except Exception as exc:  # noqa: BLE001
+        size = frame_size(data) if tag == "msgpack-zstd" else None
+        _expect_decode_error(exc, data, f"FastSerializer.loads_typed({tag!r})", size)
+        return False, str(exc)
+
+
+def check_loads_zstd(data: bytes) -> None:
+    """``"msgpack-zstd"`` blobs: ``data`` as a frame, ``data`` compressed, and that frame with
+    one byte changed (chosen by ``data``, so a run is reproducible)."""
+    global REFERENCE_CRASH_SKIPS
+    if reference_would_crash(data):
+        REFERENCE_CRASH_SKIPS += 1
+        return
+    _outcome("msgpack-zstd", data)
+    frame = _native.zstd_compress(data, 1)
+    plain, packed = _outcome("msgpack", data), _outcome("msgpack-zstd", frame)
+    if plain[0] != packed[0] or not (same(plain[1], packed[1]) if plain[0] else plain[1] == packed[1]):
+        _fail("a compressed document read otherwise than the document", data, f"{plain!r:.200} vs {packed!r:.200}")
+    if data:
+        changed = bytearray(frame)
+        changed[data[0] % len(changed)] ^= 1 + (data[-1] % 255)
+        _outcome("msgpack-zstd", bytes(changed))
+
+
 def check_all(data: bytes) -> None:
     """Every oracle on one input (what the atheris target runs)."""
+    check_loads_zstd(data)
     v = check_loads(data)
     if v is not None:
         check_dumps(v)

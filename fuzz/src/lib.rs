@@ -16,6 +16,11 @@
 //!   data))` returns a value or raises `DecodeError` with such an offset; a returned value that
 //!   `dumps_typed` can write reads back without error. Strict allowlist only: the permissive mode
 //!   imports and calls whatever module and name the input spells.
+//!   The same bytes as a zstd blob, twice: `data` itself under the `"msgpack-zstd"` tag (a frame
+//!   of the corpus mutated: a value or a `DecodeError` with an offset within the input, and no
+//!   input may allocate past the frame's checks), and `data` compressed by `zstd_compress`
+//!   under that tag, which must end as `("msgpack", data)` ends (both read, or both raise the
+//!   same message).
 //!
 //! Crashes, aborts, sanitizer reports and hangs are findings without any oracle. Except one known
 //! crash: with ormsgpack older than 1.13 (Python 3.10's 1.12.2), which segfaults on an array32
@@ -35,6 +40,10 @@ struct Harness {
     serializer: Py<PyAny>,
     /// `oracles.reference_would_crash`: true only with ormsgpack < 1.13.
     known_crash: Py<PyAny>,
+    /// `fast_serde._native.zstd_compress`.
+    zstd_compress: Py<PyAny>,
+    /// `oracles.frame_size`: how far an offset may reach for `("msgpack-zstd", data)`.
+    frame_size: Py<PyAny>,
 }
 
 static HARNESS: OnceLock<Harness> = OnceLock::new();
@@ -79,7 +88,7 @@ logging.disable(logging.CRITICAL)
 warnings.simplefilter('ignore')
 SERIALIZER = fast_serde.langgraph.FastSerializer(allowed_msgpack_modules=None)
 sys.path.insert(0, os.path.join(PYDIR, '..', 'fuzz', 'python'))
-from oracles import reference_would_crash as KNOWN_CRASH
+from oracles import reference_would_crash as KNOWN_CRASH, frame_size as FRAME_SIZE
 ";
 
 fn setup(py: Python<'_>) -> PyResult<Harness> {
@@ -95,6 +104,8 @@ fn setup(py: Python<'_>) -> PyResult<Harness> {
         encode_error: native.getattr("EncodeError")?.unbind(),
         serializer: g.get_item("SERIALIZER")?.unwrap().unbind(),
         known_crash: g.get_item("KNOWN_CRASH")?.unwrap().unbind(),
+        zstd_compress: native.getattr("zstd_compress")?.unbind(),
+        frame_size: g.get_item("FRAME_SIZE")?.unwrap().unbind(),
     })
 }
 
@@ -200,8 +211,43 @@ pub fn check_langgraph(data: &[u8]) -> bool {
         if known_crash.and_then(|r| r.is_truthy()).unwrap_or(false) {
             return false;
         }
-        let arg = (("msgpack", input),);
-        let value = match ser.call_method1("loads_typed", arg) {
+        // `data` as a zstd frame (a mutated frame of the corpus, or anything else).
+        if let Err(e) = ser.call_method1("loads_typed", (("msgpack-zstd", &input),)) {
+            // An error in the document inside a frame counts the document's bytes.
+            let size = h
+                .frame_size
+                .bind(py)
+                .call1((&input,))
+                .and_then(|n| n.extract::<usize>())
+                .unwrap_or_else(|e| panic!("frame_size failed:\n{}", describe(py, &e)));
+            expect_decode_error(py, h, &e, size, "loads_typed(msgpack-zstd)");
+        }
+        let arg = (("msgpack", &input),);
+        let plain = ser.call_method1("loads_typed", arg);
+        // `data` compressed: the frame must end as the document does.
+        let frame = h
+            .zstd_compress
+            .bind(py)
+            .call1((&input, 1))
+            .unwrap_or_else(|e| panic!("zstd_compress failed:\n{}", describe(py, &e)));
+        let packed = ser.call_method1("loads_typed", (("msgpack-zstd", frame),));
+        match (&plain, &packed) {
+            (Ok(_), Ok(_)) => {}
+            (Err(a), Err(b)) if a.value(py).to_string() == b.value(py).to_string() => {}
+            _ => panic!(
+                "loads_typed of a compressed document ended otherwise than of the document:\n\
+                 msgpack: {:?}\nmsgpack-zstd: {:?}",
+                plain
+                    .as_ref()
+                    .map(|v| v.to_string())
+                    .map_err(|e| describe(py, e)),
+                packed
+                    .as_ref()
+                    .map(|v| v.to_string())
+                    .map_err(|e| describe(py, e)),
+            ),
+        }
+        let value = match plain {
             Ok(v) => v,
             Err(e) => {
                 expect_decode_error(py, h, &e, data.len(), "loads_typed");

@@ -10,6 +10,8 @@ __all__ = [
     "dumps", "loads", "instance_dict", "generic_getattr", "LangGraphCodec", "EncodeError", "DecodeError", "MAX_DEPTH", "MAX_TOTAL_DEPTH",
     "PLAN_KINDS", "PLAN_FLAGS", "EXT_CODES", "RESOLVED_CACHE", "RESOLVED_ONCE", "RESOLVED_BLOCKED", "RESOLVED_FIXED",
     "DEFAULT_MEMO_BYTES", "CPYTHON_LAYOUT",
+    "zstd_compress", "zstd_decompress", "zstd_content_size", "ZSTD_DEFAULT_LEVEL", "ZSTD_MIN_LEVEL", "ZSTD_MAX_LEVEL",
+    "ZSTD_DEFAULT_MAX_SIZE", "ZSTD_MAX_RATIO", "ZSTD_VERSION",
 ]
 
 MAX_DEPTH: Final[int]
@@ -38,6 +40,18 @@ CPYTHON_LAYOUT: Final[bool]
 str read and the dict-table read: CPython 3.11-3.15 with the GIL, checked when the module loads);
 False where it calls ``PyUnicode_AsUTF8AndSize`` and ``PyDict_Next`` (3.10, free-threaded)."""
 
+ZSTD_DEFAULT_LEVEL: Final[int]
+"""The compression level used by default (1)."""
+ZSTD_MIN_LEVEL: Final[int]
+ZSTD_MAX_LEVEL: Final[int]
+"""The range of zstd compression levels this libzstd accepts (negative levels are faster)."""
+ZSTD_DEFAULT_MAX_SIZE: Final[int]
+"""The default largest content size (bytes) a frame may declare to be read (256 MiB)."""
+ZSTD_MAX_RATIO: Final[int]
+"""The most a zstd frame can expand per compressed byte (32768): a larger declared size is refused."""
+ZSTD_VERSION: Final[str]
+"""The version of the libzstd built in (e.g. ``"1.5.7"``)."""
+
 class EncodeError(TypeError):
     """A value could not be written as MessagePack; the message names its type and path."""
 
@@ -53,6 +67,17 @@ def dumps(obj: Any, /, *, default: Callable[[Any], Any] | None = None) -> bytes:
 
 def loads(data: _Buffer, /, *, ext_hook: Callable[[int, bytes], Any] | None = None) -> Any:
     """One MessagePack value from ``data``. Raises DecodeError (with ``.offset``)."""
+
+def zstd_compress(data: bytes, /, level: int = 1) -> bytes:
+    """``data`` as one zstd frame declaring its content size, with its content checksum; the GIL
+    is released meanwhile. Raises ValueError for a level outside ZSTD_MIN_LEVEL..ZSTD_MAX_LEVEL."""
+
+def zstd_decompress(data: bytes, /, max_size: int = ...) -> bytes:
+    """The content of ``data``, exactly one zstd frame declaring at most ``max_size`` bytes; the
+    GIL is released meanwhile. Raises DecodeError (with ``.offset``) naming why it is refused."""
+
+def zstd_content_size(data: bytes, /) -> int | None:
+    """The content size a zstd frame header declares (None: none). Raises DecodeError."""
 
 def instance_dict(obj: Any, /) -> dict[str, Any] | None:
     """``obj``'s own ``__dict__``; None when it has none or has not created it yet."""

@@ -8,7 +8,9 @@ module and calls :func:`activate`, which imports no LangGraph module either: it 
 ``sys.meta_path`` and returns. Then:
 
 * When ``langgraph.checkpoint.base`` has finished importing (it defines ``BaseCheckpointSaver``,
-  so no saver exists yet), ``install()`` runs: see ``fast_serde.langgraph._install`` for exactly
+  so no saver exists yet), ``install()`` runs (with ``compression="zstd"`` when
+  ``FAST_SERDE_COMPRESSION`` is ``zstd`` or ``zstd:LEVEL``; any other non-empty value is reported
+  as the ``RuntimeWarning`` below): see ``fast_serde.langgraph._install`` for exactly
   what it patches. If that module is already imported, ``install()`` runs at once. The SQLite
   saver modules are watched too: when one of them is what imported the base, its pinned
   ``JsonPlusSerializer`` global is patched at the end of its own import.
@@ -125,9 +127,10 @@ def _nothing(_module: ModuleType) -> None:
 
 def _install_quietly(_module: ModuleType) -> None:
     try:
+        from fast_serde.langgraph._compression import from_env
         from fast_serde.langgraph._install import install
 
-        install()
+        install(**from_env())
     except Exception as exc:  # an import of the user's must not fail because of us
         _warn_failed("install()", exc)
 

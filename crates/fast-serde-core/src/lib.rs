@@ -8,11 +8,13 @@
 //! * `msgpack/`: the marker writer over `rmp` and the output `bytes` written in place.
 //! * `encode/`: the walker (`Encoder`): dispatch, scalars, containers.
 //! * `decode/`: the reader (`Reader`), its key cache and the `ExtHandler` trait.
+//! * `compress`: zstd frames around a document, read so that no frame can be a bomb.
 //! * `langgraph/`: JsonPlusSerializer's ext codes, plans, encode and decode halves, trusted
 //!   restore, the memo, and the `#[pyclass]` codec.
 //!
 //! docs/architecture.md follows a value through these files.
 
+mod compress;
 mod decode;
 mod encode;
 mod error;
@@ -154,5 +156,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MAX_TOTAL_DEPTH", MAX_TOTAL_DEPTH)?;
     m.add("CPYTHON_LAYOUT", ffi::layout::IN_PLACE)?;
     langgraph::export(m)?;
+    compress::export(m)?;
     Ok(())
 }

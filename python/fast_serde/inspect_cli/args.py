@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from .errors import InspectError
-
 __all__ = ["PROG", "build_parser", "check_options"]
 
 PROG = "fast-serde inspect"
@@ -13,17 +11,26 @@ PROG = "fast-serde inspect"
 DESCRIPTION = """\
 Read the checkpoints that LangGraph's stock savers wrote (SqliteSaver, AsyncSqliteSaver,
 PostgresSaver, AsyncPostgresSaver; JsonPlusSerializer or fast-serde's FastSerializer, the same
-format). Nothing is written: SQLite files are opened read-only, PostgreSQL sessions are
-read-only, and no setup() or migration runs.
+format, compressed or not; EncryptedSerializer.from_pycryptodome_aes with the key in
+LANGGRAPH_AES_KEY). Nothing is written: SQLite files are opened read-only (a WAL database
+closed cleanly is opened immutable: no -shm or -wal file is left behind), PostgreSQL sessions
+are read-only, and no setup() or migration runs.
 
-  without --thread         one row per thread: thread id, number of checkpoints, latest
-                           checkpoint id and its step (most recently active thread first)
+  without --thread         one row per thread and namespace (every namespace, or --ns NS):
+                           thread id, namespace (checkpoint_ns; (root) for the root graph,
+                           "node:task-id" for a subgraph), number of checkpoints, latest
+                           checkpoint id, its step and when it was made (UTC, from the
+                           checkpoint id), most recently active first
   --thread ID              the thread's latest checkpoint (or --checkpoint ID) as one JSON
                            object: thread_id, checkpoint_ns, checkpoint_id,
                            parent_checkpoint_id, ts, step, source, channel_values and
                            pending_writes ([{task_id, channel, value}])
   --thread ID --history    one row per checkpoint of the thread, newest first: checkpoint id,
                            step, source, bytes (stored size) and writes (pending writes)
+  --sizes [--thread ID]    where the bytes go, per thread and namespace and per channel:
+                           values, stored bytes, of which zstd frames, MessagePack bytes
+                           inside, bytes with FastSerializer(compression="zstd"), saving
+  --json                   the listing, the history or the sizes as JSON on stdout
 """
 
 EPILOG = """\
@@ -42,14 +49,22 @@ Reading a checkpoint imports and rebuilds the classes it names, as LangGraph doe
 LANGGRAPH_STRICT_MSGPACK=true to restrict that to LangGraph's allowlist). A class that cannot
 be imported here is shown as its stored fields, with LangGraph's warning on stderr.
 
+--sizes: "stored" is what the store holds (SQLite: checkpoint and write blobs; PostgreSQL:
+checkpoint rows as JSON text, checkpoint_blobs, checkpoint_writes); "msgpack" what those
+values are once decrypted and decompressed (what JsonPlusSerializer stores); "with zstd" what
+FastSerializer(compression="zstd") with its defaults would store. A SQLite checkpoint holds
+every channel inline: each channel's value is measured inside it. Encrypted values need
+LANGGRAPH_AES_KEY, else they count as "unread".
+
 exit status: 0 success; 1 error (one line on stderr: missing file, not a checkpoint
-database, unknown thread or checkpoint, bad DSN, unreachable server, undecodable data);
-2 command-line usage error.
+database, unknown thread or checkpoint, bad DSN, unreachable server, undecodable data,
+an encrypted checkpoint without LANGGRAPH_AES_KEY); 2 command-line usage error.
 
 examples:
   python -m fast_serde inspect checkpoints.sqlite
   python -m fast_serde inspect checkpoints.sqlite --thread 42
   python -m fast_serde inspect checkpoints.sqlite --thread 42 --history
+  python -m fast_serde inspect checkpoints.sqlite --sizes --json
   python -m fast_serde inspect postgresql://user:pass@localhost:5432/app --thread 42 \\
       --checkpoint 1f0c... --ns ""
 """
@@ -57,8 +72,8 @@ examples:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``inspect`` parser (``argparse.ArgumentParser``): ``db``, ``--thread``,
-    ``--checkpoint``, ``--ns``, ``--history``, with :data:`DESCRIPTION` and :data:`EPILOG` as
-    its help."""
+    ``--checkpoint``, ``--ns``, ``--history``, ``--sizes``, ``--json``, with
+    :data:`DESCRIPTION` and :data:`EPILOG` as its help."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description=DESCRIPTION,
@@ -84,8 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--ns",
         metavar="NS",
-        default="",
-        help="checkpoint namespace (default: '', the root graph; subgraphs have their own)",
+        default=None,
+        help="checkpoint namespace: '' for the root graph, a subgraph's 'node:task-id' "
+        "(default: every namespace for the listing and --sizes, the root graph with --thread)",
     )
     parser.add_argument(
         "--history",
@@ -93,20 +109,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --thread: list the thread's checkpoints (id, step, source, bytes, writes), "
         "newest first",
     )
+    parser.add_argument(
+        "--sizes",
+        action="store_true",
+        help="bytes per thread and per channel: stored, zstd-compressed, MessagePack, and "
+        "with FastSerializer(compression='zstd') (with --thread: that thread only)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the listing, --history or --sizes as JSON (a checkpoint is always JSON)",
+    )
     return parser
 
 
-def check_options(args: argparse.Namespace) -> None:
+def check_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Reject option combinations argparse cannot express (``--checkpoint`` or ``--history``
-    without ``--thread``, ``--history`` with ``--checkpoint``).
+    without ``--thread``, ``--history`` with ``--checkpoint``, ``--sizes`` with either).
 
     Raises:
-        InspectError: naming the combination (exit status 1, as the command's other errors).
+        SystemExit: status 2, through ``parser.error`` (the usage and the message on stderr),
+            as argparse's own usage errors.
     """
+    if args.sizes and (args.history or args.checkpoint is not None):
+        parser.error("--sizes counts every checkpoint; drop --history and --checkpoint")
     if args.thread is None:
         if args.checkpoint is not None:
-            raise InspectError("--checkpoint needs --thread")
+            parser.error("--checkpoint needs --thread")
         if args.history:
-            raise InspectError("--history needs --thread")
+            parser.error("--history needs --thread")
     elif args.history and args.checkpoint is not None:
-        raise InspectError("--history lists every checkpoint of the thread; drop --checkpoint")
+        parser.error("--history lists every checkpoint of the thread; drop --checkpoint")

@@ -25,6 +25,7 @@ from typing import Any
 
 from .args import PROG
 from .errors import InspectError, one_line, unknown_thread
+from .sizes import Sizes
 from .stores import HistoryRow, Store, ThreadRow, as_step
 
 __all__ = [
@@ -33,8 +34,13 @@ __all__ = [
     "print_document",
     "print_error",
     "print_history",
+    "print_json",
+    "print_sizes",
     "print_threads",
 ]
+
+ROOT = "(root)"
+"""How the tables show the root graph's namespace (``checkpoint_ns == ""``); JSON has ``""``."""
 
 
 def print_error(message: str) -> None:
@@ -48,21 +54,72 @@ def print_document(document: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def print_threads(rows: list[ThreadRow], ns: str) -> None:
-    """Print the thread listing of namespace ``ns`` (a table, or "no threads") on stdout."""
+def print_json(data: Any) -> None:
+    """Print ``data`` (lists and dicts of str, int, float, None) as indented JSON on stdout."""
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+def print_threads(rows: list[ThreadRow], ns: str | None) -> None:
+    """Print the thread listing of namespace ``ns`` (None: every namespace) as a table, or
+    "no threads", on stdout."""
     if not rows:
         print(f"no threads in namespace {ns!r}" if ns else "no threads")
         return
     print(
         _table(
-            ("thread", "checkpoints", "latest checkpoint", "step"),
+            ("thread", "namespace", "checkpoints", "latest checkpoint", "step", "last checkpoint (UTC)"),
             [
-                (r.thread_id, str(r.checkpoints), r.latest_checkpoint_id, _opt(r.latest_step))
+                (
+                    r.thread_id, r.checkpoint_ns or ROOT, str(r.checkpoints),
+                    r.latest_checkpoint_id, _opt(r.latest_step), _opt(r.last_checkpoint_at),
+                )
                 for r in rows
             ],
-            right={1, 3},
+            right={2, 4},
         )
     )
+
+
+def print_sizes(sizes: Sizes) -> None:
+    """Print :func:`fast_serde.inspect_cli.sizes.measure`'s result as two tables on stdout:
+    per thread and namespace, then per channel (bytes)."""
+    if not sizes.threads:
+        print("no threads")
+        return
+    print(
+        _table(
+            ("thread", "namespace", "values", "stored", "zstd frames", "msgpack", "with zstd",
+             "saving", "unread"),
+            [
+                (
+                    r.thread_id, r.checkpoint_ns or ROOT, str(r.values), str(r.stored),
+                    str(r.compressed), str(r.msgpack), str(r.with_zstd),
+                    _percent(r.stored - r.with_zstd, r.stored), str(r.unread),
+                )
+                for r in sizes.threads
+            ],
+            right=set(range(2, 9)),
+        )
+    )
+    print()
+    print(
+        _table(
+            ("thread", "namespace", "channel", "values", "msgpack", "with zstd", "saving"),
+            [
+                (
+                    r.thread_id, r.checkpoint_ns or ROOT, r.channel, str(r.values),
+                    str(r.msgpack), str(r.with_zstd), _percent(r.msgpack - r.with_zstd, r.msgpack),
+                )
+                for r in sizes.channels
+            ],
+            right=set(range(3, 7)),
+        )
+    )
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "-"
 
 
 def print_history(rows: list[HistoryRow]) -> None:

@@ -5,7 +5,8 @@
 1. ``langgraph.checkpoint.base.BaseCheckpointSaver.serde``, the class attribute that
    ``BaseCheckpointSaver.__init__`` falls back to when a saver is created without ``serde=``
    (``self.serde = maybe_add_typed_methods(serde or self.serde)``), is set to one shared
-   ``FastSerializer()``. Every stock saver inherits it: ``InMemorySaver``, ``SqliteSaver``,
+   ``FastSerializer(**settings)`` (the compression arguments given to :func:`install`, if any).
+   Every stock saver inherits it: ``InMemorySaver``, ``SqliteSaver``,
    ``AsyncSqliteSaver``, ``PostgresSaver``, ``AsyncPostgresSaver``, ``ShallowPostgresSaver`` and
    ``AsyncShallowPostgresSaver`` (and any other subclass that does not set ``serde`` itself).
 2. The module global ``JsonPlusSerializer`` of ``langgraph.checkpoint.sqlite`` and of
@@ -62,12 +63,25 @@ _lock = threading.Lock()
 _patches: list[tuple[Any, str, Any, Any]] | None = None
 
 
-def install() -> None:
+def install(
+    *,
+    compression: str | None = None,
+    compression_level: int | None = None,
+    compression_min_bytes: int | None = None,
+    max_decompressed_bytes: int | None = None,
+) -> None:
     """Make every checkpoint saver created from now on, without ``serde=``, use ``FastSerializer``.
 
     Patches the attributes listed in this module's docstring; see there for what is not
     changed. Idempotent: calling it again while installed changes nothing (the same shared
-    ``FastSerializer`` stays in place). Thread-safe.
+    ``FastSerializer`` stays in place, with the settings of the first call). Thread-safe.
+
+    Args:
+        compression, compression_level, compression_min_bytes, max_decompressed_bytes: the
+            ``FastSerializer`` arguments of the same names (default: none given, so no
+            compression), applied to the shared serializer and to LangGraph Server's.
+            ``FAST_SERDE_INSTALL`` passes what ``FAST_SERDE_COMPRESSION`` asks for
+            (``fast_serde.langgraph._compression.from_env``).
 
     Returns:
         None.
@@ -75,8 +89,19 @@ def install() -> None:
     Raises:
         ImportError: ``langgraph-checkpoint`` (``langgraph.checkpoint.base``) or ``ormsgpack``
             is not installed. Missing optional savers (sqlite, aiosqlite) are skipped silently.
+        ValueError, TypeError: invalid compression settings (nothing is patched).
     """
     global _patches
+    settings = {
+        name: value
+        for name, value in (
+            ("compression", compression),
+            ("compression_level", compression_level),
+            ("compression_min_bytes", compression_min_bytes),
+            ("max_decompressed_bytes", max_decompressed_bytes),
+        )
+        if value is not None
+    }
     with _lock:
         if _patches is not None:
             return
@@ -85,7 +110,9 @@ def install() -> None:
         # fast_serde.langgraph is still being imported.
         from langgraph.checkpoint.base import BaseCheckpointSaver
 
-        planned: list[tuple[Any, str, Any]] = [(BaseCheckpointSaver, "serde", FastSerializer())]
+        planned: list[tuple[Any, str, Any]] = [
+            (BaseCheckpointSaver, "serde", FastSerializer(**settings))
+        ]
         for name in _PINNING_MODULES:
             if _startup.is_importing(name):
                 # This install() runs inside that module's own import (it imported the checkpoint
@@ -107,7 +134,7 @@ def install() -> None:
             setattr(owner, attr, value)
             applied.append((owner, attr, original, value))
         _patches = applied
-        _server.install()
+        _server.install(settings)
 
 
 def _pin_when_imported(module: Any) -> None:

@@ -24,7 +24,7 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from fast_serde import _native
 from fast_serde._native import EncodeError, LangGraphCodec
-from fast_serde.langgraph import _plans, _probe, _purity
+from fast_serde.langgraph import _compression, _plans, _probe, _purity
 from fast_serde.langgraph._stats import counted_dumps, counted_loads
 
 # Ext 7's reader for the installed release (the class, or None before 4.1).
@@ -72,16 +72,34 @@ class FastSerializer(JsonPlusSerializer):
             declares ``__fast_serde_memo__ = True``); every other class is validated on every
             load. The objects are those validation gives, identity graph included, each one
             independent (docs/usage.md). Raises ValueError when negative.
+        compression: ``None`` (default: every blob is JsonPlusSerializer's) or ``"zstd"``: a
+            MessagePack document of at least ``compression_min_bytes`` bytes is written as one
+            zstd frame (RFC 8878) declaring its content size, with its content checksum, under
+            the type tag ``"msgpack-zstd"``, when that is smaller. Such a store needs
+            fast-serde to be read; every FastSerializer reads it, whatever its own
+            ``compression`` (docs/usage.md, "Compressed checkpoints").
+        compression_level: zstd's compression level (int, ``_native.ZSTD_MIN_LEVEL`` ..
+            ``ZSTD_MAX_LEVEL``; default 1, zstd's fastest standard level). Only with
+            ``compression``.
+        compression_min_bytes: documents shorter than this many bytes stay ``"msgpack"``
+            (default 1024). Only with ``compression``.
+        max_decompressed_bytes: the largest content size, in bytes, a ``"msgpack-zstd"`` frame
+            may declare to be read (default 256 MiB, ``_compression.DEFAULT_MAX_DECOMPRESSED_BYTES``);
+            a writer leaves larger documents uncompressed. Reading never reserves more than the
+            frame declares, nor decompresses a frame that declares no size.
+        Invalid compression settings raise ValueError (TypeError for a non-int).
 
     ``dumps_typed(obj) -> (type_tag, bytes)``: ``("null", b"")`` for None, ``("bytes", obj)``,
     ``("bytearray", obj)``, else ``("msgpack", data)`` with ``data`` byte-identical to the
-    parent's. Raises ``fast_serde.EncodeError`` (a ``TypeError``) naming the type and path of an
+    parent's (``("msgpack-zstd", frame)`` with ``compression="zstd"``). Raises ``fast_serde.EncodeError`` (a ``TypeError``) naming the type and path of an
     unserializable value, unless ``pickle_fallback=True`` (then ``("pickle", data)``).
 
-    ``loads_typed((type_tag, data)) -> Any``: reads every tag the parent reads; ``"msgpack"``
+    ``loads_typed((type_tag, data)) -> Any``: reads every tag the parent reads, and
+    ``"msgpack-zstd"``; ``"msgpack"``
     data must be what ``ormsgpack.unpackb`` reads (exact ``bytes`` or ``bytearray``, a C-contiguous
     ``memoryview``), else its ``ValueError``; malformed msgpack raises ``fast_serde.DecodeError``
-    (a ``ValueError``) with the byte offset.
+    (a ``ValueError``) with the byte offset, and so does a zstd frame that is refused (its
+    reason in the message).
 
     Only an ``Exception`` raised by user code (validators, constructors, ``model_dump``, imports)
     takes the parent's fallbacks; KeyboardInterrupt, SystemExit and GeneratorExit propagate
@@ -98,6 +116,10 @@ class FastSerializer(JsonPlusSerializer):
         __unpack_ext_hook__: Any = None,
         validate_models: bool = True,
         memo_bytes: int | None = None,
+        compression: str | None = None,
+        compression_level: int | None = None,
+        compression_min_bytes: int | None = None,
+        max_decompressed_bytes: int | None = None,
     ) -> None:
         super().__init__(
             pickle_fallback=pickle_fallback,
@@ -112,6 +134,23 @@ class FastSerializer(JsonPlusSerializer):
         # On a release outside the verified list, the first construction probes it (_probe).
         self._native = _probe.verdict(FastSerializer)
         self._codec = self._make_codec()
+        self._set_compression(
+            compression, compression_level, compression_min_bytes, max_decompressed_bytes
+        )
+
+    def _set_compression(
+        self,
+        compression: str | None = None,
+        compression_level: int | None = None,
+        compression_min_bytes: int | None = None,
+        max_decompressed_bytes: int | None = None,
+    ) -> None:
+        """Set the compression arguments (see the class docstring); ``install()`` calls it on
+        LangGraph Server's serializer, whose ``__init__`` does not take them."""
+        self._zstd, self.max_decompressed_bytes = _compression.settings(
+            compression, compression_level, compression_min_bytes, max_decompressed_bytes
+        )
+        self.compression = None if self._zstd is None else compression
 
     def _make_codec(self) -> LangGraphCodec:
         # Module-level callables bound to the allowlist, never to self: no reference cycle.
@@ -163,7 +202,8 @@ class FastSerializer(JsonPlusSerializer):
     @counted_dumps
     def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
         if not self._native.dumps:
-            return super().dumps_typed(obj)
+            typed = super().dumps_typed(obj)
+            return self._zstd.dumps(typed[1]) if self._zstd and typed[0] == "msgpack" else typed
         if obj is None:
             return "null", _EMPTY_BYTES
         elif isinstance(obj, bytes):
@@ -171,15 +211,19 @@ class FastSerializer(JsonPlusSerializer):
         elif isinstance(obj, bytearray):
             return "bytearray", obj
         try:
-            return "msgpack", self._codec.dumps(obj)
+            data = self._codec.dumps(obj)
         except EncodeError:
             if self.pickle_fallback:
                 return "pickle", pickle.dumps(obj)
             raise
+        return ("msgpack", data) if self._zstd is None else self._zstd.dumps(data)
 
     @counted_loads
     def loads_typed(self, data: tuple[str, bytes]) -> Any:
         type_, data_ = data
+        if type_ == _compression.TAG:
+            type_, data_ = "msgpack", _compression.decompress(data_, self.max_decompressed_bytes)
+            data = (type_, data_)
         if type_ == "msgpack" and not self._custom_unpack_ext_hook and self._native.loads:
             return self._codec.loads(data_)
         return super().loads_typed(data)

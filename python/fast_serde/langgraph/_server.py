@@ -64,38 +64,48 @@ _lock = threading.Lock()
 _wanted = False  # install() is in effect
 _patches: list[tuple[Any, str, Any, Any]] = []  # (owner, attribute, original, ours)
 _warned = False
+_settings: dict[str, Any] = {}  # install()'s compression arguments
 
 
-def server_serializer_class(server_cls: type) -> type:
+def server_serializer_class(server_cls: type, settings: dict[str, Any] | None = None) -> type:
     """The native counterpart of LangGraph Server's ``Serializer`` class.
 
     Args:
         server_cls: ``langgraph_api.serde.Serializer`` (a direct ``JsonPlusSerializer`` subclass).
+        settings: ``FastSerializer``'s compression arguments (``compression``,
+            ``compression_level``, ...), applied after ``server_cls``'s constructor ran (it does
+            not take them); None or empty: none.
 
     Returns:
         A new subclass of both ``server_cls`` and ``FastSerializer``, named ``Serializer``. Its
-        constructor is ``server_cls``'s.
+        constructor is ``server_cls``'s (then the compression settings).
 
     Raises:
         TypeError: ``server_cls`` is not a direct subclass of ``JsonPlusSerializer``.
     """
     if not (isinstance(server_cls, type) and server_cls.__bases__ == (JsonPlusSerializer,)):
         raise TypeError(f"{server_cls!r} is not a direct subclass of JsonPlusSerializer")
-    return type(
-        "Serializer",
-        (server_cls, FastSerializer),
-        {
-            "__module__": __name__,
-            "__doc__": f"{server_cls.__module__}.{server_cls.__qualname__} running "
-            "FastSerializer's native path (fast_serde.langgraph._server).",
-        },
-    )
+    namespace: dict[str, Any] = {
+        "__module__": __name__,
+        "__doc__": f"{server_cls.__module__}.{server_cls.__qualname__} running "
+        "FastSerializer's native path (fast_serde.langgraph._server).",
+    }
+    if settings:
+        frozen = dict(settings)
+
+        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+            server_cls.__init__(self, *args, **kwargs)
+            self._set_compression(**frozen)
+
+        namespace["__init__"] = __init__
+    return type("Serializer", (server_cls, FastSerializer), namespace)
 
 
-def install() -> None:
+def install(settings: dict[str, Any] | None = None) -> None:
     """Called by ``_install.install()``: patch the server now if ``langgraph_api.serde`` is
-    imported, else as soon as it is."""
-    global _wanted
+    imported, else as soon as it is, with ``FastSerializer``'s compression ``settings``."""
+    global _wanted, _settings
+    _settings = dict(settings or {})
     _wanted = True
     _startup.when_imported(_SERDE_MODULE, on_serde_imported)
 
@@ -129,7 +139,7 @@ def on_serde_imported(module: ModuleType) -> None:
     if reason is not None:
         _warn_once(reason)
         return
-    ours = server_serializer_class(server_cls)
+    ours = server_serializer_class(server_cls, _settings)
     with _lock:
         if not _wanted or _patches:
             return

@@ -19,7 +19,12 @@ import threading
 from time import perf_counter_ns
 from typing import Any, Callable, TypeVar
 
+from fast_serde.langgraph import _compression
+
 __all__ = ["stats", "reset_stats", "counted_dumps", "counted_loads"]
+
+# The tags loads_typed reads natively (a zstd frame holds a "msgpack" document).
+_NATIVE_TAGS = frozenset({"msgpack", _compression.TAG})
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -60,7 +65,8 @@ def stats() -> dict[str, Any]:
           value was not MessagePack-serializable, so the call returned ``("pickle", ...)``
           (``pickle_fallback=True``) or raised (LangGraph Server then writes it with cloudpickle),
           or, on an unverified release whose probe found other bytes, JsonPlusSerializer wrote it.
-        * ``"loads"`` (int): ``loads_typed`` calls on ``"msgpack"`` data, read natively.
+        * ``"loads"`` (int): ``loads_typed`` calls on ``"msgpack"`` (or ``"msgpack-zstd"``)
+          data, read natively.
         * ``"loads_fallback"`` (int): ``loads_typed`` calls handed to JsonPlusSerializer's own code:
           other tags (``null``, ``bytes``, ``json``, ``pickle``), a serializer built with an
           ``__unpack_ext_hook__`` (LangGraph Server's state and history endpoints), or, on an
@@ -148,7 +154,7 @@ def _reads_natively(serializer: Any, data: Any) -> bool:
     # Checked after the call, so that a malformed ``data`` raises what loads_typed raises.
     try:
         return (
-            data[0] == "msgpack"
+            data[0] in _NATIVE_TAGS
             and not serializer._custom_unpack_ext_hook
             and serializer._native.loads
         )

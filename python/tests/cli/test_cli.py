@@ -209,17 +209,48 @@ def sha256(path: Path) -> str:
 # --- thread listing ----------------------------------------------------------------------
 
 
+def _namespaces(db: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(db) as conn:
+        return sorted(conn.execute("SELECT DISTINCT thread_id, checkpoint_ns FROM checkpoints"))
+
+
 def test_lists_threads_with_counts_and_latest_checkpoint(db, capsys):
-    code, out, err = run_inproc(capsys, str(db))
+    code, out, err = run_inproc(capsys, str(db), "--ns", "")
     assert code == 0, err
     header, rows = table_rows(out)
-    assert header == ["thread", "checkpoints", "latest checkpoint", "step"]
+    assert header == [
+        "thread", "namespace", "checkpoints", "latest checkpoint", "step", "last checkpoint (UTC)",
+    ]
     assert [row[0] for row in rows] == ["beta", "alpha"]  # most recently active first
-    for thread, count, latest, step in rows:
+    for thread, ns, count, latest, step, when in rows:
+        assert ns == "(root)"
         stock = stock_tuples(db, thread)
         assert int(count) == len(stock)
         assert latest == stock[0].config["configurable"]["checkpoint_id"]
         assert int(step) == stock[0].metadata["step"]
+        # Read from the checkpoint id (UUID v6), made within moments of the checkpoint's ts.
+        made = dt.datetime.fromisoformat(stock[0].checkpoint["ts"])
+        assert abs((dt.datetime.fromisoformat(when) - made).total_seconds()) < 1
+
+
+def test_listing_shows_every_namespace_and_json(db, capsys):
+    code, out, err = run_inproc(capsys, str(db))
+    assert code == 0, err
+    _, rows = table_rows(out)
+    expected = _namespaces(db)
+    # Each run of the subgraph has its namespace: alpha ran twice, beta once.
+    assert [t for t, ns in expected if ns] == ["alpha", "alpha", "beta"]
+    assert sorted((r[0], "" if r[1] == "(root)" else r[1]) for r in rows) == expected
+    code, out, err = run_inproc(capsys, str(db), "--json")
+    assert code == 0, err
+    listing = json.loads(out)
+    assert sorted((r["thread_id"], r["checkpoint_ns"]) for r in listing) == expected
+    assert [r["latest_checkpoint_id"] for r in listing] == [r[3] for r in rows]
+    for r in listing:
+        stock = stock_tuples(db, r["thread_id"], r["checkpoint_ns"])
+        assert r["checkpoints"] == len(stock)
+        assert r["latest_step"] == stock[0].metadata["step"]
+        assert r["last_checkpoint_at"].endswith("+00:00")
 
 
 def test_lists_threads_of_a_subgraph_namespace(db, capsys):
@@ -234,8 +265,8 @@ def test_lists_threads_of_a_subgraph_namespace(db, capsys):
     code, out, err = run_inproc(capsys, str(db), "--ns", namespaces[0])
     assert code == 0, err
     _, rows = table_rows(out)
-    assert [row[0] for row in rows] == ["beta"]
-    assert int(rows[0][1]) == len(stock_tuples(db, "beta", namespaces[0]))
+    assert [row[:2] for row in rows] == [["beta", namespaces[0]]]
+    assert int(rows[0][2]) == len(stock_tuples(db, "beta", namespaces[0]))
 
     code, out, err = run_inproc(capsys, str(db), "--thread", "beta", "--ns", namespaces[0])
     assert code == 0, err
@@ -393,9 +424,6 @@ def _error_cases(tmp: Path, good_db: Path) -> list[tuple[list[str], str]]:
         ([db, "--thread", "nobody", "--history"], "unknown thread 'nobody'"),
         ([db, "--thread", "alpha", "--checkpoint", "nope"], "unknown checkpoint 'nope' in thread 'alpha'"),
         ([db, "--thread", "alpha", "--ns", "elsewhere"], "unknown thread 'alpha' in namespace 'elsewhere'"),
-        ([db, "--checkpoint", "x"], "--checkpoint needs --thread"),
-        ([db, "--history"], "--history needs --thread"),
-        ([db, "--thread", "alpha", "--history", "--checkpoint", "x"], "drop --checkpoint"),
         (["postgresql://u:s3cret@localhost:notaport/db"], "bad DSN postgresql://u:***@localhost:notaport/db: port 'notaport' is not a number"),
         (["postgresql://u:s3cret@localhost/db?bogus=1"], 'invalid URI query parameter: "bogus"'),
         (["postgres://u:s3cret@127.0.0.1:1/db?connect_timeout=5"], "cannot connect to PostgreSQL (postgres://u:***@127.0.0.1:1/db?connect_timeout=5)"),
@@ -405,7 +433,6 @@ def _error_cases(tmp: Path, good_db: Path) -> list[tuple[list[str], str]]:
 ERROR_IDS = [
     "missing-file", "directory", "text-file", "sqlite-without-tables", "wrong-schema",
     "unknown-thread", "unknown-thread-history", "unknown-checkpoint", "unknown-namespace",
-    "checkpoint-without-thread", "history-without-thread", "history-with-checkpoint",
     "bad-port", "bad-dsn", "unreachable-server",
 ]
 
@@ -442,10 +469,22 @@ def test_corrupt_checkpoint_is_one_line(dbs, tmp_path, capsys):
     assert run_inproc(capsys, str(broken))[0] == 0
 
 
-def test_usage_errors_exit_2():
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        ([], "the following arguments are required: DB"),
+        (["db.sqlite", "--checkpoint", "x"], "--checkpoint needs --thread"),
+        (["db.sqlite", "--history"], "--history needs --thread"),
+        (["db.sqlite", "--thread", "a", "--history", "--checkpoint", "x"], "drop --checkpoint"),
+        (["db.sqlite", "--sizes", "--thread", "a", "--history"], "drop --history"),
+    ],
+)
+def test_usage_errors_exit_2(argv, expected, capsys):
     with pytest.raises(SystemExit) as exc:
-        inspect_cli.main([])
+        inspect_cli.main(argv)
     assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: fast-serde inspect") and expected in err
 
 
 # --- the command in a subprocess (python -m fast_serde inspect) ---------------------------
@@ -457,6 +496,7 @@ def test_cli_help_documents_everything():
     for text in (
         "--thread", "--checkpoint", "--ns", "--history", "postgresql://", "SqliteSaver",
         "PostgresSaver", "base64", "exit status", "read-only", "newest first", "bytes",
+        "--sizes", "--json", "LANGGRAPH_AES_KEY", "namespace", "msgpack",
     ):
         assert text in proc.stdout, text
 
@@ -480,7 +520,7 @@ def test_cli_lists_prints_and_shows_history(dbs, capsys):
     assert len(rows) == len(stock_tuples(dbs["jsonplus"], "beta"))
 
 
-@pytest.mark.parametrize("case", [0, 2, 3, 5, 7, 12, 14], ids=[ERROR_IDS[i] for i in [0, 2, 3, 5, 7, 12, 14]])
+@pytest.mark.parametrize("case", [0, 2, 3, 5, 7, 9, 11], ids=[ERROR_IDS[i] for i in [0, 2, 3, 5, 7, 9, 11]])
 def test_cli_errors_are_one_line(case, dbs, tmp_path):
     argv, expected = _error_cases(tmp_path, dbs["fast"])[case]
     proc = run_cli(*argv)
@@ -491,6 +531,9 @@ def test_cli_usage_error_exits_2():
     proc = run_cli("db.sqlite", "--bogus")
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "unrecognized arguments: --bogus" in proc.stderr
+    proc = run_cli("db.sqlite", "--history")
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "--history needs --thread" in proc.stderr
 
 
 # --- PostgreSQL ----------------------------------------------------------------------------
@@ -517,13 +560,19 @@ def test_postgres_listing_values_and_history(pg_db, dbs, capsys):
     with PostgresSaver.from_conn_string(pg_db) as saver:
         stock = list(saver.list({"configurable": {"thread_id": "alpha", "checkpoint_ns": ""}}))
 
-    code, out, err = run_inproc(capsys, pg_db)
+    code, out, err = run_inproc(capsys, pg_db, "--ns", "")
     assert code == 0, err
     _, rows = table_rows(out)
     assert [r[0] for r in rows] == ["beta", "alpha"]
     alpha = rows[1]
-    assert int(alpha[1]) == len(stock)
-    assert alpha[2] == stock[0].config["configurable"]["checkpoint_id"]
+    assert int(alpha[2]) == len(stock)
+    assert alpha[3] == stock[0].config["configurable"]["checkpoint_id"]
+    # Every namespace by default: the subgraph's rows too, as in SQLite.
+    code, out, err = run_inproc(capsys, pg_db, "--json")
+    assert code == 0, err
+    sqlite_listing = json.loads(run_inproc(capsys, str(dbs["jsonplus"]), "--json")[1])
+    assert sorted(r["thread_id"] for r in json.loads(out)) == sorted(
+        r["thread_id"] for r in sqlite_listing) == ["alpha"] * 3 + ["beta"] * 2
 
     code, out, err = run_inproc(capsys, pg_db, "--thread", "alpha")
     assert code == 0, err

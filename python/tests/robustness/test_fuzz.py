@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fast_serde
+from fast_serde import _native
 
 import oracles  # fuzz/python, on sys.path through conftest.py
 from lg_strategies import rich_values
@@ -97,6 +98,26 @@ def test_corpus_is_present():
 @pytest.mark.parametrize("name", sorted(SEEDS))
 def test_seeds_satisfy_every_oracle(name):
     oracles.check_all(SEEDS[name])
+
+
+ZSTD_SEEDS = {p.stem: p.read_bytes() for p in sorted((REPO_ROOT / "fixtures" / "fuzz_corpus").glob("zstd_*.zst"))}
+
+
+def test_zstd_seeds_are_frames_of_msgpack_seeds():
+    assert len(ZSTD_SEEDS) >= 3
+    for name, frame in ZSTD_SEEDS.items():
+        assert _native.zstd_decompress(frame) == SEEDS[name.removeprefix("zstd_")]
+
+
+@pytest.mark.parametrize("name", sorted(ZSTD_SEEDS))
+def test_zstd_seeds_satisfy_every_oracle(name):
+    oracles.check_all(ZSTD_SEEDS[name])
+
+
+@FUZZ
+@given(name=st.sampled_from(sorted(ZSTD_SEEDS)), muts=st.lists(mutations, min_size=1, max_size=6))
+def test_mutated_zstd_frames(name, muts):
+    oracles.check_loads_zstd(mutate(ZSTD_SEEDS[name], muts))
 
 
 @FUZZ
