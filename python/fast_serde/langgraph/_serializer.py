@@ -155,8 +155,11 @@ class FastSerializer(JsonPlusSerializer):
     @counted_loads
     def loads_typed(self, data: tuple[str, bytes]) -> Any:
         type_, data_ = data
-        if type_ == "msgpack" and not self._custom_unpack_ext_hook and self._native.loads:
-            return self._codec.loads(data_)
+        if type_ == "msgpack" and self._native.loads:
+            if not self._custom_unpack_ext_hook:
+                return self._codec.loads(data_)
+            if (json := _compat.json_reader(self._unpack_ext_hook)) is not None:
+                return self._codec.loads_json(data_, *json)
         return super().loads_typed(data)
 
 

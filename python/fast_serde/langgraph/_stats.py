@@ -19,6 +19,8 @@ import threading
 from time import perf_counter_ns
 from typing import Any, Callable, TypeVar
 
+from fast_serde.langgraph import _compat
+
 __all__ = ["stats", "reset_stats", "counted_dumps", "counted_loads"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -122,7 +124,8 @@ def counted_dumps(method: _F) -> _F:
 
 def counted_loads(method: _F) -> _F:
     """Decorate ``FastSerializer.loads_typed``: count the call as native when it reads
-    ``"msgpack"`` data without a custom ext hook on a release the probe let read natively (the
+    ``"msgpack"`` data without a custom ext hook (or with ``_msgpack_ext_hook_to_json``,
+    ``_compat.json_reader``) on a release the probe let read natively (the
     condition under which ``loads_typed`` runs the native reader), else as a fallback, and, while timing, its time. Results and exceptions
     pass through unchanged."""
 
@@ -149,8 +152,11 @@ def _reads_natively(serializer: Any, data: Any) -> bool:
     try:
         return (
             data[0] == "msgpack"
-            and not serializer._custom_unpack_ext_hook
             and serializer._native.loads
+            and (
+                not serializer._custom_unpack_ext_hook
+                or _compat.json_reader(serializer._unpack_ext_hook) is not None
+            )
         )
     except Exception:
         return False
