@@ -24,7 +24,8 @@ from fixtures.states import SIZES, agent_state, checkpoint
 from lg_strategies import assert_same, rich_values
 
 HOOK = _msgpack_ext_hook_to_json
-GOLDEN = Path(__file__).resolve().parents[3] / "fixtures" / "golden"
+REPO = Path(__file__).resolve().parents[3]
+GOLDEN = REPO / "fixtures" / "golden"
 MANIFEST = json.loads((GOLDEN / "MANIFEST.json").read_text())
 PARENT = JsonPlusSerializer(__unpack_ext_hook__=HOOK)
 FAST = FastSerializer(__unpack_ext_hook__=HOOK)
@@ -134,3 +135,64 @@ def test_stats_count_json_reads_as_native():
     FastSerializer(__unpack_ext_hook__=lambda c, d: None).loads_typed(data)
     counts = lg.stats()
     assert (counts["loads"], counts["loads_fallback"]) == (1, 1), counts
+
+
+def test_the_in_memory_runtimes_delta_aware_hook():
+    """The hook LangGraph Server's state and history endpoints read with (built by the runtime,
+    in a fresh interpreter with `langgraph dev`'s environment): recognised, and read natively to
+    what the stock server class reads with it, ext 7 (``_DeltaSnapshot``) included, and the
+    unreadable ext 7 raising the same exception at the top level."""
+    from test_server_serde import _child
+
+    out = _child(
+        """
+        import json, sys, glob
+        sys.path.insert(0, {repo!r})
+        sys.path.insert(0, {support!r})
+        import ormsgpack
+        from langgraph_runtime_inmem.checkpoint import Checkpointer
+        from langgraph.checkpoint.serde.jsonplus import _msgpack_ext_hook_to_json, JsonPlusSerializer
+        from langgraph.checkpoint.serde.types import _DeltaSnapshot
+        from fast_serde.langgraph import _compat
+        from fixtures.states import agent_state
+        from lg_strategies import assert_same
+
+        ours = Checkpointer(unpack_hook=_msgpack_ext_hook_to_json).serde
+        hook = ours._unpack_ext_hook
+        stock = type(ours).__mro__[1](__unpack_ext_hook__=hook)
+        writer = JsonPlusSerializer()
+        Ext, pack = ormsgpack.Ext, ormsgpack.packb
+        state = writer.dumps_typed(agent_state("5k"))[1]
+        blobs = [state, writer.dumps_typed(_DeltaSnapshot(agent_state("5k")))[1],
+                 writer.dumps_typed([_DeltaSnapshot({{"a": [_DeltaSnapshot(1)]}})])[1],
+                 pack({{"d": Ext(7, state)}}), pack(Ext(7, b"")), pack(Ext(7, b"\\xc1")),
+                 pack([Ext(2, pack(["m", "n", Ext(7, b"\\x92")]))]), pack(Ext(7, state + b"\\x00")),
+                 pack([Ext(8, b""), Ext(6, b"")])]
+        blobs += [open(p, "rb").read() for p in sorted(glob.glob({golden!r} + "/*.msgpack"))]
+
+        def outcome(s, b):
+            try:
+                return ("ok", s.loads_typed(("msgpack", b)))
+            except Exception as exc:
+                return ("raised", type(exc).__name__)
+
+        mismatch = []
+        for i, b in enumerate(blobs):
+            a, e = outcome(ours, b), outcome(stock, b)
+            try:
+                assert a[0] == e[0], (a, e)
+                if a[0] == "ok":
+                    assert_same(a[1], e[1])
+                else:
+                    assert a == e
+            except AssertionError as exc:
+                mismatch.append([i, str(exc)[:300]])
+        print(json.dumps({{"served": _compat.json_reader(hook) == (hook, _DeltaSnapshot),
+                          "mismatch": mismatch, "n": len(blobs)}}))
+        """.format(repo=str(REPO), support=str(REPO / "python" / "tests" / "support"),
+                   golden=str(GOLDEN)),
+        install_env=True,
+    )
+    assert out["served"] is True
+    assert out["mismatch"] == [], out["mismatch"]
+    assert out["n"] > 40
