@@ -65,7 +65,8 @@ def stats() -> dict[str, Any]:
         * ``"loads"`` (int): ``loads_typed`` calls on ``"msgpack"`` data, read natively.
         * ``"loads_fallback"`` (int): ``loads_typed`` calls handed to JsonPlusSerializer's own code:
           other tags (``null``, ``bytes``, ``json``, ``pickle``), a serializer built with an
-          ``__unpack_ext_hook__`` (LangGraph Server's state and history endpoints), or, on an
+          ``__unpack_ext_hook__`` other than ``_msgpack_ext_hook_to_json`` (which LangGraph
+          Server's state and history endpoints use, read natively), or, on an
           unverified release whose probe found other objects, every read.
         * ``"timing"`` (bool): whether the two next keys are being measured
           (``reset_stats(timing=True)``).
