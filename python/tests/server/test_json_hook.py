@@ -196,3 +196,11 @@ def test_the_in_memory_runtimes_delta_aware_hook():
     assert out["served"] is True
     assert out["mismatch"] == [], out["mismatch"]
     assert out["n"] > 40
+
+
+@pytest.mark.parametrize("data", [
+    b"\xd6\xff\x00\x00\x00\x01", b"\xd7\xff" + bytes(8), b"\xc7\x0c\xff" + bytes(12),  # timestamps
+    b"\xd4\x80\x00", b"\x91\xd4\xfe\x00", b"\x81\xa1k\xd4\x85\x00",  # other negative codes
+])
+def test_negative_ext_codes(data):
+    _same_read(data)  # ormsgpack.Ext cannot write them: the bytes by hand
