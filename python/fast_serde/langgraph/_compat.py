@@ -22,6 +22,7 @@ whatever differs.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 import weakref
@@ -224,8 +225,10 @@ _JSON_HOOK: Any = getattr(_jsonplus, "_msgpack_ext_hook_to_json", None) if VERIF
 INMEM_VERIFIED = frozenset({"0.36.7"})
 _WRAPPER_CELLS = frozenset({"EXT_DELTA_SNAPSHOT", "_DeltaSnapshot", "_delta_aware_hook", "_inner_hook"})
 _json_readers: weakref.WeakKeyDictionary[Any, tuple[Any, Any] | None] = weakref.WeakKeyDictionary()
+_json_last: tuple[Any, tuple[Any, Any] | None] = (object(), None)  # (hook, json_reader(hook))
 
 
+@functools.cache
 def _inmem_version() -> str | None:
     try:
         return metadata.version("langgraph-runtime-inmem")
@@ -267,18 +270,22 @@ def json_reader(hook: Any) -> tuple[Any, Any] | None:
     when `hook` is this release's `_msgpack_ext_hook_to_json`, `(hook, _DeltaSnapshot)` when it is
     langgraph_runtime_inmem's `_delta_aware_hook` around it, None for any other hook (the
     parent reads) or on a release outside VERIFIED."""
+    global _json_last
+    last = _json_last  # the server reads many values with one hook: one `is` answers most calls
+    if last[0] is hook:
+        return last[1]
     if _JSON_HOOK is None:
         return None
     if hook is _JSON_HOOK:
         return (hook, None)
     try:
-        return _json_readers[hook]
+        found = _json_readers[hook]
     except (KeyError, TypeError):  # not seen, or not weak-referenceable
-        pass
-    delta = _wrapped_delta(hook)
-    found = (hook, delta) if delta is not None else None
-    try:
-        _json_readers[hook] = found
-    except TypeError:
-        pass
+        delta = _wrapped_delta(hook)
+        found = (hook, delta) if delta is not None else None
+        try:
+            _json_readers[hook] = found
+        except TypeError:
+            pass
+    _json_last = (hook, found)
     return found

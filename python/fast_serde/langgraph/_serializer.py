@@ -159,7 +159,7 @@ class FastSerializer(JsonPlusSerializer):
             if not self._custom_unpack_ext_hook:
                 return self._codec.loads(data_)
             if (json := _compat.json_reader(self._unpack_ext_hook)) is not None:
-                return self._codec.loads_json(data_, *json)
+                return self._codec.loads_json(data_, json[0], json[1])  # not *json: 10x the call
         return super().loads_typed(data)
 
 
