@@ -18,6 +18,17 @@ seconds spent inside them (`time.thread_time_ns()` of the calling thread, so wai
 not count) and the server process's CPU seconds (`time.process_time()`) since the workload
 started.
 
+State and history reads: on each server's long thread, `threads.get_state` and
+`threads.get_history` (``--history-limit`` checkpoints), ``--reads`` times each, alternating
+between the servers; the server decodes them with `_msgpack_ext_hook_to_json` (the in-memory
+runtime's `_delta_aware_hook` around it), which fast-serde reads natively.
+
+In process (``--hook-only`` runs this part alone): `loads_typed` of an agent state
+(fixtures/states.py, 5k/30k/200k) with `__unpack_ext_hook__=_msgpack_ext_hook_to_json`,
+FastSerializer against JsonPlusSerializer, checked equal first, then sampled alternately in a
+seeded shuffled order with the cyclic GC off during every sample of both
+(benches/compare/timing.py); the ratio is JsonPlus / Fast.
+
 Writes the table between `<!-- bench-server:begin -->` and `<!-- bench-server:end -->` in
 docs/benchmarks.md (kept there by `make bench`), and prints it.
 """
@@ -79,6 +90,8 @@ class Side:
         self.batch_runs = 0
         self.batch_wall = 0.0
         self.timing: dict[str, dict[str, float]] = {}
+        self.long_thread = ""
+        self.reads: dict[str, list[float]] = {"state": [], "history": []}
 
     def start_timing(self) -> None:
         http_json(f"{self.server.url}/fast-serde/timing", method="POST")
@@ -95,7 +108,7 @@ def _add(total: dict[str, float], part: dict[str, float]) -> None:
 async def _long_thread(sides: list[Side], turns: int) -> None:
     threads = {}
     for side in sides:
-        threads[side.name] = (await side.client.threads.create())["thread_id"]
+        threads[side.name] = side.long_thread = (await side.client.threads.create())["thread_id"]
         side.timing["long"] = {}
     for turn in range(turns):
         for side in sides if turn % 2 == 0 else reversed(sides):
@@ -121,6 +134,18 @@ async def _batch(side: Side, threads: int, turns: int) -> None:
     _add(side.timing.setdefault("batch", {}), side.read_timing())
 
 
+async def _reads(sides: list[Side], reads: int, limit: int) -> None:
+    for i in range(reads):
+        for side in sides if i % 2 == 0 else reversed(sides):
+            thread = side.long_thread
+            start = time.perf_counter()
+            await side.client.threads.get_state(thread)
+            side.reads["state"].append(time.perf_counter() - start)
+            start = time.perf_counter()
+            await side.client.threads.get_history(thread, limit=limit)
+            side.reads["history"].append(time.perf_counter() - start)
+
+
 async def _bench(sides: list[Side], args: argparse.Namespace) -> None:
     # Warm-up (imports, first graph build, per-class plans): untimed.
     for side in sides:
@@ -128,6 +153,7 @@ async def _bench(sides: list[Side], args: argparse.Namespace) -> None:
         for turn in range(2):
             await _run(side.client, thread, turn)
     await _long_thread(sides, args.turns)
+    await _reads(sides, args.reads, args.history_limit)
     for rep in range(args.reps):
         for side in sides if rep % 2 == 0 else reversed(sides):
             await _batch(side, args.threads, args.batch_turns)
@@ -162,6 +188,10 @@ def table(sides: list[Side], args: argparse.Namespace) -> str:
             1e3 * _percentile(fast.long_latencies, q), "{:.0f}")
     _per_run_rows(row, long_name, stock.timing["long"], fast.timing["long"], args.turns,
                   args.turns)
+    for key, figure in (("state", "get_state"), ("history", f"get_history (limit {args.history_limit})")):
+        for q, label in ((0.5, "p50"), (0.95, "p95")):
+            row(long_name, f"{figure} {label} latency (ms)", 1e3 * _percentile(stock.reads[key], q),
+                1e3 * _percentile(fast.reads[key], q), "{:.1f}")
     rows.append(f"| {long_name} | serialization share of server CPU | "
                 f"{_share(stock.timing['long'])} | {_share(fast.timing['long'])} | |")
     batch_name = (f"{args.threads} threads at once x {args.batch_turns} turns, "
@@ -185,6 +215,32 @@ def _per_run_rows(row, workload: str, stock: dict[str, float], fast: dict[str, f
                         ("loads_seconds", "loads_typed ms per run")):
         row(workload, figure, 1e3 * stock[key] / stock_runs, 1e3 * fast[key] / fast_runs,
             "{:.2f}")
+
+
+def hook_ratios(sizes: Sequence[str], rounds: int) -> str:
+    """The in-process table: loads_typed with _msgpack_ext_hook_to_json, JsonPlus / Fast."""
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer, _msgpack_ext_hook_to_json
+    from tqdm import tqdm
+
+    from benches.compare.timing import Contender, time_pair
+    from fast_serde.langgraph import FastSerializer
+    from fixtures.states import agent_state
+
+    parent = JsonPlusSerializer(__unpack_ext_hook__=_msgpack_ext_hook_to_json)
+    fast = FastSerializer(__unpack_ext_hook__=_msgpack_ext_hook_to_json)
+    rows = ["| state | bytes | JsonPlus (us) | Fast (us) | JsonPlus / Fast |", "|---|---:|---:|---:|---:|"]
+    bar = tqdm(disable=True)
+    for size in sizes:
+        data = parent.dumps_typed(agent_state(size))
+        if repr(fast.loads_typed(data)) != repr(parent.loads_typed(data)):
+            raise SystemExit(f"{size}: FastSerializer reads differently from JsonPlusSerializer")
+        a = Contender("parent", lambda data=data: parent.loads_typed(data))
+        b = Contender("fast", lambda data=data: fast.loads_typed(data))
+        for c in (a, b):
+            c.calibrate(0.02)
+        ta, tb = time_pair("json hook", size, a, b, rounds, bar)
+        rows.append(f"| {size} | {len(data[1])} | {ta * 1e6:.1f} | {tb * 1e6:.1f} | {ta / tb:.2f}x |")
+    return "\n".join(rows) + "\n"
 
 
 def write_doc(text: str, args: argparse.Namespace, counters: dict) -> None:
@@ -235,8 +291,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch-turns", type=int, default=8)
     parser.add_argument("--reps", type=int, default=2)
     parser.add_argument("--n-jobs", type=int, default=32)
+    parser.add_argument("--reads", type=int, default=20)
+    parser.add_argument("--history-limit", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=30, help="in-process samples per side")
+    parser.add_argument("--hook-only", action="store_true", help="the in-process table only")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
+    hooks = hook_ratios(("5k", "30k", "200k"), args.rounds)
+    print(hooks)
+    if args.hook_only:
+        return 0
 
     with tempfile.TemporaryDirectory(prefix="bench-server-") as tmp:
         servers = [Server(make_app(Path(tmp) / name), fast=(name == "fast"), n_jobs=args.n_jobs)
@@ -252,7 +316,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             for server in servers:
                 server.stop()
-    text = table(sides, args)
+    text = table(sides, args) + "\nIn process, `loads_typed` with `_msgpack_ext_hook_to_json`:\n\n" + hooks
     print(text)
     print("fast-serde counters in the fast server:", counters)
     if not args.no_write:

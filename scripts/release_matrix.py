@@ -5,8 +5,9 @@ For every release in `fast_serde.langgraph._compat.VERIFIED`, in its own venv
 (`COMPANIONS`: langgraph and langgraph-checkpoint-sqlite lines that accept it; every other pin from
 requirements-dev.txt), and the fast-serde wheel built once from this tree. In each it runs
 
-1. our tests of the format (`LANGGRAPH_TESTS` in python/tests/langgraph_serde/), test_golden.py
-   and releases/test_releases.py (the probe finds nothing on that release, and simulated future
+1. our tests of the format (`LANGGRAPH_TESTS` in python/tests/langgraph_serde/), test_golden.py,
+   server/test_json_hook.py (the native `_msgpack_ext_hook_to_json` reader) and
+   releases/test_releases.py (the probe finds nothing on that release, and simulated future
    releases built on it) against that release's JsonPlusSerializer;
 2. that release's own tests/test_jsonplus.py (from its sdist) with FastSerializer in
    JsonPlusSerializer's place: a conftest.py beside the copied file sets
@@ -73,6 +74,7 @@ OUR_TESTS = (
     *(f"langgraph_serde/test_{name}.py" for name in LANGGRAPH_TESTS),
     "langgraph_serde/test_golden.py",
     "releases/test_releases.py",
+    "server/test_json_hook.py",
 )
 
 SHIM = '''\

@@ -127,6 +127,15 @@ class LangGraphCodec:
         """What ``ormsgpack.unpackb(data, ext_hook=..., option=OPT_NON_STR_KEYS)`` gives.
         Raises DecodeError (with ``.offset``)."""
 
+    def loads_json(
+        self, data: _Buffer, hook: Callable[[int, bytes], Any], delta: type | None = None
+    ) -> Any:
+        """What ``ormsgpack.unpackb(data, ext_hook=hook, option=OPT_NON_STR_KEYS)`` gives when
+        ``hook`` is langgraph-checkpoint's ``_msgpack_ext_hook_to_json`` (``delta`` None) or the
+        in-memory runtime's ``_delta_aware_hook`` around it (``delta``: ``_DeltaSnapshot``):
+        ext values become that hook's plain data; unusual payloads are handed to ``hook``.
+        Raises DecodeError (with ``.offset``), and what ``hook`` raises."""
+
     def clear_cache(self) -> None:
         """Forget cached classes (after the allowlist changed) and the memo's entries."""
 

@@ -12,6 +12,7 @@ releases themselves (their jsonplus.py, _msgpack.py and types.py), they differ o
 | `DELTA_SNAPSHOT` (ext 7)  | 4.1.0 | no `_DeltaSnapshot`; ext 7 reads as None                   |
 | `SEND_TIMEOUT`            | 4.1.0 | `Send` written as `(node, arg)`, read as `Send(*args)`     |
 | `reconstruction_fallback` | 4.3.0 | ext 0-3 that cannot be built read as None, silently        |
+| `json_reader` (`_msgpack_ext_hook_to_json`) | 4.0.1 | (same on every release but `Send`, built by `Send(*args)` before 4.1.0 and handed to the hook itself on all) |
 
 Each feature is detected from the installed module (not from the version number), so a release
 that drops or renames one is not misread. Releases outside `VERIFIED` are checked at first use
@@ -21,8 +22,10 @@ whatever differs.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
+import weakref
 from importlib import metadata
 from typing import Any, Callable
 
@@ -207,3 +210,82 @@ def forget_allowlist(allowed: Any) -> None:
     hit = _pinned.get(id(allowed))
     if hit is not None and hit[0] is allowed:
         del _pinned[id(allowed)]
+
+
+# --- LangGraph Server's JSON reads ---------------------------------------------------------
+
+# `_msgpack_ext_hook_to_json`, read on every release in VERIFIED: the same function but for how
+# ext 1 `Send` is built (`Send(*tup[2])` before 4.1.0, `_send_from_args` since), which the native
+# reader leaves to the hook itself (langgraph/json.rs).
+_JSON_HOOK: Any = getattr(_jsonplus, "_msgpack_ext_hook_to_json", None) if VERIFIED_RELEASE else None
+
+# `langgraph_runtime_inmem.checkpoint`'s `_delta_aware_hook(code, data)`, read in these releases:
+# ext 7 is `_DeltaSnapshot(unpackb(data, ext_hook=itself, option=OPT_NON_STR_KEYS))`, every other
+# code `_inner_hook(code, data)`.
+INMEM_VERIFIED = frozenset({"0.36.7"})
+_WRAPPER_CELLS = frozenset({"EXT_DELTA_SNAPSHOT", "_DeltaSnapshot", "_delta_aware_hook", "_inner_hook"})
+_json_readers: weakref.WeakKeyDictionary[Any, tuple[Any, Any] | None] = weakref.WeakKeyDictionary()
+_json_last: tuple[Any, tuple[Any, Any] | None] = (object(), None)  # (hook, json_reader(hook))
+
+
+@functools.cache
+def _inmem_version() -> str | None:
+    try:
+        return metadata.version("langgraph-runtime-inmem")
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _wrapped_delta(hook: Any) -> Any:
+    """`_DeltaSnapshot` when `hook` is the in-memory runtime's `_delta_aware_hook` around
+    `_msgpack_ext_hook_to_json` on a verified runtime release, else None."""
+    code = getattr(hook, "__code__", None)
+    cells = getattr(hook, "__closure__", None)
+    if (
+        DELTA_SNAPSHOT is None
+        or code is None
+        or cells is None
+        or getattr(hook, "__module__", None) != "langgraph_runtime_inmem.checkpoint"
+        or not getattr(hook, "__qualname__", "").endswith("._delta_aware_hook")
+        or frozenset(code.co_freevars) != _WRAPPER_CELLS
+        or _inmem_version() not in INMEM_VERIFIED
+    ):
+        return None
+    try:
+        free = {name: cell.cell_contents for name, cell in zip(code.co_freevars, cells)}
+    except ValueError:  # an empty cell
+        return None
+    ok = (
+        free["_inner_hook"] is _JSON_HOOK
+        and free["_delta_aware_hook"] is hook
+        and free["_DeltaSnapshot"] is DELTA_SNAPSHOT
+        and type(free["EXT_DELTA_SNAPSHOT"]) is int
+        and free["EXT_DELTA_SNAPSHOT"] == 7
+    )
+    return DELTA_SNAPSHOT if ok else None
+
+
+def json_reader(hook: Any) -> tuple[Any, Any] | None:
+    """The arguments of `LangGraphCodec.loads_json` for an `__unpack_ext_hook__`: `(hook, None)`
+    when `hook` is this release's `_msgpack_ext_hook_to_json`, `(hook, _DeltaSnapshot)` when it is
+    langgraph_runtime_inmem's `_delta_aware_hook` around it, None for any other hook (the
+    parent reads) or on a release outside VERIFIED."""
+    global _json_last
+    last = _json_last  # the server reads many values with one hook: one `is` answers most calls
+    if last[0] is hook:
+        return last[1]
+    if _JSON_HOOK is None:
+        return None
+    if hook is _JSON_HOOK:
+        return (hook, None)
+    try:
+        found = _json_readers[hook]
+    except (KeyError, TypeError):  # not seen, or not weak-referenceable
+        delta = _wrapped_delta(hook)
+        found = (hook, delta) if delta is not None else None
+        try:
+            _json_readers[hook] = found
+        except TypeError:
+            pass
+    _json_last = (hook, found)
+    return found

@@ -21,8 +21,9 @@ call in the server's code lands in ``FastSerializer``: the server's ``__init__``
 fallback, pickle checks and logging run unchanged, and the bytes are the ones the server writes
 today (``FastSerializer`` writes ``JsonPlusSerializer``'s bytes; its ``EncodeError`` is a
 ``TypeError`` where ormsgpack's ``MsgpackEncodeError`` is one). A serializer given an
-``__unpack_ext_hook__`` reads through ``JsonPlusSerializer``'s own code, as ``FastSerializer``
-always does with a custom hook.
+``__unpack_ext_hook__`` reads natively when the hook is ``_msgpack_ext_hook_to_json`` or the
+in-memory runtime's ``_delta_aware_hook`` around it (the state and history endpoints;
+``_compat.json_reader``), and through ``JsonPlusSerializer``'s own code with any other hook.
 
 Exactly these are patched, each only when it still holds the server's class or instance:
 

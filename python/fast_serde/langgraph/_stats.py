@@ -19,7 +19,7 @@ import threading
 from time import perf_counter_ns
 from typing import Any, Callable, TypeVar
 
-from fast_serde.langgraph import _compression
+from fast_serde.langgraph import _compat, _compression
 
 __all__ = ["stats", "reset_stats", "counted_dumps", "counted_loads"]
 
@@ -69,7 +69,8 @@ def stats() -> dict[str, Any]:
           data, read natively.
         * ``"loads_fallback"`` (int): ``loads_typed`` calls handed to JsonPlusSerializer's own code:
           other tags (``null``, ``bytes``, ``json``, ``pickle``), a serializer built with an
-          ``__unpack_ext_hook__`` (LangGraph Server's state and history endpoints), or, on an
+          ``__unpack_ext_hook__`` other than ``_msgpack_ext_hook_to_json`` (which LangGraph
+          Server's state and history endpoints use, read natively), or, on an
           unverified release whose probe found other objects, every read.
         * ``"timing"`` (bool): whether the two next keys are being measured
           (``reset_stats(timing=True)``).
@@ -128,7 +129,8 @@ def counted_dumps(method: _F) -> _F:
 
 def counted_loads(method: _F) -> _F:
     """Decorate ``FastSerializer.loads_typed``: count the call as native when it reads
-    ``"msgpack"`` data without a custom ext hook on a release the probe let read natively (the
+    ``"msgpack"`` data without a custom ext hook (or with ``_msgpack_ext_hook_to_json``,
+    ``_compat.json_reader``) on a release the probe let read natively (the
     condition under which ``loads_typed`` runs the native reader), else as a fallback, and, while timing, its time. Results and exceptions
     pass through unchanged."""
 
@@ -155,8 +157,11 @@ def _reads_natively(serializer: Any, data: Any) -> bool:
     try:
         return (
             data[0] in _NATIVE_TAGS
-            and not serializer._custom_unpack_ext_hook
             and serializer._native.loads
+            and (
+                not serializer._custom_unpack_ext_hook
+                or _compat.json_reader(serializer._unpack_ext_hook) is not None
+            )
         )
     except Exception:
         return False

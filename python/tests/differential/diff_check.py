@@ -26,7 +26,7 @@ import pickle
 import reprlib
 from typing import Any
 
-from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer, _msgpack_ext_hook_to_json
 
 from diff_gen import allow_key, filtered
 from fast_serde.langgraph import FastSerializer
@@ -103,6 +103,9 @@ class Checker:
         self.parents = {m: JsonPlusSerializer(**self.kw[m]) for m in MODES}
         self.fast = {(m, v): FastSerializer(**self.kw[m], validate_models=v) for m in MODES for v in (True, False)}
         self.pickle_pair = (JsonPlusSerializer(pickle_fallback=True), FastSerializer(pickle_fallback=True))
+        # LangGraph Server's JSON reads: the ext hook is the parent's _msgpack_ext_hook_to_json
+        self.json_pair = (JsonPlusSerializer(__unpack_ext_hook__=_msgpack_ext_hook_to_json),
+                          FastSerializer(__unpack_ext_hook__=_msgpack_ext_hook_to_json))
         self.n = 0
 
     def refresh_fast(self) -> None:
@@ -121,6 +124,7 @@ class Checker:
         Stats.values += 1
         where = f"value #{self.n}{' (' + label + ')' if label else ''}: {short(value)}"
         self._check_pickle(value, where)
+        self._check_json(value, where)
         for mode in MODES:
             j = self.parents[mode]
             tj = outcome(j.dumps_typed, value)
@@ -159,6 +163,17 @@ class Checker:
         # the parent reading its own bytes again agrees with its first read (oracle sanity)
         again = outcome(j.loads_typed, data)
         _same_outcome(again, expected, f"JsonPlus itself is not deterministic for {ctx}")
+
+    def _check_json(self, value: Any, where: str) -> None:
+        """Both read the parent's bytes with ``_msgpack_ext_hook_to_json`` to the same plain data."""
+        j, f = self.json_pair
+        tj = outcome(j.dumps_typed, value)
+        if tj[0] == "raise" or tj[1][0] != "msgpack":
+            return
+        Stats.comparisons += 1
+        expected = outcome(j.loads_typed, tj[1])
+        _same_outcome(outcome(f.loads_typed, tj[1]), expected,
+                      f"loads_typed with _msgpack_ext_hook_to_json differs for {where}\n  bytes: {bytes(tj[1][1])!r}")
 
     def _check_pickle(self, value: Any, where: str) -> None:
         jp, fp = self.pickle_pair

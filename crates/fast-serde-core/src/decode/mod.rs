@@ -9,7 +9,7 @@
 mod ext;
 mod keys;
 
-pub(crate) use ext::{ExtHandler, PlainExt};
+pub(crate) use ext::{call_ext_hook, ExtHandler, PlainExt};
 pub(crate) use keys::{with_key_cache, KeyCache};
 
 use crate::error::{DecodeFailure, DecodeKind, DecodeResult};

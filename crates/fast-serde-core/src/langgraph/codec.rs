@@ -11,7 +11,8 @@
 
 use super::classes::ClassCache;
 use super::encode::LangGraph;
-use crate::decode::{with_key_cache, Reader};
+use super::json::JsonHook;
+use crate::decode::{with_key_cache, ExtHandler, Reader};
 use crate::encode::Encoder;
 use crate::langgraph::memo::{Memo, DEFAULT_MEMO_BYTES};
 use crate::msgpack::buffer::{self, write_bytes};
@@ -120,17 +121,30 @@ impl LangGraphCodec {
     /// `fast_serde.DecodeError` (a `ValueError`) with the byte offset for malformed input,
     /// trailing bytes included.
     fn loads(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        check_input(data)?;
-        buffer::with_bytes(data, |bytes| {
-            with_key_cache(|keys| {
-                let mut r = Reader::new(bytes, 0, keys, self);
-                match r.read_document() {
-                    // SAFETY: `read_document` returns a new reference.
-                    Ok(p) => Ok(unsafe { Bound::from_owned_ptr(py, p).unbind() }),
-                    Err(e) => Err((*e).into_pyerr(py)),
-                }
-            })
-        })
+        read_document(py, data, self)
+    }
+
+    /// The object `ormsgpack.unpackb(data, ext_hook=hook, option=OPT_NON_STR_KEYS)` gives when
+    /// `hook` is langgraph-checkpoint's `_msgpack_ext_hook_to_json` (`delta` None) or the
+    /// in-memory runtime's `_delta_aware_hook` around it (`delta`: its `_DeltaSnapshot` class):
+    /// ext values become the plain data that hook returns (json.rs), payloads of an unusual shape
+    /// are handed to `hook` itself. The caller checks that `hook` is one of the two
+    /// (`_compat.json_reader`). `data`: as for `loads`. Raises
+    /// `fast_serde.DecodeError` (a `ValueError`) with the byte offset for malformed input,
+    /// trailing bytes included, and what `hook` raises (ext 7's unreadable payload).
+    #[pyo3(signature = (data, hook, delta = None))]
+    fn loads_json(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        hook: &Bound<'_, PyAny>,
+        delta: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let handler = JsonHook {
+            hook: hook.as_ptr(),
+            delta: delta.map_or(std::ptr::null_mut(), |d| d.as_ptr()),
+        };
+        read_document(py, data, &handler)
     }
 
     /// Forget cached classes (after the allowlist changed) and the memo's entries.
@@ -195,4 +209,24 @@ fn check_input(data: &Bound<'_, PyAny>) -> PyResult<()> {
             "Input type memoryview must be a C contiguous buffer",
         )),
     }
+}
+
+/// One document from `data` (checked as ormsgpack checks it, [`check_input`]), ext values read
+/// by `ext`.
+fn read_document(
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+    ext: &dyn ExtHandler,
+) -> PyResult<Py<PyAny>> {
+    check_input(data)?;
+    buffer::with_bytes(data, |bytes| {
+        with_key_cache(|keys| {
+            let mut r = Reader::new(bytes, 0, keys, ext);
+            match r.read_document() {
+                // SAFETY: `read_document` returns a new reference.
+                Ok(p) => Ok(unsafe { Bound::from_owned_ptr(py, p).unbind() }),
+                Err(e) => Err((*e).into_pyerr(py)),
+            }
+        })
+    })
 }

@@ -330,12 +330,7 @@ impl ExtHandler for LangGraphCodec {
         depth: u32,
     ) -> DecodeResult<*mut ffi::PyObject> {
         EXTS_READ.set(EXTS_READ.get().wrapping_add(1));
-        if reader.outer() + depth >= crate::MAX_TOTAL_DEPTH {
-            return Err(DecodeFailure::new(offset, DecodeKind::TotalDepth));
-        }
-        if crate::stack_low() {
-            return Err(DecodeFailure::new(offset, DecodeKind::Stack));
-        }
+        room_for_ext(reader, offset, depth)?;
         match code {
             EXT_CONSTRUCTOR_SINGLE_ARG
             | EXT_CONSTRUCTOR_POS_ARGS
@@ -369,6 +364,18 @@ impl ExtHandler for LangGraphCodec {
             _ => Ok(new_none()),
         }
     }
+}
+
+/// Fail (fatally) if an ext payload at `depth` would nest past [`crate::MAX_TOTAL_DEPTH`] or the
+/// stack is low: the check both LangGraph ext handlers make first.
+pub(super) fn room_for_ext(reader: &Reader<'_>, offset: usize, depth: u32) -> DecodeResult<()> {
+    if reader.outer() + depth >= crate::MAX_TOTAL_DEPTH {
+        return Err(DecodeFailure::new(offset, DecodeKind::TotalDepth));
+    }
+    if crate::stack_low() {
+        return Err(DecodeFailure::new(offset, DecodeKind::Stack));
+    }
+    Ok(())
 }
 
 /// A new str from bytes the reader checked as UTF-8.

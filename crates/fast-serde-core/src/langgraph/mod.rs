@@ -15,6 +15,7 @@ mod copy;
 mod decode;
 mod encode;
 pub(crate) mod ext;
+mod json;
 mod kind;
 mod memo;
 mod model;
