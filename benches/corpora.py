@@ -9,12 +9,15 @@ shuffled (seeded) every round, each sample a batch lasting at least 2 ms with th
 disabled for both sides alike (``benches.compare.timing.Contender``). The table gives the median
 time per call in microseconds and, per row, the speed-up over the fastest peer
 (peer median / fast_serde median, from that peer's pair); the last line their geometric mean.
+Unless ``--no-write``, the table also replaces the block between ``<!-- corpora:begin -->`` and
+``<!-- corpora:end -->`` in docs/benchmarks.md (appended when absent; ``benches.compare`` keeps it).
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import platform
 import sys
 from pathlib import Path
 
@@ -26,8 +29,11 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import fast_serde  # noqa: E402
+from benches.compare.markdown import DOCS_MD, replace_block  # noqa: E402
 from benches.compare.timing import ORMSGPACK_OPTION, Contender, time_pair  # noqa: E402
 from fixtures.corpora import NAMES, corpus  # noqa: E402
+
+BEGIN, END_MARK = "<!-- corpora:begin -->", "<!-- corpora:end -->"
 
 PEERS = ("ormsgpack", "msgspec", "msgpack")
 MIN_SAMPLE = 0.002
@@ -69,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=40, help="samples per side per pair")
     parser.add_argument("--corpora", default=",".join(NAMES), help="comma list of corpora")
+    parser.add_argument("--no-write", action="store_true", help=f"do not update {DOCS_MD.name}")
     args = parser.parse_args(argv)
     names = [n for n in args.corpora.split(",") if n]
     rows, ratios = [], []
@@ -86,16 +93,46 @@ def main(argv: list[str] | None = None) -> int:
             ratios.append(ratio)
             rows.append((name, direction, medians, best, ratio))
     bar.close()
-    head = f"{'corpus':<13} {'':5} {'fast_serde':>10} " + " ".join(f"{p:>10}" for p in PEERS)
-    print("Standard corpora: us per call (each peer timed in its own pair with fast_serde)")
-    print(head + "  vs fastest peer")
+    lines = [
+        f"{'corpus':<13} {'':5} {'fast_serde':>10} " + " ".join(f"{p:>10}" for p in PEERS)
+        + "  vs fastest peer"
+    ]
     for name, direction, medians, best, ratio in rows:
         ours = medians[best][0] * 1e6
         peers = " ".join(f"{medians[p][1] * 1e6:>10.1f}" for p in PEERS)
-        print(f"{name:<13} {direction:5} {ours:>10.1f} {peers}  {ratio:.2f}x ({best})")
+        lines.append(f"{name:<13} {direction:5} {ours:>10.1f} {peers}  {ratio:.2f}x ({best})")
     geo = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
-    print(f"geometric mean vs fastest peer: {geo:.2f}x; lowest row {min(ratios):.2f}x")
+    lines.append(f"geometric mean vs fastest peer: {geo:.2f}x; lowest row {min(ratios):.2f}x")
+    print("Standard corpora: us per call (each peer timed in its own pair with fast_serde)")
+    print("\n".join(lines))
+    if not args.no_write:
+        write_doc(lines, args.rounds)
     return 0
+
+
+def write_doc(lines: list[str], rounds: int) -> None:
+    """Replace (or append) the corpora block of docs/benchmarks.md."""
+    versions = ", ".join(
+        f"{m.__name__} {getattr(m, '__version__', '?')}" for m in (ormsgpack, msgspec, msgpack)
+    )
+    block = "\n".join([
+        BEGIN,
+        "## The standard corpora",
+        "",
+        "`benches/corpora.py` (part of `make bench`): `fast_serde.dumps` / `loads` against "
+        "ormsgpack, msgspec and msgpack-python on orjson's four data files "
+        "([fixtures/corpora](../fixtures/corpora/README.md)); every encoder's bytes equal "
+        "ormsgpack's and every decoder returns the document (checked before timing). "
+        f"Microseconds per call, medians of {rounds} alternating rounds per (fast_serde, peer) "
+        "pair, GC off for both sides during a sample; the ratio is over the fastest peer. "
+        f"CPython {platform.python_version()}, {versions}.",
+        "",
+        "```",
+        *lines,
+        "```",
+        END_MARK,
+    ])
+    replace_block(BEGIN, END_MARK, block)
 
 
 if __name__ == "__main__":

@@ -86,7 +86,7 @@ def test_compare_quick_runs_and_prints_every_row():
 def test_corpora_bench_runs_and_prints_every_row():
     """benches/corpora.py (make bench): the equality checks pass and every row is printed."""
     proc = subprocess.run(
-        [sys.executable, "benches/corpora.py", "--rounds", "1"],
+        [sys.executable, "benches/corpora.py", "--rounds", "1", "--no-write"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
