@@ -81,6 +81,7 @@ demo: build
 
 bench: build
 	$(PY) -m benches.compare
+	$(PY) benches/corpora.py
 	$(PY) benches/loads_memo.py
 
 # Loads with the memo of validated models: thread walk, history, cold and warm (issue 14 rows).

@@ -1,10 +1,12 @@
 """docs/benchmarks.md: the results table, targets, fixtures, end to end, memory, machine and
 method, written on every full run; the Explanation section (between the ``explanation`` markers)
-and the LangGraph Server table (``make bench-server``) are kept from the existing file."""
+the LangGraph Server table (``make bench-server``) and the standard corpora table
+(``benches/corpora.py``) are kept from the existing file."""
 
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +19,19 @@ DOCS_MD = ROOT / "docs" / "benchmarks.md"
 EXPLANATION_START = "<!-- explanation:start -->"
 EXPLANATION_END = "<!-- explanation:end -->"
 SERVER_START, SERVER_END = "<!-- bench-server:begin -->", "<!-- bench-server:end -->"
+CORPORA_START, CORPORA_END = "<!-- corpora:begin -->", "<!-- corpora:end -->"
+
+
+def replace_block(begin: str, end: str, block: str) -> None:
+    """Put ``block`` (which starts with ``begin`` and ends with ``end``) in docs/benchmarks.md in
+    place of the text between those markers, or append it when they are absent."""
+    current = DOCS_MD.read_text() if DOCS_MD.exists() else "# Benchmarks\n"
+    if begin in current and end in current:
+        current = re.sub(re.escape(begin) + r".*?" + re.escape(end), lambda _: block, current,
+                         count=1, flags=re.S)
+    else:
+        current = current.rstrip("\n") + "\n\n" + block + "\n"
+    DOCS_MD.write_text(current)
 
 
 def _existing_explanation(start_mark: str = EXPLANATION_START,
@@ -164,5 +179,9 @@ def write_markdown(
     server = _existing_explanation(SERVER_START, SERVER_END)
     if server is not None:
         parts += [SERVER_START, server, SERVER_END, ""]
+    # The standard corpora table is written by benches/corpora.py (also part of `make bench`).
+    corpora = _existing_explanation(CORPORA_START, CORPORA_END)
+    if corpora is not None:
+        parts += [CORPORA_START, corpora, CORPORA_END, ""]
     DOCS_MD.parent.mkdir(parents=True, exist_ok=True)
     DOCS_MD.write_text("\n".join(parts))

@@ -81,3 +81,20 @@ def test_compare_quick_runs_and_prints_every_row():
         assert key in proc.stdout, report
     # --no-write leaves the docs alone.
     assert before == {p: p.stat().st_mtime_ns if p.exists() else None for p in docs}
+
+
+def test_corpora_bench_runs_and_prints_every_row():
+    """benches/corpora.py (make bench): the equality checks pass and every row is printed."""
+    proc = subprocess.run(
+        [sys.executable, "benches/corpora.py", "--rounds", "1", "--no-write"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = [line.split()[:2] for line in proc.stdout.splitlines()[2:-1]]
+    names = ("twitter", "github", "citm_catalog", "canada")
+    assert rows == [[n, d] for n in names for d in ("dumps", "loads")]
+    assert re.search(r"geometric mean vs fastest peer: \d+\.\d+x", proc.stdout)

@@ -182,7 +182,15 @@ impl<'a, P: Policy> Encoder<'a, P> {
     #[inline(always)]
     pub(crate) fn walk_item(&mut self, item: *mut ffi::PyObject, depth: u32) -> Walk<P> {
         // SAFETY: reading the type of the live item.
-        if self.is_scalar(unsafe { ffi::Py_TYPE(item) }) {
+        let tp = unsafe { ffi::Py_TYPE(item) };
+        if tp == self.refs.float_type {
+            // Written here, without the call to `walk`: the items of the long float lists of
+            // numeric data (coordinates, embeddings).
+            // SAFETY: `item` is exactly a float.
+            writer::f64(self.buf, unsafe { ffi::PyFloat_AS_DOUBLE(item) });
+            return Ok(());
+        }
+        if self.is_scalar(tp) {
             return self.walk(item, depth);
         }
         // SAFETY: `item` is live; the new reference is released by Owned.

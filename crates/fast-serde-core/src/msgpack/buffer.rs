@@ -150,6 +150,18 @@ impl Out for OutBuf {
     }
 
     #[inline(always)]
+    fn push_marked<const N: usize>(&mut self, marker: u8, be: [u8; N]) {
+        self.reserve(N + 1);
+        // SAFETY: `N + 1` bytes are free at the end after `reserve`.
+        unsafe {
+            let dst = self.data().add(self.len);
+            *dst = marker;
+            dst.add(1).cast::<[u8; N]>().write_unaligned(be);
+        }
+        self.len += N + 1;
+    }
+
+    #[inline(always)]
     fn len(&self) -> usize {
         self.len
     }
