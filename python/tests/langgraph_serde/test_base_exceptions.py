@@ -354,10 +354,6 @@ def test_nested_keyboard_interrupt_ends_the_whole_load() -> None:
             f.loads_typed(data)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="memo.rs: lead's branch (a memo hit serves a class with a validator without running it)",
-)
 def test_keyboard_interrupt_in_a_later_validation_propagates_through_the_memo() -> None:
     """The memo of validated models (memo.rs) must not serve a class whose validator runs user
     code: the 6th load validates and raises as the parent's does."""
