@@ -438,13 +438,20 @@ def test_system_exit_and_generator_exit_propagate_from_dumps(exc: type[BaseExcep
 @pytest.mark.parametrize("pickle_fallback", [False, True])
 @pytest.mark.parametrize("name", list(DUMP_SITES))
 def test_exception_in_dumps_like_parent(name: str, pickle_fallback: bool) -> None:
-    """An ``Exception`` at the same sites: both raise a TypeError, or both write the same pickle."""
+    """An ``Exception`` at the same sites: both raise the same exception (a TypeError from the
+    encoder; on 3.10, where ``object`` has no ``__getstate__``, pickling itself reaches a raising
+    ``__getattr__``, and both raise its ValueError), or both write the same pickle."""
     value = DUMP_SITES[name]()
     j, f = pair(pickle_fallback=pickle_fallback)
     with armed(_dump_trip(name), ValueError):
         out_j, out_f = outcome(j.dumps_typed, value), outcome(f.dumps_typed, value)
     if out_j[0] == "raise":
-        assert out_f[0] == "raise" and isinstance(out_f[1], TypeError), (out_f, out_j)
-        assert isinstance(out_j[1], TypeError)
+        assert out_f[0] == "raise", (out_f, out_j)
+        if isinstance(out_j[1], TypeError):
+            # fast_serde.EncodeError, a TypeError naming the type and path.
+            assert isinstance(out_f[1], TypeError), (out_f, out_j)
+        else:
+            assert sys.version_info < (3, 11) and name == "__getattr__", (out_f, out_j)
+            assert type(out_f[1]) is type(out_j[1]) and str(out_f[1]) == str(out_j[1])
     else:
         assert out_f == out_j

@@ -10,6 +10,7 @@ import asyncio
 import copy
 import gc
 import pickle
+import re
 import sqlite3
 from typing import Any, TypedDict
 
@@ -68,7 +69,9 @@ def _holders(serde: Any) -> dict[str, Any]:
 def _same_failure(fast: tuple[str, Any], parent: tuple[str, Any]) -> None:
     assert fast[0] == parent[0], (fast, parent)
     if parent[0] == "raise":
-        assert type(fast[1]) is type(parent[1]) and str(fast[1]) == str(parent[1]), (fast, parent)
+        # 3.14's PicklingError names the object's address, which differs between the two.
+        message = [re.sub(r" at 0x[0-9a-f]+", " at 0x…", str(e[1])) for e in (fast, parent)]
+        assert type(fast[1]) is type(parent[1]) and message[0] == message[1], (fast, parent)
 
 
 @pytest.mark.parametrize("how", list(COPIES))
