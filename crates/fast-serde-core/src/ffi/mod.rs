@@ -15,6 +15,26 @@ pub(crate) mod weak;
 use pyo3::ffi;
 use pyo3::prelude::*;
 
+/// Whether `o` is immortal (CPython 3.12+, PEP 683: never freed, its reference count not
+/// kept): holding it costs no memory. CPython's own `_Py_IsImmortal` test for 64-bit GIL builds
+/// of 3.12-3.15 (Include/refcount.h): the low 32 bits of `ob_refcnt`, as a signed int, are
+/// negative. False elsewhere (older, free-threaded or 32-bit builds), which only overcounts.
+///
+/// # Safety
+/// `o` is a live object and the caller is attached.
+#[inline]
+pub(crate) unsafe fn is_immortal(o: *mut ffi::PyObject) -> bool {
+    #[cfg(all(Py_3_12, not(Py_GIL_DISABLED), target_pointer_width = "64"))]
+    {
+        (ffi::Py_REFCNT(o) as i32) < 0
+    }
+    #[cfg(not(all(Py_3_12, not(Py_GIL_DISABLED), target_pointer_width = "64")))]
+    {
+        let _ = o;
+        false
+    }
+}
+
 /// A new reference that is released when dropped (error paths included), or handed on with
 /// [`Owned::into_ptr`].
 pub(crate) struct Owned(pub(crate) *mut ffi::PyObject);

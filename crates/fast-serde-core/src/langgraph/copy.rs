@@ -87,7 +87,11 @@ impl Copier {
         unsafe {
             let tp = ffi::Py_TYPE(v);
             if is_scalar(tp) {
-                if self.counted.as_mut().is_some_and(|c| c.insert(v as usize)) {
+                // An immortal scalar (a small int, an interned name) is shared by the whole
+                // process: holding it costs nothing.
+                if !crate::ffi::is_immortal(v)
+                    && self.counted.as_mut().is_some_and(|c| c.insert(v as usize))
+                {
                     self.charge(v)?;
                 }
                 return Some(Owned(ffi::Py_NewRef(v)));
