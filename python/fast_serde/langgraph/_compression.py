@@ -145,7 +145,14 @@ def settings(
 def decompress(frame: Any, max_decompressed_bytes: int) -> bytes:
     """The MessagePack document inside a :data:`TAG` blob (bytes-like ``frame``).
 
+    ``frame`` is checked as ormsgpack's ``unpackb`` checks ``"msgpack"`` data (what
+    JsonPlusSerializer's ``loads_typed`` applies): an exact ``bytes`` or ``bytearray``, or a
+    C-contiguous ``memoryview``.
+
     Raises:
+        ValueError: ``frame`` is no such buffer, with ormsgpack's messages (``"Input must be
+            bytes, bytearray, memoryview"``; ``"Input type memoryview must be a C contiguous
+            buffer"``). An int is never taken as a size (``bytes(n)``).
         fast_serde.DecodeError: (a ValueError, ``.offset`` in ``frame``) naming why the frame is
             refused: not a zstd frame, truncated, corrupt (checksum), no declared content size,
             a declared size over ``max_decompressed_bytes``, trailing bytes, or content of
@@ -153,8 +160,24 @@ def decompress(frame: Any, max_decompressed_bytes: int) -> bytes:
             header and the frame's extent are checked.
     """
     if type(frame) is not bytes:
-        frame = bytes(frame)
+        frame = _buffer_bytes(frame)
     return _native.zstd_decompress(frame, max_decompressed_bytes)
+
+
+def _buffer_bytes(data: Any) -> bytes:
+    """``data`` as bytes when ormsgpack's ``unpackb`` would read it (crates/fast-serde-core/src/
+    langgraph/codec.rs ``check_input`` mirrors the same rule), else its ValueError."""
+    if type(data) is bytearray:
+        return bytes(data)
+    if not isinstance(data, memoryview):
+        raise ValueError("Input must be bytes, bytearray, memoryview")
+    try:
+        contiguous = data.c_contiguous
+    except ValueError:  # a released view
+        contiguous = False
+    if not contiguous:
+        raise ValueError("Input type memoryview must be a C contiguous buffer")
+    return data.tobytes()
 
 
 def from_env(value: str | None = None) -> dict[str, Any]:

@@ -1,0 +1,75 @@
+"""Hostile and careless inputs to ``compression="zstd"`` that the first pass missed (red-team
+pass over issue 22): what ``loads_typed`` does with a ``"msgpack-zstd"`` blob that is no buffer,
+and read limits beyond what a frame header can declare.
+
+The reference is the installed JsonPlusSerializer: a ``"msgpack-zstd"`` blob's data is checked
+as its ``"msgpack"`` data is (ormsgpack's input check, the same exceptions and messages).
+"""
+
+from __future__ import annotations
+
+import array
+
+import pytest
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+import fast_serde
+from fast_serde import _native
+from fast_serde.langgraph import FastSerializer
+
+TAG = "msgpack-zstd"
+
+
+def _frame() -> bytes:
+    return _native.zstd_compress(fast_serde.dumps({"text": "abc" * 1000}), 3)
+
+
+def _strided() -> memoryview:
+    return memoryview(_frame())[::2]
+
+
+def _released() -> memoryview:
+    view = memoryview(_frame())
+    view.release()
+    return view
+
+
+class BytesSub(bytes):
+    pass
+
+
+# Inputs that are no bytes, bytearray or C-contiguous memoryview. An int used to reach
+# `bytes(n)`: n zero bytes allocated (2**62: a MemoryError; 10**10 would be 10 GB).
+NOT_BUFFERS = {
+    "small int": lambda: 64,
+    "huge int": lambda: 2**62,
+    "str": lambda: "(\xb5/\xfd",
+    "None": lambda: None,
+    "list of ints": lambda: list(_frame()),
+    "bytes subclass": lambda: BytesSub(_frame()),
+    "array.array": lambda: array.array("B", _frame()),
+    "strided memoryview": _strided,
+    "released memoryview": _released,
+}
+
+
+def _outcome(call):
+    try:
+        return "returned", call()
+    except Exception as exc:  # the exception's type and message are compared
+        return type(exc), str(exc)
+
+
+@pytest.mark.parametrize("name", list(NOT_BUFFERS))
+def test_a_compressed_blob_that_is_no_buffer_is_refused_as_msgpack_data_is(name):
+    make = NOT_BUFFERS[name]
+    expected = _outcome(lambda: JsonPlusSerializer().loads_typed(("msgpack", make())))
+    assert expected[0] is ValueError  # ormsgpack's input check
+    assert _outcome(lambda: FastSerializer().loads_typed((TAG, make()))) == expected
+
+
+@pytest.mark.parametrize("kind", [bytes, bytearray, memoryview])
+def test_a_compressed_blob_is_read_from_every_buffer_msgpack_data_may_be(kind):
+    frame = _frame()
+    expected = FastSerializer().loads_typed((TAG, frame))
+    assert FastSerializer().loads_typed((TAG, kind(frame))) == expected
