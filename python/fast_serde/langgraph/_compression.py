@@ -57,6 +57,10 @@ DEFAULT_MAX_DECOMPRESSED_BYTES = _native.ZSTD_DEFAULT_MAX_SIZE
 """The largest content size (bytes) a frame may declare to be read: 256 MiB, about 100 times the
 largest checkpoint blob of a 150-turn agent thread (docs/benchmarks.md, "Storage")."""
 
+_MAX_DECLARABLE = 2**64 - 1
+"""The largest content size a frame header can declare (Frame_Content_Size is at most 8 bytes,
+RFC 8878 section 3.1.1.1.4); a ``max_decompressed_bytes`` above it refuses nothing more."""
+
 ENV_VAR = "FAST_SERDE_COMPRESSION"
 """Read by ``FAST_SERDE_INSTALL``'s start-up hook: ``zstd`` or ``zstd:LEVEL`` (see :func:`from_env`)."""
 
@@ -109,7 +113,8 @@ def settings(
 
     Returns:
         ``(writer, max_decompressed_bytes)``: a :class:`Zstd` for ``compression="zstd"``, None
-        for ``compression=None``; the read limit in bytes (the default when None).
+        for ``compression=None``; the read limit in bytes (the default when None; any int
+        >= 1, one over 2**64 - 1, which no frame header can declare, reads as 2**64 - 1).
 
     Raises:
         ValueError: an unknown ``compression``, a level outside zstd's range, a negative
@@ -161,7 +166,8 @@ def decompress(frame: Any, max_decompressed_bytes: int) -> bytes:
     """
     if type(frame) is not bytes:
         frame = _buffer_bytes(frame)
-    return _native.zstd_decompress(frame, max_decompressed_bytes)
+    # No frame declares more than 2**64 - 1 bytes: a larger limit is that one.
+    return _native.zstd_decompress(frame, min(max_decompressed_bytes, _MAX_DECLARABLE))
 
 
 def _buffer_bytes(data: Any) -> bytes:

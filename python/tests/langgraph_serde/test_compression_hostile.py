@@ -73,3 +73,21 @@ def test_a_compressed_blob_is_read_from_every_buffer_msgpack_data_may_be(kind):
     frame = _frame()
     expected = FastSerializer().loads_typed((TAG, frame))
     assert FastSerializer().loads_typed((TAG, kind(frame))) == expected
+
+
+# --- read limits beyond what a frame can declare ------------------------------------------
+
+
+@pytest.mark.parametrize("limit", [2**64 - 1, 2**64, 2**100])
+def test_a_limit_over_what_a_header_can_declare_reads_as_no_limit(limit):
+    # Frame_Content_Size is at most 8 bytes (RFC 8878 section 3.1.1.1.4): no frame declares
+    # more than 2**64 - 1, so a larger limit refuses nothing more. It used to be accepted by the
+    # constructor and then make every compressed read raise OverflowError.
+    value = {"text": "abc" * 1000}
+    typed = FastSerializer(compression="zstd").dumps_typed(value)
+    assert typed[0] == TAG
+    expected = JsonPlusSerializer().loads_typed(JsonPlusSerializer().dumps_typed(value))
+    ser = FastSerializer(compression="zstd", max_decompressed_bytes=limit)
+    assert ser.max_decompressed_bytes == limit
+    assert ser.loads_typed(typed) == expected
+    assert ser.loads_typed(ser.dumps_typed(value)) == expected
