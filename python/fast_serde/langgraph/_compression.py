@@ -23,6 +23,7 @@ writing on (and back off) one worker at a time.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from fast_serde import _native
@@ -63,6 +64,10 @@ RFC 8878 section 3.1.1.1.4); a ``max_decompressed_bytes`` above it refuses nothi
 
 ENV_VAR = "FAST_SERDE_COMPRESSION"
 """Read by ``FAST_SERDE_INSTALL``'s start-up hook: ``zstd`` or ``zstd:LEVEL`` (see :func:`from_env`)."""
+
+
+# A level in FAST_SERDE_COMPRESSION: ASCII digits, one optional minus sign.
+_LEVEL = re.compile(r"-?[0-9]+")
 
 
 class Zstd:
@@ -191,7 +196,8 @@ def from_env(value: str | None = None) -> dict[str, Any]:
 
     Args:
         value: the variable's value (default: read from ``os.environ``). Unset or empty: no
-            compression; ``zstd``: zstd at :data:`DEFAULT_LEVEL`; ``zstd:LEVEL``: at that level.
+            compression; ``zstd``: zstd at :data:`DEFAULT_LEVEL`; ``zstd:LEVEL``: at that level
+            (ASCII digits with an optional minus sign; case and surrounding blanks are ignored).
 
     Returns:
         ``{}`` or ``{"compression": "zstd"[, "compression_level": LEVEL]}``.
@@ -204,7 +210,7 @@ def from_env(value: str | None = None) -> dict[str, Any]:
     if not word:
         return {}
     name, _, level = word.partition(":")
-    if name != "zstd" or (level and not level.lstrip("-").isdigit()):
+    if name != "zstd" or (level and not _LEVEL.fullmatch(level)):
         raise ValueError(f"{ENV_VAR}={raw!r} is not 'zstd' or 'zstd:LEVEL'")
     out: dict[str, Any] = {"compression": "zstd"}
     if level:

@@ -15,7 +15,7 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 import fast_serde
 from fast_serde import _native
-from fast_serde.langgraph import FastSerializer
+from fast_serde.langgraph import FastSerializer, _compression
 
 TAG = "msgpack-zstd"
 
@@ -91,3 +91,14 @@ def test_a_limit_over_what_a_header_can_declare_reads_as_no_limit(limit):
     assert ser.max_decompressed_bytes == limit
     assert ser.loads_typed(typed) == expected
     assert ser.loads_typed(ser.dumps_typed(value)) == expected
+
+
+# --- FAST_SERDE_COMPRESSION -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["zstd:--5", "zstd:-", "zstd:\u00b2", "zstd:\u0663", "zstd:1 2"])
+def test_from_env_names_the_variable_for_every_level_it_cannot_read(value):
+    # A level of more than one minus sign, a superscript or non-ASCII digit used to reach int()
+    # (its bare "invalid literal" message, or a level read from an Arabic-Indic digit).
+    with pytest.raises(ValueError, match="FAST_SERDE_COMPRESSION=.* is not 'zstd' or 'zstd:LEVEL'"):
+        _compression.from_env(value)
