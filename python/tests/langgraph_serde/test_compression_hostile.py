@@ -9,6 +9,10 @@ as its ``"msgpack"`` data is (ormsgpack's input check, the same exceptions and m
 from __future__ import annotations
 
 import array
+import json
+import subprocess
+import sys
+import textwrap
 
 import pytest
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
@@ -102,3 +106,40 @@ def test_from_env_names_the_variable_for_every_level_it_cannot_read(value):
     # (its bare "invalid literal" message, or a level read from an Arabic-Indic digit).
     with pytest.raises(ValueError, match="FAST_SERDE_COMPRESSION=.* is not 'zstd' or 'zstd:LEVEL'"):
         _compression.from_env(value)
+
+
+# --- peak memory of a frame that is read --------------------------------------------------
+
+_PEAK_READ = """
+    import json, sys
+    from fast_serde import _native
+
+    def hwm_kib():  # the high-water mark of resident memory (Linux /proc)
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM"))
+
+    frame = open(sys.argv[1], "rb").read()
+    before = hwm_kib()
+    content = _native.zstd_decompress(frame, 1 << 30)
+    print(json.dumps({"grew_kib": hwm_kib() - before, "content": len(content)}))
+"""
+
+
+def test_a_frame_is_decompressed_into_the_bytes_returned_not_copied(tmp_path):
+    # 6 KiB of RLE blocks declaring 128 MiB: within the limit, so it is read. The content used to
+    # be decompressed into a buffer of its own and then copied into the `bytes`: twice the
+    # declared size resident at the peak, for a blob 20000 times smaller.
+    size = 128 * 1024 * 1024
+    frame = _native.zstd_compress(bytes(size), 19)
+    assert len(frame) < 8 * 1024
+    path = tmp_path / "frame.zst"
+    path.write_bytes(frame)
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(_PEAK_READ), str(path)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["content"] == size
+    print("128 MiB frame read: peak RSS grew by", out["grew_kib"] // 1024, "MiB")
+    assert out["grew_kib"] < 1.25 * size / 1024, out
