@@ -310,5 +310,10 @@ def json_reader(hook: Any) -> tuple[Any, Any] | None:
             _json_readers[hook] = found
         except TypeError:
             pass
+    else:
+        if found is not None and found[0] is not hook:
+            # The dictionary matched an object equal to a recognised wrapper, not the wrapper:
+            # a recognised hook is a function, equal only to itself.
+            found = None
     _json_last = (hook, found)
     return found
