@@ -98,6 +98,10 @@ class Zstd:
             return "msgpack", data
         return TAG, frame
 
+    def __reduce__(self) -> tuple[type[Zstd], tuple[int, int, int]]:
+        # Pickled by its arguments on every protocol (a __slots__ class without it refuses 0 and 1).
+        return Zstd, (self.level, self.min_bytes, self.max_bytes)
+
     def __repr__(self) -> str:
         return f"Zstd(level={self.level}, min_bytes={self.min_bytes}, max_bytes={self.max_bytes})"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import array
 import json
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -143,3 +144,24 @@ def test_a_frame_is_decompressed_into_the_bytes_returned_not_copied(tmp_path):
     assert out["content"] == size
     print("128 MiB frame read: peak RSS grew by", out["grew_kib"] // 1024, "MiB")
     assert out["grew_kib"] < 1.25 * size / 1024, out
+
+
+# --- pickle -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_a_compressing_serializer_pickles_where_jsonplus_does(protocol):
+    # FastSerializer pickles exactly when a JsonPlusSerializer of the same arguments does; its
+    # compression settings (a __slots__ class) refused protocols 0 and 1.
+    from langgraph.checkpoint.serde.jsonplus import _msgpack_ext_hook_to_json as hook
+
+    pickle.loads(pickle.dumps(JsonPlusSerializer(__unpack_ext_hook__=hook), protocol=protocol))
+    ser = FastSerializer(
+        __unpack_ext_hook__=hook, compression="zstd", compression_level=7,
+        compression_min_bytes=5, max_decompressed_bytes=10**6,
+    )
+    copy = pickle.loads(pickle.dumps(ser, protocol=protocol))
+    assert repr(copy._zstd) == repr(ser._zstd) == "Zstd(level=7, min_bytes=5, max_bytes=1000000)"
+    value = {"text": "abc" * 100}
+    assert copy.dumps_typed(value) == ser.dumps_typed(value)
+    assert copy.loads_typed(ser.dumps_typed(value)) == ser.loads_typed(ser.dumps_typed(value))
