@@ -11,9 +11,11 @@
 //!    frame of this length can hold ([`MAX_RATIO`]);
 //! 3. the frame must end exactly at the end of the input (its blocks are walked, not decoded);
 //! 4. only then is the declared size reserved (untouched memory: pages are only faulted in as
-//!    they are written), and the frame is decompressed in one shot into exactly that capacity:
-//!    libzstd stops with an error rather than write past it, and a frame that decompresses to
-//!    fewer bytes than it declares, or fails its checksum, is refused too.
+//!    they are written; from Python, the uninitialised `bytes` that is returned, so the content
+//!    is never copied and the peak is the declared size once), and the frame is decompressed in
+//!    one shot into exactly that capacity: libzstd stops with an error rather than write past
+//!    it, and a frame that decompresses to fewer bytes than it declares, or fails its checksum,
+//!    is refused too.
 //!
 //! Every refusal is a `fast_serde.DecodeError` naming why, with `.offset` the byte offset in
 //! the compressed input. The GIL is released while bytes are compressed or decompressed. One
@@ -23,7 +25,7 @@ use crate::error::DecodeError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use std::cell::RefCell;
-use zstd::zstd_safe::{self, zstd_sys::ZSTD_ErrorCode, CCtx, CParameter, DCtx};
+use zstd::zstd_safe::{self, zstd_sys::ZSTD_ErrorCode, CCtx, CParameter, DCtx, WriteBuf};
 
 /// The first four bytes of every zstd frame (RFC 8878 section 3.1.1), little-endian.
 const MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
@@ -153,19 +155,34 @@ pub(crate) fn decompress_frame(frame: &[u8], max_size: u64) -> Result<Vec<u8>, R
     // Reserved, not written: the pages are faulted in only as libzstd writes them, and it never
     // writes past this capacity.
     let mut out: Vec<u8> = Vec::new();
-    out.try_reserve_exact(declared).map_err(|_| {
-        Refusal::new(
-            0,
-            format!("cannot allocate the {declared} bytes the zstd frame declares"),
-        )
-    })?;
+    out.try_reserve_exact(declared)
+        .map_err(|_| cannot_allocate(declared))?;
+    decompress_into(frame, declared, &mut out)?;
+    Ok(out)
+}
+
+fn cannot_allocate(declared: usize) -> Refusal {
+    Refusal::new(
+        0,
+        format!("cannot allocate the {declared} bytes the zstd frame declares"),
+    )
+}
+
+/// Step 4 of the module docs: decompress `frame`, whose header declares `declared` bytes
+/// (checked by [`declared_size`]), into `out`, of at least that capacity; exactly `declared`
+/// bytes must come out.
+fn decompress_into<W: WriteBuf + ?Sized>(
+    frame: &[u8],
+    declared: usize,
+    out: &mut W,
+) -> Result<(), Refusal> {
     let result = DCTX.with(|cell| {
         let mut slot = cell.borrow_mut();
         let dctx = slot.get_or_insert_with(DCtx::create);
-        dctx.decompress(&mut out, frame)
+        dctx.decompress(out, frame)
     });
     match result {
-        Ok(n) if n == declared => Ok(out),
+        Ok(n) if n == declared => Ok(()),
         Ok(n) => Err(Refusal::new(
             frame.len(),
             format!("zstd frame decompresses to {n} bytes, not the {declared} it declares"),
@@ -276,10 +293,87 @@ pub fn zstd_decompress<'py>(
     max_size: u64,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let src = data.as_bytes();
-    // `src` borrows an immutable `bytes` the caller holds for the whole call.
-    match py.detach(|| decompress_frame(src, max_size)) {
-        Ok(content) => Ok(PyBytes::new(py, &content)),
+    let declared = declared_size(src, max_size).map_err(|r| r.into_pyerr(py))?;
+    if declared == 0 {
+        // CPython's empty `bytes` is one shared object: never handed to libzstd to write in.
+        return decompress_frame(src, max_size)
+            .map(|_| PyBytes::new(py, b""))
+            .map_err(|r| r.into_pyerr(py));
+    }
+    // The content is written straight into the `bytes` returned, not copied from a buffer of
+    // its own: the peak is the declared size once, not twice.
+    let (out, mut buf) =
+        FreshBytes::new(py, declared).ok_or_else(|| cannot_allocate(declared).into_pyerr(py))?;
+    // `src` borrows an immutable `bytes` the caller holds for the whole call; `buf` writes into
+    // `out`, which only this function holds.
+    match py.detach(|| decompress_into(src, declared, &mut buf)) {
+        Ok(()) => Ok(out),
         Err(refusal) => Err(refusal.into_pyerr(py)),
+    }
+}
+
+/// The buffer of a new, uninitialised `bytes` of `cap` bytes that libzstd writes the content
+/// into, with the GIL released. The object itself stays with the caller, which alone holds it
+/// (refcount 1) and returns it only once all `cap` bytes are written.
+struct FreshBytes {
+    data: *mut u8,
+    cap: usize,
+    filled: usize,
+}
+
+// SAFETY: `data` points into a `bytes` no other code can reach (see the type's docs), written
+// by one thread at a time: the object's refcount is never touched through it.
+unsafe impl Send for FreshBytes {}
+
+impl FreshBytes {
+    /// The new `bytes` and its buffer; None when CPython cannot allocate it (no error left set).
+    fn new(py: Python<'_>, cap: usize) -> Option<(Bound<'_, PyBytes>, FreshBytes)> {
+        let len = pyo3::ffi::Py_ssize_t::try_from(cap).ok()?;
+        // SAFETY: a NULL source asks CPython for an uninitialised `bytes` of `len` bytes (owned,
+        // refcount 1); on failure its MemoryError is pending and cleared here.
+        let obj = unsafe { pyo3::ffi::PyBytes_FromStringAndSize(std::ptr::null(), len) };
+        if obj.is_null() {
+            // SAFETY: clears the MemoryError just raised; the caller raises a DecodeError.
+            unsafe { pyo3::ffi::PyErr_Clear() };
+            return None;
+        }
+        // SAFETY: `obj` is a new `bytes` whose buffer holds `cap` bytes; the Bound owns the
+        // reference (released on every path, with the GIL).
+        let (bytes, data) = unsafe {
+            (
+                Bound::from_owned_ptr(py, obj).cast_into_unchecked::<PyBytes>(),
+                pyo3::ffi::PyBytes_AS_STRING(obj).cast::<u8>().cast_mut(),
+            )
+        };
+        Some((
+            bytes,
+            FreshBytes {
+                data,
+                cap,
+                filled: 0,
+            },
+        ))
+    }
+}
+
+// SAFETY: `data` holds `cap` writable bytes (a fresh `bytes` of that length); `as_slice` covers
+// only the `filled` bytes libzstd reported written, which `filled_until` records.
+unsafe impl WriteBuf for FreshBytes {
+    fn as_slice(&self) -> &[u8] {
+        // SAFETY: the first `filled` bytes were written (WriteBuf's contract).
+        unsafe { std::slice::from_raw_parts(self.data, self.filled) }
+    }
+
+    fn capacity(&self) -> usize {
+        self.cap
+    }
+
+    fn as_mut_ptr(&mut self) -> *mut u8 {
+        self.data
+    }
+
+    unsafe fn filled_until(&mut self, n: usize) {
+        self.filled = n;
     }
 }
 

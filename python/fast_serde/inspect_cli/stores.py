@@ -164,7 +164,8 @@ class ReadingSerde:
         return self.fast.dumps_typed(obj)
 
     def loads_typed(self, data: tuple[str, bytes]) -> Any:
-        if "+" in data[0]:
+        # A tag that is no str (NULL in a damaged store) goes where the stock saver sends it.
+        if isinstance(data[0], str) and "+" in data[0]:
             return self.encrypted().loads_typed(data)
         return self.fast.loads_typed(data)
 

@@ -25,6 +25,8 @@ from __future__ import annotations
 import functools
 import importlib
 import re
+import sys
+import types
 import weakref
 from importlib import metadata
 from typing import Any, Callable
@@ -223,6 +225,7 @@ _JSON_HOOK: Any = getattr(_jsonplus, "_msgpack_ext_hook_to_json", None) if VERIF
 # ext 7 is `_DeltaSnapshot(unpackb(data, ext_hook=itself, option=OPT_NON_STR_KEYS))`, every other
 # code `_inner_hook(code, data)`.
 INMEM_VERIFIED = frozenset({"0.36.7"})
+_INMEM_MODULE = "langgraph_runtime_inmem.checkpoint"
 _WRAPPER_CELLS = frozenset({"EXT_DELTA_SNAPSHOT", "_DeltaSnapshot", "_delta_aware_hook", "_inner_hook"})
 _json_readers: weakref.WeakKeyDictionary[Any, tuple[Any, Any] | None] = weakref.WeakKeyDictionary()
 _json_last: tuple[Any, tuple[Any, Any] | None] = (object(), None)  # (hook, json_reader(hook))
@@ -236,19 +239,39 @@ def _inmem_version() -> str | None:
         return None
 
 
+def _runtime_code(code: Any) -> bool:
+    """Whether `code` is the code object of the runtime's own `_delta_aware_hook`: a constant
+    (nested at any depth) of a function of the imported `langgraph_runtime_inmem.checkpoint`.
+    A function with its names and cells but other code (a patched copy, a forgery) is not."""
+    module = sys.modules.get(_INMEM_MODULE)
+    if module is None:
+        return False
+    stack = [
+        f.__code__ for f in vars(module).values() if isinstance(f, types.FunctionType)
+    ]
+    while stack:
+        const = stack.pop()
+        if const is code:
+            return True
+        stack.extend(c for c in const.co_consts if isinstance(c, types.CodeType))
+    return False
+
+
 def _wrapped_delta(hook: Any) -> Any:
     """`_DeltaSnapshot` when `hook` is the in-memory runtime's `_delta_aware_hook` around
-    `_msgpack_ext_hook_to_json` on a verified runtime release, else None."""
+    `_msgpack_ext_hook_to_json` on a verified runtime release (its own code object, its cells
+    holding these very objects), else None."""
     code = getattr(hook, "__code__", None)
     cells = getattr(hook, "__closure__", None)
     if (
         DELTA_SNAPSHOT is None
         or code is None
         or cells is None
-        or getattr(hook, "__module__", None) != "langgraph_runtime_inmem.checkpoint"
+        or getattr(hook, "__module__", None) != _INMEM_MODULE
         or not getattr(hook, "__qualname__", "").endswith("._delta_aware_hook")
         or frozenset(code.co_freevars) != _WRAPPER_CELLS
         or _inmem_version() not in INMEM_VERIFIED
+        or not _runtime_code(code)
     ):
         return None
     try:
@@ -287,5 +310,10 @@ def json_reader(hook: Any) -> tuple[Any, Any] | None:
             _json_readers[hook] = found
         except TypeError:
             pass
+    else:
+        if found is not None and found[0] is not hook:
+            # The dictionary matched an object equal to a recognised wrapper, not the wrapper:
+            # a recognised hook is a function, equal only to itself.
+            found = None
     _json_last = (hook, found)
     return found

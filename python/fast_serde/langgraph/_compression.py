@@ -23,6 +23,7 @@ writing on (and back off) one worker at a time.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from fast_serde import _native
@@ -57,8 +58,16 @@ DEFAULT_MAX_DECOMPRESSED_BYTES = _native.ZSTD_DEFAULT_MAX_SIZE
 """The largest content size (bytes) a frame may declare to be read: 256 MiB, about 100 times the
 largest checkpoint blob of a 150-turn agent thread (docs/benchmarks.md, "Storage")."""
 
+_MAX_DECLARABLE = 2**64 - 1
+"""The largest content size a frame header can declare (Frame_Content_Size is at most 8 bytes,
+RFC 8878 section 3.1.1.1.4); a ``max_decompressed_bytes`` above it refuses nothing more."""
+
 ENV_VAR = "FAST_SERDE_COMPRESSION"
 """Read by ``FAST_SERDE_INSTALL``'s start-up hook: ``zstd`` or ``zstd:LEVEL`` (see :func:`from_env`)."""
+
+
+# A level in FAST_SERDE_COMPRESSION: ASCII digits, one optional minus sign.
+_LEVEL = re.compile(r"-?[0-9]+")
 
 
 class Zstd:
@@ -89,6 +98,10 @@ class Zstd:
             return "msgpack", data
         return TAG, frame
 
+    def __reduce__(self) -> tuple[type[Zstd], tuple[int, int, int]]:
+        # Pickled by its arguments on every protocol (a __slots__ class without it refuses 0 and 1).
+        return Zstd, (self.level, self.min_bytes, self.max_bytes)
+
     def __repr__(self) -> str:
         return f"Zstd(level={self.level}, min_bytes={self.min_bytes}, max_bytes={self.max_bytes})"
 
@@ -109,7 +122,8 @@ def settings(
 
     Returns:
         ``(writer, max_decompressed_bytes)``: a :class:`Zstd` for ``compression="zstd"``, None
-        for ``compression=None``; the read limit in bytes (the default when None).
+        for ``compression=None``; the read limit in bytes (the default when None; any int
+        >= 1, one over 2**64 - 1, which no frame header can declare, reads as 2**64 - 1).
 
     Raises:
         ValueError: an unknown ``compression``, a level outside zstd's range, a negative
@@ -145,7 +159,14 @@ def settings(
 def decompress(frame: Any, max_decompressed_bytes: int) -> bytes:
     """The MessagePack document inside a :data:`TAG` blob (bytes-like ``frame``).
 
+    ``frame`` is checked as ormsgpack's ``unpackb`` checks ``"msgpack"`` data (what
+    JsonPlusSerializer's ``loads_typed`` applies): an exact ``bytes`` or ``bytearray``, or a
+    C-contiguous ``memoryview``.
+
     Raises:
+        ValueError: ``frame`` is no such buffer, with ormsgpack's messages (``"Input must be
+            bytes, bytearray, memoryview"``; ``"Input type memoryview must be a C contiguous
+            buffer"``). An int is never taken as a size (``bytes(n)``).
         fast_serde.DecodeError: (a ValueError, ``.offset`` in ``frame``) naming why the frame is
             refused: not a zstd frame, truncated, corrupt (checksum), no declared content size,
             a declared size over ``max_decompressed_bytes``, trailing bytes, or content of
@@ -153,8 +174,25 @@ def decompress(frame: Any, max_decompressed_bytes: int) -> bytes:
             header and the frame's extent are checked.
     """
     if type(frame) is not bytes:
-        frame = bytes(frame)
-    return _native.zstd_decompress(frame, max_decompressed_bytes)
+        frame = _buffer_bytes(frame)
+    # No frame declares more than 2**64 - 1 bytes: a larger limit is that one.
+    return _native.zstd_decompress(frame, min(max_decompressed_bytes, _MAX_DECLARABLE))
+
+
+def _buffer_bytes(data: Any) -> bytes:
+    """``data`` as bytes when ormsgpack's ``unpackb`` would read it (crates/fast-serde-core/src/
+    langgraph/codec.rs ``check_input`` mirrors the same rule), else its ValueError."""
+    if type(data) is bytearray:
+        return bytes(data)
+    if not isinstance(data, memoryview):
+        raise ValueError("Input must be bytes, bytearray, memoryview")
+    try:
+        contiguous = data.c_contiguous
+    except ValueError:  # a released view
+        contiguous = False
+    if not contiguous:
+        raise ValueError("Input type memoryview must be a C contiguous buffer")
+    return data.tobytes()
 
 
 def from_env(value: str | None = None) -> dict[str, Any]:
@@ -162,7 +200,8 @@ def from_env(value: str | None = None) -> dict[str, Any]:
 
     Args:
         value: the variable's value (default: read from ``os.environ``). Unset or empty: no
-            compression; ``zstd``: zstd at :data:`DEFAULT_LEVEL`; ``zstd:LEVEL``: at that level.
+            compression; ``zstd``: zstd at :data:`DEFAULT_LEVEL`; ``zstd:LEVEL``: at that level
+            (ASCII digits with an optional minus sign; case and surrounding blanks are ignored).
 
     Returns:
         ``{}`` or ``{"compression": "zstd"[, "compression_level": LEVEL]}``.
@@ -175,7 +214,7 @@ def from_env(value: str | None = None) -> dict[str, Any]:
     if not word:
         return {}
     name, _, level = word.partition(":")
-    if name != "zstd" or (level and not level.lstrip("-").isdigit()):
+    if name != "zstd" or (level and not _LEVEL.fullmatch(level)):
         raise ValueError(f"{ENV_VAR}={raw!r} is not 'zstd' or 'zstd:LEVEL'")
     out: dict[str, Any] = {"compression": "zstd"}
     if level:

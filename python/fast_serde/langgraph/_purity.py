@@ -25,7 +25,8 @@ with the class's ``tp_version_tag``, so a class modified since is decided again)
 
 Field defaults are left to the memo: it keeps a template only of an object whose payload set
 every field (memo.rs ``every_field_set``), so no field default, deep-copied or changed in place,
-is ever in one. Private attributes always take their defaults: only immutable ones are allowed.
+is ever in one. Defaults below the model's own fields (a TypedDict key's, given whenever the
+payload leaves the key out) and private attributes' defaults must be immutable.
 
 ``trusted_model`` (``_plans``) requires ``constructs_plainly`` too: one rule for both.
 """
@@ -148,12 +149,13 @@ def immutable(value: Any) -> bool:
 
 def _pure_schema(schema: Any) -> bool:
     """Whether validation of a core schema runs no user code (every node of it, definitions
-    included, serialization subtrees left out)."""
-    return all(
-        _pure_node(node["type"], node)
-        for node in schema_nodes(schema, skip=_SKIPPED_KEYS)
-        if "type" in node
-    )
+    included, serialization subtrees left out), and gives no default but an immutable one below
+    a model's own fields (see ``_pure_node``)."""
+    nodes = [node for node in schema_nodes(schema, skip=_SKIPPED_KEYS) if "type" in node]
+    field_defaults = {
+        id(node["schema"]) for node in nodes if node["type"] == "model-field" and "schema" in node
+    }
+    return all(_pure_node(node["type"], node, id(node) in field_defaults) for node in nodes)
 
 
 def schema_nodes(
@@ -191,8 +193,14 @@ def schema_nodes(
             stack.extend(node)
 
 
-def _pure_node(kind: Any, node: dict[str, Any]) -> bool:
+def _pure_node(kind: Any, node: dict[str, Any], field_default: bool = False) -> bool:
+    """Whether one schema node runs no user code; ``field_default``: the node is the schema of
+    a model's own field, whose default never reaches a template (``every_field_set``). Any other
+    default (a TypedDict key's, ...) is given whenever the payload leaves its key out, deep-copied
+    per validation unless immutable: only an immutable one is pure."""
     if kind not in _PURE_TYPES:
+        return False
+    if kind == "default" and not field_default and not immutable(node.get("default")):
         return False
     if "default_factory" in node and not any(
         node["default_factory"] is f for f in _PURE_FACTORIES

@@ -288,3 +288,26 @@ def test_postgres_compressed_store_and_sizes(pg_zstd, stores, capsys):
     assert sum(r["compressed"] for r in sizes["threads"]) > 0
     assert ("alpha", "", "messages") in {
         (r["thread_id"], r["checkpoint_ns"], r["channel"]) for r in sizes["channels"]}
+
+
+def test_a_row_without_a_type_tag_reads_as_the_stock_saver_reads_it(stores, tmp_path, capsys):
+    # A hostile or damaged store: checkpoints.type is NULL. The stock saver's JsonPlusSerializer
+    # raises "Unknown serialization type: None"; inspect said "TypeError: argument of type
+    # 'NoneType' is not iterable" (its test for an encrypted tag ran first).
+    db = tmp_path / "null-tag.sqlite"
+    db.write_bytes(stores["jsonplus"].read_bytes())
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE checkpoints SET type = NULL")
+    conn.close()
+    conn = sqlite3.connect(db)
+    try:
+        with pytest.raises(Exception) as info:
+            saver = SqliteSaver(conn, serde=JsonPlusSerializer())
+            saver.get_tuple({"configurable": {"thread_id": "alpha"}})
+    finally:
+        conn.close()
+    expected = f"{type(info.value).__name__}: {info.value}"
+    assert expected == "NotImplementedError: Unknown serialization type: None"
+    code, _, err = run_inproc(capsys, str(db), "--thread", "alpha")
+    assert code == 1 and expected in err, err
+    assert run_inproc(capsys, str(db), "--sizes")[0] == 0

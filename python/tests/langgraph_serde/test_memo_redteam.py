@@ -11,11 +11,12 @@ default changed in place changes what the next validation returns without touchi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+from typing_extensions import NotRequired, TypedDict
 
 from fast_serde.langgraph import FastSerializer
 from fast_serde.langgraph._purity import memo_model
@@ -79,12 +80,18 @@ def test_a_default_pydantic_copies_is_copied_on_every_load(
     """Private attributes always take their defaults: the rule refuses a class whose private
     default is not immutable. A payload that leaves a field out (written by an earlier version
     of the class) gets its default: the memo keeps no template of it."""
+    assert _hits_loading_like_jsonplus(_ext5(cls, {"text": "hi"}), SHARED if mutate else None) == 0
+    assert memo_model(cls) is (cls in (FieldTick, FieldShared))
+
+
+def _hits_loading_like_jsonplus(data: tuple[str, bytes], shared: list[int] | None) -> int:
+    """Load ``data`` LOADS times with a FastSerializer and with JsonPlusSerializer, the same
+    objects each time (``shared`` changed in place before the last two); the memo's hits."""
     j, f = JsonPlusSerializer(), FastSerializer()
-    data = _ext5(cls, {"text": "hi"})
     try:
         for i in range(LOADS):
-            if mutate and i == LOADS - 2:
-                SHARED.append(99)
+            if shared is not None and i == LOADS - 2:
+                shared.append(99)
             before = COPIES["n"]
             got = f.loads_typed(data)
             COPIES["n"] = before  # JsonPlus's load starts from the same count
@@ -92,9 +99,9 @@ def test_a_default_pydantic_copies_is_copied_on_every_load(
             assert_same(got, ref)
             assert _state(got) == _state(ref)
     finally:
-        del SHARED[2:]
-    assert f.memo_stats()["hits"] == 0
-    assert memo_model(cls) is (cls in (FieldTick, FieldShared))
+        if shared is not None:
+            del shared[2:]
+    return f.memo_stats()["hits"]
 
 
 def test_a_payload_that_sets_every_field_is_still_served() -> None:
@@ -104,4 +111,64 @@ def test_a_payload_that_sets_every_field_is_still_served() -> None:
     data = j.dumps_typed(FieldShared(text="hi", items=[3]))
     for _ in range(LOADS):
         assert_same(f.loads_typed(data), j.loads_typed(data))
+    assert f.memo_stats()["hits"] == LOADS - 2
+
+
+# --- defaults below the model's own fields ------------------------------------------------------
+# `every_field_set` keeps defaults of the model's own fields out of every template, but not those
+# of a TypedDict's keys inside a field: a payload that sets every field can still leave a key out,
+# and pydantic then deep-copies that key's default on every validation.
+
+NESTED_SHARED: list[int] = [1, 2]
+
+
+class _TickedKeys(TypedDict):
+    a: int
+    n: NotRequired[Annotated[Any, Field(default=Tick())]]
+
+
+class _SharedKeys(TypedDict):
+    a: int
+    items: NotRequired[Annotated[list, Field(default=NESTED_SHARED)]]
+
+
+class NestedTick(BaseModel):
+    keys: _TickedKeys
+
+
+class NestedShared(BaseModel):
+    keys: _SharedKeys
+
+
+NESTED = [
+    ("a TypedDict key's default __deepcopy__", NestedTick, False),
+    ("a TypedDict key's default changed in place", NestedShared, True),
+]
+
+
+@pytest.mark.parametrize(("label", "cls", "mutate"), NESTED, ids=[c[0] for c in NESTED])
+def test_a_nested_default_pydantic_copies_is_copied_on_every_load(
+    label: str, cls: type, mutate: bool
+) -> None:
+    data = _ext5(cls, {"keys": {"a": 1}})  # every field set; the key with a default left out
+    assert _hits_loading_like_jsonplus(data, NESTED_SHARED if mutate else None) == 0
+    assert memo_model(cls) is False
+
+
+class _PlainKeys(TypedDict):
+    a: int
+    tag: NotRequired[Annotated[str, Field(default="x")]]
+
+
+class NestedImmutable(BaseModel):
+    keys: _PlainKeys
+    items: list = NESTED_SHARED  # the model's own field: every_field_set covers it
+
+
+def test_immutable_nested_defaults_and_the_models_own_defaults_are_still_served() -> None:
+    j, f = JsonPlusSerializer(), FastSerializer()
+    data = _ext5(NestedImmutable, {"keys": {"a": 1}, "items": [3]})
+    for _ in range(LOADS):
+        assert_same(f.loads_typed(data), j.loads_typed(data))
+    assert memo_model(NestedImmutable) is True
     assert f.memo_stats()["hits"] == LOADS - 2

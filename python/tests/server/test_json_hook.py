@@ -204,3 +204,75 @@ def test_the_in_memory_runtimes_delta_aware_hook():
 ])
 def test_negative_ext_codes(data):
     _same_read(data)  # ormsgpack.Ext cannot write them: the bytes by hand
+
+
+_LOOKALIKE = '''
+def build(EXT_DELTA_SNAPSHOT, _DeltaSnapshot, _inner_hook):
+    def _delta_aware_hook(code, data):
+        # The runtime's wrapper in every name, cell and attribute, but not in its code.
+        _delta_aware_hook, EXT_DELTA_SNAPSHOT, _DeltaSnapshot
+        value = _inner_hook(code, data)
+        return "redacted" if code == 0 else value
+    return _delta_aware_hook
+'''
+
+
+def test_a_hook_that_only_looks_like_the_runtimes_wrapper_keeps_the_parents_path():
+    # Same __module__, a __qualname__ ending in ._delta_aware_hook, the same free variables
+    # holding the same objects: only its code differs (a patched copy of the runtime, a forgery).
+    # It used to be read natively, so that its code never ran.
+    if _compat.DELTA_SNAPSHOT is None or _compat._inmem_version() not in _compat.INMEM_VERIFIED:
+        pytest.skip("needs ext 7 and a verified langgraph-runtime-inmem")
+    namespace: dict[str, Any] = {"__name__": "langgraph_runtime_inmem.checkpoint"}
+    exec(_LOOKALIKE, namespace)
+    hook = namespace["build"](7, _compat.DELTA_SNAPSHOT, HOOK)
+    assert hook.__module__ == "langgraph_runtime_inmem.checkpoint"
+    assert hook.__qualname__.endswith("._delta_aware_hook")
+    assert _compat.json_reader(hook) is None
+    data = JsonPlusSerializer().dumps_typed({"id": uuid.UUID(int=5), "state": agent_state("5k")})
+    got = FastSerializer(__unpack_ext_hook__=hook).loads_typed(data)
+    assert got["id"] == "redacted"
+    assert_same(got, JsonPlusSerializer(__unpack_ext_hook__=hook).loads_typed(data))
+
+
+def test_an_object_equal_to_the_runtimes_wrapper_keeps_the_parents_path():
+    # The recognised hooks are cached in a WeakKeyDictionary, which finds a key by equality: an
+    # object whose __eq__ says True and whose hash is the real wrapper's used to be served the
+    # real wrapper's native reader (and the real wrapper called in its place).
+    from test_server_serde import _child
+
+    out = _child(
+        """
+        import json, sys, uuid
+        sys.path.insert(0, {repo!r})
+        sys.path.insert(0, {support!r})
+        from langgraph_runtime_inmem.checkpoint import Checkpointer
+        from langgraph.checkpoint.serde.jsonplus import _msgpack_ext_hook_to_json, JsonPlusSerializer
+        from fast_serde.langgraph import FastSerializer, _compat
+        from fixtures.states import agent_state
+        from lg_strategies import assert_same
+
+        real = Checkpointer(unpack_hook=_msgpack_ext_hook_to_json).serde._unpack_ext_hook
+        served = _compat.json_reader(real) is not None
+
+        class EqualToIt:
+            def __eq__(self, other):
+                return True
+
+            def __hash__(self):
+                return hash(real)
+
+            def __call__(self, code, data):
+                return "redacted" if code == 0 else _msgpack_ext_hook_to_json(code, data)
+
+        hook = EqualToIt()
+        data = JsonPlusSerializer().dumps_typed({{"id": uuid.UUID(int=5), "s": agent_state("5k")}})
+        got = FastSerializer(__unpack_ext_hook__=hook).loads_typed(data)
+        assert_same(got, JsonPlusSerializer(__unpack_ext_hook__=hook).loads_typed(data))
+        print(json.dumps({{"served": served, "reader": _compat.json_reader(hook) is None,
+                          "id": got["id"], "real_still": _compat.json_reader(real) is not None}}))
+        """.format(repo=str(REPO), support=str(REPO / "python" / "tests" / "support")),
+        install_env=True,
+    )
+    out.pop("stderr", None)
+    assert out == {"served": True, "reader": True, "id": "redacted", "real_still": True}
