@@ -107,6 +107,14 @@ class FastSerializer(JsonPlusSerializer):
     (a ``ValueError``) with the byte offset, and so does a zstd frame that is refused (its
     reason in the message).
 
+    On each instance, ``dumps_typed`` and ``loads_typed`` are built-in functions bound by
+    ``_bind_native`` (``_native.TypedBinding``, crates/fast-serde-core/src/langgraph/typed.rs):
+    a saver's call reaches the codec with no Python frame in between, with the results and
+    exceptions of the methods below, which stay for subclasses that override them (their
+    override runs, and ``super()`` reaches these), for a side the probe sent to the parent, and
+    for the inputs the native ``loads_typed`` hands back (``json``, ``pickle``, unknown tags,
+    malformed ``data``, a custom ext hook).
+
     Only an ``Exception`` raised by user code (validators, constructors, ``model_dump``, imports)
     takes the parent's fallbacks; KeyboardInterrupt, SystemExit and GeneratorExit propagate
     unchanged from both methods. ``copy.copy``/``copy.deepcopy``/``pickle`` give an independent
