@@ -167,15 +167,13 @@ class TypedBinding:
     """``FastSerializer.dumps_typed``/``loads_typed`` as native calls, made by
     ``LangGraphCodec.bind`` (crates/fast-serde-core/src/langgraph/typed.rs)."""
 
-    def methods(
-        self,
-    ) -> tuple[Callable[[Any], tuple[str, bytes | bytearray]], Callable[[tuple[str, Any]], Any]]:
-        """``(dumps_typed, loads_typed)``: built-in functions of one positional argument
-        (``METH_O``) with this binding as ``__self__``. ``dumps_typed(obj)``: ``("null", b"")``,
-        ``("bytes", obj)``, ``("bytearray", obj)``, ``("msgpack", data)``, ``("msgpack-zstd",
-        frame)`` or ``("pickle", data)``; raises EncodeError. ``loads_typed((tag, data))``: the
-        object JsonPlusSerializer's ``loads_typed`` returns; inputs other than the native tags
-        go to the Python method; raises what it raises, DecodeError for bad MessagePack."""
+    def dumps_typed(self, obj: Any) -> tuple[str, bytes | bytearray]:
+        """``("null", b"")``, ``("bytes", obj)``, ``("bytearray", obj)``, ``("msgpack", data)``,
+        ``("msgpack-zstd", frame)`` or ``("pickle", data)``. Raises EncodeError."""
+
+    def loads_typed(self, data: tuple[str, Any]) -> Any:
+        """The object JsonPlusSerializer's ``loads_typed`` returns; inputs other than the native
+        tags go to the Python method. Raises what it raises, DecodeError for bad MessagePack."""
 
 
 def typed_count(index: int) -> None:

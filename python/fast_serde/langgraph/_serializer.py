@@ -194,11 +194,10 @@ class FastSerializer(JsonPlusSerializer):
             else (zstd.level, zstd.min_bytes, min(zstd.max_bytes, _MAX_SIZE)),
             max_decompressed_bytes=min(self.max_decompressed_bytes, _MAX_SIZE),
         )
-        native_dumps, native_loads = binding.methods()
         if dumps:
-            d["dumps_typed"] = native_dumps
+            d["dumps_typed"] = binding.dumps_typed
         if loads:
-            d["loads_typed"] = native_loads
+            d["loads_typed"] = binding.loads_typed
 
     def _set_compression(
         self,

@@ -295,8 +295,15 @@ impl TypedBinding {
     }
 }
 
+#[pymethods]
 impl TypedBinding {
-    /// `FastSerializer.dumps_typed(obj)` (see [`dumps_typed_o`]).
+    /// dumps_typed(obj, /) -> tuple[str, bytes]
+    ///
+    /// `FastSerializer.dumps_typed(obj)`, natively: `("null", b"")`, `("bytes", obj)`,
+    /// `("bytearray", obj)`, `("msgpack", data)` (JsonPlusSerializer's bytes), `("msgpack-zstd",
+    /// frame)` with `compression="zstd"`, or `("pickle", data)` with `pickle_fallback`. Raises
+    /// `fast_serde.EncodeError` (a `TypeError`) naming the type and path of a value that cannot
+    /// be written.
     fn dumps_typed<'py>(
         &self,
         py: Python<'py>,
@@ -318,7 +325,12 @@ impl TypedBinding {
         out
     }
 
-    /// `FastSerializer.loads_typed(data)` (see [`loads_typed_o`]).
+    /// loads_typed(data, /) -> Any
+    ///
+    /// `FastSerializer.loads_typed(data)` for `data = (type_tag, bytes)`: the object the parent
+    /// reads (see the module docs for what is read here and what goes to the Python method).
+    /// Raises what the parent raises; malformed MessagePack raises `fast_serde.DecodeError` (a
+    /// `ValueError`) with the byte offset.
     fn loads_typed(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         let start = timing_start();
         if let Some(out) = self.loads_native(py, data) {
@@ -329,44 +341,6 @@ impl TypedBinding {
         // Counted (and timed) by the Python method's decorator.
         let (owner, slow_loads) = self.slow(py)?;
         slow_loads.call1(py, (owner, data))
-    }
-}
-
-#[pymethods]
-impl TypedBinding {
-    /// methods() -> tuple[Callable[[Any], tuple[str, bytes]], Callable[[tuple[str, bytes]], Any]]
-    ///
-    /// `(dumps_typed, loads_typed)`: this binding's two methods as built-in functions taking
-    /// one positional argument (`METH_O`: no argument parsing between the caller and the
-    /// codec), each with the binding as `__self__`.
-    ///
-    /// * `dumps_typed(obj) -> (type_tag, bytes)`: `FastSerializer.dumps_typed(obj)`, natively:
-    ///   `("null", b"")`, `("bytes", obj)`, `("bytearray", obj)`, `("msgpack", data)`
-    ///   (JsonPlusSerializer's bytes), `("msgpack-zstd", frame)` with `compression="zstd"`, or
-    ///   `("pickle", data)` with `pickle_fallback`. Raises `fast_serde.EncodeError` (a
-    ///   `TypeError`) naming the type and path of a value that cannot be written.
-    /// * `loads_typed((type_tag, data)) -> Any`: the object the parent reads (the module docs
-    ///   say what is read here and what goes to the Python method). Raises what the parent
-    ///   raises; malformed MessagePack raises `fast_serde.DecodeError` (a `ValueError`) with
-    ///   the byte offset.
-    fn methods(slf: &Bound<'_, Self>) -> PyResult<(Py<PyAny>, Py<PyAny>)> {
-        let py = slf.py();
-        let new = |def: &'static MethodDef| -> PyResult<Py<PyAny>> {
-            // SAFETY: `def` is a static method definition CPython only reads; the new function
-            // takes its own reference to `slf`. A NULL result has the error set.
-            unsafe {
-                Bound::from_owned_ptr_or_err(
-                    py,
-                    ffi::PyCFunction_NewEx(
-                        std::ptr::addr_of!(def.0).cast_mut(),
-                        slf.as_ptr(),
-                        std::ptr::null_mut(),
-                    ),
-                )
-                .map(Bound::unbind)
-            }
-        };
-        Ok((new(&DUMPS_DEF)?, new(&LOADS_DEF)?))
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
@@ -386,92 +360,6 @@ impl TypedBinding {
     fn __clear__(&self) {
         let taken = self.slow.lock().unwrap_or_else(|e| e.into_inner()).take();
         drop(taken);
-    }
-}
-
-/// A `PyMethodDef` in a static: CPython only reads it (`PyCFunction_NewEx`).
-struct MethodDef(ffi::PyMethodDef);
-
-// SAFETY: the definition is immutable and its pointers are to static C strings and functions.
-unsafe impl Sync for MethodDef {}
-
-static DUMPS_DEF: MethodDef = MethodDef(ffi::PyMethodDef {
-    ml_name: c"dumps_typed".as_ptr(),
-    ml_meth: ffi::PyMethodDefPointer {
-        PyCFunction: dumps_typed_o,
-    },
-    ml_flags: ffi::METH_O,
-    ml_doc: c"dumps_typed(obj, /)\n--\n\nFastSerializer.dumps_typed(obj) -> (type_tag, bytes), natively (fast_serde._native.TypedBinding.methods).".as_ptr(),
-});
-
-static LOADS_DEF: MethodDef = MethodDef(ffi::PyMethodDef {
-    ml_name: c"loads_typed".as_ptr(),
-    ml_meth: ffi::PyMethodDefPointer {
-        PyCFunction: loads_typed_o,
-    },
-    ml_flags: ffi::METH_O,
-    ml_doc: c"loads_typed(data, /)\n--\n\nFastSerializer.loads_typed((type_tag, data)) -> Any, natively (fast_serde._native.TypedBinding.methods).".as_ptr(),
-});
-
-/// The `METH_O` entry of `dumps_typed`: `slf` is the binding, `arg` the object.
-unsafe extern "C" fn dumps_typed_o(
-    slf: *mut ffi::PyObject,
-    arg: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    // SAFETY: CPython calls a METH_O function attached, with `slf` the `__self__` given to
-    // PyCFunction_NewEx (a live TypedBinding, kept by the function object) and `arg` a
-    // borrowed, live argument.
-    unsafe {
-        entry(slf, |py, binding| {
-            let obj = Bound::from_borrowed_ptr(py, arg);
-            binding.dumps_typed(py, &obj).map(|t| t.into_ptr())
-        })
-    }
-}
-
-/// The `METH_O` entry of `loads_typed`: `slf` is the binding, `arg` the `(tag, data)` input.
-unsafe extern "C" fn loads_typed_o(
-    slf: *mut ffi::PyObject,
-    arg: *mut ffi::PyObject,
-) -> *mut ffi::PyObject {
-    // SAFETY: as in `dumps_typed_o`.
-    unsafe {
-        entry(slf, |py, binding| {
-            let data = Bound::from_borrowed_ptr(py, arg);
-            binding.loads_typed(py, &data).map(Py::into_ptr)
-        })
-    }
-}
-
-/// Run `f` on the binding `slf`, turning its error into the raised exception (NULL) and a Rust
-/// panic into `pyo3_runtime.PanicException`, so that no unwinding crosses into CPython.
-///
-/// # Safety
-/// Called attached, from a METH_O function whose `__self__` is `slf`, a live `TypedBinding`.
-unsafe fn entry(
-    slf: *mut ffi::PyObject,
-    f: impl FnOnce(Python<'_>, &TypedBinding) -> PyResult<*mut ffi::PyObject>,
-) -> *mut ffi::PyObject {
-    let py = crate::ffi::py();
-    // SAFETY (caller): `slf` is a live TypedBinding, borrowed for the call.
-    let binding =
-        unsafe { Bound::from_borrowed_ptr(py, slf).cast_into_unchecked::<TypedBinding>() };
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(py, binding.get())));
-    match result {
-        Ok(Ok(p)) => p,
-        Ok(Err(err)) => {
-            err.restore(py);
-            std::ptr::null_mut()
-        }
-        Err(payload) => {
-            let msg = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "panic in fast_serde's dumps_typed/loads_typed".to_owned());
-            pyo3::panic::PanicException::new_err(msg).restore(py);
-            std::ptr::null_mut()
-        }
     }
 }
 
