@@ -179,15 +179,17 @@ class FastSerializer(JsonPlusSerializer):
         codec, verdict = d.get("_codec"), d.get("_verdict")
         if codec is None or verdict is None or "_zstd" not in d:
             return
+        # Against the methods as defined below, not as looked up now: a method patched on the
+        # class (a test's spy, a monkeypatch) runs for the serializers made after the patch.
         cls = type(self)
-        dumps = verdict.dumps and cls.dumps_typed is FastSerializer.dumps_typed
-        loads = verdict.loads and cls.loads_typed is FastSerializer.loads_typed
+        dumps = verdict.dumps and cls.dumps_typed is _PYTHON_DUMPS_TYPED
+        loads = verdict.loads and cls.loads_typed is _PYTHON_LOADS_TYPED
         if not (dumps or loads):
             return
         zstd = self._zstd
         binding = codec.bind(
             self,
-            FastSerializer.loads_typed,
+            _PYTHON_LOADS_TYPED,
             msgpack=not self._custom_unpack_ext_hook,
             zstd=None
             if zstd is None
@@ -294,6 +296,11 @@ class FastSerializer(JsonPlusSerializer):
             if (json := _compat.json_reader(self._unpack_ext_hook)) is not None:
                 return self._codec.loads_json(data_, json[0], json[1])  # not *json: 10x the call
         return super().loads_typed(data)
+
+
+# FastSerializer's own Python methods, which _bind_native compares a class's with.
+_PYTHON_DUMPS_TYPED = FastSerializer.dumps_typed
+_PYTHON_LOADS_TYPED = FastSerializer.loads_typed
 
 
 def _check_allowed(allowed: Any, module: Any, name: Any) -> int:

@@ -298,3 +298,18 @@ def test_a_detached_method_keeps_its_serializer() -> None:
     assert dumps(len)[0] == "pickle"
     assert loads(("pickle", pickle.dumps([1]))) == [1]
     assert loads(("json", b"[2]")) == [2]
+
+
+def test_a_method_patched_on_the_class_runs_for_serializers_made_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    real = FastSerializer.dumps_typed
+
+    def spy(self: FastSerializer, obj: Any) -> tuple[str, bytes]:
+        calls.append("dumps")
+        return real(self, obj)
+
+    before = FastSerializer()
+    monkeypatch.setattr(FastSerializer, "dumps_typed", spy)
+    after = FastSerializer()
+    assert _is_bound(after) == (False, True)
+    assert after.dumps_typed(1) == before.dumps_typed(1) and calls == ["dumps"]
