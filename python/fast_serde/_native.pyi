@@ -12,6 +12,7 @@ __all__ = [
     "DEFAULT_MEMO_BYTES", "CPYTHON_LAYOUT",
     "zstd_compress", "zstd_decompress", "zstd_content_size", "ZSTD_DEFAULT_LEVEL", "ZSTD_MIN_LEVEL", "ZSTD_MAX_LEVEL",
     "ZSTD_DEFAULT_MAX_SIZE", "ZSTD_MAX_RATIO", "ZSTD_VERSION",
+    "TypedBinding", "typed_count", "typed_counts", "typed_time", "typed_timing",
 ]
 
 MAX_DEPTH: Final[int]
@@ -136,6 +137,22 @@ class LangGraphCodec:
         ext values become that hook's plain data; unusual payloads are handed to ``hook``.
         Raises DecodeError (with ``.offset``), and what ``hook`` raises."""
 
+    def bind(
+        self,
+        owner: Any,
+        slow_loads: Callable[[Any, Any], Any],
+        *,
+        msgpack: bool,
+        zstd: tuple[int, int, int] | None,
+        max_decompressed_bytes: int,
+    ) -> TypedBinding:
+        """The native ``dumps_typed``/``loads_typed`` of the FastSerializer ``owner`` over this
+        codec. ``slow_loads(owner, data)``: the Python ``loads_typed``, for every input the
+        binding does not read itself; ``msgpack``: whether ``"msgpack"``/``"msgpack-zstd"``
+        data is read natively (False with a custom ext hook); ``zstd``: ``(level, min_bytes,
+        max_bytes)`` of ``compression="zstd"`` or None; ``max_decompressed_bytes``: the largest
+        content size a frame may declare (bytes)."""
+
     def clear_cache(self) -> None:
         """Forget cached classes (after the allowlist changed) and the memo's entries."""
 
@@ -144,3 +161,31 @@ class LangGraphCodec:
 
     def set_memo_bytes(self, budget: int) -> None:
         """Set the memo's budget in bytes (0 turns it off and empties it)."""
+
+
+class TypedBinding:
+    """``FastSerializer.dumps_typed``/``loads_typed`` as native calls, made by
+    ``LangGraphCodec.bind`` (crates/fast-serde-core/src/langgraph/typed.rs)."""
+
+    def dumps_typed(self, obj: Any) -> tuple[str, bytes | bytearray]:
+        """``("null", b"")``, ``("bytes", obj)``, ``("bytearray", obj)``, ``("msgpack", data)``,
+        ``("msgpack-zstd", frame)`` or ``("pickle", data)``. Raises EncodeError."""
+
+    def loads_typed(self, data: tuple[str, Any]) -> Any:
+        """The object JsonPlusSerializer's ``loads_typed`` returns; inputs other than the native
+        tags go to the Python method. Raises what it raises, DecodeError for bad MessagePack."""
+
+
+def typed_count(index: int) -> None:
+    """Add one to ``stats()`` counter ``index``: 0 dumps, 1 dumps_fallback, 2 loads, 3
+    loads_fallback. Raises IndexError for another index."""
+
+def typed_counts() -> tuple[int, int, int, int, int, int]:
+    """``(dumps, dumps_fallback, loads, loads_fallback, dumps_ns, loads_ns)`` since the process
+    started: calls, and nanoseconds inside them while timing."""
+
+def typed_time(slot: int, ns: int) -> None:
+    """Add ``ns`` nanoseconds to slot 0 (dumps_typed) or 1 (loads_typed). Raises IndexError."""
+
+def typed_timing(on: bool) -> None:
+    """Switch the native methods' timing on or off."""

@@ -34,6 +34,12 @@ __all__ = ["DEFAULT_MEMO_BYTES", "FastSerializer"]
 
 _EMPTY_BYTES = b""
 
+# Attributes of a FastSerializer that are not its state (__getstate__): the native codec, the
+# probe's verdict, and the native methods bound to the instance (_bind_native).
+_NOT_STATE = ("_codec", "_verdict", "_native", "dumps_typed", "loads_typed")
+
+_MAX_SIZE = 2**64 - 1  # sizes handed to the codec are u64 / usize
+
 DEFAULT_MEMO_BYTES = _native.DEFAULT_MEMO_BYTES  # crates/fast-serde-core/src/langgraph/memo.rs
 
 # `resolve` answers, read by the native codec (crates/fast-serde-core/src/langgraph/classes.rs).
@@ -101,6 +107,14 @@ class FastSerializer(JsonPlusSerializer):
     (a ``ValueError``) with the byte offset, and so does a zstd frame that is refused (its
     reason in the message).
 
+    On each instance, ``dumps_typed`` and ``loads_typed`` are built-in functions bound by
+    ``_bind_native`` (``_native.TypedBinding``, crates/fast-serde-core/src/langgraph/typed.rs):
+    a saver's call reaches the codec with no Python frame in between, with the results and
+    exceptions of the methods below, which stay for subclasses that override them (their
+    override runs, and ``super()`` reaches these), for a side the probe sent to the parent, and
+    for the inputs the native ``loads_typed`` hands back (``json``, ``pickle``, unknown tags,
+    malformed ``data``, a custom ext hook).
+
     Only an ``Exception`` raised by user code (validators, constructors, ``model_dump``, imports)
     takes the parent's fallbacks; KeyboardInterrupt, SystemExit and GeneratorExit propagate
     unchanged from both methods. ``copy.copy``/``copy.deepcopy``/``pickle`` give an independent
@@ -134,9 +148,58 @@ class FastSerializer(JsonPlusSerializer):
         # On a release outside the verified list, the first construction probes it (_probe).
         self._native = _probe.verdict(FastSerializer)
         self._codec = self._make_codec()
+        # Binds the native dumps_typed/loads_typed (_bind_native).
         self._set_compression(
             compression, compression_level, compression_min_bytes, max_decompressed_bytes
         )
+
+    @property
+    def _native(self) -> _probe.Verdict:
+        """The probe's verdict (``_probe.Verdict``): whether ``dumps_typed``/``loads_typed`` run
+        natively or hand everything to the parent. Setting it binds the methods anew."""
+        return self.__dict__["_verdict"]  # type: ignore[no-any-return]
+
+    @_native.setter
+    def _native(self, verdict: _probe.Verdict) -> None:
+        self.__dict__["_verdict"] = verdict
+        self._bind_native()
+
+    def _bind_native(self) -> None:
+        """Set this instance's ``dumps_typed``/``loads_typed`` attributes to the native methods
+        of a ``_native.TypedBinding`` over its codec (``LangGraphCodec.bind``,
+        crates/fast-serde-core/src/langgraph/typed.rs), so a saver's ``serde.dumps_typed(x)``
+        reaches the codec with no Python frame in between. Each side is bound only where the
+        probe's verdict lets it run natively and ``type(self)`` does not override the method (a
+        subclass's override, and its ``super()`` calls, run as written); otherwise the class
+        methods below run. Called again whenever the settings it reads change (the verdict,
+        the codec, compression), and a no-op until they are all set."""
+        d = self.__dict__
+        d.pop("dumps_typed", None)
+        d.pop("loads_typed", None)
+        codec, verdict = d.get("_codec"), d.get("_verdict")
+        if codec is None or verdict is None or "_zstd" not in d:
+            return
+        # Against the methods as defined below, not as looked up now: a method patched on the
+        # class (a test's spy, a monkeypatch) runs for the serializers made after the patch.
+        cls = type(self)
+        dumps = verdict.dumps and cls.dumps_typed is _PYTHON_DUMPS_TYPED
+        loads = verdict.loads and cls.loads_typed is _PYTHON_LOADS_TYPED
+        if not (dumps or loads):
+            return
+        zstd = self._zstd
+        binding = codec.bind(
+            self,
+            _PYTHON_LOADS_TYPED,
+            msgpack=not self._custom_unpack_ext_hook,
+            zstd=None
+            if zstd is None
+            else (zstd.level, zstd.min_bytes, min(zstd.max_bytes, _MAX_SIZE)),
+            max_decompressed_bytes=min(self.max_decompressed_bytes, _MAX_SIZE),
+        )
+        if dumps:
+            d["dumps_typed"] = binding.dumps_typed
+        if loads:
+            d["loads_typed"] = binding.loads_typed
 
     def _set_compression(
         self,
@@ -151,6 +214,7 @@ class FastSerializer(JsonPlusSerializer):
             compression, compression_level, compression_min_bytes, max_decompressed_bytes
         )
         self.compression = None if self._zstd is None else compression
+        self._bind_native()
 
     def _make_codec(self) -> LangGraphCodec:
         # Module-level callables bound to the allowlist, never to self: no reference cycle.
@@ -171,26 +235,28 @@ class FastSerializer(JsonPlusSerializer):
     def __getstate__(self) -> dict[str, Any]:
         """The state ``copy.copy``, ``copy.deepcopy`` and ``pickle`` take: every attribute (the
         parent's settings, ``validate_models``, ``memo_bytes``) but the native codec and the
-        process's probe verdict, which ``__setstate__`` makes anew. A copy is an independent
+        process's probe verdict and the native methods bound to this instance, which
+        ``__setstate__`` makes anew. A copy is an independent
         serializer with the same settings; its memo starts empty. ``pickle`` succeeds exactly
         when it does for a ``JsonPlusSerializer`` of the same arguments (the parent's own ext
         hook, a local function, pickles only when ``__unpack_ext_hook__`` was given one that does).
         """
         state = self.__dict__.copy()
-        state.pop("_codec", None)
-        state.pop("_native", None)
+        for name in _NOT_STATE:
+            state.pop(name, None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._native = _probe.verdict(FastSerializer)
         self._codec = self._make_codec()
+        self._native = _probe.verdict(FastSerializer)  # binds the native methods to this copy
 
     def with_msgpack_allowlist(self, extra_allowlist: Any) -> FastSerializer:
         """Return a FastSerializer with the allowlist merged (as the parent does)."""
         clone = super().with_msgpack_allowlist(extra_allowlist)
         if clone is not self:
             clone._codec = clone._make_codec()
+            clone._bind_native()  # to the clone's codec, not the original's
         return clone  # type: ignore[return-value]
 
     def memo_stats(self) -> dict[str, int]:
@@ -230,6 +296,11 @@ class FastSerializer(JsonPlusSerializer):
             if (json := _compat.json_reader(self._unpack_ext_hook)) is not None:
                 return self._codec.loads_json(data_, json[0], json[1])  # not *json: 10x the call
         return super().loads_typed(data)
+
+
+# FastSerializer's own Python methods, which _bind_native compares a class's with.
+_PYTHON_DUMPS_TYPED = FastSerializer.dumps_typed
+_PYTHON_LOADS_TYPED = FastSerializer.loads_typed
 
 
 def _check_allowed(allowed: Any, module: Any, name: Any) -> int:

@@ -6,51 +6,41 @@ Read them with :func:`fast_serde.langgraph.stats`; they count every ``FastSerial
 process (the stock savers' shared one after ``install()``, LangGraph Server's serializer, and any
 created by hand), from import or from the last :func:`reset_stats`.
 
-Cost: counting is one ``next()`` on an ``itertools.count`` per call (atomic under the GIL, about
-10 ns); timing, when switched on, adds two ``perf_counter_ns()`` calls and a lock (about 0.3 µs per
-call on the benchmark machine), which is why it is off unless asked for.
+Cost: the counters are atomics in the native module (crates/fast-serde-core/src/langgraph/
+typed.rs), added to by FastSerializer's native ``dumps_typed``/``loads_typed`` themselves (one
+relaxed atomic add, a few ns) and by its Python methods through ``_native.typed_count``. Timing,
+when switched on, adds two clock reads per call (natively, or ``perf_counter_ns()`` on the
+Python paths), which is why it is off unless asked for.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
 import threading
 from time import perf_counter_ns
 from typing import Any, Callable, TypeVar
 
+from fast_serde import _native
 from fast_serde.langgraph import _compat, _compression
 
 __all__ = ["stats", "reset_stats", "counted_dumps", "counted_loads"]
 
-# The tags loads_typed reads natively (a zstd frame holds a "msgpack" document).
+# The tags loads_typed reads natively (a zstd frame holds a "msgpack" document) and those it
+# answers without reading anything.
 _NATIVE_TAGS = frozenset({"msgpack", _compression.TAG})
+_PLAIN_TAGS = frozenset({"null", "bytes", "bytearray"})
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 _NAMES = ("dumps", "dumps_fallback", "loads", "loads_fallback")
+_DUMPS, _DUMPS_FALLBACK, _LOADS, _LOADS_FALLBACK = range(4)
 
 _lock = threading.Lock()
-# One itertools.count per counter: `next(counter)` is a single C call, so concurrent calls never
-# lose a count. `stats()` reads a counter with `next()` too and subtracts its own reads.
-_counters = {name: itertools.count() for name in _NAMES}
-_reads = dict.fromkeys(_NAMES, 0)  # next() calls made by stats() itself, per counter
-_base = dict.fromkeys(_NAMES, 0)  # values at the last reset_stats()
-_dumps_native = _counters["dumps"]
-_dumps_fallback = _counters["dumps_fallback"]
-_loads_native = _counters["loads"]
-_loads_fallback = _counters["loads_fallback"]
-
+# The native counters' values at the last reset_stats(): the four of _NAMES, then the
+# nanoseconds of dumps and of loads (_native.typed_counts()).
+_base: tuple[int, ...] = _native.typed_counts()
+_count = _native.typed_count
 _timing = False
-_ns = [0, 0]  # dumps, loads: nanoseconds inside the calls while timing (under _lock)
-
-
-def _read(name: str) -> int:
-    # Caller holds _lock. next() returns the number of earlier next() calls: counted calls plus
-    # this function's earlier reads.
-    value = next(_counters[name]) - _reads[name]
-    _reads[name] += 1
-    return value
 
 
 def stats() -> dict[str, Any]:
@@ -65,12 +55,13 @@ def stats() -> dict[str, Any]:
           value was not MessagePack-serializable, so the call returned ``("pickle", ...)``
           (``pickle_fallback=True``) or raised (LangGraph Server then writes it with cloudpickle),
           or, on an unverified release whose probe found other bytes, JsonPlusSerializer wrote it.
-        * ``"loads"`` (int): ``loads_typed`` calls on ``"msgpack"`` (or ``"msgpack-zstd"``)
-          data, read natively.
+        * ``"loads"`` (int): ``loads_typed`` calls answered by FastSerializer itself:
+          ``"msgpack"`` (or ``"msgpack-zstd"``) data read natively, and the ``"null"``,
+          ``"bytes"`` and ``"bytearray"`` tags.
         * ``"loads_fallback"`` (int): ``loads_typed`` calls handed to JsonPlusSerializer's own code:
-          other tags (``null``, ``bytes``, ``json``, ``pickle``), a serializer built with an
-          ``__unpack_ext_hook__`` other than ``_msgpack_ext_hook_to_json`` (which LangGraph
-          Server's state and history endpoints use, read natively), or, on an
+          other tags (``json``, ``pickle``, an unknown tag, malformed ``data``), a serializer
+          built with an ``__unpack_ext_hook__`` other than ``_msgpack_ext_hook_to_json`` (which
+          LangGraph Server's state and history endpoints use, read natively), or, on an
           unverified release whose probe found other objects, every read.
         * ``"timing"`` (bool): whether the two next keys are being measured
           (``reset_stats(timing=True)``).
@@ -79,10 +70,11 @@ def stats() -> dict[str, Any]:
           never was.
     """
     with _lock:
-        out: dict[str, Any] = {name: _read(name) - _base[name] for name in _NAMES}
+        now = _native.typed_counts()
+        out: dict[str, Any] = {name: now[i] - _base[i] for i, name in enumerate(_NAMES)}
         out["timing"] = _timing
-        out["dumps_seconds"] = _ns[0] / 1e9
-        out["loads_seconds"] = _ns[1] / 1e9
+        out["dumps_seconds"] = (now[4] - _base[4]) / 1e9
+        out["loads_seconds"] = (now[5] - _base[5]) / 1e9
     return out
 
 
@@ -90,18 +82,17 @@ def reset_stats(*, timing: bool = False) -> None:
     """Set every counter of :func:`stats` back to zero, and switch timing on or off.
 
     Args:
-        timing: ``True`` measures ``dumps_seconds``/``loads_seconds`` from now on (about 0.3 µs
-            more per call); ``False`` (default) stops measuring.
+        timing: ``True`` measures ``dumps_seconds``/``loads_seconds`` from now on (two clock
+            reads more per call); ``False`` (default) stops measuring.
 
     Returns:
         None. Thread-safe; a call running concurrently is counted before or after the reset.
     """
-    global _timing
+    global _timing, _base
     with _lock:
-        for name in _NAMES:
-            _base[name] = _read(name)
-        _ns[0] = _ns[1] = 0
         _timing = bool(timing)
+        _native.typed_timing(_timing)
+        _base = _native.typed_counts()
 
 
 def counted_dumps(method: _F) -> _F:
@@ -115,24 +106,25 @@ def counted_dumps(method: _F) -> _F:
         try:
             result = method(self, obj)
         except BaseException:
-            next(_dumps_fallback)
+            _count(_DUMPS_FALLBACK)
             raise
         finally:
             if start:
-                _add(0, perf_counter_ns() - start)
+                _native.typed_time(0, perf_counter_ns() - start)
         native = self._native.dumps and result[0] != "pickle"
-        next(_dumps_native if native else _dumps_fallback)
+        _count(_DUMPS if native else _DUMPS_FALLBACK)
         return result
 
     return dumps_typed  # type: ignore[return-value]
 
 
 def counted_loads(method: _F) -> _F:
-    """Decorate ``FastSerializer.loads_typed``: count the call as native when it reads
-    ``"msgpack"`` data without a custom ext hook (or with ``_msgpack_ext_hook_to_json``,
-    ``_compat.json_reader``) on a release the probe let read natively (the
-    condition under which ``loads_typed`` runs the native reader), else as a fallback, and, while timing, its time. Results and exceptions
-    pass through unchanged."""
+    """Decorate ``FastSerializer.loads_typed`` (its Python path: subclasses, a custom ext hook,
+    the inputs the native method hands back): count the call as native when FastSerializer
+    answers it itself — ``"msgpack"``/``"msgpack-zstd"`` data without a custom ext hook (or with
+    ``_msgpack_ext_hook_to_json``, ``_compat.json_reader``), or a ``"null"``/``"bytes"``/
+    ``"bytearray"`` tag — on a release the probe let read natively, else as a fallback, and,
+    while timing, its time. Results and exceptions pass through unchanged."""
 
     @functools.wraps(method)
     def loads_typed(self: Any, data: tuple[str, bytes]) -> Any:
@@ -141,23 +133,20 @@ def counted_loads(method: _F) -> _F:
             return method(self, data)
         finally:
             if start:
-                _add(1, perf_counter_ns() - start)
-            next(_loads_native if _reads_natively(self, data) else _loads_fallback)
+                _native.typed_time(1, perf_counter_ns() - start)
+            _count(_LOADS if _reads_natively(self, data) else _LOADS_FALLBACK)
 
     return loads_typed  # type: ignore[return-value]
-
-
-def _add(slot: int, elapsed: int) -> None:
-    with _lock:
-        _ns[slot] += elapsed
 
 
 def _reads_natively(serializer: Any, data: Any) -> bool:
     # Checked after the call, so that a malformed ``data`` raises what loads_typed raises.
     try:
-        return (
-            data[0] in _NATIVE_TAGS
-            and serializer._native.loads
+        tag = data[0]
+        if not serializer._native.loads:
+            return False
+        return tag in _PLAIN_TAGS or (
+            tag in _NATIVE_TAGS
             and (
                 not serializer._custom_unpack_ext_hook
                 or _compat.json_reader(serializer._unpack_ext_hook) is not None

@@ -12,6 +12,7 @@
 use super::classes::ClassCache;
 use super::encode::LangGraph;
 use super::json::JsonHook;
+use super::typed::{TypedBinding, ZstdWrite};
 use crate::decode::{with_key_cache, ExtHandler, Reader};
 use crate::encode::Encoder;
 use crate::langgraph::memo::{Memo, DEFAULT_MEMO_BYTES};
@@ -108,11 +109,7 @@ impl LangGraphCodec {
         py: Python<'py>,
         obj: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        let fallback = self.fallback.as_ptr();
-        let inspect = self.inspect.as_ptr();
-        write_bytes(py, |buf| {
-            Encoder::new(buf, LangGraph { fallback, inspect }).walk(obj.as_ptr(), 0)
-        })
+        self.encode(py, obj)
     }
 
     /// The object `ormsgpack.unpackb(data, ext_hook=parent_hook, option=OPT_NON_STR_KEYS)` gives.
@@ -147,6 +144,43 @@ impl LangGraphCodec {
         read_document(py, data, &handler)
     }
 
+    /// The native `dumps_typed`/`loads_typed` of the serializer `owner` over this codec
+    /// (typed.rs), which `FastSerializer` binds as instance attributes.
+    ///
+    /// * `slow_loads(owner, data)`: `FastSerializer.loads_typed` as written in Python, called for
+    ///   every input the binding does not read itself (other tags, a `data` that is no exact
+    ///   2-tuple with an exact `str` tag), so results and exceptions are that method's.
+    /// * `msgpack`: whether `"msgpack"`/`"msgpack-zstd"` data is read here (False with a custom
+    ///   `__unpack_ext_hook__`: then `slow_loads` reads it).
+    /// * `zstd`: `(level, min_bytes, max_bytes)` of `compression="zstd"`, or None.
+    /// * `max_decompressed_bytes`: the largest content size a `"msgpack-zstd"` frame may declare.
+    ///
+    /// The binding keeps `owner` (for `pickle_fallback` and `slow_loads`) and tells the cyclic
+    /// GC so, as `owner` holds the binding's methods.
+    #[pyo3(signature = (owner, slow_loads, *, msgpack, zstd, max_decompressed_bytes))]
+    fn bind(
+        slf: &Bound<'_, Self>,
+        owner: Py<PyAny>,
+        slow_loads: Py<PyAny>,
+        msgpack: bool,
+        zstd: Option<(i32, usize, usize)>,
+        max_decompressed_bytes: u64,
+    ) -> TypedBinding {
+        TypedBinding::new(
+            slf.py(),
+            slf.clone().unbind(),
+            owner,
+            slow_loads,
+            msgpack,
+            zstd.map(|(level, min_bytes, max_bytes)| ZstdWrite {
+                level,
+                min_bytes,
+                max_bytes,
+            }),
+            max_decompressed_bytes,
+        )
+    }
+
     /// Forget cached classes (after the allowlist changed) and the memo's entries.
     fn clear_cache(&self) {
         let old = std::mem::take(&mut *self.classes.lock().unwrap_or_else(|e| e.into_inner()));
@@ -173,6 +207,21 @@ impl LangGraphCodec {
     /// Set the memo's budget in bytes (0 turns it off and empties it).
     fn set_memo_bytes(&self, budget: usize) {
         self.memo.set_budget(budget);
+    }
+}
+
+impl LangGraphCodec {
+    /// `_msgpack_enc(obj)`'s bytes (see `dumps`).
+    pub(crate) fn encode<'py>(
+        &self,
+        py: Python<'py>,
+        obj: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let fallback = self.fallback.as_ptr();
+        let inspect = self.inspect.as_ptr();
+        write_bytes(py, |buf| {
+            Encoder::new(buf, LangGraph { fallback, inspect }).walk(obj.as_ptr(), 0)
+        })
     }
 }
 
@@ -213,20 +262,34 @@ fn check_input(data: &Bound<'_, PyAny>) -> PyResult<()> {
 
 /// One document from `data` (checked as ormsgpack checks it, [`check_input`]), ext values read
 /// by `ext`.
-fn read_document(
+pub(crate) fn read_document(
     py: Python<'_>,
     data: &Bound<'_, PyAny>,
     ext: &dyn ExtHandler,
 ) -> PyResult<Py<PyAny>> {
+    let p = data.as_ptr();
+    // SAFETY: a type check on a live object.
+    if unsafe { pyo3::ffi::PyBytes_CheckExact(p) } != 0 {
+        // SAFETY: `data` is an exact `bytes`, immutable, and outlives the borrow (the caller
+        // holds it for the whole call).
+        return read_slice(py, unsafe { crate::ffi::bytes_slice(p) }, ext);
+    }
     check_input(data)?;
-    buffer::with_bytes(data, |bytes| {
-        with_key_cache(|keys| {
-            let mut r = Reader::new(bytes, 0, keys, ext);
-            match r.read_document() {
-                // SAFETY: `read_document` returns a new reference.
-                Ok(p) => Ok(unsafe { Bound::from_owned_ptr(py, p).unbind() }),
-                Err(e) => Err((*e).into_pyerr(py)),
-            }
-        })
+    buffer::with_bytes(data, |bytes| read_slice(py, bytes, ext))
+}
+
+/// One document from `bytes`, ext values read by `ext`; offsets in errors are into `bytes`.
+pub(crate) fn read_slice(
+    py: Python<'_>,
+    bytes: &[u8],
+    ext: &dyn ExtHandler,
+) -> PyResult<Py<PyAny>> {
+    with_key_cache(|keys| {
+        let mut r = Reader::new(bytes, 0, keys, ext);
+        match r.read_document() {
+            // SAFETY: `read_document` returns a new reference.
+            Ok(p) => Ok(unsafe { Bound::from_owned_ptr(py, p).unbind() }),
+            Err(e) => Err((*e).into_pyerr(py)),
+        }
     })
 }

@@ -7,6 +7,8 @@
 //! * `encode`, `model`: the walker's LangGraph mode, written by the plans (model: pydantic v2).
 //! * `decode`, `classes`: the reader's ext handler and its allowlisted class cache.
 //! * `trusted`, `memo`, `copy`: restore without validation, and the memo of validated models.
+//! * `typed`: `FastSerializer.dumps_typed`/`loads_typed` as native calls (`TypedBinding`), and
+//!   the counters of `stats()`.
 //! * `codec`: [`LangGraphCodec`], the `#[pyclass]`.
 
 mod classes;
@@ -21,6 +23,7 @@ mod memo;
 mod model;
 mod plan;
 mod trusted;
+mod typed;
 
 pub(crate) use codec::LangGraphCodec;
 pub(crate) use encode::instance_dict;
@@ -30,7 +33,8 @@ use pyo3::types::PyDict;
 
 /// Add the constants Python reads instead of repeating numbers: `PLAN_KINDS` (name -> value of
 /// every `PlanKind`), `PLAN_FLAGS`, `EXT_CODES` (name -> ext code), the `RESOLVED_*` answers of
-/// `resolve` and `DEFAULT_MEMO_BYTES`.
+/// `resolve` and `DEFAULT_MEMO_BYTES`; the class `TypedBinding` and the counters' functions
+/// (`typed_count`, `typed_counts`, `typed_time`, `typed_timing`).
 pub(crate) fn export(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     let kinds = PyDict::new(py);
@@ -53,5 +57,10 @@ pub(crate) fn export(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("RESOLVED_BLOCKED", codec::RESOLVED_BLOCKED)?;
     m.add("RESOLVED_FIXED", codec::RESOLVED_FIXED)?;
     m.add("DEFAULT_MEMO_BYTES", memo::DEFAULT_MEMO_BYTES)?;
+    m.add_class::<typed::TypedBinding>()?;
+    m.add_function(wrap_pyfunction!(typed::typed_count, m)?)?;
+    m.add_function(wrap_pyfunction!(typed::typed_counts, m)?)?;
+    m.add_function(wrap_pyfunction!(typed::typed_time, m)?)?;
+    m.add_function(wrap_pyfunction!(typed::typed_timing, m)?)?;
     Ok(())
 }
