@@ -105,9 +105,9 @@ bench-storage: build
 clean:
 	rm -rf $(VENV) .venv-lgc-* .venv-latest .venv-3.* target
 
-# Release wheels: manylinux2014 per CPython 3.10-3.13 (zig linker) and the sdist, each wheel
-# installed into a fresh venv of its Python with fast-serde[langgraph] and every module imported
-# (scripts/wheels.sh); .ci/run runs it.
+# Release wheels: manylinux2014 per CPython 3.10-3.15 (zig linker; 3.14/3.15 built inside the sid
+# root when the machine has neither) and the sdist, each wheel installed into a fresh venv of its
+# Python with fast-serde[langgraph] and every module imported (scripts/wheels.sh); .ci/run runs it.
 wheels: $(STAMP)
 	VENV=$(VENV) scripts/wheels.sh
 

@@ -8,15 +8,19 @@ bytes and loaded objects are checked exactly as `make bench` checks them
 (`benches.compare.timing.build_contenders`, which raises on any difference); then each pair is
 sampled alternately, in a seeded shuffled order every round, the cyclic GC disabled during each
 sample for both sides alike (`benches.compare.timing.time_pair`). Prints one JSON line:
-``{"size": "200k", "rounds": N, "bytes_identical": true, "dumps_typed": B/A, "loads_typed": B/A}``
-where B/A is JsonPlusSerializer's median time per call over FastSerializer's (how many times
-faster). Exit status 1 (and ``"bytes_identical": false`` with the reason) on a difference.
+``{"size": "200k", "rounds": N, "bytes_identical": true, "dumps_typed": B/A, "loads_typed": B/A,
+"python": "3.X.Y", "cpython_layout": bool}`` where B/A is JsonPlusSerializer's median time per
+call over FastSerializer's (how many times faster) and ``cpython_layout`` is
+``fast_serde._native.CPYTHON_LAYOUT`` (whether this build reads CPython's private str and dict
+layouts in place). Exit status 1 (and ``"bytes_identical": false`` with the reason) on a
+difference.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import platform
 import sys
 from pathlib import Path
 
@@ -26,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from tqdm import tqdm  # noqa: E402
 
 from benches.compare.timing import Mismatch, build_contenders, time_pair  # noqa: E402
+from fast_serde._native import CPYTHON_LAYOUT  # noqa: E402
 
 SIZE = "200k"
 PAIRS = (
@@ -51,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         by_name[b].calibrate(0.0)
         fast, ref = time_pair(label, SIZE, by_name[a], by_name[b], args.rounds, bar)
         result[label] = round(ref / fast, 2)
+    result["python"] = platform.python_version()
+    result["cpython_layout"] = CPYTHON_LAYOUT
     print(json.dumps(result))
     return 0
 

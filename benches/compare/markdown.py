@@ -20,6 +20,7 @@ EXPLANATION_START = "<!-- explanation:start -->"
 EXPLANATION_END = "<!-- explanation:end -->"
 SERVER_START, SERVER_END = "<!-- bench-server:begin -->", "<!-- bench-server:end -->"
 CORPORA_START, CORPORA_END = "<!-- corpora:begin -->", "<!-- corpora:end -->"
+MATRIX_START, MATRIX_END = "<!-- matrix:begin -->", "<!-- matrix:end -->"
 
 
 def replace_block(begin: str, end: str, block: str) -> None:
@@ -183,5 +184,9 @@ def write_markdown(
     corpora = _existing_explanation(CORPORA_START, CORPORA_END)
     if corpora is not None:
         parts += [CORPORA_START, corpora, CORPORA_END, ""]
+    # The per-Python ratios (benches/matrix_ratios.py on every CPython 3.10-3.15), by hand.
+    matrix = _existing_explanation(MATRIX_START, MATRIX_END)
+    if matrix is not None:
+        parts += [MATRIX_START, matrix, MATRIX_END, ""]
     DOCS_MD.parent.mkdir(parents=True, exist_ok=True)
     DOCS_MD.write_text("\n".join(parts))

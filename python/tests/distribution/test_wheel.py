@@ -121,6 +121,37 @@ def test_wheel_contents(built):
     assert requires and all("extra ==" in line for line in requires), requires
 
 
+def _script_versions(script: str, variable: str) -> list[str]:
+    """The default minor versions of a script's ``${VARIABLE:-3.10 3.11 ...}``."""
+    text = (REPO_ROOT / "scripts" / script).read_text()
+    match = re.search(r"\$\{" + variable + r":-([0-9. ]+)\}", text)
+    assert match, (script, variable)
+    return match.group(1).split()
+
+
+@slow
+def test_wheel_metadata_names_the_pythons_tested_and_wheeled(built):
+    """The `Programming Language :: Python :: 3.X` classifiers are exactly the Pythons that
+    `make test-matrix` tests and `make wheels` builds for, from Requires-Python's lower bound."""
+    with zipfile.ZipFile(built["wheel"]) as wheel:
+        meta = next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
+        metadata = wheel.read(meta).decode()
+    classifiers = [line.split(":", 1)[1].strip() for line in metadata.splitlines()
+                   if line.startswith("Classifier:")]
+    minors = [c.rsplit(" :: ", 1)[1] for c in classifiers
+              if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c)]
+    tested = _script_versions("test_matrix.sh", "MATRIX_VERSIONS")
+    assert minors == tested == _script_versions("wheels.sh", "WHEEL_VERSIONS"), (minors, tested)
+    assert re.search(rf"^Requires-Python: >={re.escape(tested[0])}$", metadata, re.M), metadata
+    assert "License :: OSI Approved :: MIT License" in classifiers
+    assert "License :: OSI Approved :: Apache Software License" in classifiers
+    # Project-URL takes absolute URLs only (core metadata); none is declared until the
+    # repository has a public address.
+    for line in metadata.splitlines():
+        if line.startswith("Project-URL:"):
+            assert re.search(r", https://\S+$", line), line
+
+
 @slow
 def test_langgraph_extra_resolves_to_what_is_installed_here(built):
     """`pip install fast-serde[langgraph]` on this Python: every requirement of the extra whose
