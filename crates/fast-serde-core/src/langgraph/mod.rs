@@ -23,7 +23,6 @@ mod plan;
 mod trusted;
 
 pub(crate) use codec::LangGraphCodec;
-pub(crate) use encode::instance_dict;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
