@@ -29,13 +29,18 @@ def _git_revision() -> str:
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
             check=True,
         ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+        edited = subprocess.run(
+            ["git", "diff", "HEAD", "--name-only", "--", ".", ":!docs/benchmarks.*"], cwd=ROOT,
             capture_output=True, text=True, check=True,
-        ).stdout.strip()
-        return rev + (" (with uncommitted changes)" if dirty else "")
+        ).stdout.split()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+    if not edited:
+        return rev
+    # The measured tree is not a commit: name what differs from it, so a reader can tell
+    # whether the numbers are those of the commit that adds this report.
+    shown = ", ".join(edited[:6]) + (f" and {len(edited) - 6} more" if len(edited) > 6 else "")
+    return f"{rev}, with local edits to {shown}"
 
 
 def machine_info() -> dict[str, str]:

@@ -4,6 +4,7 @@
 //! `fast_serde.DecodeError`, a `ValueError`) is built once, at the boundary, by the `#[cold]`
 //! `into_pyerr` functions. The walker records the path only while an error unwinds.
 
+use crate::limits::{MAX_DEPTH, MAX_TOTAL_DEPTH, STACK_RED_ZONE};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
@@ -27,9 +28,9 @@ pub(crate) enum EncodeKind {
     Unsupported(Py<PyAny>),
     /// An int outside -2**63 .. 2**64-1.
     IntOverflow,
-    /// Containers nested deeper than [`crate::MAX_DEPTH`].
+    /// Containers nested deeper than [`MAX_DEPTH`].
     Depth,
-    /// Less than [`crate::STACK_RED_ZONE`] of the thread's stack left (see [`crate::stack_low`]).
+    /// Less than [`STACK_RED_ZONE`] of the thread's stack left (see [`crate::limits::stack_low`]).
     Stack,
     /// A str dict key with lone surrogates (ormsgpack refuses these too).
     SurrogateKey,
@@ -112,15 +113,14 @@ impl EncodeFailure {
             EncodeKind::Depth => (
                 format!(
                     "nesting deeper than {} levels (or {} across ext payloads) at {where_}",
-                    crate::MAX_DEPTH,
-                    crate::MAX_TOTAL_DEPTH
+                    MAX_DEPTH, MAX_TOTAL_DEPTH
                 ),
                 None,
             ),
             EncodeKind::Stack => (
                 format!(
                     "nesting too deep for this thread's stack (under {} KiB left) at {where_}",
-                    crate::STACK_RED_ZONE / 1024
+                    STACK_RED_ZONE / 1024
                 ),
                 None,
             ),
@@ -227,9 +227,9 @@ pub(crate) enum DecodeKind {
     Length(u64),
     Utf8,
     Depth,
-    /// Past [`crate::MAX_TOTAL_DEPTH`] across nested ext payloads: ends the whole read.
+    /// Past [`MAX_TOTAL_DEPTH`] across nested ext payloads: ends the whole read.
     TotalDepth,
-    /// Less than [`crate::STACK_RED_ZONE`] of the thread's stack left: ends the whole read.
+    /// Less than [`STACK_RED_ZONE`] of the thread's stack left: ends the whole read.
     Stack,
     Trailing,
     UnhashableKey,
@@ -295,17 +295,14 @@ impl DecodeFailure {
                 format!("declared length {n} exceeds the bytes left at byte {off}")
             }
             DecodeKind::Utf8 => format!("invalid UTF-8 in str at byte {off}"),
-            DecodeKind::Depth => format!(
-                "nesting deeper than {} levels at byte {off}",
-                crate::MAX_DEPTH
-            ),
+            DecodeKind::Depth => format!("nesting deeper than {} levels at byte {off}", MAX_DEPTH),
             DecodeKind::TotalDepth => format!(
                 "nesting deeper than {} levels across ext payloads at byte {off}",
-                crate::MAX_TOTAL_DEPTH
+                MAX_TOTAL_DEPTH
             ),
             DecodeKind::Stack => format!(
                 "nesting too deep for this thread's stack (under {} KiB left) at byte {off}",
-                crate::STACK_RED_ZONE / 1024
+                STACK_RED_ZONE / 1024
             ),
             DecodeKind::Trailing => format!("trailing bytes after the value at byte {off}"),
             DecodeKind::UnhashableKey => format!("unhashable map key at byte {off}"),

@@ -4,7 +4,9 @@
 //!
 //! `fast-serde-py` only registers what [`register`] lists; all behaviour lives here.
 //!
-//! * `ffi/`: owned references, `py()`, byte views, dict iteration, type refs, weak classes.
+//! * `limits`: how deep a walk or a read may nest, and the stack it must leave free.
+//! * `ffi/`: owned references, `py()`, byte views, dict iteration, type refs, weak classes, and
+//!   object helpers (an instance's `__dict__`, a module attribute, a class's version tag).
 //! * `msgpack/`: the marker writer over `rmp` and the output `bytes` written in place.
 //! * `encode/`: the walker (`Encoder`): dispatch, scalars, containers.
 //! * `decode/`: the reader (`Reader`), its key cache and the `ExtHandler` trait.
@@ -20,38 +22,16 @@ mod encode;
 mod error;
 pub mod ffi;
 mod langgraph;
+mod limits;
 mod msgpack;
 
 use decode::{with_key_cache, PlainExt, Reader};
 use encode::{Encoder, Plain};
 use ffi::typeref;
+use limits::{MAX_DEPTH, MAX_TOTAL_DEPTH};
 use msgpack::buffer::{self, write_bytes};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyType};
-
-/// The deepest nesting of containers (arrays, maps, ext payloads) written or read. Deeper input
-/// raises `EncodeError` / `DecodeError`. 255 is ormsgpack's own limit, so whatever
-/// JsonPlusSerializer can write, fast-serde can write and read.
-pub(crate) const MAX_DEPTH: u32 = 255;
-
-/// The deepest nesting in all, counting the containers of every enclosing ext payload. In
-/// LangGraph's format each ext payload is packed on its own (so [`MAX_DEPTH`] applies per payload,
-/// as in JsonPlusSerializer); this bound keeps the native recursion, and so the stack, finite.
-pub(crate) const MAX_TOTAL_DEPTH: u32 = 2048;
-
-/// Stack (bytes) that must stay free below the walker and the reader. A thread started with a
-/// small stack (macOS gives threads 512 KiB) runs out long before [`MAX_TOTAL_DEPTH`]; past this
-/// line the walk raises `EncodeError` and the read `DecodeError` instead of overflowing.
-pub(crate) const STACK_RED_ZONE: usize = 64 * 1024;
-
-/// True when less than [`STACK_RED_ZONE`] of this thread's stack is left. Checked on entering
-/// each ext payload and every 8th container level (far less stack than the red zone apart).
-/// `stacker` reads the thread's stack bounds once per thread (pthread attributes); where it
-/// cannot tell, this is false and [`MAX_TOTAL_DEPTH`] alone bounds the recursion.
-#[inline]
-pub(crate) fn stack_low() -> bool {
-    stacker::remaining_stack().is_some_and(|left| left < STACK_RED_ZONE)
-}
 
 /// dumps(obj, /, *, default=None) -> bytes
 ///
@@ -116,7 +96,7 @@ pub fn loads(
 /// `fast_serde.langgraph._plans.encode_plan`, which must not change the object it inspects.
 #[pyfunction]
 fn instance_dict(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyAny>>> {
-    match langgraph::instance_dict(obj.as_ptr()) {
+    match ffi::object::instance_dict(obj.as_ptr()) {
         // SAFETY: a new reference, handed to a Py that owns it.
         Ok(Some(d)) => Ok(Some(unsafe { Bound::from_owned_ptr(py, d) }.unbind())),
         Ok(None) => Ok(None),

@@ -46,21 +46,16 @@ from typing import Any
 
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from fast_serde import _startup
+from fast_serde._import_hook import forget, is_importing, when_imported
+from fast_serde._watched import PINNING_MODULES
 from fast_serde.langgraph import _server
 from fast_serde.langgraph._serializer import FastSerializer
+from fast_serde.langgraph._undo import PATCHES
 
 __all__ = ["install", "uninstall"]
 
-_MISSING = object()
-
-# Modules whose global `JsonPlusSerializer` a saver's __init__ calls to pin a serializer.
-_PINNING_MODULES = ("langgraph.checkpoint.sqlite", "langgraph.checkpoint.sqlite.aio")
-
 _lock = threading.Lock()
-# (owner, attribute name, original value or _MISSING, value installed), in patch order;
-# None while not installed.
-_patches: list[tuple[Any, str, Any, Any]] | None = None
+_installed = False  # what was replaced is in _undo.PATCHES
 
 
 def install(
@@ -91,7 +86,7 @@ def install(
             is not installed. Missing optional savers (sqlite, aiosqlite) are skipped silently.
         ValueError, TypeError: invalid compression settings (nothing is patched).
     """
-    global _patches
+    global _installed
     settings = {
         name: value
         for name, value in (
@@ -103,7 +98,7 @@ def install(
         if value is not None
     }
     with _lock:
-        if _patches is not None:
+        if _installed:
             return
         # Imported here, not with this module: with FAST_SERDE_INSTALL set, the checkpoint
         # base's import runs install() (fast_serde._startup), which must not happen while
@@ -113,11 +108,11 @@ def install(
         planned: list[tuple[Any, str, Any]] = [
             (BaseCheckpointSaver, "serde", FastSerializer(**settings))
         ]
-        for name in _PINNING_MODULES:
-            if _startup.is_importing(name):
+        for name in PINNING_MODULES:
+            if is_importing(name):
                 # This install() runs inside that module's own import (it imported the checkpoint
                 # base, whose import ran install()): its global is bound later; patch it then.
-                _startup.when_imported(name, _pin_when_imported)
+                when_imported(name, _pin_when_imported)
                 continue
             try:
                 module = importlib.import_module(name)
@@ -128,23 +123,18 @@ def install(
             if module.__dict__.get("JsonPlusSerializer") is JsonPlusSerializer:
                 planned.append((module, "JsonPlusSerializer", FastSerializer))
 
-        applied = []
         for owner, attr, value in planned:
-            original = owner.__dict__.get(attr, _MISSING)
-            setattr(owner, attr, value)
-            applied.append((owner, attr, original, value))
-        _patches = applied
+            PATCHES.set(owner, attr, value)
+        _installed = True
         _server.install(settings)
 
 
 def _pin_when_imported(module: Any) -> None:
     """The pinning module's import has finished: patch its global as install() would have."""
-    global _patches
     with _lock:
-        if _patches is None or module.__dict__.get("JsonPlusSerializer") is not JsonPlusSerializer:
+        if not _installed or module.__dict__.get("JsonPlusSerializer") is not JsonPlusSerializer:
             return
-        module.JsonPlusSerializer = FastSerializer
-        _patches.append((module, "JsonPlusSerializer", JsonPlusSerializer, FastSerializer))
+        PATCHES.set(module, "JsonPlusSerializer", FastSerializer)
 
 
 def uninstall() -> None:
@@ -157,18 +147,12 @@ def uninstall() -> None:
     Returns:
         None.
     """
-    global _patches
+    global _installed
     with _lock:
-        if _patches is None:
+        if not _installed:
             return
-        for owner, attr, original, value in reversed(_patches):
-            if owner.__dict__.get(attr, _MISSING) is not value:
-                continue
-            if original is _MISSING:
-                delattr(owner, attr)
-            else:
-                setattr(owner, attr, original)
-        _patches = None
-        for name in _PINNING_MODULES:
-            _startup.forget(name, _pin_when_imported)
-        _server.uninstall()
+        _installed = False
+        for name in PINNING_MODULES:
+            forget(name, _pin_when_imported)
+        _server.uninstall()  # no server patch is added after this
+        PATCHES.undo()

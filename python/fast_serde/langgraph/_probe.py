@@ -15,10 +15,10 @@ plain data, it compares, on the installed parent:
 - statically: the parent's `_option` and its `EXT_*` codes with those the walker knows.
 
 Whatever differs then takes the parent's own path: a plan kind whose bytes differ is written by the
-parent's `_msgpack_enc` (`_plans.REJECTED_KINDS`); plain data, `_option` or anything unknown to
+parent's `_msgpack_enc` (`_plans.reject_kinds`); plain data, `_option` or anything unknown to
 the walker: every `dumps_typed` goes to the parent; any read that differs, or a new ext code:
 every `loads_typed` goes to the parent. One `RuntimeWarning` names the version and what fell back.
-While it runs, no plan is cached (`_plans.PROBING`), so no class keeps a native plan the verdict
+While it runs, no plan is cached (`_plans.probing`), so no class keeps a native plan the verdict
 rejects. The probe's log records (about its own classes) are kept from the parent's logger.
 """
 
@@ -153,7 +153,7 @@ def verdict(serializer: type) -> Verdict:
 
 def apply(v: Verdict) -> None:
     """Make `v` the process's verdict for the plans (the kinds written by the parent) and warn."""
-    _plans.REJECTED_KINDS = _plans.REJECTED_KINDS | v.kinds
+    _plans.reject_kinds(v.kinds)
     if v.problems:
         warnings.warn(
             f"fast-serde: langgraph-checkpoint {_compat.VERSION} is not a release fast-serde is "
@@ -174,12 +174,10 @@ def run(serializer: type) -> Verdict:
     logger = logging.getLogger(_JSONPLUS_LOGGER)
     own = _OwnRecords()
     logger.addFilter(own)
-    was_probing = _plans.PROBING
-    _plans.PROBING = True
     try:
-        dumps, loads, kinds, problems = _compare(jsonplus, serializer)
+        with _plans.probing():
+            dumps, loads, kinds, problems = _compare(jsonplus, serializer)
     finally:
-        _plans.PROBING = was_probing
         logger.removeFilter(own)
     return Verdict(dumps, loads, frozenset(kinds), tuple(problems), _time.perf_counter() - started)
 

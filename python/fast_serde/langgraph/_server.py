@@ -50,20 +50,19 @@ from typing import Any
 
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from fast_serde import _startup
+from fast_serde._import_hook import forget, when_imported
+from fast_serde._watched import SERVER_SERDE
 from fast_serde.langgraph._serializer import FastSerializer
+from fast_serde.langgraph._undo import PATCHES
 
 __all__ = ["VERIFIED_VERSIONS", "server_serializer_class"]
 
 VERIFIED_VERSIONS = frozenset({"0.16.7"})
 """``langgraph-api`` releases whose ``Serializer`` and call sites were read and tested."""
 
-_SERDE_MODULE = "langgraph_api.serde"
-_MISSING = object()
-
 _lock = threading.Lock()
 _wanted = False  # install() is in effect
-_patches: list[tuple[Any, str, Any, Any]] = []  # (owner, attribute, original, ours)
+_patched = False  # the server's serializer is replaced (recorded in _undo.PATCHES)
 _warned = False
 _settings: dict[str, Any] = {}  # install()'s compression arguments
 
@@ -108,19 +107,17 @@ def install(settings: dict[str, Any] | None = None) -> None:
     global _wanted, _settings
     _settings = dict(settings or {})
     _wanted = True
-    _startup.when_imported(_SERDE_MODULE, on_serde_imported)
+    when_imported(SERVER_SERDE, on_serde_imported)
 
 
 def uninstall() -> None:
-    """Called by ``_install.uninstall()``: put back what was patched."""
-    global _wanted
+    """Called by ``_install.uninstall()``: patch nothing more. ``_install.uninstall()`` then puts
+    back what was patched (``_undo.PATCHES``)."""
+    global _wanted, _patched
     _wanted = False
-    _startup.forget(_SERDE_MODULE, on_serde_imported)
+    forget(SERVER_SERDE, on_serde_imported)
     with _lock:
-        for owner, attr, original, ours in reversed(_patches):
-            if getattr(owner, attr, _MISSING) is ours:
-                setattr(owner, attr, original)
-        _patches.clear()
+        _patched = False
 
 
 def on_serde_imported(module: ModuleType) -> None:
@@ -132,9 +129,10 @@ def on_serde_imported(module: ModuleType) -> None:
     Returns:
         None. An unverified ``langgraph-api`` version warns once and patches nothing.
     """
+    global _patched
     server_cls = module.__dict__.get("Serializer")
     with _lock:
-        if not _wanted or _patches or server_cls is None:
+        if not _wanted or _patched or server_cls is None:
             return
     reason = _unverified(server_cls)
     if reason is not None:
@@ -142,26 +140,26 @@ def on_serde_imported(module: ModuleType) -> None:
         return
     ours = server_serializer_class(server_cls, _settings)
     with _lock:
-        if not _wanted or _patches:
+        if not _wanted or _patched:
             return
-        _patch(module, "Serializer", server_cls, ours)
+        _patched = _patch(module, "Serializer", server_cls, ours)
         adapter = sys.modules.get("langgraph_api._checkpointer._adapter")
         if adapter is not None:
-            _patch(adapter, "_ApiSerializer", server_cls, ours)
+            _patched = _patch(adapter, "_ApiSerializer", server_cls, ours) or _patched
         inmem = sys.modules.get("langgraph_runtime_inmem.checkpoint")
         memory = getattr(inmem, "MEMORY", None) if inmem is not None else None
         serde = getattr(memory, "serde", None)
         if type(serde) is server_cls and not serde._custom_unpack_ext_hook:
-            replacement = ours(pickle_fallback=serde.pickle_fallback)
-            _patches.append((memory, "serde", serde, replacement))
-            memory.serde = replacement
+            PATCHES.set(memory, "serde", ours(pickle_fallback=serde.pickle_fallback))
+            _patched = True
 
 
-def _patch(owner: ModuleType, attr: str, expected: Any, ours: Any) -> None:
-    # Caller holds _lock.
+def _patch(owner: ModuleType, attr: str, expected: Any, ours: Any) -> bool:
+    """Replace ``owner.attr`` when it still is ``expected``; whether it was. Caller holds _lock."""
     if owner.__dict__.get(attr) is expected:
-        setattr(owner, attr, ours)
-        _patches.append((owner, attr, expected, ours))
+        PATCHES.set(owner, attr, ours)
+        return True
+    return False
 
 
 def _unverified(server_cls: Any) -> str | None:

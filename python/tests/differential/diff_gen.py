@@ -56,7 +56,7 @@ from typing_extensions import TypedDict
 #: name -> what it keeps out of the generator (issue 11 section). Delete an entry when its fix
 #: lands; the generator then produces the case again (and the matching xfail test turns XPASS).
 KNOWN_ISSUE_FILTERS: dict[str, str] = {
-    # Every issue this search found is fixed (issue 11 #1-#8, FINDINGS N1-N7): none is kept out.
+    # Every issue this search found is fixed (issue 11 #1-#8, docs/findings.md N1-N7): none is kept out.
     # Add `"name": "what it keeps out"` here, and `filtered("name")` where the generator would
     # make it, for a newly found difference until its fix lands.
 }
@@ -293,7 +293,7 @@ _ACCESSOR_VALUES = {"year": 1999, "month": 12, "day": 31, "days": 5, "seconds": 
 @st.composite
 def overridden_accessor_values(draw: st.DrawFn) -> Any:
     """Instances of subclasses of date/time/timedelta/datetime/UUID/Decimal that override an
-    accessor JsonPlus may read (N1 in FINDINGS.md)."""
+    accessor JsonPlus may read (N1 in docs/findings.md)."""
     choices = _ACCESSORS
     if filtered("overridden-accessors"):  # datetime (isoformat), UUID (.hex read by both) agree
         choices = [c for c in _ACCESSORS if c[0] not in (datetime.date, datetime.timedelta, datetime.time)]

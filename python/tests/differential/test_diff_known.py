@@ -1,9 +1,9 @@
 """Narrow regressions of the discrepancies the differential search found (issue 11 and
-FINDINGS.md), each through the same oracle (diff_check.Checker); all are fixed.
+docs/findings.md), each through the same oracle (diff_check.Checker); all are fixed.
 
-They run before test_differential.py (file order) on purpose: FastSerializer caches a plan for the
-first 4096 classes a process writes and decides every later class per call, so a per-class cache
-bug only shows while that cache still has room (see FINDINGS.md, "Test-design note").
+They run before test_differential.py (file order): FastSerializer caches a plan for at most 4096
+live classes and decides every further class per call, so a per-class cache bug only shows while
+that cache has room (docs/findings.md, "Per-class caches and the order of the tests").
 
 A newly found difference gets a test here marked ``@_known(name)`` (a strict xfail) and an entry
 in diff_gen.KNOWN_ISSUE_FILTERS until its fix lands; then both go.

@@ -17,10 +17,10 @@ on two cores, as part of ``make test``). ``FAST_SERDE_DIFF_EXAMPLES=N`` raises e
 that, one process per property (scripts/fuzz.sh). The count of examples run is printed at the end
 of the pytest run (conftest.py).
 
-Known discrepancies (issue 11 and FINDINGS.md) are kept out of the generator by the named filters
+Known discrepancies (issue 11 and docs/findings.md) are kept out of the generator by the named filters
 of diff_gen.KNOWN_ISSUE_FILTERS; each has a narrow ``xfail(strict=True)`` regression test in
 test_diff_known.py. Each property also unbinds its classes after every example and counts them:
-FastSerializer caches plans for the first 4096 classes of a process only (see FINDINGS.md).
+FastSerializer caches plans for at most 4096 live classes (see docs/findings.md).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The caches keyed by a class (issue 11, items 4 and 8), against JsonPlusSerializer.
 
-FastSerializer caches an encode plan per class (crates/fast-serde-core/src/encode_lg.rs) and a
-class per ``(code, module, name)`` in each serializer's decoder (langgraph.rs). Neither may keep a
+FastSerializer caches an encode plan per class (crates/fast-serde-core/src/langgraph/plan.rs) and a
+class per ``(code, module, name)`` in each serializer's decoder (langgraph/classes.rs). Neither may keep a
 class alive (agents build pydantic models per request), and neither may hand back a class that
 ``getattr(importlib.import_module(module), name)`` no longer gives: JsonPlusSerializer looks the
 class up afresh for every object, so after a reload, a redefinition, a monkeypatch or the module's

@@ -673,7 +673,7 @@ def test_extras_under_a_non_str_key(key: Any, pickle_fallback: bool) -> None:
         assert isinstance(tj[1], TypeError) and isinstance(tf[1], TypeError)
 
 
-# --- classes patched after their first object was written (FINDINGS N4) ----------------------
+# --- classes patched after their first object was written (docs/findings.md, N4) --------------
 
 
 def _patched_after_first() -> list[Any]:

@@ -316,7 +316,7 @@ def test_root_models_are_always_validated() -> None:
 @pytest.mark.parametrize("validate", [True, False])
 @pytest.mark.parametrize("change", ["model_rebuild", "__init__"])
 def test_a_class_modified_after_its_payloads_were_kept(change: str, validate: bool) -> None:
-    """Memo entries and trust decisions follow the class's version tag (FINDINGS N7)."""
+    """Memo entries and trust decisions follow the class's version tag (docs/findings.md, N7)."""
     mod = types.ModuleType("memo_patch_mod")
     sys.modules["memo_patch_mod"] = mod
     try:

@@ -1,4 +1,5 @@
-"""``FAST_SERDE_INSTALL``: the ``.pth`` start-up hook and ``fast_serde._startup``.
+"""``FAST_SERDE_INSTALL``: the ``.pth`` start-up hook, ``fast_serde._startup`` and the import watcher
+it uses (``fast_serde._import_hook``).
 
 Each case runs in a fresh interpreter of this venv (where ``make build`` installed the hook), so
 what the hook did at start-up is what the child sees.
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from fast_serde import _startup
+from fast_serde import _import_hook, _startup
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 PTH_SOURCE = REPO_ROOT / "python" / "fast_serde.data" / "purelib" / "fast_serde_startup.pth"
@@ -67,8 +68,11 @@ def test_unset_or_false_imports_nothing(value):
 @pytest.mark.parametrize("value", ["1", "true", "Yes", " on "])
 def test_set_activates_without_importing_langgraph(value):
     out = _child(_AT_START, value)
-    # Only the package (whose native extension loads on first use) and the watcher.
-    assert out["fast_serde"] == ["fast_serde", "fast_serde._startup"], out
+    # Only the package (whose native extension loads on first use), the policy, the watcher and
+    # the names of the modules it watches.
+    assert out["fast_serde"] == [
+        "fast_serde", "fast_serde._import_hook", "fast_serde._startup", "fast_serde._watched"
+    ], out
     assert out["watcher"] and not out["langgraph"], out
     assert out["serde"] == "FastSerializer"
     assert out["stderr"] == ""
@@ -119,7 +123,7 @@ def test_activation_after_langgraph_was_imported_installs_at_once():
         """
         import json
         from langgraph.checkpoint.memory import InMemorySaver
-        from fast_serde import _startup
+        from fast_serde import _import_hook, _startup
         _startup.activate()
         print(json.dumps({"serde": type(InMemorySaver().serde).__name__}))
         """,
@@ -146,12 +150,12 @@ def test_a_failing_install_warns_and_leaves_the_import_working():
 
 def test_when_imported_runs_at_once_for_a_loaded_module_and_later_for_a_new_one(tmp_path, monkeypatch):
     seen = []
-    assert _startup.when_imported("json", seen.append) is True
+    assert _import_hook.when_imported("json", seen.append) is True
     assert seen == [sys.modules["json"]]
 
     (tmp_path / "fs_watched_mod.py").write_text("VALUE = 41\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    assert _startup.when_imported("fs_watched_mod", lambda m: seen.append(m.VALUE + 1)) is True
+    assert _import_hook.when_imported("fs_watched_mod", lambda m: seen.append(m.VALUE + 1)) is True
     try:
         import fs_watched_mod  # noqa: F401
 
@@ -159,17 +163,17 @@ def test_when_imported_runs_at_once_for_a_loaded_module_and_later_for_a_new_one(
         assert type(fs_watched_mod.__loader__).__name__ == "SourceFileLoader"
     finally:
         sys.modules.pop("fs_watched_mod", None)
-    assert "fs_watched_mod" not in _startup._callbacks
+    assert "fs_watched_mod" not in _import_hook._callbacks
 
 
 def test_forget_removes_a_pending_callback():
     before = list(sys.meta_path)
-    _startup.when_imported("fs_never_imported_mod", print)
-    assert "fs_never_imported_mod" in _startup._callbacks
-    _startup.forget("fs_never_imported_mod", print)
-    assert "fs_never_imported_mod" not in _startup._callbacks
-    if not _startup._callbacks:
-        assert sys.meta_path == [f for f in before if not isinstance(f, _startup._Watcher)]
+    _import_hook.when_imported("fs_never_imported_mod", print)
+    assert "fs_never_imported_mod" in _import_hook._callbacks
+    _import_hook.forget("fs_never_imported_mod", print)
+    assert "fs_never_imported_mod" not in _import_hook._callbacks
+    if not _import_hook._callbacks:
+        assert sys.meta_path == [f for f in before if not isinstance(f, _import_hook._Watcher)]
 
 
 @pytest.mark.parametrize(

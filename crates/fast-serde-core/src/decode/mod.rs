@@ -15,7 +15,7 @@ pub(crate) use keys::{with_key_cache, KeyCache};
 use crate::error::{DecodeFailure, DecodeKind, DecodeResult};
 use crate::ffi::typeref::{typerefs, TypeRefs};
 use crate::ffi::{new_none, new_ref, py, Owned};
-use crate::MAX_DEPTH;
+use crate::limits::{stack_low, MAX_DEPTH, MAX_TOTAL_DEPTH};
 use keys::{ascii_str, KEY_CACHE_MAX_LEN};
 use pyo3::ffi;
 use rmp::Marker;
@@ -100,7 +100,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A reader over an ext payload met at `depth`: its own depth starts again at 0 (the payload
-    /// is packed on its own), the levels above it count towards [`crate::MAX_TOTAL_DEPTH`].
+    /// is packed on its own), the levels above it count towards [`MAX_TOTAL_DEPTH`].
     pub(crate) fn nested<'b>(&'b mut self, data: &'b [u8], base: usize, depth: u32) -> Reader<'b> {
         Reader {
             data,
@@ -121,10 +121,10 @@ impl<'a> Reader<'a> {
             return Err(self.fail_at(start, DecodeKind::Depth));
         }
         let total = self.outer + depth;
-        if total >= crate::MAX_TOTAL_DEPTH {
+        if total >= MAX_TOTAL_DEPTH {
             return Err(self.fail_at(start, DecodeKind::TotalDepth));
         }
-        if total % 8 == 0 && crate::stack_low() {
+        if total % 8 == 0 && stack_low() {
             return Err(self.fail_at(start, DecodeKind::Stack));
         }
         Ok(())

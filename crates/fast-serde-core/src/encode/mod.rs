@@ -28,9 +28,9 @@ pub(crate) use plain::Plain;
 use crate::error::{EncodeFailure, EncodeKind, EncodeResult, PathSeg};
 use crate::ffi::typeref::{typerefs, TypeRefs};
 use crate::ffi::{bytes_slice, py, Owned};
+use crate::limits::{stack_low, MAX_DEPTH, MAX_TOTAL_DEPTH};
 use crate::msgpack::buffer::OutBuf;
 use crate::msgpack::writer::{self, Out};
-use crate::MAX_DEPTH;
 use pyo3::ffi;
 use pyo3::prelude::*;
 
@@ -310,9 +310,9 @@ impl<'a, P: Policy> Encoder<'a, P> {
     #[inline(always)]
     pub(crate) fn enter(&self, depth: u32) -> EncodeResult {
         let total = self.outer + depth;
-        if depth >= MAX_DEPTH || total >= crate::MAX_TOTAL_DEPTH {
+        if depth >= MAX_DEPTH || total >= MAX_TOTAL_DEPTH {
             Err(EncodeFailure::new(EncodeKind::Depth))
-        } else if total % 8 == 0 && crate::stack_low() {
+        } else if total % 8 == 0 && stack_low() {
             Err(EncodeFailure::new(EncodeKind::Stack))
         } else {
             Ok(())

@@ -1,13 +1,15 @@
 //! The small pieces over `pyo3::ffi` every other module uses: owned references, the attached
 //! interpreter, byte views of `bytes` objects, dict iteration (`dictiter`), the bytes of a str
 //! (`unicode`), the check of the CPython layouts those two read in place ([`layout`]), the type
-//! pointers and interned names looked up once ([`typeref`]) and weak references to classes
-//! (`weak`).
+//! pointers and interned names looked up once ([`typeref`]), weak references to classes
+//! (`weak`) and helpers over single objects (`object`: an instance's `__dict__`, a module
+//! attribute, a class's version tag).
 //!
 //! Each `unsafe fn` here names what it assumes; callers keep their own `// SAFETY:` line.
 
 pub(crate) mod dictiter;
 pub mod layout;
+pub(crate) mod object;
 pub mod typeref;
 pub(crate) mod unicode;
 pub(crate) mod weak;

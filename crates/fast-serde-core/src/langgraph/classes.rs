@@ -4,6 +4,7 @@
 
 use super::codec::{LangGraphCodec, RESOLVED_CACHE, RESOLVED_FIXED, RESOLVED_ONCE};
 use super::trusted::Trusted;
+use crate::ffi::object::module_attr;
 use crate::ffi::py;
 use crate::ffi::weak::WeakClass;
 use pyo3::ffi;
@@ -51,36 +52,6 @@ impl CachedClass {
         };
         let found = module_attr(py, module, name)?;
         self.cls.is(found.as_ptr()).then_some(found)
-    }
-}
-
-/// `sys.modules[module].__dict__[name]` for an exact module (whose attribute lookup finds what is
-/// in its `__dict__`), with no Python-level call; `None` when any of it is missing.
-pub(crate) fn module_attr(
-    py: Python<'_>,
-    module: &Py<PyAny>,
-    name: &Py<PyAny>,
-) -> Option<Py<PyAny>> {
-    // SAFETY: attached; `sys.modules` is borrowed from the interpreter; the module found is held
-    // while its dict is read (a lookup may run a key's `__eq__`); the attribute is borrowed into a
-    // new reference right after its lookup; a lookup error is cleared (then it is a miss).
-    unsafe {
-        let modules = ffi::PyImport_GetModuleDict();
-        let m = ffi::PyDict_GetItemWithError(modules, module.as_ptr());
-        if m.is_null() {
-            ffi::PyErr_Clear();
-            return None;
-        }
-        if ffi::PyModule_CheckExact(m) == 0 {
-            return None;
-        }
-        let m = Bound::from_borrowed_ptr(py, m);
-        let v = ffi::PyDict_GetItemWithError(ffi::PyModule_GetDict(m.as_ptr()), name.as_ptr());
-        if v.is_null() {
-            ffi::PyErr_Clear();
-            return None;
-        }
-        Some(Bound::from_borrowed_ptr(py, v).unbind())
     }
 }
 

@@ -76,7 +76,7 @@ impl Copier {
     /// failure. Dict keys must be exact scalars (or tuples of them), whose hashing and comparison
     /// are native.
     pub(crate) fn copy(&mut self, v: *mut ffi::PyObject) -> Option<Owned> {
-        if crate::stack_low() {
+        if crate::limits::stack_low() {
             return None;
         }
         let r = typerefs();

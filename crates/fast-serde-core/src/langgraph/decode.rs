@@ -366,13 +366,13 @@ impl ExtHandler for LangGraphCodec {
     }
 }
 
-/// Fail (fatally) if an ext payload at `depth` would nest past [`crate::MAX_TOTAL_DEPTH`] or the
+/// Fail (fatally) if an ext payload at `depth` would nest past [`crate::limits::MAX_TOTAL_DEPTH`] or the
 /// stack is low: the check both LangGraph ext handlers make first.
 pub(super) fn room_for_ext(reader: &Reader<'_>, offset: usize, depth: u32) -> DecodeResult<()> {
-    if reader.outer() + depth >= crate::MAX_TOTAL_DEPTH {
+    if reader.outer() + depth >= crate::limits::MAX_TOTAL_DEPTH {
         return Err(DecodeFailure::new(offset, DecodeKind::TotalDepth));
     }
-    if crate::stack_low() {
+    if crate::limits::stack_low() {
         return Err(DecodeFailure::new(offset, DecodeKind::Stack));
     }
     Ok(())

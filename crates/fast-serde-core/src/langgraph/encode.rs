@@ -10,6 +10,7 @@ use super::plan::{plan_for, Field, Plan};
 use crate::encode::{at, callback_failure, type_of, unsupported, Encoder, Policy, Walk};
 use crate::error::{EncodeFailure, EncodeKind, EncodeResult, PathSeg};
 use crate::ffi::dictiter::dict_len;
+use crate::ffi::object::instance_dict;
 use crate::ffi::typeref::typerefs;
 use crate::ffi::{py, Owned};
 use crate::msgpack::writer::{self, Out};
@@ -86,7 +87,7 @@ impl Encoder<'_, LangGraph> {
         // The payload is packed on its own, as `_msgpack_enc` packs it: its depth starts again
         // (the payload tuple at 0, its argument at 1; a delta snapshot's value at 0), while
         // `outer` keeps the total bounded.
-        if crate::stack_low() {
+        if crate::limits::stack_low() {
             return Err(EncodeFailure::new(EncodeKind::Stack));
         }
         let saved = self.outer;
@@ -615,30 +616,6 @@ fn own_attrs_steer(obj: *mut ffi::PyObject, plan: &Plan) -> bool {
         }
         !plan.checks.steer_all.is_empty()
             && plan.checks.steer_all.iter().all(|n| has(n) != Some(false))
-    }
-}
-
-/// `obj`'s own `__dict__` as a new reference, `None` when it has none yet, `Err` (a Python
-/// error set) when `obj.__dict__` raises. An instance dict that has not been created yet (an
-/// exception's, which BaseException makes on first access) is not created: its existence shows
-/// in `pickle.dumps` of the object. Objects whose dict lives elsewhere (managed dicts, a
-/// `__dict__` property) are asked through `obj.__dict__`.
-pub(crate) fn instance_dict(obj: *mut ffi::PyObject) -> Result<Option<*mut ffi::PyObject>, ()> {
-    // SAFETY: `obj` is live; a positive `tp_dictoffset` is the byte offset of the instance's dict
-    // pointer within the object (CPython's `_PyObject_GetDictPtr` reads it the same way), read
-    // and turned into a new reference when set; otherwise a generic attribute fetch (owned).
-    unsafe {
-        let offset = (*ffi::Py_TYPE(obj)).tp_dictoffset;
-        if offset > 0 {
-            let slot = obj.cast::<u8>().offset(offset).cast::<*mut ffi::PyObject>();
-            let d = *slot;
-            return Ok((!d.is_null()).then(|| ffi::Py_NewRef(d)));
-        }
-        let d = ffi::PyObject_GetAttr(obj, typerefs().s_dunder_dict);
-        if d.is_null() {
-            return Err(());
-        }
-        Ok(Some(d))
     }
 }
 

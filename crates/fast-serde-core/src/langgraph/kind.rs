@@ -15,7 +15,7 @@ pub(crate) enum PlanKind {
     Fallback = 0,
     /// ext 5 `(module, name, obj.model_dump(), "model_validate_json")`.
     PydanticV2 = 1,
-    /// The same bytes, from `obj.__dict__` and `__pydantic_extra__` (`_plans.plain_model`).
+    /// The same bytes, from `obj.__dict__` and `__pydantic_extra__` (`_guards.plain_model`).
     PydanticV2Dict = 2,
     /// ext 7 `obj.value`.
     DeltaSnapshot = 3,

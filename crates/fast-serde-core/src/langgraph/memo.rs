@@ -33,6 +33,8 @@
 //! overhead — against a byte budget, evicting the least recently used entries.
 
 use super::copy::Copier;
+// Re-exported for trusted.rs (`super::memo::version_tag`) until it names ffi::object itself.
+pub(crate) use crate::ffi::object::version_tag;
 use crate::ffi::typeref::typerefs;
 use crate::ffi::weak::WeakClass;
 use crate::ffi::Owned;
@@ -576,10 +578,4 @@ fn every_field_set(obj: *mut ffi::PyObject, fields_set: *mut ffi::PyObject) -> b
         }
         true
     }
-}
-
-/// A class's `tp_version_tag` (0: none assigned).
-pub(crate) fn version_tag(cls: *mut ffi::PyObject) -> u32 {
-    // SAFETY: `cls` is a live type object; reading one of its fields.
-    unsafe { (*cls.cast::<ffi::PyTypeObject>()).tp_version_tag }
 }

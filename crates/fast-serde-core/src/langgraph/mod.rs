@@ -26,7 +26,6 @@ mod trusted;
 mod typed;
 
 pub(crate) use codec::LangGraphCodec;
-pub(crate) use encode::instance_dict;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;

@@ -1,6 +1,6 @@
 //! Pydantic v2 models (ext 5): `model_dump()`, or its bytes written straight from the model's
 //! `__dict__` and `__pydantic_extra__` when the class's `model_dump()` returns its plain data
-//! unchanged (`_plans.plain_model`), guarded per field by the TypedDicts below it.
+//! unchanged (`_guards.plain_model`), guarded per field by the TypedDicts below it.
 //!
 //! The `__dict__` is walked under its own policy, [`InModel`]: plain data and exact datetimes
 //! and UUIDs are written as LangGraph writes them, and any other value stops the walk with
@@ -117,7 +117,7 @@ impl Encoder<'_, LangGraph> {
     }
 
     /// `model_dump()`'s bytes from `obj.__dict__` and `obj.__pydantic_extra__`, for a class whose
-    /// `model_dump()` returns its plain data unchanged (`_plans.plain_model`). Any value that
+    /// `model_dump()` returns its plain data unchanged (`_guards.plain_model`). Any value that
     /// model_dump() would convert makes this return [`FromDict::NotPlain`].
     pub(crate) fn write_model_dict(
         &mut self,
@@ -226,7 +226,7 @@ impl Encoder<'_, InModel> {
 }
 
 /// Where `model_dump()` filters a plain value: the TypedDicts below one model field
-/// (`_plans.typed_dict_guards`). A value admitted holds only declared keys, in declared order,
+/// (`_guards.typed_dict_guards`). A value admitted holds only declared keys, in declared order,
 /// so `model_dump()` writes it unchanged; anything else sends the model to `model_dump()`.
 pub(crate) enum Guard {
     /// An exact dict with exact str keys. Closed (`extra="ignore"`): its keys are a subsequence

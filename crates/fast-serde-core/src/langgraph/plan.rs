@@ -57,7 +57,7 @@ pub(crate) struct Checks {
     pub(crate) steer_any: Vec<Py<PyAny>>,
     pub(crate) steer_all: Vec<Py<PyAny>>,
     /// PYDANTIC_V2_DICT: per field (aligned with `fields`, or empty), the TypedDicts below it
-    /// (`_plans.typed_dict_guards`).
+    /// (`_guards.typed_dict_guards`).
     pub(crate) guards: Vec<Option<Guard>>,
 }
 
