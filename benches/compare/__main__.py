@@ -33,6 +33,7 @@ from .report import (
 )
 from .rows import PAIR_ROWS, TARGET_SIZE
 from .timing import (
+    CLOCKS,
     Mismatch,
     SizeResult,
     build_contenders,
@@ -90,6 +91,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-write", action="store_true",
                         help=f"do not write {DOCS_MD.relative_to(ROOT)} and "
                         f"{DOCS_PNG.relative_to(ROOT)}")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="wall: time.perf_counter (default); cpu: time.thread_time, which "
+                        "leaves out the time the process waits for a CPU on a busy machine")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     if args.sizes is None:
@@ -131,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prepared = {}
         for size in args.sizes:  # every check before any timing
             bar.set_postfix_str(f"{size}: fixtures and equality checks")
-            prepared[size] = build_contenders(size)
+            prepared[size] = build_contenders(size, args.clock)
         gc.collect()
         gc.freeze()  # fixtures and imports out of the collector's way
         for size in args.sizes:

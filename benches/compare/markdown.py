@@ -13,7 +13,7 @@ from typing import Any
 from . import ROOT
 from .report import Row, e2e_lines, fixture_lines, memory_lines, target_summary
 from .rows import TABLE_HEADER, TARGET_SIZE
-from .timing import SizeResult, rounds_for, shuffled_rounds_for
+from .timing import CLOCKS, SizeResult, rounds_for, shuffled_rounds_for
 
 DOCS_MD = ROOT / "docs" / "benchmarks.md"
 EXPLANATION_START = "<!-- explanation:start -->"
@@ -55,6 +55,8 @@ def write_markdown(
         "_To be written: why each ratio is what it is (where the time goes in JsonPlusSerializer "
         "and in fast-serde, what re-validation costs, what limits the end-to-end gain)._"
     )
+
+    clock = CLOCKS[getattr(args, "clock", "wall")].__name__
 
     def md_row(cells: Sequence[str]) -> str:
         return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
@@ -139,6 +141,9 @@ def write_markdown(
         "time while fast-serde does less work per object, so they lower its ratios. Median over "
         f"{shuffled_rounds_for(args.rounds)} rounds per size "
         f"({shuffled_rounds_for(rounds_for('2m', args.rounds))} for 2m).",
+        f"- Clock: `time.{clock}` (`--clock`; `cpu` leaves out the time the process waits "
+        "for a CPU, which on a busy machine inflates a call longer than a scheduler time "
+        "slice, the 2m state's, far more than a short one).",
         "- A sample is a batch of calls sized to last at least "
         f"{args.min_sample * 1e3:g} ms for 5k and 30k (one call at 200k and 2m); the "
         "garbage collector is disabled during the batch, as `timeit` does, and the results "

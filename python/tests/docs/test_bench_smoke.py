@@ -83,18 +83,40 @@ def test_compare_quick_runs_and_prints_every_row():
     assert before == {p: p.stat().st_mtime_ns if p.exists() else None for p in docs}
 
 
-def test_corpora_bench_runs_and_prints_every_row():
-    """benches/corpora.py (make bench): the equality checks pass and every row is printed."""
-    proc = subprocess.run(
-        [sys.executable, "benches/corpora.py", "--rounds", "1", "--no-write"],
+def run_script(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python <args>`` from the repository root, its output captured."""
+    return subprocess.run(
+        [sys.executable, *args],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         timeout=600,
         check=False,
     )
+
+
+def test_corpora_bench_runs_and_prints_every_row():
+    """benches/corpora.py (make bench): the equality checks pass and every row is printed."""
+    proc = run_script("benches/corpora.py", "--rounds", "1", "--no-write")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     rows = [line.split()[:2] for line in proc.stdout.splitlines()[2:-1]]
     names = ("twitter", "github", "citm_catalog", "canada")
     assert rows == [[n, d] for n in names for d in ("dumps", "loads")]
     assert re.search(r"geometric mean vs fastest peer: \d+\.\d+x", proc.stdout)
+
+
+def test_linear_bench_runs_and_prints_every_row():
+    """benches/linear.py: the equality checks pass, and both directions are printed per size,
+    with a growth figure from the second size on (the CPU clock, as on a busy machine)."""
+    proc = run_script(
+        "benches/linear.py", "--rounds", "1", "--sizes", "5k,30k", "--clock", "cpu"
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "time.thread_time" in proc.stdout
+    rows = [line.split() for line in proc.stdout.splitlines()[3:]]
+    assert [r[:2] for r in rows] == [
+        [s, d] for s in ("5k", "30k") for d in ("dumps_typed", "loads_typed")
+    ]
+    # size, direction, bytes, A us, B us, A ns/B, B ns/B, B/A; then the two growths from 30k on.
+    assert all(len(r) == 8 for r in rows[:2]) and all(len(r) == 10 for r in rows[2:])
+    assert all(re.fullmatch(r"\d+\.\d+x", r[7]) for r in rows)
