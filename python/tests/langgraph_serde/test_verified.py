@@ -631,3 +631,73 @@ def test_non_table_classes_get_none_without_warning(monkeypatch: pytest.MonkeyPa
         assert _verified.verified(pydantic.BaseModel) is None
         assert _verified.verified("HumanMessage") is None  # type: ignore[arg-type]
     assert not caught
+
+
+# -- hand-made payloads: restored only where validation is the identity --------------------------
+
+
+def _ext5(cls: type, payload: dict[str, Any]) -> tuple[str, bytes]:
+    """An ext 5 document of `cls` with `payload`, written as JsonPlusSerializer's encoder writes
+    one (its `_msgpack_enc`), but with a payload no encoder writes."""
+    import ormsgpack
+    from langgraph.checkpoint.serde.jsonplus import _msgpack_enc
+
+    inner = _msgpack_enc([cls.__module__, cls.__name__, payload, "model_validate_json"])
+    return "msgpack", ormsgpack.packb(ormsgpack.Ext(5, inner))
+
+
+_AI = lcm.AIMessage(
+    "x", id="a", tool_calls=[{"name": "t", "args": {"a": 1}, "id": "c1"}],
+    usage_metadata={"input_tokens": 1, "output_tokens": 2, "total_tokens": 3, "input_token_details": {"cache_read": 1, "eph": 2}},
+).model_dump()
+_RAW = {"tool_calls": [{"function": {"name": "x", "arguments": "{}"}, "id": "q", "type": "function"}]}
+_CALL = _AI["tool_calls"][0]
+_TOOL = lcm.ToolMessage("r", tool_call_id="c").model_dump()
+_REMOVE = lcm.RemoveMessage(id="x").model_dump()
+
+# (class, payload, restored by validate_models=False)
+HAND_MADE = {
+    "ai-dump": (lcm.AIMessage, _AI, True),
+    "ai-id-int": (lcm.AIMessage, {**_AI, "id": 5}, False),
+    "ai-id-uuid": (lcm.AIMessage, {**_AI, "id": uuid.UUID(int=5)}, False),
+    "ai-call-id-int": (lcm.AIMessage, {**_AI, "tool_calls": [{**_CALL, "id": 5}]}, False),
+    "ai-call-no-type": (lcm.AIMessage, {**_AI, "tool_calls": [{k: v for k, v in _CALL.items() if k != "type"}]}, False),
+    "ai-call-extras": (lcm.AIMessage, {**_AI, "tool_calls": [{**_CALL, "extras": {}}]}, False),
+    "ai-call-reordered": (lcm.AIMessage, {**_AI, "tool_calls": [dict(reversed(list(_CALL.items())))]}, False),
+    "ai-raw-calls-parsed": (lcm.AIMessage, {**_AI, "tool_calls": [], "additional_kwargs": _RAW}, False),
+    "ai-raw-calls-kept": (lcm.AIMessage, {**_AI, "additional_kwargs": _RAW}, True),
+    "ai-usage-extra-first": (lcm.AIMessage, {**_AI, "usage_metadata": {"zz": 1, **_AI["usage_metadata"]}}, False),
+    "ai-usage-extra-last": (lcm.AIMessage, {**_AI, "usage_metadata": {**_AI["usage_metadata"], "zz": 1}}, True),
+    "ai-usage-bool": (lcm.AIMessage, {**_AI, "usage_metadata": {**_AI["usage_metadata"], "input_tokens": True}}, False),
+    "ai-missing-field": (lcm.AIMessage, {k: v for k, v in _AI.items() if k != "name"}, False),
+    "ai-extra-field": (lcm.AIMessage, {**_AI, "zz": 1}, False),
+    "ai-other-type": (lcm.AIMessage, {**_AI, "type": "human"}, False),
+    "ai-content-int-item": (lcm.AIMessage, {**_AI, "content": ["a", 1]}, False),
+    "ai-content-bytes": (lcm.AIMessage, {**_AI, "content": b"x"}, False),
+    "tool-dump": (lcm.ToolMessage, _TOOL, True),
+    "tool-call-id-int": (lcm.ToolMessage, {**_TOOL, "tool_call_id": 7}, False),
+    "tool-call-id-float": (lcm.ToolMessage, {**_TOOL, "tool_call_id": 7.5}, False),
+    "tool-call-id-uuid": (lcm.ToolMessage, {**_TOOL, "tool_call_id": uuid.UUID(int=7)}, False),
+    "tool-content-tuple": (lcm.ToolMessage, {**_TOOL, "content": ("a", "b")}, True),  # written as an array
+    "tool-content-int": (lcm.ToolMessage, {**_TOOL, "content": 7}, False),
+    "remove-dump": (lcm.RemoveMessage, _REMOVE, True),
+    "remove-content-empty-list": (lcm.RemoveMessage, {**_REMOVE, "content": []}, False),
+    "remove-content-truthy": (lcm.RemoveMessage, {**_REMOVE, "content": "a"}, False),
+}
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("case", HAND_MADE)
+def test_hand_made_payloads_are_validated_unless_unchanged(case: str) -> None:
+    """A payload no encoder writes is read as JsonPlusSerializer reads it (fallbacks included),
+    and validate_models=False skips validation exactly for the ones it returns unchanged."""
+    cls, payload, restored = HAND_MADE[case]
+    blob = _ext5(cls, copy.deepcopy(payload))
+    counter = _Validations()
+    expected = JsonPlusSerializer().loads_typed(blob)
+    got = counter.run(FastSerializer(validate_models=False).loads_typed, blob)
+    assert_same(got, expected)
+    if restored:
+        assert counter.count == 0
+    elif cls is not lcm.RemoveMessage or payload["content"] != "a":  # that one raises before
+        assert counter.count == 1
