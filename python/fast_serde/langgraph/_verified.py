@@ -88,14 +88,17 @@ _RESTORE_WHY: dict[str, str] = {
     "ChatMessageChunk": "as ChatMessage",
     "FunctionMessage": "no validator, no __init__ of its own (BaseMessage's passes content through)",
     "FunctionMessageChunk": "as FunctionMessage",
-    "RemoveMessage": "__init__ pops content, which a dump holds as '' (falsy: no error), and passes ''",
+    "RemoveMessage": "__init__ pops content, which a dump holds as '' (falsy: no error), and passes '' "
+    "(any other falsy content comes back as '': restore_rules admits '' alone)",
     "ToolMessage": "coerce_args changes only content that is not str/list of str|dict and a "
     "tool_call_id that is UUID/int/float: a dump has neither",
     "ToolMessageChunk": "as ToolMessage",
     "AIMessage": "_backwards_compat_tool_calls parses additional_kwargs['tool_calls'] only when "
     "tool_calls and invalid_tool_calls are empty (then it finds what it found before: a function "
     "of additional_kwargs, which a dump keeps) and rebuilds each tool call through tool_call / "
-    "invalid_tool_call, whose output it is already",
+    "invalid_tool_call, whose output it is already (restore_rules: for any other payload, each "
+    "tool call must hold exactly those factories' keys, and with no tool call fields set "
+    "additional_kwargs no 'tool_calls' key)",
     "AIMessageChunk": "NOT the identity: init_tool_calls turns tool_calls into tool_call_chunks "
     "(args json.dumps'ed) and invalid_tool_calls into chunks; validating the dump parses every "
     "chunk back, so an invalid call whose args are a JSON object becomes a valid one (its error "
