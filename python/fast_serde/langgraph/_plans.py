@@ -390,41 +390,46 @@ def _namedtuple_asdict(cls: type) -> Any:
     return f if generated else None
 
 
-def trusted_model(cls: type) -> tuple[tuple[str, ...], bool, tuple[Any, ...]] | None:
+def trusted_model(cls: type) -> tuple[tuple[str, ...], bool, tuple[Any, ...], tuple[Any, ...]] | None:
     """How `validate_models=False` may restore `cls` without validation, read from its schema.
 
     Trusted restoring is what pickle does for a pydantic model: `__dict__`, fields set and extras
     are set directly (pydantic's own `__setstate__`). That yields what `cls(**kwargs)` yields
-    exactly when validation would hand every value back unchanged, which the schema decides:
-    a BaseModel without private attributes, `model_post_init`, a custom `__init__`, RootModel,
-    model or field validators, and whose every field is one of `any`, an unconstrained
-    `str`/`int`/`float`/`bool`/`bytes`/`none`, a `Literal` of str/int/bool/None, `Optional`,
-    an unconstrained `list`/`dict` of those, a union whose members take disjoint exact types, or
-    a nested model (never revalidated) of its exact class. LangChain's message classes whose
-    verdict in the verified table (`_verified.verified`) has `restore` are trusted whatever
-    their schema, with no rule on any field: validating a message's own `model_dump()` returns
-    it unchanged.
+    exactly when validation would hand every value back unchanged, type for type, which the schema
+    decides: a BaseModel without private attributes, `model_post_init`, a custom `__init__`,
+    RootModel, model or field validators, and whose every field is one of `any`, an unconstrained
+    `str`/`int`/`float`/`bool`/`bytes`/`none`, a `Literal` of str/int/bool/None, `Optional`, an
+    unconstrained `list`/`dict` of those, a TypedDict, a union whose members take disjoint exact
+    types, or a nested model (never revalidated) of its exact class.
 
-    Returns None (validate every object) or `(fields, extra_allow, rules)`: the field names in
-    order, whether extras are kept (`extra="allow"`), and per field the rule the reader checks on
-    each value before restoring (langgraph.rs `Rule`): None (any value), `("types", (type, ...))`
-    (exactly one of these types), `("literal", (value, ...))` (equal to one, of the same exact
-    type), `("opt", rule)`, `("list", rule)`, `("dict", key_rule, value_rule)` or
-    `("union", (rule, ...))`. A value that fails its rule is validated as usual. The payload must
-    hold exactly the fields, in order (what the writer writes), else it is validated.
+    LangChain's message classes whose verdict in the verified table (`_verified.verified`) has
+    `restore` get the same per-field rules, read from the fields' schema under the reviewed
+    validator, narrowed by what the table records their `__init__` and validators need
+    (`_verified.restore_rules`): then validation provably returns every admitted payload
+    unchanged, so those payloads are restored and every other one is validated.
+
+    Returns None (validate every object) or `(fields, extra_allow, rules, either)`: the field
+    names in order, whether extras are kept (`extra="allow"`), per field the rule the reader
+    checks on each value before restoring (trusted.rs `Rule`), and groups of `(field index,
+    rule)` of which at least one per group must hold. A rule is None (any value),
+    `("types", (type, ...))` (exactly one of these types), `("literal", (value, ...))` (equal to
+    one, of the same exact type), `("opt", rule)`, `("list", rule)`, `("dict", key_rule,
+    value_rule)`, `("union", (rule, ...))`, `("td", ((key, rule, required), ...), extra_allow)`
+    (an exact dict whose exact str keys are declared ones in declared order, the required ones
+    present, then, with extra_allow, undeclared ones), `("nonempty", None)` (a non-empty exact
+    list or dict) or `("without", key)` (an exact dict whose keys are exact str/int/float/bool/
+    None/bytes, none equal to `key`). A payload that fails a rule is validated as usual. The
+    payload must hold exactly the fields, in order (what the writer writes), else it is validated.
     """
-    # LangChain's messages: the verified table proves that validating a message's own
-    # model_dump() gives it back, type for type (fast_serde.langgraph._verified), so the reader
-    # restores one whose payload holds exactly its fields, in order, whatever their values.
-    # Not yet (issue 19, open): with no rule on any field, a stored value that validation would
-    # coerce (an int `id`) came back uncoerced (test_safe_types_differential found it). The
-    # table's `restore` verdicts wait for per-field rules.
     try:
         from pydantic import BaseModel
     except ImportError:  # pragma: no cover
         return None
     if not (isinstance(cls, type) and issubclass(cls, BaseModel)):
         return None
+    table = _verified.verified(cls)
+    if table is not None and table.restore:
+        return _table_trust(cls)
     # No private attributes, no custom __init__/__new__/metaclass __call__/model_post_init
     # (also one assigned after the class was made): the memo's rule (_purity), stricter.
     if getattr(cls, "__pydantic_root_model__", False) or not constructs_plainly(cls):
@@ -447,7 +452,73 @@ def trusted_model(cls: type) -> tuple[tuple[str, ...], bool, tuple[Any, ...]] | 
     except (KeyError, TypeError):
         return None
     extra = cls.model_config.get("extra")
-    return tuple(fields), extra == "allow", rules
+    return tuple(fields), extra == "allow", rules, ()
+
+
+def _table_trust(cls: type) -> tuple[tuple[str, ...], bool, tuple[Any, ...], tuple[Any, ...]] | None:
+    """`trusted_model` for a class of the verified table whose verdict has `restore`.
+
+    Its `__init__` and model validator are the reviewed ones (`_verified.verified` checked every
+    member), so the fields' schema is read under the validator's `function-before` node; a field
+    the table lists is ruled as `_verified.restore_rules` says (a fixed rule, or a list of
+    TypedDicts a validator rebuilds through a factory: each item must hold exactly the keys the
+    factory writes, in the schema's order), every other one by `_rule`. None when the schema has
+    another shape (then every object is validated)."""
+    spec = _verified.restore_rules(cls)
+    try:
+        schema, defs = _model_schema(cls)
+        if schema.get("type") != "model" or schema.get("cls") is not cls:
+            return None
+        if not _inert_config(schema.get("config") or {}):
+            return None
+        inner = schema["schema"]
+        if inner.get("type") == "function-before":
+            inner = inner["schema"]
+        if inner.get("type") != "model-fields" or inner.get("computed_fields"):
+            return None
+        fields = inner["fields"]
+        names = tuple(fields)
+        if names != tuple(cls.model_fields):  # type: ignore[attr-defined]
+            return None
+        rules = []
+        for name, field in fields.items():
+            if name in spec.fields:
+                rules.append(spec.fields[name])
+            elif name in spec.rebuilt:
+                rules.append(_rebuilt_rule(field, spec.rebuilt[name], defs))
+            else:
+                rules.append(_rule(field, defs, frozenset()))
+        either = tuple(
+            tuple((names.index(name), rule) for name, rule in group) for group in spec.either
+        )
+    except _Untrusted:
+        return None
+    except (KeyError, TypeError, ValueError):
+        return None
+    extra = cls.model_config.get("extra")  # type: ignore[attr-defined]
+    return names, extra == "allow", tuple(rules), either
+
+
+def _rebuilt_rule(field: dict[str, Any], keys: tuple[str, ...], defs: dict[str, Any]) -> Any:
+    """The rule of a `list[SomeTypedDict]` field whose items a validator rebuilds through a
+    factory writing exactly `keys`: each item an exact dict holding exactly those keys, in the
+    TypedDict's declared order (the order validation writes), each value meeting its schema's
+    rule."""
+    if field.get("type") != "model-field" or field.get("validation_alias") is not None:
+        raise _Untrusted
+    schema = field["schema"]
+    if schema.get("type") == "default":
+        schema = schema["schema"]
+    if schema.get("type") != "list":
+        raise _Untrusted
+    td = schema["items_schema"]
+    if td.get("type") == "definition-ref":
+        td = defs[td["schema_ref"]]
+    rule = _value_rule(td, defs, frozenset())
+    declared = {key for key, _, _ in rule[1]}
+    if rule[0] != "td" or not set(keys) <= declared:
+        raise _Untrusted
+    return ("list", ("td", tuple((k, r, True) for k, r, _ in rule[1] if k in keys), False))
 
 
 # Core-schema config keys that leave what validation returns for an exact-type value unchanged;
@@ -515,7 +586,9 @@ def _value_rule(schema: dict[str, Any], defs: dict[str, Any], active: frozenset[
         _inert(schema)
         return _ANY
     if kind in _SCALARS:
-        _inert(schema)
+        # coerce_numbers_to_str changes only an int/float/Decimal input: the rule admits an
+        # exact str alone.
+        _inert(schema, *(("coerce_numbers_to_str",) if kind == "str" else ()))
         return ("types", (_SCALARS[kind],))
     if kind == "default":
         # The value is present (the payload holds every field): the default is not used.
@@ -559,6 +632,8 @@ def _value_rule(schema: dict[str, Any], defs: dict[str, Any], active: frozenset[
                 raise _Untrusted
             taken |= types_
         return ("union", tuple(_written(r) for r in rules))
+    if kind == "typed-dict":
+        return _typed_dict_rule(schema, defs, active)
     if kind == "model":
         model = schema.get("cls")
         config = schema.get("config") or {}
@@ -574,6 +649,29 @@ def _value_rule(schema: dict[str, Any], defs: dict[str, Any], active: frozenset[
         defs = {**defs, **{d["ref"]: d for d in schema["definitions"] if "ref" in d}}
         return _value_rule(schema["schema"], defs, active)
     raise _Untrusted
+
+
+def _typed_dict_rule(schema: dict[str, Any], defs: dict[str, Any], active: frozenset[str]) -> Any:
+    """A TypedDict: validation builds a new dict holding the declared keys present, in declared
+    order, each value validated, then (`extra="allow"`) the undeclared keys in the input's order
+    with their values unchanged; with `extra="ignore"` it drops them. So it returns the input
+    unchanged exactly for an exact dict of declared keys in declared order (the required ones
+    present), each meeting its rule, followed (allow only) by undeclared exact str keys."""
+    _inert(schema, "cls", "fields", "computed_fields", "config", "extra_behavior", "total")
+    if schema.get("computed_fields") or not _inert_config(schema.get("config") or {}):
+        raise _Untrusted
+    config = schema.get("config") or {}
+    extra = schema.get("extra_behavior", config.get("extra_fields_behavior", "ignore"))
+    if extra not in ("allow", "ignore", "forbid"):
+        raise _Untrusted
+    fields = []
+    for key, f in schema["fields"].items():
+        if f.get("type") != "typed-dict-field" or f.get("validation_alias") is not None:
+            raise _Untrusted
+        _inert(f, "schema", "required", "serialization_alias", "serialization_exclude")
+        required = f.get("required", schema.get("total", True))
+        fields.append((key, _written(_value_rule(f["schema"], defs, active)), bool(required)))
+    return ("td", tuple(fields), extra == "allow")
 
 
 def _written(rule: Any) -> Any:
@@ -594,8 +692,10 @@ def _top_types(rule: Any) -> set[type] | None:
         return None if inner is None else inner | {type(None)}
     if tag == "list":
         return {list}
-    if tag == "dict":
+    if tag in ("dict", "td", "without"):
         return {dict}
+    if tag == "nonempty":
+        return {list, dict}
     if tag == "union":
         out: set[type] = set()
         for r in rule[1]:

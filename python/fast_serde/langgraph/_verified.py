@@ -88,19 +88,76 @@ _RESTORE_WHY: dict[str, str] = {
     "ChatMessageChunk": "as ChatMessage",
     "FunctionMessage": "no validator, no __init__ of its own (BaseMessage's passes content through)",
     "FunctionMessageChunk": "as FunctionMessage",
-    "RemoveMessage": "__init__ pops content, which a dump holds as '' (falsy: no error), and passes ''",
+    "RemoveMessage": "__init__ pops content, which a dump holds as '' (falsy: no error), and passes '' "
+    "(any other falsy content comes back as '': restore_rules admits '' alone)",
     "ToolMessage": "coerce_args changes only content that is not str/list of str|dict and a "
     "tool_call_id that is UUID/int/float: a dump has neither",
     "ToolMessageChunk": "as ToolMessage",
     "AIMessage": "_backwards_compat_tool_calls parses additional_kwargs['tool_calls'] only when "
     "tool_calls and invalid_tool_calls are empty (then it finds what it found before: a function "
     "of additional_kwargs, which a dump keeps) and rebuilds each tool call through tool_call / "
-    "invalid_tool_call, whose output it is already",
+    "invalid_tool_call, whose output it is already (restore_rules: for any other payload, each "
+    "tool call must hold exactly those factories' keys, and with no tool call fields set "
+    "additional_kwargs no 'tool_calls' key)",
     "AIMessageChunk": "NOT the identity: init_tool_calls turns tool_calls into tool_call_chunks "
     "(args json.dumps'ed) and invalid_tool_calls into chunks; validating the dump parses every "
     "chunk back, so an invalid call whose args are a JSON object becomes a valid one (its error "
     "dropped) and args keys that are not str come back as str",
 }
+
+@dataclass(frozen=True)
+class RestoreRules:
+    """What a restored class's reviewed `__init__` and validators need of a payload, beyond its
+    fields' schema rules, for validating it to return it unchanged (`_plans.trusted_model`).
+
+    `fields`: field -> the rule replacing the schema's. `rebuilt`: a `list[TypedDict]` field whose
+    items a validator rebuilds through a factory -> the keys that factory writes (an item must
+    hold exactly those). `either`: groups of `(field, rule)`, at least one of each group must hold.
+    Rules are `_plans.trusted_model`'s."""
+
+    fields: dict[str, Any]
+    rebuilt: dict[str, tuple[str, ...]]
+    either: tuple[tuple[tuple[str, Any], ...], ...]
+
+
+_NO_RULES = RestoreRules({}, {}, ())
+
+# Per restored class, from reading its members (see _RESTORE_WHY); a class not listed needs
+# nothing beyond its fields' schema rules.
+_RESTORE_RULES: dict[tuple[str, str], RestoreRules] = {
+    # RemoveMessage.__init__ pops `content` (a truthy one raises) and passes '': only a payload
+    # whose content is '' comes back unchanged.
+    ("langchain_core.messages.modifier", "RemoveMessage"): RestoreRules({"content": ("literal", ("",))}, {}, ()),
+    # AIMessage._backwards_compat_tool_calls rebuilds each tool call through tool_call(name, args,
+    # id) and each invalid one through invalid_tool_call(name, args, id, error) (the keys they
+    # write, plus type), and, when tool_calls and invalid_tool_calls are both empty, parses
+    # additional_kwargs['tool_calls'] into them: restored only when one of the two is non-empty
+    # or additional_kwargs holds no 'tool_calls' key (keys of plain types only, so the lookup
+    # runs no Python code).
+    ("langchain_core.messages.ai", "AIMessage"): RestoreRules(
+        {},
+        {
+            "tool_calls": ("name", "args", "id", "type"),
+            "invalid_tool_calls": ("name", "args", "id", "error", "type"),
+        },
+        (
+            (
+                ("tool_calls", ("nonempty", None)),
+                ("invalid_tool_calls", ("nonempty", None)),
+                ("additional_kwargs", ("without", "tool_calls")),
+            ),
+        ),
+    ),
+    # ToolMessage.coerce_args changes only content that is not an exact str or a list of str /
+    # dict, and a tool_call_id that is a UUID, int or float: the schema's rules (exact str, a
+    # list of exact str / dict) already admit none of those.
+}
+
+
+def restore_rules(cls: type) -> RestoreRules:
+    """The table's `RestoreRules` for `cls` (a class whose verdict has `restore`)."""
+    return _RESTORE_RULES.get((cls.__module__, cls.__qualname__), _NO_RULES)
+
 
 # One line per reviewed member: why its output depends on its arguments alone. Keys are
 # `class:<module>.<qualname>` (the class body: fields and config) or `<module>.<qualname>`.

@@ -147,6 +147,18 @@ class Checker:
                     continue  # issue 11 #2 within one read: two models, the first decides the trust
                 self._check_loads(j, self._fast_for_load(mode, validate, data), tj[1], ctx)
 
+    def check_bytes(self, data: bytes, label: str = "") -> None:
+        """``loads_typed`` of MessagePack ``data`` written by hand (not by an encoder) in every mode
+        and both ``validate_models``, READS times, against JsonPlusSerializer's read."""
+        self.n += 1
+        Stats.values += 1
+        where = f"document #{self.n}{' (' + label + ')' if label else ''}"
+        for mode in MODES:
+            for validate in (True, False):
+                Stats.comparisons += 1
+                ctx = f"{where}\n  mode={mode} validate_models={validate}"
+                self._check_loads(self.parents[mode], self.fast[(mode, validate)], ("msgpack", data), ctx)
+
     def _check_loads(self, j: JsonPlusSerializer, f: FastSerializer, data: tuple[str, bytes], ctx: str) -> None:
         expected = outcome(j.loads_typed, data)
         for attempt in range(READS):  # the same class (and payload) again and again

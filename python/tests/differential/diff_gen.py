@@ -1080,10 +1080,132 @@ def safe_type_values(draw: st.DrawFn) -> Any:
         return Command(update=draw(meta), goto=draw(st.one_of(key_text, st.lists(key_text, max_size=2))))
     if draw(st.integers(0, 3)) == 0:
         # unvalidated edits: wrong types the parent's validation coerces or rejects on load
-        field = draw(st.sampled_from(["id", "content", "name", "additional_kwargs", "tool_calls", "metadata", "status"]))
+        field = draw(st.sampled_from(["id", "content", "name", "additional_kwargs", "tool_calls", "metadata", "status",
+                                      "tool_call_id", "usage_metadata", "invalid_tool_calls", "type", "role"]))
         if field in type(obj).model_fields:
-            _set_unvalidated(obj, {field: draw(st.one_of(ints, st.lists(key_text, max_size=2).map(tuple), st.none(), st.just([{"name": "f", "args": {}, "id": None}])))})
+            _set_unvalidated(obj, {field: draw(st.one_of(ints, st.lists(key_text, max_size=2).map(tuple), st.none(), st.just([{"name": "f", "args": {}, "id": None}]),
+                                                         floats, uuids, st.binary(max_size=2), key_text.map(DStr)))})
     return obj
+
+
+#: values validation coerces, rejects or keeps only for the exact type: what a hand-made or
+#: edited payload may hold where a message field expects a str, list or dict
+COERCED = st.one_of(
+    ints, big_ints, floats, uuids, st.booleans(), st.none(), st.binary(max_size=3),
+    st.lists(key_text, max_size=2).map(tuple), key_text.map(DStr),
+    st.dictionaries(key_text, ints, max_size=2).map(DDict), st.just([]), st.just({}), st.just(""),
+)
+MESSAGE_PAYLOAD_CLASSES = [DStr, DDict]
+
+#: raw tool calls as OpenAI writes them in additional_kwargs (what AIMessage's validator parses)
+_RAW_TOOL_CALLS = st.lists(st.fixed_dictionaries(
+    {"id": key_text, "type": st.just("function"),
+     "function": st.fixed_dictionaries({"name": key_text, "arguments": st.sampled_from(["{}", '{"a": 1}', "{bad", "[1]"])})}),
+    min_size=1, max_size=2)
+
+
+def _edit_payload(draw: st.DrawFn, payload: dict[str, Any]) -> str:
+    """One edit of a message payload (a dict in model_dump() order), as a hand-made or hostile
+    writer could make it; returns its label."""
+    names = list(payload)
+    edit = draw(st.sampled_from([
+        "coerce-field", "coerce-field", "drop-field", "extra-field", "move-field-last", "other-type",
+        "content-items", "ak-keys", *(["tool-call", "tool-call", "tool-call", "usage", "raw-tool-calls", "raw-tool-calls"] if "tool_calls" in payload else []),
+    ]), label="edit")
+    if edit == "coerce-field":
+        payload[draw(st.sampled_from(names))] = draw(COERCED, label="coerced value")
+    elif edit == "drop-field":
+        del payload[draw(st.sampled_from(names))]
+    elif edit == "extra-field":
+        payload[draw(st.sampled_from(["zz", "content_blocks", "tool_call_chunks", "lc"]))] = draw(st.one_of(key_text, ints, st.none()))
+    elif edit == "move-field-last":
+        name = draw(st.sampled_from(names))
+        payload[name] = payload.pop(name)
+    elif edit == "other-type":
+        payload["type"] = draw(st.sampled_from(["human", "ai", "tool", "remove", "chat", "system", "AIMessageChunk", "HumanMessageChunk"]))
+    elif edit == "tool-call" and isinstance(payload.get("tool_calls"), list):
+        calls = payload["tool_calls"]
+        if not calls:
+            calls.append({"name": "f", "args": {}, "id": None, "type": "tool_call"})
+        tc = calls[draw(st.integers(0, len(calls) - 1))]
+        what = draw(st.sampled_from(["id", "name", "args", "drop-type", "extras", "index", "reorder", "args-key"]))
+        if what in ("id", "name", "args"):
+            tc[what] = draw(COERCED)
+        elif what == "drop-type":
+            tc.pop("type", None)
+        elif what in ("extras", "index"):
+            tc[what] = draw(st.one_of(ints, st.dictionaries(key_text, ints, max_size=1)))
+        elif what == "reorder":
+            tc["name"] = tc.pop("name")
+        else:
+            tc["args"] = {**tc.get("args", {}), draw(st.one_of(ints, uuids)): 1} if isinstance(tc.get("args"), dict) else tc.get("args")
+    elif edit == "usage" and payload.get("usage_metadata"):
+        usage = payload["usage_metadata"]
+        what = draw(st.sampled_from(["value", "extra-first", "extra-last", "drop", "details"]))
+        if what == "value":
+            usage[draw(st.sampled_from(list(usage)))] = draw(st.one_of(st.booleans(), floats, key_text, big_ints))
+        elif what == "extra-first":
+            payload["usage_metadata"] = {"zz": 1, **usage}
+        elif what == "extra-last":
+            usage["zz"] = draw(st.one_of(ints, key_text))
+        elif what == "drop":
+            usage.pop(draw(st.sampled_from(list(usage))))
+        else:
+            usage["input_token_details"] = draw(st.dictionaries(st.sampled_from(["audio", "cache_read", "cache_creation", "eph"]), st.one_of(ints, st.booleans()), max_size=3))
+    elif edit == "raw-tool-calls" and isinstance(payload.get("additional_kwargs"), dict):
+        payload["additional_kwargs"]["tool_calls"] = draw(_RAW_TOOL_CALLS)
+        if draw(st.booleans()):  # no tool call fields set: the validator parses the raw calls
+            payload.update({k: [] for k in ("tool_calls", "invalid_tool_calls") if k in payload})
+    elif edit == "content-items":
+        payload["content"] = draw(st.lists(st.one_of(key_text, COERCED, st.dictionaries(key_text, ints, max_size=1)), max_size=3))
+    elif edit == "ak-keys" and isinstance(payload.get("additional_kwargs"), dict):
+        payload["additional_kwargs"][draw(st.one_of(ints, st.booleans(), st.none(), st.binary(max_size=2)))] = 1
+    return edit
+
+
+@st.composite
+def message_payloads(draw: st.DrawFn) -> bytes:
+    """An ext 5 document of a LangChain message class (the verified table's, chunks included):
+    the ``model_dump()`` of a validated message, then 0-3 edits (``_edit_payload``): values
+    validation coerces (int/float/UUID ids and tool_call_ids, bytes, tuples where lists go,
+    subclasses of str and dict, None where none is allowed), missing and extra keys, fields out
+    of order, another class's ``type``, tool calls and usage metadata of other shapes, raw tool
+    calls in additional_kwargs. Written as JsonPlusSerializer's encoder writes ext 5 (its
+    ``_msgpack_enc`` of ``(module, name, payload, "model_validate_json")``)."""
+    import ormsgpack
+    from langchain_core import messages as lcm
+    from langgraph.checkpoint.serde.jsonplus import _msgpack_enc
+
+    cls = draw(st.sampled_from([
+        lcm.HumanMessage, lcm.AIMessage, lcm.AIMessage, lcm.AIMessage, lcm.AIMessage, lcm.SystemMessage, lcm.ToolMessage, lcm.ChatMessage,
+        lcm.FunctionMessage, lcm.RemoveMessage, lcm.HumanMessageChunk, lcm.AIMessageChunk, lcm.ToolMessageChunk,
+    ]), label="class")
+    content = st.one_of(texts, st.lists(st.one_of(key_text, st.fixed_dictionaries({"type": st.just("text"), "text": key_text})), max_size=2))
+    ids = st.one_of(st.none(), key_text)
+    kw: dict[str, Any] = {"content": draw(content), "id": draw(ids), "additional_kwargs": draw(st.dictionaries(key_text, ints, max_size=2))}
+    if issubclass(cls, lcm.AIMessage):
+        kw["tool_calls"] = draw(st.lists(st.fixed_dictionaries({"name": key_text, "args": st.dictionaries(key_text, ints, max_size=2), "id": ids}), max_size=2))
+        kw["invalid_tool_calls"] = draw(st.lists(st.fixed_dictionaries({"name": ids, "args": ids, "id": ids, "error": ids}), max_size=1))
+        kw["usage_metadata"] = draw(st.one_of(st.none(), st.builds(
+            lambda a, b, d: {"input_tokens": a, "output_tokens": b, "total_tokens": a + b, **d},
+            st.integers(0, 9), st.integers(0, 9),
+            st.one_of(st.just({}), st.just({"input_token_details": {"cache_read": 1}}), st.just({"output_token_details": {"reasoning": 2, "eph": 1}})))))
+    if issubclass(cls, lcm.ToolMessage):
+        kw.update(tool_call_id=draw(key_text), artifact=draw(st.one_of(st.none(), ints)), status=draw(st.sampled_from(["success", "error"])))
+    if cls is lcm.ChatMessage:
+        kw["role"] = draw(key_text)
+    if cls is lcm.FunctionMessage:
+        kw["name"] = draw(key_text)
+    if cls is lcm.RemoveMessage:
+        kw = {"id": draw(key_text)}
+    payload = cls(**kw).model_dump()
+    for _ in range(draw(st.integers(0, 3))):
+        event(f"message payload edit: {_edit_payload(draw, payload)}")
+    try:
+        inner = _msgpack_enc([cls.__module__, cls.__name__, payload, "model_validate_json"])
+    except TypeError:  # a value no MessagePack writer takes (an int past 64 bits)
+        reject()
+    return ormsgpack.packb(ormsgpack.Ext(5, inner))
 
 
 # --- exceptions, Send-shaped objects, instance attributes --------------------------------------------

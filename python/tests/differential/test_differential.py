@@ -146,6 +146,22 @@ def test_safe_types_differential(values: list[Any]) -> None:
     run_sequence([], values)
 
 
+@diff_settings(250)
+@given(blobs=st.lists(G.message_payloads(), min_size=1, max_size=4))
+@counted
+def test_message_payloads_differential(blobs: list[bytes]) -> None:
+    """Issue 19: ext 5 documents of LangChain message classes, each a validated message's
+    ``model_dump()`` with edits an encoder never makes (values validation coerces, missing, extra
+    and reordered keys, another class's ``type``, tool calls and usage of other shapes, raw tool
+    calls in additional_kwargs; diff_gen.message_payloads), read in a row by one Checker: with
+    ``validate_models=False`` a payload is restored only where validation would return it
+    unchanged, so every read is JsonPlusSerializer's, type for type, fields set, extras and
+    private state included."""
+    checker = Checker(G.MESSAGE_PAYLOAD_CLASSES)
+    for blob in blobs:
+        checker.check_bytes(blob)
+
+
 @diff_settings(150)
 @given(data=st.data())
 @counted

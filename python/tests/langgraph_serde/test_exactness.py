@@ -458,7 +458,6 @@ def test_trusted_restore_is_validation_under_every_allowlist(make: Any, mode: st
             assert_same(f.loads_typed(data), j.loads_typed(data))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19, open: trusted restore of the verified table's classes waits for per-field rules (an int id came back uncoerced)")
 def test_trusted_rule_is_read_from_the_schema() -> None:
     from fast_serde.langgraph._plans import trusted_model
 

@@ -332,16 +332,45 @@ def _tampered_tool_message() -> tuple[str, bytes]:
         return JsonPlusSerializer().dumps_typed(msg)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19, open: trusted restore of the verified table's classes waits for per-field rules (an int id came back uncoerced)")
+class _Validations:
+    """Counts the runs of `BaseMessage.__init__` (every message's validation goes through it)
+    with a profile hook, which changes no member the table watches."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._code = lcm.BaseMessage.__init__.__code__
+
+    def _hook(self, frame: Any, event: str, arg: Any) -> None:
+        if event == "call" and frame.f_code is self._code:
+            self.count += 1
+
+    def run(self, fn: Any, *args: Any) -> Any:
+        sys.setprofile(self._hook)
+        try:
+            return fn(*args)
+        finally:
+            sys.setprofile(None)
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_table_classes_are_restored_not_validated(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """validate_models=False restores a table class without validating it, in every allowlist
-    mode (messages are among the parent's safe types); validate_models=True validates."""
+    """validate_models=False restores a table class's payload written by the encoder without
+    validating it, in every allowlist mode (messages are among the parent's safe types); a
+    payload holding a value validation would coerce (an int tool_call_id) is validated, so it
+    comes back as the parent's ("7"); validate_models=True validates both."""
     j, f = _serializers(mode, monkeypatch)
-    blob = _tampered_tool_message()
-    assert j.loads_typed(blob).tool_call_id == "7"
-    assert f.loads_typed(blob).tool_call_id == 7  # trusted: __dict__ set from the payload
-    assert FastSerializer().loads_typed(blob).tool_call_id == "7"
+    clean = j.dumps_typed(lcm.ToolMessage("r", tool_call_id="c", id="m1"))
+    counter = _Validations()
+    for serde, blob, validations in (
+        (f, clean, 0),
+        (f, _tampered_tool_message(), 1),
+        (FastSerializer(memo_bytes=0), clean, 1),
+    ):
+        counter.count = 0
+        got = counter.run(serde.loads_typed, blob)
+        assert counter.count == validations
+        assert_same(got, j.loads_typed(blob))
+    assert f.loads_typed(_tampered_tool_message()).tool_call_id == "7"
 
 
 def test_restore_goes_through_the_allowlist(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -361,11 +390,45 @@ def test_restore_goes_through_the_allowlist(monkeypatch: pytest.MonkeyPatch) -> 
         assert_same(got, expected)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19, open: trusted restore of the verified table's classes waits for per-field rules (an int id came back uncoerced)")
 def test_trusted_model_answers_the_table() -> None:
+    """Every restored class gets a rule per field, read from its schema and narrowed by
+    `_verified.restore_rules`: an `id` must be an exact str or None (validation coerces a
+    number), `type` its own literal, `content` an exact str or list of exact str / dict."""
+    str_ = ("types", (str,))
     for cls in RESTORED:
         fields = tuple(cls.model_fields)
-        assert _plans.trusted_model(cls) == (fields, True, (None,) * len(fields))
+        trust = _plans.trusted_model(cls)
+        assert trust is not None
+        names, extra_allow, rules, either = trust
+        assert (names, extra_allow) == (fields, True)
+        ruled = dict(zip(names, rules))
+        assert ruled["id"] == ("opt", str_)
+        assert ruled["type"] == ("literal", (cls.model_fields["type"].default,))
+        if cls is not lcm.RemoveMessage:
+            assert ruled["content"] == ("union", (str_, ("list", ("union", (str_, ("dict", None, None))))))
+        assert ruled["additional_kwargs"] == ("dict", None, None)
+        if issubclass(cls, lcm.ToolMessage):
+            assert ruled["tool_call_id"] == str_
+        if cls is lcm.RemoveMessage:  # its __init__ passes '' whatever falsy content it gets
+            assert ruled["content"] == ("literal", ("",))
+        if cls is not lcm.AIMessage:
+            assert either == ()
+    ai = _plans.trusted_model(lcm.AIMessage)
+    assert ai is not None and len(ai[3]) == 1
+    assert {ai[0][i] for i, _ in ai[3][0]} == {"tool_calls", "invalid_tool_calls", "additional_kwargs"}
+
+
+def test_rebuilt_keys_are_the_factories_keys() -> None:
+    """`restore_rules` names the keys AIMessage's validator's factories write (tool_call,
+    invalid_tool_call of the installed release), each a declared key of its TypedDict."""
+    from langchain_core.messages import tool
+
+    spec = _verified.restore_rules(lcm.AIMessage)
+    assert set(spec.rebuilt["tool_calls"]) == set(tool.tool_call(name="n", args={}, id=None))
+    assert set(spec.rebuilt["invalid_tool_calls"]) == set(tool.invalid_tool_call())
+    for field, keys in spec.rebuilt.items():
+        td = lcm.AIMessage.model_fields[field].annotation.__args__[0]
+        assert set(keys) <= set(td.__annotations__)
 
 
 # -- anything but the reviewed class gets None ---------------------------------------------------
@@ -568,3 +631,73 @@ def test_non_table_classes_get_none_without_warning(monkeypatch: pytest.MonkeyPa
         assert _verified.verified(pydantic.BaseModel) is None
         assert _verified.verified("HumanMessage") is None  # type: ignore[arg-type]
     assert not caught
+
+
+# -- hand-made payloads: restored only where validation is the identity --------------------------
+
+
+def _ext5(cls: type, payload: dict[str, Any]) -> tuple[str, bytes]:
+    """An ext 5 document of `cls` with `payload`, written as JsonPlusSerializer's encoder writes
+    one (its `_msgpack_enc`), but with a payload no encoder writes."""
+    import ormsgpack
+    from langgraph.checkpoint.serde.jsonplus import _msgpack_enc
+
+    inner = _msgpack_enc([cls.__module__, cls.__name__, payload, "model_validate_json"])
+    return "msgpack", ormsgpack.packb(ormsgpack.Ext(5, inner))
+
+
+_AI = lcm.AIMessage(
+    "x", id="a", tool_calls=[{"name": "t", "args": {"a": 1}, "id": "c1"}],
+    usage_metadata={"input_tokens": 1, "output_tokens": 2, "total_tokens": 3, "input_token_details": {"cache_read": 1, "eph": 2}},
+).model_dump()
+_RAW = {"tool_calls": [{"function": {"name": "x", "arguments": "{}"}, "id": "q", "type": "function"}]}
+_CALL = _AI["tool_calls"][0]
+_TOOL = lcm.ToolMessage("r", tool_call_id="c").model_dump()
+_REMOVE = lcm.RemoveMessage(id="x").model_dump()
+
+# (class, payload, restored by validate_models=False)
+HAND_MADE = {
+    "ai-dump": (lcm.AIMessage, _AI, True),
+    "ai-id-int": (lcm.AIMessage, {**_AI, "id": 5}, False),
+    "ai-id-uuid": (lcm.AIMessage, {**_AI, "id": uuid.UUID(int=5)}, False),
+    "ai-call-id-int": (lcm.AIMessage, {**_AI, "tool_calls": [{**_CALL, "id": 5}]}, False),
+    "ai-call-no-type": (lcm.AIMessage, {**_AI, "tool_calls": [{k: v for k, v in _CALL.items() if k != "type"}]}, False),
+    "ai-call-extras": (lcm.AIMessage, {**_AI, "tool_calls": [{**_CALL, "extras": {}}]}, False),
+    "ai-call-reordered": (lcm.AIMessage, {**_AI, "tool_calls": [dict(reversed(list(_CALL.items())))]}, False),
+    "ai-raw-calls-parsed": (lcm.AIMessage, {**_AI, "tool_calls": [], "additional_kwargs": _RAW}, False),
+    "ai-raw-calls-kept": (lcm.AIMessage, {**_AI, "additional_kwargs": _RAW}, True),
+    "ai-usage-extra-first": (lcm.AIMessage, {**_AI, "usage_metadata": {"zz": 1, **_AI["usage_metadata"]}}, False),
+    "ai-usage-extra-last": (lcm.AIMessage, {**_AI, "usage_metadata": {**_AI["usage_metadata"], "zz": 1}}, True),
+    "ai-usage-bool": (lcm.AIMessage, {**_AI, "usage_metadata": {**_AI["usage_metadata"], "input_tokens": True}}, False),
+    "ai-missing-field": (lcm.AIMessage, {k: v for k, v in _AI.items() if k != "name"}, False),
+    "ai-extra-field": (lcm.AIMessage, {**_AI, "zz": 1}, False),
+    "ai-other-type": (lcm.AIMessage, {**_AI, "type": "human"}, False),
+    "ai-content-int-item": (lcm.AIMessage, {**_AI, "content": ["a", 1]}, False),
+    "ai-content-bytes": (lcm.AIMessage, {**_AI, "content": b"x"}, False),
+    "tool-dump": (lcm.ToolMessage, _TOOL, True),
+    "tool-call-id-int": (lcm.ToolMessage, {**_TOOL, "tool_call_id": 7}, False),
+    "tool-call-id-float": (lcm.ToolMessage, {**_TOOL, "tool_call_id": 7.5}, False),
+    "tool-call-id-uuid": (lcm.ToolMessage, {**_TOOL, "tool_call_id": uuid.UUID(int=7)}, False),
+    "tool-content-tuple": (lcm.ToolMessage, {**_TOOL, "content": ("a", "b")}, True),  # written as an array
+    "tool-content-int": (lcm.ToolMessage, {**_TOOL, "content": 7}, False),
+    "remove-dump": (lcm.RemoveMessage, _REMOVE, True),
+    "remove-content-empty-list": (lcm.RemoveMessage, {**_REMOVE, "content": []}, False),
+    "remove-content-truthy": (lcm.RemoveMessage, {**_REMOVE, "content": "a"}, False),
+}
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("case", HAND_MADE)
+def test_hand_made_payloads_are_validated_unless_unchanged(case: str) -> None:
+    """A payload no encoder writes is read as JsonPlusSerializer reads it (fallbacks included),
+    and validate_models=False skips validation exactly for the ones it returns unchanged."""
+    cls, payload, restored = HAND_MADE[case]
+    blob = _ext5(cls, copy.deepcopy(payload))
+    counter = _Validations()
+    expected = JsonPlusSerializer().loads_typed(blob)
+    got = counter.run(FastSerializer(validate_models=False).loads_typed, blob)
+    assert_same(got, expected)
+    if restored:
+        assert counter.count == 0
+    elif cls is not lcm.RemoveMessage or payload["content"] != "a":  # that one raises before
+        assert counter.count == 1

@@ -13,12 +13,21 @@ use pyo3::prelude::*;
 use std::sync::Arc;
 
 /// How a trusted pydantic class is restored without validation (`_plans.trusted_model`): the
-/// field names in order, whether extras are kept (`extra="allow"`), and per field the rule its
-/// value must meet for validation to provably return it unchanged.
+/// field names in order, whether extras are kept (`extra="allow"`), per field the rule its
+/// value must meet for validation to provably return it unchanged, and groups of
+/// `(field index, rule)` of which at least one per group must hold.
 pub(crate) struct Trusted {
     fields: Vec<Py<PyAny>>,
     extra_allow: bool,
     rules: Vec<Option<Rule>>,
+    either: Vec<Vec<(usize, Option<Rule>)>>,
+}
+
+/// One declared key of a TypedDict rule: its name (an exact str), its value's rule, required.
+pub(crate) struct TdKey {
+    name: Py<PyAny>,
+    rule: Option<Rule>,
+    required: bool,
 }
 
 /// A value validation returns unchanged (`_plans.trusted_model`'s rules).
@@ -31,6 +40,13 @@ pub(crate) enum Rule {
     List(Box<Option<Rule>>),
     Dict(Box<(Option<Rule>, Option<Rule>)>),
     Union(Vec<Option<Rule>>),
+    /// An exact dict whose exact str keys are declared ones in declared order (the required ones
+    /// present), then, when the bool is true, undeclared ones (values unchecked).
+    TypedDict(Vec<TdKey>, bool),
+    /// A non-empty exact list or dict.
+    NonEmpty,
+    /// An exact dict whose keys are exact str/int/float/bool/None/bytes, none equal to this str.
+    Without(Py<PyAny>),
 }
 
 impl Rule {
@@ -57,6 +73,33 @@ impl Rule {
                     .map(|r| Rule::from_spec(&r?))
                     .collect::<PyResult<_>>()?,
             ),
+            "td" => {
+                let keys = arg
+                    .try_iter()?
+                    .map(|k| {
+                        let k = k?;
+                        let name = k.get_item(0)?;
+                        if !name.is_exact_instance_of::<pyo3::types::PyString>() {
+                            return Err(pyo3::exceptions::PyValueError::new_err(
+                                "TypedDict keys are str",
+                            ));
+                        }
+                        Ok(TdKey {
+                            name: name.unbind(),
+                            rule: Rule::from_spec(&k.get_item(1)?)?,
+                            required: k.get_item(2)?.is_truthy()?,
+                        })
+                    })
+                    .collect::<PyResult<_>>()?;
+                Rule::TypedDict(keys, spec.get_item(2)?.is_truthy()?)
+            }
+            "nonempty" => Rule::NonEmpty,
+            "without" => {
+                if !arg.is_exact_instance_of::<pyo3::types::PyString>() {
+                    return Err(pyo3::exceptions::PyValueError::new_err("a str key"));
+                }
+                Rule::Without(arg.unbind())
+            }
             _ => {
                 return Err(pyo3::exceptions::PyValueError::new_err(
                     "unknown trust rule",
@@ -103,9 +146,82 @@ impl Rule {
                     true
                 }
                 Rule::Union(members) => members.iter().any(|m| Rule::admits(m, value)),
+                Rule::TypedDict(keys, extra) => {
+                    tp == refs.dict_type && typed_dict(keys, *extra, value)
+                }
+                Rule::NonEmpty => {
+                    (tp == refs.list_type && ffi::PyList_GET_SIZE(value) > 0)
+                        || (tp == refs.dict_type && ffi::PyDict_Size(value) > 0)
+                }
+                Rule::Without(key) => {
+                    tp == refs.dict_type && plain_keys_without(value, key.as_ptr())
+                }
             }
         }
     }
+}
+
+/// Two exact str objects are equal (by address, then by value; runs no Python code).
+///
+/// # Safety
+/// Both must be live exact str objects.
+unsafe fn same_str(a: *mut ffi::PyObject, b: *mut ffi::PyObject) -> bool {
+    a == b || ffi::PyUnicode_Compare(a, b) == 0
+}
+
+/// `Rule::TypedDict` on an exact dict: what pydantic-core's typed-dict validator returns
+/// unchanged (it writes the declared keys present in declared order, then the undeclared ones).
+///
+/// # Safety
+/// `value` must be a live exact dict that nothing changes meanwhile.
+unsafe fn typed_dict(keys: &[TdKey], extra: bool, value: *mut ffi::PyObject) -> bool {
+    let mut pos: ffi::Py_ssize_t = 0;
+    let mut next = 0; // the first declared key not seen yet
+    let mut in_extras = false;
+    while let Some((k, v)) = dict_next(value, &mut pos) {
+        if ffi::PyUnicode_CheckExact(k) == 0 {
+            return false;
+        }
+        match keys.iter().position(|d| same_str(d.name.as_ptr(), k)) {
+            Some(i) if !in_extras && i >= next => {
+                // Every declared key skipped over must be optional.
+                if keys[next..i].iter().any(|d| d.required) || !Rule::admits(&keys[i].rule, v) {
+                    return false;
+                }
+                next = i + 1;
+            }
+            Some(_) => return false, // out of declared order, or after an undeclared key
+            None if extra => in_extras = true,
+            None => return false,
+        }
+    }
+    keys[next..].iter().all(|d| !d.required)
+}
+
+/// `Rule::Without`: every key of the exact dict `value` is of a type whose comparison with a str
+/// runs no Python code, and none equals `key`.
+///
+/// # Safety
+/// `value` must be a live exact dict that nothing changes meanwhile; `key` a live exact str.
+unsafe fn plain_keys_without(value: *mut ffi::PyObject, key: *mut ffi::PyObject) -> bool {
+    let refs = typerefs();
+    let mut pos: ffi::Py_ssize_t = 0;
+    while let Some((k, _)) = dict_next(value, &mut pos) {
+        let tp = ffi::Py_TYPE(k);
+        if tp == refs.str_type {
+            if same_str(k, key) {
+                return false;
+            }
+        } else if !(tp == refs.int_type
+            || tp == refs.float_type
+            || tp == refs.bool_type
+            || tp == refs.bytes_type
+            || k == ffi::Py_None())
+        {
+            return false;
+        }
+    }
+    true
 }
 
 impl LangGraphCodec {
@@ -161,6 +277,11 @@ impl LangGraphCodec {
             let mut pos: ffi::Py_ssize_t = 0;
             let mut k: *mut ffi::PyObject = std::ptr::null_mut();
             let mut v: *mut ffi::PyObject = std::ptr::null_mut();
+            // The values, borrowed from `kwargs`, for the `either` groups.
+            let mut values: Vec<*mut ffi::PyObject> = Vec::new();
+            if !t.either.is_empty() {
+                values.reserve(t.fields.len());
+            }
             for (f, rule) in t.fields.iter().zip(&t.rules) {
                 if ffi::PyDict_Next(kwargs, &mut pos, &mut k, &mut v) == 0 {
                     return None;
@@ -174,6 +295,17 @@ impl LangGraphCodec {
                 if !Rule::admits(rule, v) {
                     return None;
                 }
+                if !t.either.is_empty() {
+                    values.push(v);
+                }
+            }
+            let either_holds = t.either.iter().all(|group| {
+                group
+                    .iter()
+                    .any(|(i, rule)| values.get(*i).is_some_and(|&v| Rule::admits(rule, v)))
+            });
+            if !either_holds {
+                return None;
             }
             let obj = ffi::PyObject_CallOneArg(refs.object_new, entry.cls.as_ptr());
             if obj.is_null() {
@@ -242,10 +374,28 @@ fn decide_trust(py: Python<'_>, trust: &Py<PyAny>, cls: &Py<PyAny>) -> PyResult<
                 "one rule per field",
             ));
         }
+        let either = decided
+            .get_item(3)?
+            .try_iter()?
+            .map(|group| {
+                group?
+                    .try_iter()?
+                    .map(|pair| {
+                        let pair = pair?;
+                        let i: usize = pair.get_item(0)?.extract()?;
+                        if i >= fields.len() {
+                            return Err(pyo3::exceptions::PyValueError::new_err("a field index"));
+                        }
+                        Ok((i, Rule::from_spec(&pair.get_item(1)?)?))
+                    })
+                    .collect::<PyResult<Vec<_>>>()
+            })
+            .collect::<PyResult<Vec<_>>>()?;
         Ok(Trusted {
             fields,
             extra_allow,
             rules,
+            either,
         })
     };
     Ok(parse().ok())
