@@ -34,6 +34,7 @@
 
 use super::copy::Copier;
 // Re-exported for trusted.rs (`super::memo::version_tag`) until it names ffi::object itself.
+use crate::ffi::dictiter::dict_next;
 pub(crate) use crate::ffi::object::version_tag;
 use crate::ffi::typeref::typerefs;
 use crate::ffi::weak::WeakClass;
@@ -545,7 +546,7 @@ impl Template {
 /// payload alone. JsonPlusSerializer's own blobs (`model_dump()`) set every field.
 fn every_field_set(obj: *mut ffi::PyObject, fields_set: *mut ffi::PyObject) -> bool {
     // SAFETY: attribute read on the live class of a live object (owned result, error cleared);
-    // an exact dict iterated with PyDict_Next (borrowed keys, no Python code: exact str keys
+    // an exact dict iterated with dict_next (borrowed keys, no Python code: exact str keys
     // checked before PySet_Contains hashes them); `fields_set` is a live object checked exact.
     unsafe {
         if ffi::PySet_CheckExact(fields_set) == 0 {
@@ -561,9 +562,7 @@ fn every_field_set(obj: *mut ffi::PyObject, fields_set: *mut ffi::PyObject) -> b
             return false;
         }
         let mut pos: ffi::Py_ssize_t = 0;
-        let mut k: *mut ffi::PyObject = std::ptr::null_mut();
-        let mut v: *mut ffi::PyObject = std::ptr::null_mut();
-        while ffi::PyDict_Next(fields.0, &mut pos, &mut k, &mut v) != 0 {
+        while let Some((k, _)) = dict_next(fields.0, &mut pos) {
             if ffi::PyUnicode_CheckExact(k) == 0 {
                 return false;
             }
