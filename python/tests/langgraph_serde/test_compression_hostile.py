@@ -65,10 +65,19 @@ def _outcome(call):
         return type(exc), str(exc)
 
 
+# ormsgpack 1.12 (the last release for Python 3.10) reads a released memoryview's stale
+# pointer; 1.13 refuses it with the C-contiguity message, which FastSerializer gives everywhere.
+_OLD_ORMSGPACK = tuple(int(p) for p in __import__("ormsgpack").__version__.split(".")[:2]) < (1, 13)
+_RELEASED_REFUSAL = (ValueError, "Input type memoryview must be a C contiguous buffer")
+
+
 @pytest.mark.parametrize("name", list(NOT_BUFFERS))
 def test_a_compressed_blob_that_is_no_buffer_is_refused_as_msgpack_data_is(name):
     make = NOT_BUFFERS[name]
-    expected = _outcome(lambda: JsonPlusSerializer().loads_typed(("msgpack", make())))
+    if name == "released memoryview" and _OLD_ORMSGPACK:
+        expected = _RELEASED_REFUSAL  # the parent's own read here is undefined behaviour
+    else:
+        expected = _outcome(lambda: JsonPlusSerializer().loads_typed(("msgpack", make())))
     assert expected[0] is ValueError  # ormsgpack's input check
     assert _outcome(lambda: FastSerializer().loads_typed((TAG, make()))) == expected
 
