@@ -33,8 +33,7 @@
 //! overhead — against a byte budget, evicting the least recently used entries.
 
 use super::copy::Copier;
-// Re-exported for trusted.rs (`super::memo::version_tag`) until it names ffi::object itself.
-pub(crate) use crate::ffi::object::version_tag;
+use crate::ffi::object::version_tag;
 use crate::ffi::typeref::typerefs;
 use crate::ffi::weak::WeakClass;
 use crate::ffi::Owned;
