@@ -154,7 +154,12 @@ class LangGraphCodec:
         content size a frame may declare (bytes)."""
 
     def clear_cache(self) -> None:
-        """Forget cached classes (after the allowlist changed) and the memo's entries."""
+        """Forget every class-keyed cache: this codec's cached classes with their trusted-restore
+        decisions, its memo, and the encode plans every codec of the process shares."""
+
+    def cache_sizes(self) -> dict[str, int]:
+        """Entries per class-keyed cache (counts): ``{"plans", "thread_plans", "classes",
+        "trusted", "memo_classes", "memo_entries"}``."""
 
     def memo_stats(self) -> dict[str, int]:
         """``{"hits", "misses", "fills", "rejected", "entries", "bytes", "budget"}``."""

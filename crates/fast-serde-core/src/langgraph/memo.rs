@@ -358,6 +358,11 @@ impl Memo {
         drop(old);
     }
 
+    /// How many classes the rule was asked about (their answers are kept).
+    pub(crate) fn class_count(&self) -> usize {
+        self.lock().classes.len()
+    }
+
     /// `(hits, misses, fills, rejected, entries, bytes, budget)`.
     pub(crate) fn stats(&self) -> [u64; 7] {
         let (entries, bytes) = {

@@ -115,8 +115,12 @@ pub(crate) const PLAN_CACHE_MAX: usize = 4096;
 pub(crate) static PLANS: Mutex<Option<HashMap<usize, Arc<Plan>>>> = Mutex::new(None);
 
 /// How many classes with a cached plan have died (counted by [`forget_plan`], which runs before
-/// a dying class's memory can be reused).
+/// a dying class's memory can be reused), plus how many times [`clear_plans`] ran: a thread whose
+/// copy saw another count asks [`PLANS`] again before it uses its copy.
 pub(crate) static PLAN_DEATHS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many times [`clear_plans`] ran: a thread whose copy saw another count drops it whole.
+static PLAN_CLEARS: AtomicUsize = AtomicUsize::new(0);
 
 /// A thread's own copies of the plans of [`PLANS`] it has used: a hit takes no lock and no atomic
 /// reference count.
@@ -126,6 +130,8 @@ pub(crate) struct LocalPlans {
     /// [`PLAN_DEATHS`] when the dead classes' plans were last dropped from `map`: while it is
     /// unchanged every plan in `map` is of a live class, which is then the type at its address.
     pub(crate) deaths: usize,
+    /// [`PLAN_CLEARS`] when `map` was last emptied for it.
+    clears: usize,
 }
 
 thread_local! {
@@ -150,10 +156,9 @@ pub(crate) fn plan_for(
     let key = tp as usize;
     let hit = LOCAL_PLANS.with_borrow(|l| {
         let p = l.map.get(&key)?;
-        // No class with a cached plan has died since the dead ones' plans were dropped: the
-        // plan's class is alive, so it is `tp`. Else its weak reference tells.
-        ((l.deaths == PLAN_DEATHS.load(Ordering::Relaxed) || p.is_for(tp)) && p.current(tp))
-            .then(|| p.clone())
+        // No class with a cached plan has died, and the plans were not cleared, since this copy
+        // last caught up ([`plan_miss`] does): the plan's class is alive, so it is `tp`.
+        (l.deaths == PLAN_DEATHS.load(Ordering::Relaxed) && p.current(tp)).then(|| p.clone())
     });
     match hit {
         Some(p) => Ok(p),
@@ -228,6 +233,11 @@ pub(crate) fn plan_miss(
     drop(shared);
     let dropped = LOCAL_PLANS.with_borrow_mut(|l| {
         let mut dropped = Vec::new();
+        let clears = PLAN_CLEARS.load(Ordering::Relaxed);
+        if l.clears != clears {
+            dropped.extend(l.map.drain().map(|(_, p)| p));
+            l.clears = clears;
+        }
         let deaths = PLAN_DEATHS.load(Ordering::Relaxed);
         if l.deaths != deaths {
             let dead: Vec<usize> = (l.map.iter())
@@ -271,6 +281,34 @@ pub(crate) fn forget_plan(key: usize, wr: *mut ffi::PyObject) {
         .flatten();
     PLAN_DEATHS.fetch_add(1, Ordering::Relaxed);
     drop((shared, local));
+}
+
+/// Forget every cached plan: [`PLANS`] and this thread's copy now, the other threads' copies at
+/// their next plan lookup (which finds [`PLAN_DEATHS`] moved and [`PLAN_CLEARS`] too). Plans are
+/// shared by every codec of the process, so this clears them for all (they are decided again).
+pub(crate) fn clear_plans() {
+    let shared = PLANS.lock().unwrap_or_else(|e| e.into_inner()).take();
+    PLAN_CLEARS.fetch_add(1, Ordering::Relaxed);
+    PLAN_DEATHS.fetch_add(1, Ordering::Relaxed);
+    let local = LOCAL_PLANS
+        .try_with(|l| {
+            let mut l = l.try_borrow_mut().ok()?;
+            l.clears = PLAN_CLEARS.load(Ordering::Relaxed);
+            Some(std::mem::take(&mut l.map))
+        })
+        .ok()
+        .flatten();
+    // Released with no lock or borrow held: a plan's release drops weak references and strs.
+    drop((shared, local));
+}
+
+/// `(plans in [`PLANS`], plans in this thread's copy)`.
+pub(crate) fn plan_counts() -> (usize, usize) {
+    let shared = (PLANS.lock().unwrap_or_else(|e| e.into_inner()))
+        .as_ref()
+        .map_or(0, HashMap::len);
+    let local = LOCAL_PLANS.with_borrow(|l| l.map.len());
+    (shared, local)
 }
 
 /// Ask `_plans.encode_plan(obj)` and pre-encode the payload head and field names.
