@@ -348,7 +348,8 @@ with concurrent.futures.ThreadPoolExecutor(max_workers=1) as worker:
         if sys.argv[1] == "pydantic":
             assert plan_kind(obj) == PYDANTIC_V2_DICT
         else:  # the fields by name, looked up in the instance's own __dict__ first
-            assert encode_plan(obj)[:3] == (ATTRS_KW, ("a", "b"), CHECK_INSTANCE), encode_plan(obj)
+            plan = encode_plan(obj)
+            assert (plan.kind, plan.fields, plan.flags) == (ATTRS_KW, ("a", "b"), CHECK_INSTANCE), plan
         expected = j.dumps_typed(obj)
         assert worker.submit(f.dumps_typed, obj).result() == expected
         assert f.dumps_typed(obj) == expected

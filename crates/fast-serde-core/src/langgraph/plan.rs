@@ -7,6 +7,7 @@
 
 use super::kind::{PlanKind, CHECK_INSTANCE, ONCE};
 use super::model::Guard;
+use super::spec::PlanSpec;
 use crate::encode::callback_failure;
 use crate::error::EncodeResult;
 use crate::ffi::py;
@@ -311,7 +312,8 @@ pub(crate) fn plan_counts() -> (usize, usize) {
     (shared, local)
 }
 
-/// Ask `_plans.encode_plan(obj)` and pre-encode the payload head and field names.
+/// Ask `_plans.encode_plan(obj)` for its `PlanSpec` (spec.rs) and pre-encode the payload head and
+/// field names.
 #[cold]
 pub(crate) fn decide(
     obj: *mut ffi::PyObject,
@@ -328,38 +330,32 @@ pub(crate) fn decide(
         }
         Bound::from_owned_ptr(py, r)
     };
-    let parsed = res
-        .extract::<(
-            u8,
-            Vec<String>,
-            u8,
-            Bound<'_, PyAny>,
-            Vec<String>,
-            Vec<String>,
-        )>()
-        .and_then(|(kind, names, flags, guards, any, all)| {
-            let guards = guards
-                .try_iter()?
-                .map(|g| Guard::from_spec(&g?))
-                .collect::<PyResult<Vec<_>>>()?;
-            Ok((kind, names, flags, guards, any, all))
-        });
-    let (kind, names, flags, guards, steer_any, steer_all) = match parsed {
-        Ok(v) => v,
+    let spec = match res.cast::<PlanSpec>() {
+        Ok(spec) => spec.get(),
+        Err(_) => {
+            let msg = format!(
+                "fast_serde: encode_plan answered a {}, not a _native.PlanSpec",
+                res.get_type()
+                    .name()
+                    .map_or_else(|_| "?".to_owned(), |n| n.to_string())
+            );
+            pyo3::exceptions::PyTypeError::new_err(msg).restore(py);
+            return Err(callback_failure(tp));
+        }
+    };
+    let guards = spec.guards.bind(py).try_iter().and_then(|it| {
+        it.map(|g| Guard::from_spec(&g?))
+            .collect::<PyResult<Vec<_>>>()
+    });
+    let guards = match guards {
+        Ok(g) => g,
         Err(e) => {
             e.restore(py);
             return Err(callback_failure(tp));
         }
     };
-    let kind = match PlanKind::try_from(kind) {
-        Ok(k) => k,
-        Err(v) => {
-            let msg = format!("fast_serde: encode_plan answered an unknown plan kind {v}");
-            pyo3::exceptions::PyValueError::new_err(msg).restore(py);
-            return Err(callback_failure(tp));
-        }
-    };
-    let intern = |names: Vec<String>| -> Vec<Py<PyAny>> {
+    let kind = spec.kind;
+    let intern = |names: &[String]| -> Vec<Py<PyAny>> {
         names
             .iter()
             .map(|n| pyo3::types::PyString::intern(py, n).into_any().unbind())
@@ -381,8 +377,7 @@ pub(crate) fn decide(
             }
         }
     }
-    let fields = names
-        .iter()
+    let fields = (spec.fields.iter())
         .map(|n| Field {
             name: pyo3::types::PyString::intern(py, n).into_any().unbind(),
             key: encoded_str(n).into_boxed_slice(),
@@ -392,11 +387,11 @@ pub(crate) fn decide(
         kind,
         head: head.into_boxed_slice(),
         fields,
-        check_instance: flags & CHECK_INSTANCE != 0,
-        once: flags & ONCE != 0,
+        check_instance: spec.flags & CHECK_INSTANCE != 0,
+        once: spec.flags & ONCE != 0,
         checks: Arc::new(Checks {
-            steer_any: intern(steer_any),
-            steer_all: intern(steer_all),
+            steer_any: intern(&spec.steer_any),
+            steer_all: intern(&spec.steer_all),
             guards,
         }),
         class: None,
