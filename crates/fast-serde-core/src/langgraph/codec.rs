@@ -42,7 +42,8 @@ pub(crate) const RESOLVED_FIXED: i64 = 3;
 pub(crate) struct LangGraphCodec {
     pub(crate) fallback: Py<PyAny>,
     pub(crate) inspect: Py<PyAny>,
-    /// `_ext_from_payload(code, decoded, tup)`: the parent's ext hook past its unpackb, in Python.
+    /// `_ext_from_payload(code, decoded, tup)`: the parent's ext hook past its unpackb, in Python,
+    /// for the payloads of an unusual shape that `constructed` (decode.rs) does not build.
     pub(crate) unusual: Py<PyAny>,
     pub(crate) resolve: Py<PyAny>,
     pub(crate) failed: Py<PyAny>,
