@@ -1,7 +1,7 @@
 """Type stubs of ``fast_serde._native``, the Rust extension (crates/fast-serde-py over
 crates/fast-serde-core). Keep in step with the ``#[pyfunction]``/``#[pymethods]`` signatures."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final, TypeAlias
 
 _Buffer: TypeAlias = bytes | bytearray | memoryview
@@ -12,7 +12,7 @@ __all__ = [
     "DEFAULT_MEMO_BYTES", "CPYTHON_LAYOUT",
     "zstd_compress", "zstd_decompress", "zstd_content_size", "ZSTD_DEFAULT_LEVEL", "ZSTD_MIN_LEVEL", "ZSTD_MAX_LEVEL",
     "ZSTD_DEFAULT_MAX_SIZE", "ZSTD_MAX_RATIO", "ZSTD_VERSION",
-    "TypedBinding", "typed_count", "typed_counts", "typed_time", "typed_timing",
+    "TypedBinding", "PlanSpec", "typed_count", "typed_counts", "typed_time", "typed_timing",
 ]
 
 MAX_DEPTH: Final[int]
@@ -95,7 +95,7 @@ class LangGraphCodec:
         self,
         *,
         fallback: Callable[[Any], bytes],
-        inspect: Callable[[Any], tuple[int, tuple[str, ...], int, tuple[Any, ...], tuple[str, ...], tuple[str, ...]]],
+        inspect: Callable[[Any], PlanSpec],
         unusual: Callable[[int, bool, Any], Any],
         resolve: Callable[[int, str, str], tuple[int, Any]],
         failed: Callable[[int, str, str, Any, BaseException], Any],
@@ -154,13 +154,55 @@ class LangGraphCodec:
         content size a frame may declare (bytes)."""
 
     def clear_cache(self) -> None:
-        """Forget cached classes (after the allowlist changed) and the memo's entries."""
+        """Forget every class-keyed cache: this codec's cached classes with their trusted-restore
+        decisions, its memo, and the encode plans every codec of the process shares."""
+
+    def cache_sizes(self) -> dict[str, int]:
+        """Entries per class-keyed cache (counts): ``{"plans", "thread_plans", "classes",
+        "trusted", "memo_classes", "memo_entries"}``."""
 
     def memo_stats(self) -> dict[str, int]:
         """``{"hits", "misses", "fills", "rejected", "entries", "bytes", "budget"}``."""
 
     def set_memo_bytes(self, budget: int) -> None:
         """Set the memo's budget in bytes (0 turns it off and empties it)."""
+
+
+class PlanSpec:
+    """A class's plan as ``fast_serde.langgraph._plans.encode_plan`` decides it, read by the
+    walker (crates/fast-serde-core/src/langgraph/spec.rs); frozen. ``kind``: a ``PLAN_KINDS``
+    value; ``fields``: the attributes the walker reads, in order; ``flags``: ``PLAN_FLAGS``
+    bits; ``guards``: per field of a PYDANTIC_V2_DICT plan, its TypedDict guard spec or None;
+    ``steer_any``/``steer_all``: with ``CHECK_INSTANCE``, an object whose own ``__dict__``
+    holds any of the first, or all of the second (when not empty), takes the Python path."""
+
+    def __init__(
+        self,
+        kind: int,
+        *,
+        fields: Sequence[str] = (),
+        flags: int = 0,
+        guards: Iterable[Any] | None = None,
+        steer_any: Sequence[str] = (),
+        steer_all: Sequence[str] = (),
+    ) -> None:
+        """Raises ValueError for an unknown kind or flag bit, TypeError for a str in place of a
+        sequence of names, OverflowError outside 0-255."""
+
+    @property
+    def kind(self) -> int: ...
+    @property
+    def fields(self) -> tuple[str, ...]: ...
+    @property
+    def flags(self) -> int: ...
+    @property
+    def guards(self) -> Any: ...
+    @property
+    def steer_any(self) -> tuple[str, ...]: ...
+    @property
+    def steer_all(self) -> tuple[str, ...]: ...
+    def with_flags(self, flags: int) -> PlanSpec:
+        """The same spec with ``flags`` in place of its own."""
 
 
 class TypedBinding:

@@ -1,7 +1,8 @@
 """Per-class plans for the native LangGraph codec, decided once per class.
 
 The walker (crates/fast-serde-core/src/langgraph/plan.rs) meets a type it does not know by
-pointer, calls `encode_plan(obj)` once for that class and caches the answer; the reader calls
+pointer, calls `encode_plan(obj)` once for that class and caches the answer, a
+`_native.PlanSpec` (crates/fast-serde-core/src/langgraph/spec.rs); the reader calls
 `trusted_model(cls, kwargs)` once per pydantic class when `validate_models=False`.
 
 `encode_plan` follows `langgraph.checkpoint.serde.jsonplus._msgpack_default` (langgraph-checkpoint
@@ -41,7 +42,7 @@ from langgraph.checkpoint.serde.types import SendProtocol
 from langgraph.store.base import Item
 
 from fast_serde import _native
-from fast_serde._native import generic_getattr, instance_dict
+from fast_serde._native import PlanSpec, generic_getattr, instance_dict
 from fast_serde.langgraph import _compat, _verified
 from fast_serde.langgraph._guards import model_schema as _model_schema
 from fast_serde.langgraph._guards import plain_model, typed_dict_guards
@@ -116,28 +117,24 @@ def probing() -> Iterator[None]:
         PROBING = was_probing
 
 
-def encode_plan(
-    obj: Any,
-) -> tuple[int, tuple[str, ...], int, tuple[Any, ...], tuple[str, ...], tuple[str, ...]]:
+def encode_plan(obj: Any) -> PlanSpec:
     """`_encode_plan(obj)`, or FALLBACK for a kind in `REJECTED_KINDS`; not cached while PROBING."""
     plan = _encode_plan(obj)
-    if plan[0] in REJECTED_KINDS:
+    if plan.kind in REJECTED_KINDS:
         plan = _PARENT_PATH
     if PROBING:
-        return (plan[0], plan[1], plan[2] | ONCE, *plan[3:])
+        return plan.with_flags(plan.flags | ONCE)
     return plan
 
 
 def plan_kind(obj: Any) -> int:
     """The kind `_msgpack_default`'s branch for `obj` maps to (before `REJECTED_KINDS`)."""
-    return _encode_plan(obj)[0]
+    return _encode_plan(obj).kind
 
 
-def _encode_plan(
-    obj: Any,
-) -> tuple[int, tuple[str, ...], int, tuple[Any, ...], tuple[str, ...], tuple[str, ...]]:
-    """Return `(kind, fields, flags, guards, steer_any, steer_all)` for `type(obj)`: the branch
-    `_msgpack_default` takes.
+def _encode_plan(obj: Any) -> PlanSpec:
+    """Return the `PlanSpec(kind, fields=, flags=, guards=, steer_any=, steer_all=)` of
+    `type(obj)`: the branch `_msgpack_default` takes.
 
     `fields` names the attributes the walker reads (dataclass fields, slots, namedtuple fields,
     the attribute of ATTR_ARG, a plain model's fields); `flags` is CHECK_INSTANCE and/or ONCE;
@@ -146,14 +143,14 @@ def _encode_plan(
     (INSTANCE_ATTRS and, past the `SendProtocol` branch, that protocol's callable members, which
     an instance attribute set to None disables) or all of `steer_all` (the `SendProtocol` data
     members its class lacks: with them the object is a Send). An object whose own attributes
-    decide its branch gets `(FALLBACK, (), ONCE, (), (), ())`, as does every object of a class
+    decide its branch gets `PlanSpec(FALLBACK, flags=ONCE)`, as does every object of a class
     whose attribute lookup is
     custom (`__getattr__`, `__getattribute__`) or whose class answers the probes per object
     (`_class_answers_fixed`: a property, a slot, a `__class__` override...). Raises nothing: an unknown type gets FALLBACK,
     whose Python path raises the parent's TypeError.
     """
     if isinstance(obj, _DELTA):
-        return DELTA_SNAPSHOT, (), 0, (), (), ()
+        return _DELTA_PLAN
     try:
         own = instance_dict(obj)  # obj.__dict__, without creating an exception's lazy dict
     except Exception:  # a raising __dict__ property: the Python path reports it
@@ -180,18 +177,27 @@ def _encode_plan(
     guards = typed_dict_guards(cls) if kind == PYDANTIC_V2_DICT else None
     guards = guards or ()
     if not isinstance(own, dict):
-        return kind, fields, 0, guards, (), ()
+        return PlanSpec(kind, fields=fields, guards=guards)
     if kind == PYDANTIC_V2_DICT and INSTANCE_ATTRS.isdisjoint(fields):
         # The walker takes this path only when __dict__ holds exactly the fields, in order.
-        return kind, fields, 0, guards, (), ()
+        return PlanSpec(kind, fields=fields, guards=guards)
     steer_any = INSTANCE_ATTRS | kind_attrs
     if kind in _PAST_SEND_PROTOCOL:
         steer_any |= SEND_CALLABLE_MEMBERS
-    return kind, fields, CHECK_INSTANCE, guards, tuple(sorted(steer_any)), steer_all
+    return PlanSpec(
+        kind,
+        fields=fields,
+        flags=CHECK_INSTANCE,
+        guards=guards,
+        steer_any=tuple(sorted(steer_any)),
+        steer_all=steer_all,
+    )
 
 
-_PER_OBJECT = (FALLBACK, (), ONCE, (), (), ())  # decided per object, in Python
-_PARENT_PATH = (FALLBACK, (), 0, (), (), ())  # every object of the class, by the parent's own code
+# Built at import, so that a contract that no longer fits the native PlanSpec fails there.
+_PER_OBJECT = PlanSpec(FALLBACK, flags=ONCE)  # decided per object, in Python
+_PARENT_PATH = PlanSpec(FALLBACK)  # every object of the class, by the parent's own code
+_DELTA_PLAN = PlanSpec(DELTA_SNAPSHOT)
 
 # Kinds whose branch in `_msgpack_default` comes after `isinstance(obj, SendProtocol)`.
 _PAST_SEND_PROTOCOL = frozenset({REPR, ATTRS_KW})

@@ -345,12 +345,26 @@ def _ext_from_payload(allowed: Any, code: int, decoded: bool, tup: Any) -> Any:
     """The parent's ext hook for codes 0-5 after its ``ormsgpack.unpackb(data)``, given the
     payload the native reader decoded (``tup``; ``decoded`` is False when it could not be).
 
-    The native reader builds the usual payloads itself; this serves the others (a payload that is
-    not ``[module, name, arg(, method)]`` with str names, or an allowed method other than
-    ``fromisoformat``), so that no byte string is ever handed to ormsgpack and each nested object
-    is built once. Line for line ``_create_msgpack_ext_hook``'s ``ext_hook`` (langgraph-checkpoint
-    4.3): the same lookups, events, warnings and fallbacks; an exception the parent lets escape
-    (``tup[2]`` of a too-short payload in the pydantic branches) escapes here too.
+    The native reader (crates/fast-serde-core/src/langgraph/decode.rs, ``constructed``) builds
+    every payload JsonPlusSerializer writes itself; it calls this, and nothing else does, for
+    exactly three shapes, none of which the parent writes:
+
+    * a payload that is not an array of 3 items (4 for codes 3 and 5) whose first two are str:
+      ``tup`` is the whole payload as decoded (any value), or ``decoded`` is False when it could
+      not be decoded;
+    * code 3 or 5 whose fourth item (the method) is no str: ``tup`` is the 4-item list;
+    * code 3 naming a method other than ``datetime.datetime.fromisoformat`` that the parent's
+      ``_check_allowed_method`` does not block (``SAFE_MSGPACK_METHODS`` allows it, or the check
+      raised; langgraph-checkpoint 4.3 allows that one method alone, so only a later release's
+      or a patched set reaches this): ``tup`` is the 4-item list.
+
+    So it serves crafted, corrupted or future payloads (python/tests/robustness/test_decoder.py,
+    test_fuzz.py and langgraph_serde/test_property.py reach it; the probe's values, every kind
+    and ext code, do not: test_ext_payloads.py). No byte string is handed to ormsgpack and each
+    nested object is built once. Line for line ``_create_msgpack_ext_hook``'s ``ext_hook``
+    (langgraph-checkpoint 4.3): the same lookups, events, warnings and fallbacks; an exception
+    the parent lets escape (``tup[2]`` of a too-short payload in the pydantic branches) escapes
+    here too.
     """
     if code in (4, 5):
         if not decoded:

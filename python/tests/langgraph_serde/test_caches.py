@@ -348,7 +348,8 @@ with concurrent.futures.ThreadPoolExecutor(max_workers=1) as worker:
         if sys.argv[1] == "pydantic":
             assert plan_kind(obj) == PYDANTIC_V2_DICT
         else:  # the fields by name, looked up in the instance's own __dict__ first
-            assert encode_plan(obj)[:3] == (ATTRS_KW, ("a", "b"), CHECK_INSTANCE), encode_plan(obj)
+            plan = encode_plan(obj)
+            assert (plan.kind, plan.fields, plan.flags) == (ATTRS_KW, ("a", "b"), CHECK_INSTANCE), plan
         expected = j.dumps_typed(obj)
         assert worker.submit(f.dumps_typed, obj).result() == expected
         assert f.dumps_typed(obj) == expected
@@ -540,3 +541,73 @@ def test_classes_used_in_another_thread_are_not_kept_alive() -> None:
             del cls, obj
         gc.collect()
         assert sum(r() is not None for r in refs) == 0
+
+
+# --- issue 23: clear_cache() empties every class-keyed cache ---------------------------------------
+
+
+class CacheFill(pydantic.BaseModel):
+    text: str
+    n: int = 0
+
+
+@dataclasses.dataclass
+class CacheFillPoint:
+    x: int
+
+
+def _sizes(f: FastSerializer) -> dict[str, int]:
+    return f._codec.cache_sizes()
+
+
+def test_clear_cache_empties_every_class_keyed_cache() -> None:
+    """``clear_cache()`` empties the four caches keyed by a class (docs/architecture.md, "Caches"):
+    the process's encode plans and this thread's copy of them, the codec's cached classes with
+    their trusted-restore decisions, and its memo. Each is filled first (checked non-empty), and
+    the serializers give the parent's bytes and objects again after the clear."""
+    allowed = [(__name__, "CacheFill")]
+    j = JsonPlusSerializer(allowed_msgpack_modules=allowed)
+    validating = FastSerializer(allowed_msgpack_modules=allowed)
+    trusting = FastSerializer(allowed_msgpack_modules=allowed, validate_models=False)
+    obj = CacheFill(text="x", n=1)
+    blob = j.dumps_typed(obj)
+
+    def use(f: FastSerializer) -> None:
+        assert f.dumps_typed(obj) == blob
+        for _ in range(3):  # the memo: mark, keep a template, hit
+            _same(f.loads_typed(blob), j.loads_typed(blob))
+
+    for f in (validating, trusting):
+        use(f)
+    v, t = _sizes(validating), _sizes(trusting)
+    assert v["plans"] >= 1 and v["thread_plans"] >= 1, v
+    assert v["classes"] == 1 and v["memo_classes"] == 1 and v["memo_entries"] == 1, v
+    assert t["classes"] == 1 and t["trusted"] == 1, t
+    validating._codec.clear_cache()
+    assert set(_sizes(validating).values()) == {0}, _sizes(validating)
+    assert _sizes(trusting)["classes"] == 1  # another codec's own caches are its own
+    trusting._codec.clear_cache()
+    assert set(_sizes(trusting).values()) == {0}, _sizes(trusting)
+    for f in (validating, trusting):
+        use(f)
+    assert _sizes(validating)["classes"] == 1 and _sizes(trusting)["trusted"] == 1
+
+
+def test_clear_cache_drops_another_threads_plans() -> None:
+    """A thread's copy of the plans is dropped at its next plan lookup after a clear made in
+    another thread: it then holds only the plan it just asked for."""
+    j, f = JsonPlusSerializer(), FastSerializer()
+    objs = [CacheFill(text="y"), CacheFillPoint(1)]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+
+        def dump(obj: Any) -> tuple[Any, int]:
+            return f.dumps_typed(obj), _sizes(f)["thread_plans"]
+
+        for obj in objs:
+            blob, _ = pool.submit(dump, obj).result()
+            assert blob == j.dumps_typed(obj)
+        assert pool.submit(dump, objs[0]).result()[1] >= 2
+        f._codec.clear_cache()
+        blob, thread_plans = pool.submit(dump, objs[0]).result()
+        assert blob == j.dumps_typed(objs[0])
+        assert thread_plans == 1

@@ -80,3 +80,30 @@ def test_ext_4_6_7_garbage_like_parent(code: int, garbage: bytes) -> None:
     assert_same_outcome(out_f, out_j)
     if out_f[0] == "raise":
         assert isinstance(out_f[1], fast_serde.DecodeError)
+
+
+def test_the_python_ext_reader_serves_only_unusual_payloads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`_serializer._ext_from_payload` (the Python twin of the parent's ext hook) is reached only
+    for payloads of an unusual shape: none of the probe's values (every plan kind and ext code,
+    as JsonPlusSerializer writes them) reaches it, a crafted payload (a name that is no str) does,
+    and both read as the parent reads them."""
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    from fast_serde.langgraph import FastSerializer, _probe_values, _serializer
+
+    calls: list[tuple[int, bool]] = []
+    python_reader = _serializer._ext_from_payload
+
+    def counted(allowed: Any, code: int, decoded: bool, tup: Any) -> Any:
+        calls.append((code, decoded))
+        return python_reader(allowed, code, decoded, tup)
+
+    monkeypatch.setattr(_serializer, "_ext_from_payload", counted)
+    j, f = JsonPlusSerializer(), FastSerializer()
+    for _label, value in _probe_values.values():
+        blob = j.dumps_typed(value)
+        assert_same_outcome(outcome(f.loads_typed, blob), outcome(j.loads_typed, blob))
+    assert calls == []
+    crafted = ("msgpack", ext(0, _msgpack_enc(("uuid", 5, "x"))))
+    assert_same_outcome(outcome(f.loads_typed, crafted), outcome(j.loads_typed, crafted))
+    assert calls == [(0, True)]

@@ -51,14 +51,42 @@ def test_resolved_answers_and_memo_budget():
     assert lg.DEFAULT_MEMO_BYTES == _native.DEFAULT_MEMO_BYTES == 64 << 20
 
 
-def test_unknown_plan_kind_is_an_error_not_a_panic(monkeypatch):
+def test_unknown_plan_kind_is_an_error_not_a_panic():
+    with pytest.raises(ValueError, match="unknown plan kind 200"):
+        _native.PlanSpec(200)
+    with pytest.raises(ValueError, match="unknown plan flags"):
+        _native.PlanSpec(_plans.FALLBACK, flags=4)
+    with pytest.raises(TypeError):
+        _native.PlanSpec(_plans.ATTRS_KW, fields="ab")  # a str is no sequence of names here
+
+
+def test_an_answer_that_is_no_plan_spec_is_an_error_not_a_panic(monkeypatch):
+    """The positional tuple `encode_plan` once answered is refused with an EncodeError."""
+
     class Odd:
         pass
 
     def encode_plan(obj):
-        return (200, (), 0, (), (), ())
+        return (_plans.ATTRS_KW, (), 0, (), (), ())
 
     monkeypatch.setattr(_plans, "encode_plan", encode_plan)
     serde = lg.FastSerializer()
-    with pytest.raises(_native.EncodeError, match="unknown plan kind 200"):
+    with pytest.raises(_native.EncodeError, match="not a _native.PlanSpec"):
         serde.dumps_typed({"x": Odd()})
+
+
+def test_plan_spec_fields_read_back():
+    spec = _native.PlanSpec(
+        _plans.ATTRS_KW,
+        fields=["a", "b"],
+        flags=_plans.CHECK_INSTANCE,
+        steer_any=("dict",),
+        steer_all=("arg", "node"),
+    )
+    assert (spec.kind, spec.fields, spec.flags, spec.guards) == (_plans.ATTRS_KW, ("a", "b"), _plans.CHECK_INSTANCE, ())
+    assert (spec.steer_any, spec.steer_all) == (("dict",), ("arg", "node"))
+    once = spec.with_flags(spec.flags | _plans.ONCE)
+    assert once.flags == _plans.CHECK_INSTANCE | _plans.ONCE
+    assert (once.kind, once.fields, once.steer_any, once.steer_all) == (spec.kind, spec.fields, spec.steer_any, spec.steer_all)
+    with pytest.raises(AttributeError):
+        spec.kind = _plans.FALLBACK  # frozen

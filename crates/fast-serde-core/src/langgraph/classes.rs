@@ -154,6 +154,18 @@ impl LangGraphCodec {
     }
 }
 
+/// `(cached classes, of them those whose trusted-restore decision is kept)`.
+pub(crate) fn class_counts(cache: &ClassCache) -> (usize, usize) {
+    let entries: Vec<TrustSlot> = (cache.lock().unwrap_or_else(|e| e.into_inner()))
+        .values()
+        .map(|c| c.trusted.clone())
+        .collect();
+    let decided = (entries.iter())
+        .filter(|t| t.lock().unwrap_or_else(|e| e.into_inner()).is_some())
+        .count();
+    (entries.len(), decided)
+}
+
 /// The callback of a cached class's weak reference `wr` (the class is dying): drop its entry from
 /// the codec's cache, if the codec is still alive. No Python code runs (it runs inside a
 /// deallocation or the garbage collector); the entry is freed after the lock is released.

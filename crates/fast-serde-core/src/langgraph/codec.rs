@@ -9,9 +9,10 @@
 //! builds it, failures included (`failed`, `method_allowed`), or restored without validation
 //! (trusted.rs) or from the memo of validated models (memo.rs).
 
-use super::classes::ClassCache;
+use super::classes::{class_counts, ClassCache};
 use super::encode::LangGraph;
 use super::json::JsonHook;
+use super::plan::{clear_plans, plan_counts};
 use super::typed::{TypedBinding, ZstdWrite};
 use crate::decode::{with_key_cache, ExtHandler, Reader};
 use crate::encode::Encoder;
@@ -41,7 +42,8 @@ pub(crate) const RESOLVED_FIXED: i64 = 3;
 pub(crate) struct LangGraphCodec {
     pub(crate) fallback: Py<PyAny>,
     pub(crate) inspect: Py<PyAny>,
-    /// `_ext_from_payload(code, decoded, tup)`: the parent's ext hook past its unpackb, in Python.
+    /// `_ext_from_payload(code, decoded, tup)`: the parent's ext hook past its unpackb, in Python,
+    /// for the payloads of an unusual shape that `constructed` (decode.rs) does not build.
     pub(crate) unusual: Py<PyAny>,
     pub(crate) resolve: Py<PyAny>,
     pub(crate) failed: Py<PyAny>,
@@ -181,11 +183,37 @@ impl LangGraphCodec {
         )
     }
 
-    /// Forget cached classes (after the allowlist changed) and the memo's entries.
+    /// Forget every class-keyed cache (after the allowlist changed, or between tests): this
+    /// codec's cached classes with their trusted-restore decisions, its memo's entries and class
+    /// answers, and the encoder's plans, which every codec of the process shares (all are
+    /// decided again on next use; docs/architecture.md, "Caches", lists them).
     fn clear_cache(&self) {
         let old = std::mem::take(&mut *self.classes.lock().unwrap_or_else(|e| e.into_inner()));
         drop(old);
         self.memo.clear();
+        clear_plans();
+    }
+
+    /// How many entries each class-keyed cache holds: `{"plans", "thread_plans", "classes",
+    /// "trusted", "memo_classes", "memo_entries"}` (counts): the process's plans and this
+    /// thread's copy of them, this codec's cached classes and of them those with a kept
+    /// trusted-restore decision, the classes its memo's rule was asked about and its entries.
+    fn cache_sizes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        let (plans, thread_plans) = plan_counts();
+        let (classes, trusted) = class_counts(&self.classes);
+        let memo_entries = self.memo.stats()[4] as usize;
+        let d = pyo3::types::PyDict::new(py);
+        for (k, v) in [
+            ("plans", plans),
+            ("thread_plans", thread_plans),
+            ("classes", classes),
+            ("trusted", trusted),
+            ("memo_classes", self.memo.class_count()),
+            ("memo_entries", memo_entries),
+        ] {
+            d.set_item(k, v)?;
+        }
+        Ok(d)
     }
 
     /// The memo of validated models: `{"hits", "misses", "fills", "rejected", "entries", "bytes",

@@ -33,9 +33,8 @@
 //! overhead — against a byte budget, evicting the least recently used entries.
 
 use super::copy::Copier;
-// Re-exported for trusted.rs (`super::memo::version_tag`) until it names ffi::object itself.
 use crate::ffi::dictiter::dict_next;
-pub(crate) use crate::ffi::object::version_tag;
+use crate::ffi::object::version_tag;
 use crate::ffi::typeref::typerefs;
 use crate::ffi::weak::WeakClass;
 use crate::ffi::Owned;
@@ -358,6 +357,11 @@ impl Memo {
     pub(crate) fn clear(&self) {
         let old = std::mem::take(&mut *self.lock());
         drop(old);
+    }
+
+    /// How many classes the rule was asked about (their answers are kept).
+    pub(crate) fn class_count(&self) -> usize {
+        self.lock().classes.len()
     }
 
     /// `(hits, misses, fills, rejected, entries, bytes, budget)`.

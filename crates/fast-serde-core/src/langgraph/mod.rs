@@ -3,7 +3,8 @@
 //!
 //! * [`ext`]: the ext codes 0-7, the one registry both directions use.
 //! * `kind`: the plan kinds (`#[repr(u8)] enum PlanKind`) and the one table of how each is written.
-//! * `plan`: per-class plans of the encoder (cache, `decide`).
+//! * `spec`, `plan`: the `PlanSpec` Python answers per class, and the encoder's plans (cache,
+//!   `decide`).
 //! * `encode`, `model`: the walker's LangGraph mode, written by the plans (model: pydantic v2).
 //! * `decode`, `classes`: the reader's ext handler and its allowlisted class cache.
 //! * `trusted`, `memo`, `copy`: restore without validation, and the memo of validated models.
@@ -22,6 +23,7 @@ mod kind;
 mod memo;
 mod model;
 mod plan;
+mod spec;
 mod trusted;
 mod typed;
 
@@ -32,7 +34,7 @@ use pyo3::types::PyDict;
 
 /// Add the constants Python reads instead of repeating numbers: `PLAN_KINDS` (name -> value of
 /// every `PlanKind`), `PLAN_FLAGS`, `EXT_CODES` (name -> ext code), the `RESOLVED_*` answers of
-/// `resolve` and `DEFAULT_MEMO_BYTES`; the class `TypedBinding` and the counters' functions
+/// `resolve` and `DEFAULT_MEMO_BYTES`; the classes `TypedBinding` and `PlanSpec` and the counters' functions
 /// (`typed_count`, `typed_counts`, `typed_time`, `typed_timing`).
 pub(crate) fn export(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -57,6 +59,7 @@ pub(crate) fn export(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("RESOLVED_FIXED", codec::RESOLVED_FIXED)?;
     m.add("DEFAULT_MEMO_BYTES", memo::DEFAULT_MEMO_BYTES)?;
     m.add_class::<typed::TypedBinding>()?;
+    m.add_class::<spec::PlanSpec>()?;
     m.add_function(wrap_pyfunction!(typed::typed_count, m)?)?;
     m.add_function(wrap_pyfunction!(typed::typed_counts, m)?)?;
     m.add_function(wrap_pyfunction!(typed::typed_time, m)?)?;

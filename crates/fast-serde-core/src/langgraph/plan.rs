@@ -7,6 +7,7 @@
 
 use super::kind::{PlanKind, CHECK_INSTANCE, ONCE};
 use super::model::Guard;
+use super::spec::PlanSpec;
 use crate::encode::callback_failure;
 use crate::error::EncodeResult;
 use crate::ffi::py;
@@ -115,8 +116,12 @@ pub(crate) const PLAN_CACHE_MAX: usize = 4096;
 pub(crate) static PLANS: Mutex<Option<HashMap<usize, Arc<Plan>>>> = Mutex::new(None);
 
 /// How many classes with a cached plan have died (counted by [`forget_plan`], which runs before
-/// a dying class's memory can be reused).
+/// a dying class's memory can be reused), plus how many times [`clear_plans`] ran: a thread whose
+/// copy saw another count asks [`PLANS`] again before it uses its copy.
 pub(crate) static PLAN_DEATHS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many times [`clear_plans`] ran: a thread whose copy saw another count drops it whole.
+static PLAN_CLEARS: AtomicUsize = AtomicUsize::new(0);
 
 /// A thread's own copies of the plans of [`PLANS`] it has used: a hit takes no lock and no atomic
 /// reference count.
@@ -126,6 +131,8 @@ pub(crate) struct LocalPlans {
     /// [`PLAN_DEATHS`] when the dead classes' plans were last dropped from `map`: while it is
     /// unchanged every plan in `map` is of a live class, which is then the type at its address.
     pub(crate) deaths: usize,
+    /// [`PLAN_CLEARS`] when `map` was last emptied for it.
+    clears: usize,
 }
 
 thread_local! {
@@ -150,10 +157,9 @@ pub(crate) fn plan_for(
     let key = tp as usize;
     let hit = LOCAL_PLANS.with_borrow(|l| {
         let p = l.map.get(&key)?;
-        // No class with a cached plan has died since the dead ones' plans were dropped: the
-        // plan's class is alive, so it is `tp`. Else its weak reference tells.
-        ((l.deaths == PLAN_DEATHS.load(Ordering::Relaxed) || p.is_for(tp)) && p.current(tp))
-            .then(|| p.clone())
+        // No class with a cached plan has died, and the plans were not cleared, since this copy
+        // last caught up ([`plan_miss`] does): the plan's class is alive, so it is `tp`.
+        (l.deaths == PLAN_DEATHS.load(Ordering::Relaxed) && p.current(tp)).then(|| p.clone())
     });
     match hit {
         Some(p) => Ok(p),
@@ -228,6 +234,11 @@ pub(crate) fn plan_miss(
     drop(shared);
     let dropped = LOCAL_PLANS.with_borrow_mut(|l| {
         let mut dropped = Vec::new();
+        let clears = PLAN_CLEARS.load(Ordering::Relaxed);
+        if l.clears != clears {
+            dropped.extend(l.map.drain().map(|(_, p)| p));
+            l.clears = clears;
+        }
         let deaths = PLAN_DEATHS.load(Ordering::Relaxed);
         if l.deaths != deaths {
             let dead: Vec<usize> = (l.map.iter())
@@ -273,7 +284,36 @@ pub(crate) fn forget_plan(key: usize, wr: *mut ffi::PyObject) {
     drop((shared, local));
 }
 
-/// Ask `_plans.encode_plan(obj)` and pre-encode the payload head and field names.
+/// Forget every cached plan: [`PLANS`] and this thread's copy now, the other threads' copies at
+/// their next plan lookup (which finds [`PLAN_DEATHS`] moved and [`PLAN_CLEARS`] too). Plans are
+/// shared by every codec of the process, so this clears them for all (they are decided again).
+pub(crate) fn clear_plans() {
+    let shared = PLANS.lock().unwrap_or_else(|e| e.into_inner()).take();
+    PLAN_CLEARS.fetch_add(1, Ordering::Relaxed);
+    PLAN_DEATHS.fetch_add(1, Ordering::Relaxed);
+    let local = LOCAL_PLANS
+        .try_with(|l| {
+            let mut l = l.try_borrow_mut().ok()?;
+            l.clears = PLAN_CLEARS.load(Ordering::Relaxed);
+            Some(std::mem::take(&mut l.map))
+        })
+        .ok()
+        .flatten();
+    // Released with no lock or borrow held: a plan's release drops weak references and strs.
+    drop((shared, local));
+}
+
+/// `(plans in [`PLANS`], plans in this thread's copy)`.
+pub(crate) fn plan_counts() -> (usize, usize) {
+    let shared = (PLANS.lock().unwrap_or_else(|e| e.into_inner()))
+        .as_ref()
+        .map_or(0, HashMap::len);
+    let local = LOCAL_PLANS.with_borrow(|l| l.map.len());
+    (shared, local)
+}
+
+/// Ask `_plans.encode_plan(obj)` for its `PlanSpec` (spec.rs) and pre-encode the payload head and
+/// field names.
 #[cold]
 pub(crate) fn decide(
     obj: *mut ffi::PyObject,
@@ -290,38 +330,32 @@ pub(crate) fn decide(
         }
         Bound::from_owned_ptr(py, r)
     };
-    let parsed = res
-        .extract::<(
-            u8,
-            Vec<String>,
-            u8,
-            Bound<'_, PyAny>,
-            Vec<String>,
-            Vec<String>,
-        )>()
-        .and_then(|(kind, names, flags, guards, any, all)| {
-            let guards = guards
-                .try_iter()?
-                .map(|g| Guard::from_spec(&g?))
-                .collect::<PyResult<Vec<_>>>()?;
-            Ok((kind, names, flags, guards, any, all))
-        });
-    let (kind, names, flags, guards, steer_any, steer_all) = match parsed {
-        Ok(v) => v,
+    let spec = match res.cast::<PlanSpec>() {
+        Ok(spec) => spec.get(),
+        Err(_) => {
+            let msg = format!(
+                "fast_serde: encode_plan answered a {}, not a _native.PlanSpec",
+                res.get_type()
+                    .name()
+                    .map_or_else(|_| "?".to_owned(), |n| n.to_string())
+            );
+            pyo3::exceptions::PyTypeError::new_err(msg).restore(py);
+            return Err(callback_failure(tp));
+        }
+    };
+    let guards = spec.guards.bind(py).try_iter().and_then(|it| {
+        it.map(|g| Guard::from_spec(&g?))
+            .collect::<PyResult<Vec<_>>>()
+    });
+    let guards = match guards {
+        Ok(g) => g,
         Err(e) => {
             e.restore(py);
             return Err(callback_failure(tp));
         }
     };
-    let kind = match PlanKind::try_from(kind) {
-        Ok(k) => k,
-        Err(v) => {
-            let msg = format!("fast_serde: encode_plan answered an unknown plan kind {v}");
-            pyo3::exceptions::PyValueError::new_err(msg).restore(py);
-            return Err(callback_failure(tp));
-        }
-    };
-    let intern = |names: Vec<String>| -> Vec<Py<PyAny>> {
+    let kind = spec.kind;
+    let intern = |names: &[String]| -> Vec<Py<PyAny>> {
         names
             .iter()
             .map(|n| pyo3::types::PyString::intern(py, n).into_any().unbind())
@@ -343,8 +377,7 @@ pub(crate) fn decide(
             }
         }
     }
-    let fields = names
-        .iter()
+    let fields = (spec.fields.iter())
         .map(|n| Field {
             name: pyo3::types::PyString::intern(py, n).into_any().unbind(),
             key: encoded_str(n).into_boxed_slice(),
@@ -354,11 +387,11 @@ pub(crate) fn decide(
         kind,
         head: head.into_boxed_slice(),
         fields,
-        check_instance: flags & CHECK_INSTANCE != 0,
-        once: flags & ONCE != 0,
+        check_instance: spec.flags & CHECK_INSTANCE != 0,
+        once: spec.flags & ONCE != 0,
         checks: Arc::new(Checks {
-            steer_any: intern(steer_any),
-            steer_all: intern(steer_all),
+            steer_any: intern(&spec.steer_any),
+            steer_all: intern(&spec.steer_all),
             guards,
         }),
         class: None,

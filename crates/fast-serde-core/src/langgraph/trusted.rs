@@ -243,13 +243,13 @@ impl LangGraphCodec {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        let version = super::memo::version_tag(entry.cls.as_ptr());
+        let version = crate::ffi::object::version_tag(entry.cls.as_ptr());
         let t = match known {
             Some((v, decided)) if v == version && v != 0 => decided,
             _ => {
                 // Not remembered when deciding raised: asked again next time.
                 let decided = decide_trust(py, trust, &entry.cls)?.map(Arc::new);
-                let version = super::memo::version_tag(entry.cls.as_ptr());
+                let version = crate::ffi::object::version_tag(entry.cls.as_ptr());
                 let mut slot = entry.trusted.lock().unwrap_or_else(|e| e.into_inner());
                 *slot = Some((version, decided.clone()));
                 decided
