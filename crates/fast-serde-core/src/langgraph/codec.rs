@@ -10,9 +10,9 @@
 //! (trusted.rs) or from the memo of validated models (memo.rs).
 
 use super::classes::{class_counts, ClassCache};
-use super::encode::LangGraph;
 use super::json::JsonHook;
 use super::plan::{clear_plans, plan_counts};
+use super::policy::LangGraph;
 use super::typed::{TypedBinding, ZstdWrite};
 use crate::decode::{with_key_cache, ExtHandler, Reader};
 use crate::encode::Encoder;

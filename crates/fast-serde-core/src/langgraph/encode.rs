@@ -7,6 +7,7 @@
 use super::kind::PlanKind;
 use super::model::FromDict;
 use super::plan::{plan_for, Field, Plan};
+use super::policy::LangGraph;
 use crate::encode::{at, callback_failure, type_of, unsupported, Encoder, Policy, Walk};
 use crate::error::{EncodeFailure, EncodeKind, EncodeResult, PathSeg};
 use crate::ffi::dictiter::dict_len;
@@ -16,55 +17,6 @@ use crate::ffi::{py, Owned};
 use crate::msgpack::writer::{self, Out};
 use pyo3::ffi;
 use pyo3::prelude::*;
-
-/// `FastSerializer`: the bytes of langgraph-checkpoint's `_msgpack_enc`. `fallback` is
-/// langgraph's `_msgpack_enc` (returns packed bytes), `inspect` is
-/// `fast_serde.langgraph._plans.encode_plan` (one call per class).
-pub(crate) struct LangGraph {
-    pub(crate) fallback: *mut ffi::PyObject,
-    pub(crate) inspect: *mut ffi::PyObject,
-}
-
-impl Policy for LangGraph {
-    const LANGGRAPH: bool = true;
-    type Stop = Box<EncodeFailure>;
-
-    #[inline(always)]
-    fn write_exact(
-        enc: &mut Encoder<'_, Self>,
-        obj: *mut ffi::PyObject,
-        tp: *mut ffi::PyTypeObject,
-    ) -> Option<EncodeResult> {
-        let r = enc.refs;
-        if tp == r.datetime_type {
-            Some(enc.write_datetime(obj, tp))
-        } else if tp == r.uuid_type {
-            Some(enc.write_uuid(obj, tp))
-        } else {
-            None
-        }
-    }
-
-    fn unknown(
-        enc: &mut Encoder<'_, Self>,
-        obj: *mut ffi::PyObject,
-        tp: *mut ffi::PyTypeObject,
-        depth: u32,
-    ) -> EncodeResult {
-        enc.write_planned(obj, tp, depth)
-    }
-
-    fn dict_fallback(
-        enc: &mut Encoder<'_, Self>,
-        obj: *mut ffi::PyObject,
-        start: usize,
-    ) -> EncodeResult {
-        enc.buf.truncate(start);
-        // SAFETY: `obj` is alive.
-        let tp = unsafe { ffi::Py_TYPE(obj) };
-        enc.splice_fallback(enc.policy.fallback, obj, tp)
-    }
-}
 
 impl Encoder<'_, LangGraph> {
     /// Write an object of a class outside the walker's built-in types, by its class's plan.

@@ -5,8 +5,8 @@
 //! cached by class (held weakly, and used only while the class's `tp_version_tag` is unchanged),
 //! shared between threads and copied into each thread's own map.
 
+use super::guard::Guard;
 use super::kind::{PlanKind, CHECK_INSTANCE, ONCE};
-use super::model::Guard;
 use super::spec::PlanSpec;
 use crate::encode::callback_failure;
 use crate::error::EncodeResult;

@@ -14,7 +14,7 @@ use pyo3::types::PyTuple;
 /// * `fields`: the attributes the walker reads, in order (str).
 /// * `flags`: `_native.PLAN_FLAGS` bits (`CHECK_INSTANCE`, `ONCE`).
 /// * `guards`: for PYDANTIC_V2_DICT, per field the TypedDict guard spec
-///   (`_guards.typed_dict_guards`, read by `model.rs::Guard::from_spec`) or None; else empty.
+///   (`_guards.typed_dict_guards`, read by `guard.rs::Guard::from_spec`) or None; else empty.
 /// * `steer_any`, `steer_all`: with CHECK_INSTANCE, an object whose own `__dict__` holds any of
 ///   `steer_any`, or all of `steer_all` (when not empty), takes the Python path.
 #[pyclass(module = "fast_serde._native", frozen)]
