@@ -611,3 +611,44 @@ def test_clear_cache_drops_another_threads_plans() -> None:
         blob, thread_plans = pool.submit(dump, objs[0]).result()
         assert blob == j.dumps_typed(objs[0])
         assert thread_plans == 1
+
+
+
+def _counting_plans(monkeypatch: pytest.MonkeyPatch) -> tuple[FastSerializer, list[type]]:
+    """A FastSerializer whose codec was given a counting ``_plans.encode_plan`` (the codec takes
+    the callable when it is made)."""
+    from fast_serde.langgraph import _plans
+
+    asked: list[type] = []
+    real = _plans.encode_plan
+
+    def encode_plan(obj: Any) -> Any:
+        asked.append(type(obj))
+        return real(obj)
+
+    with monkeypatch.context() as m:
+        m.setattr(_plans, "encode_plan", encode_plan)
+        f = FastSerializer()
+    return f, asked
+
+
+def test_plans_are_cached_per_codec(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A class's plan is decided by each codec's own ``inspect`` (it is given per codec) and kept
+    by that codec: a second serializer asks its own ``encode_plan`` for a class the first one has
+    a plan for, and each asks once per class. Clearing one codec's caches leaves the other's."""
+    j = JsonPlusSerializer()
+    (a, a_asked), (b, b_asked) = _counting_plans(monkeypatch), _counting_plans(monkeypatch)
+    obj = CacheFill(text="per codec", n=2)
+    expected = j.dumps_typed(obj)
+    for _ in range(3):
+        assert a.dumps_typed(obj) == expected
+    assert a_asked == [CacheFill]
+    assert _sizes(b)["plans"] == 0 and _sizes(b)["thread_plans"] == 0
+    for _ in range(3):
+        assert b.dumps_typed(obj) == expected
+    assert b_asked == [CacheFill]
+    assert _sizes(a)["plans"] == 1 and _sizes(b)["plans"] == 1
+    a._codec.clear_cache()
+    assert _sizes(a)["plans"] == 0 and _sizes(b)["plans"] == 1
+    assert b.dumps_typed(obj) == expected and b_asked == [CacheFill]
+    assert a.dumps_typed(obj) == expected and a_asked == [CacheFill, CacheFill]

@@ -7,6 +7,7 @@
 //!
 //! Each `unsafe fn` here names what it assumes; callers keep their own `// SAFETY:` line.
 
+pub(crate) mod classmap;
 pub(crate) mod dictiter;
 pub mod layout;
 pub(crate) mod object;

@@ -7,6 +7,7 @@
 //! outcome is the parent's.
 
 use super::codec::LangGraphCodec;
+use super::trusted::restore_trusted;
 use crate::decode::{ExtHandler, Reader};
 use crate::error::{fallback_ok, DecodeFailure, DecodeKind, DecodeResult};
 use crate::ffi::typeref::typerefs;
@@ -22,6 +23,11 @@ thread_local! {
 }
 
 impl LangGraphCodec {
+    /// The class `module.name` names through the allowlist (classes.rs), `None` when blocked.
+    fn class(&self, code: i8, module: &[u8], name: &[u8]) -> PyResult<Option<Py<PyAny>>> {
+        self.classes.class(&self.hooks.resolve, code, module, name)
+    }
+
     /// Ext codes 0-5: the payload `[module, name, arg(, method)]` read and the object built as
     /// the parent's ext hook builds it. Bytes after the payload's value are ignored, as
     /// ormsgpack's `unpackb` ignores them; a payload of another shape goes to [`Self::unusual`].
@@ -69,9 +75,9 @@ impl LangGraphCodec {
         let mut resolved = None;
         if let Some(seen) = seen.as_ref().filter(|e| e.has_template()) {
             let r = self.class(code, module, name);
-            if let Ok(Some(ce)) = &r {
-                if self.memo.serves(seen, ce.cls.as_ptr()) {
-                    if let Some(obj) = seen.build(ce.cls.as_ptr()) {
+            if let Ok(Some(cls)) = &r {
+                if self.memo.serves(seen, cls.as_ptr()) {
+                    if let Some(obj) = seen.build(cls.as_ptr()) {
                         self.memo.hit();
                         return Ok(obj);
                     }
@@ -128,8 +134,8 @@ impl LangGraphCodec {
             }
             return self.failed(code, module, name, arg, offset);
         }
-        let entry = match resolved.unwrap_or_else(|| self.class(code, module, name)) {
-            Ok(Some(e)) => e,
+        let cls = match resolved.unwrap_or_else(|| self.class(code, module, name)) {
+            Ok(Some(c)) => c,
             // Blocked: the parent returns the payload's argument as decoded.
             Ok(None) => return Ok(arg.into_ptr()),
             Err(e) => {
@@ -140,13 +146,14 @@ impl LangGraphCodec {
         if code == EXT_PYDANTIC_V2 {
             // SAFETY: type check on a live object.
             if unsafe { ffi::PyDict_CheckExact(arg.0) } != 0 {
-                match self.restore_trusted(&entry, arg.0) {
+                let trust = self.hooks.trust.as_ref();
+                match restore_trusted(&self.trusted, trust, &cls, arg.0) {
                     Ok(Some(obj)) => {
                         // Kept by the memo as a validated object is: later loads of these bytes
                         // are hits in this mode too, never slower than validating.
                         let obj = Owned(obj);
                         if flat && self.memo.enabled() {
-                            let cls = entry.cls.bind(py);
+                            let cls = cls.bind(py);
                             if let Err(e) = self.memo.remember(py, seen.as_ref(), cls, data, obj.0)
                             {
                                 return Err(DecodeFailure::new(offset, DecodeKind::Python(e)));
@@ -159,7 +166,7 @@ impl LangGraphCodec {
                 }
             }
         }
-        let c = entry.cls.as_ptr();
+        let c = cls.as_ptr();
         // SAFETY: calls a live class with live arguments (`cls(arg)`, `cls(*arg)`, `cls(**arg)`);
         // results are owned; a NULL result leaves the exception set for `failed`.
         let r = unsafe {
@@ -190,7 +197,7 @@ impl LangGraphCodec {
         if !r.is_null() {
             let r = Owned(r);
             if code == EXT_PYDANTIC_V2 && flat && self.memo.enabled() {
-                let cls = entry.cls.bind(py);
+                let cls = cls.bind(py);
                 if let Err(e) = self.memo.remember(py, seen.as_ref(), cls, data, r.0) {
                     return Err(DecodeFailure::new(offset, DecodeKind::Python(e)));
                 }
@@ -257,7 +264,8 @@ impl LangGraphCodec {
         let n = std::str::from_utf8(name).unwrap_or_default();
         // SAFETY: `arg` is a live new reference, handed to a Bound that owns it.
         let arg = unsafe { Bound::from_owned_ptr(py, arg.into_ptr()) };
-        self.failed
+        self.hooks
+            .failed
             .bind(py)
             .call1((code, m, n, arg, exc))
             .map(Bound::into_ptr)
@@ -282,7 +290,8 @@ impl LangGraphCodec {
             Some(t) => unsafe { Bound::from_owned_ptr(py, t.into_ptr()) },
             None => py.None().into_bound(py),
         };
-        self.unusual
+        self.hooks
+            .unusual
             .bind(py)
             .call1((code, decoded, tup))
             .map(Bound::into_ptr)
@@ -302,6 +311,7 @@ impl LangGraphCodec {
         let py = py();
         let s = |b: &[u8]| std::str::from_utf8(b).unwrap_or_default().to_owned();
         match self
+            .hooks
             .method_allowed
             .bind(py)
             .call1((s(module), s(name), s(method)))
@@ -349,9 +359,9 @@ impl ExtHandler for LangGraphCodec {
                 };
                 // Bytes after the value are ignored, as ormsgpack's unpackb ignores them.
                 let f = if code == EXT_NUMPY_ARRAY {
-                    &self.numpy
+                    &self.hooks.numpy
                 } else {
-                    &self.delta
+                    &self.hooks.delta
                 };
                 // SAFETY: calls a live callable with one live argument; owned result.
                 let r = unsafe { ffi::PyObject_CallOneArg(f.as_ptr(), value.0) };

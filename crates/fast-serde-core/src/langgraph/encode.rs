@@ -18,7 +18,7 @@ use crate::msgpack::writer::{self, Out};
 use pyo3::ffi;
 use pyo3::prelude::*;
 
-impl Encoder<'_, LangGraph> {
+impl Encoder<'_, LangGraph<'_>> {
     /// Write an object of a class outside the walker's built-in types, by its class's plan.
     pub(crate) fn write_planned(
         &mut self,
@@ -26,8 +26,12 @@ impl Encoder<'_, LangGraph> {
         tp: *mut ffi::PyTypeObject,
         depth: u32,
     ) -> EncodeResult {
-        let LangGraph { fallback, inspect } = self.policy;
-        let plan = plan_for(obj, tp, inspect)?;
+        let LangGraph {
+            fallback,
+            inspect,
+            plans,
+        } = self.policy;
+        let plan = plan_for(plans, obj, tp, inspect)?;
         if plan.kind == PlanKind::Fallback || (plan.check_instance && own_attrs_steer(obj, &plan)) {
             return self.splice_fallback(fallback, obj, tp);
         }

@@ -19,9 +19,11 @@ mod decode;
 mod encode;
 pub(crate) mod ext;
 mod guard;
+mod hooks;
 mod json;
 mod kind;
 mod memo;
+mod methods;
 mod model;
 mod plan;
 mod policy;
@@ -55,10 +57,10 @@ pub(crate) fn export(m: &Bound<'_, PyModule>) -> PyResult<()> {
         codes.set_item(name, v)?;
     }
     m.add("EXT_CODES", codes)?;
-    m.add("RESOLVED_CACHE", codec::RESOLVED_CACHE)?;
-    m.add("RESOLVED_ONCE", codec::RESOLVED_ONCE)?;
-    m.add("RESOLVED_BLOCKED", codec::RESOLVED_BLOCKED)?;
-    m.add("RESOLVED_FIXED", codec::RESOLVED_FIXED)?;
+    m.add("RESOLVED_CACHE", hooks::RESOLVED_CACHE)?;
+    m.add("RESOLVED_ONCE", hooks::RESOLVED_ONCE)?;
+    m.add("RESOLVED_BLOCKED", hooks::RESOLVED_BLOCKED)?;
+    m.add("RESOLVED_FIXED", hooks::RESOLVED_FIXED)?;
     m.add("DEFAULT_MEMO_BYTES", memo::DEFAULT_MEMO_BYTES)?;
     m.add_class::<typed::TypedBinding>()?;
     m.add_class::<spec::PlanSpec>()?;

@@ -93,7 +93,7 @@ pub(crate) enum FromDict {
     NotPlain,
 }
 
-impl Encoder<'_, LangGraph> {
+impl Encoder<'_, LangGraph<'_>> {
     /// `obj.model_dump()`; the path through it reads `.field`.
     pub(crate) fn write_model_dump(
         &mut self,

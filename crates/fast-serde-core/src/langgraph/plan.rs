@@ -2,25 +2,23 @@
 //! (Python, mirroring `jsonplus._msgpack_default` branch by branch) names the branch and the
 //! attributes to read, once per class; the plan keeps the ext code, the pre-encoded payload head
 //! (array header, module str, name str) and the field names as MessagePack str bytes. Plans are
-//! cached by class (held weakly, and used only while the class's `tp_version_tag` is unchanged),
-//! shared between threads and copied into each thread's own map.
+//! cached per codec in a [`ClassMap`] (the class held weakly, a plan used only while the class's
+//! `tp_version_tag` is unchanged), copied into each thread's own [`Locals`] for the hot path.
 
 use super::guard::Guard;
 use super::kind::{PlanKind, CHECK_INSTANCE, ONCE};
 use super::spec::PlanSpec;
 use crate::encode::callback_failure;
 use crate::error::EncodeResult;
+use crate::ffi::classmap::{ClassMap, Locals, CLASS_MAP_MAX};
+use crate::ffi::object::version_tag;
 use crate::ffi::py;
-use crate::ffi::weak::WeakClass;
 use crate::msgpack::writer;
 use pyo3::ffi;
 use pyo3::prelude::*;
-use rustc_hash::FxHashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// One attribute the plan reads: its name (a str) and that name pre-encoded as a map key.
 pub(crate) struct Field {
@@ -42,15 +40,6 @@ pub(crate) struct Plan {
     /// of `steer_all` (when not empty), takes the Python path (`_plans.encode_plan`); for
     /// PYDANTIC_V2_DICT, per field the TypedDicts below it. Shared by every thread's copy.
     pub(crate) checks: Arc<Checks>,
-    /// The class the plan was decided for, held weakly (set when the plan is cached). A hit
-    /// must find this very class object: a new class allocated at a dead one's address does not.
-    pub(crate) class: Option<WeakClass>,
-    /// The class's `tp_version_tag` when the plan was decided. CPython gives a type a new tag
-    /// whenever it or a base is modified (`PyType_Modified`: `cls.model_dump = ...`,
-    /// `cls.node = ...`, a property added): a plan is used only while the tag is unchanged, else
-    /// it is decided again, as `_msgpack_default` looks at the class as it is now. 0: no tag
-    /// (then the plan is not cached).
-    pub(crate) version: u32,
 }
 
 /// The per-object checks of a plan (see [`Plan::checks`]).
@@ -63,30 +52,7 @@ pub(crate) struct Checks {
 }
 
 impl Plan {
-    /// Whether this plan was cached for the live type `tp`.
-    #[inline]
-    fn is_for(&self, tp: *mut ffi::PyTypeObject) -> bool {
-        self.class.as_ref().is_some_and(|c| c.is(tp.cast()))
-    }
-
-    /// Whether `tp` is unchanged since the plan was decided (see [`Plan::version`]).
-    #[inline(always)]
-    fn current(&self, tp: *mut ffi::PyTypeObject) -> bool {
-        // SAFETY: reading a field of a live type object.
-        self.version != 0 && unsafe { (*tp).tp_version_tag } == self.version
-    }
-
-    /// Whether `wr` is the weak reference this plan holds to its class.
-    fn holds(&self, wr: *mut ffi::PyObject) -> bool {
-        self.class.as_ref().is_some_and(|c| c.as_ptr() == wr)
-    }
-
-    /// Whether the class the plan was cached for is alive.
-    fn alive(&self) -> bool {
-        self.class.as_ref().is_some_and(WeakClass::alive)
-    }
-
-    /// A copy for one thread's [`LOCAL_PLANS`] (same strs, same weak reference).
+    /// A copy for one thread's [`LOCAL_PLANS`] (same strs, same checks).
     fn copy(&self, py: Python<'_>) -> Plan {
         Plan {
             kind: self.kind,
@@ -100,44 +66,16 @@ impl Plan {
             check_instance: self.check_instance,
             once: self.once,
             checks: self.checks.clone(),
-            class: self.class.as_ref().map(|c| c.clone_ref(py)),
-            version: self.version,
         }
     }
 }
 
-/// At most this many classes get a plan (in [`PLANS`], and in each thread's [`LOCAL_PLANS`]);
-/// past it, the rest are decided on every call.
-pub(crate) const PLAN_CACHE_MAX: usize = 4096;
-
-/// Cached plans by type address, for live classes only. A plan holds its class weakly: when the
-/// class dies, its weak reference's callback ([`forget_plan`]) takes the plan out of here and out
-/// of the dying thread's [`LOCAL_PLANS`], and counts the death in [`PLAN_DEATHS`].
-pub(crate) static PLANS: Mutex<Option<HashMap<usize, Arc<Plan>>>> = Mutex::new(None);
-
-/// How many classes with a cached plan have died (counted by [`forget_plan`], which runs before
-/// a dying class's memory can be reused), plus how many times [`clear_plans`] ran: a thread whose
-/// copy saw another count asks [`PLANS`] again before it uses its copy.
-pub(crate) static PLAN_DEATHS: AtomicUsize = AtomicUsize::new(0);
-
-/// How many times [`clear_plans`] ran: a thread whose copy saw another count drops it whole.
-static PLAN_CLEARS: AtomicUsize = AtomicUsize::new(0);
-
-/// A thread's own copies of the plans of [`PLANS`] it has used: a hit takes no lock and no atomic
-/// reference count.
-#[derive(Default)]
-pub(crate) struct LocalPlans {
-    pub(crate) map: FxHashMap<usize, Rc<Plan>>,
-    /// [`PLAN_DEATHS`] when the dead classes' plans were last dropped from `map`: while it is
-    /// unchanged every plan in `map` is of a live class, which is then the type at its address.
-    pub(crate) deaths: usize,
-    /// [`PLAN_CLEARS`] when `map` was last emptied for it.
-    clears: usize,
-}
+/// A codec's plans, by type address.
+pub(crate) type Plans = ClassMap<Plan>;
 
 thread_local! {
-    /// This thread's copy of [`PLANS`].
-    static LOCAL_PLANS: RefCell<LocalPlans> = RefCell::default();
+    /// This thread's copies of the plans of the codecs it used last.
+    static LOCAL_PLANS: RefCell<Locals<Plan>> = RefCell::default();
 }
 
 /// Pre-encoded MessagePack str.
@@ -147,169 +85,80 @@ pub(crate) fn encoded_str(s: &str) -> Vec<u8> {
     v
 }
 
-/// The plan for `tp`, decided once per class.
+/// The plan for `tp`, decided once per class and codec (`plans`).
 #[inline]
 pub(crate) fn plan_for(
+    plans: &Plans,
     obj: *mut ffi::PyObject,
     tp: *mut ffi::PyTypeObject,
     inspect: *mut ffi::PyObject,
 ) -> EncodeResult<Rc<Plan>> {
-    let key = tp as usize;
-    let hit = LOCAL_PLANS.with_borrow(|l| {
-        let p = l.map.get(&key)?;
-        // No class with a cached plan has died, and the plans were not cleared, since this copy
-        // last caught up ([`plan_miss`] does): the plan's class is alive, so it is `tp`.
-        (l.deaths == PLAN_DEATHS.load(Ordering::Relaxed) && p.current(tp)).then(|| p.clone())
-    });
-    match hit {
+    match LOCAL_PLANS.with_borrow(|l| l.get(plans, tp)) {
         Some(p) => Ok(p),
-        None => plan_miss(obj, tp, inspect),
+        None => plan_miss(plans, obj, tp, inspect),
     }
 }
 
-/// [`plan_for`] past this thread's copy: the shared cache, else a new plan (cached when it holds
+/// [`plan_for`] past this thread's copy: the codec's map, else a new plan (cached when it holds
 /// for the class and the class can be referenced weakly).
 #[cold]
 #[inline(never)]
-pub(crate) fn plan_miss(
+fn plan_miss(
+    plans: &Plans,
     obj: *mut ffi::PyObject,
     tp: *mut ffi::PyTypeObject,
     inspect: *mut ffi::PyObject,
 ) -> EncodeResult<Rc<Plan>> {
-    let key = tp as usize;
-    let shared = {
-        let guard = PLANS.lock().unwrap_or_else(|e| e.into_inner());
-        guard
-            .as_ref()
-            .and_then(|m| m.get(&key))
-            .filter(|p| p.is_for(tp) && p.current(tp))
-            .cloned()
-    };
-    let shared = match shared {
-        Some(p) => p,
+    let py = py();
+    let (hit, dropped) = LOCAL_PLANS.with_borrow_mut(|l| l.catch_up(plans, tp));
+    drop(dropped);
+    if let Some(p) = hit {
+        return Ok(p);
+    }
+    let cached = match plans.get(tp.cast()) {
+        Some(c) => c,
         None => {
-            // SAFETY: reading a field of a live type object.
-            let before = unsafe { (*tp).tp_version_tag };
-            let mut plan = decide(obj, tp, inspect)?;
-            // SAFETY: as above (the tag after the lookups `decide` made, which assign one).
-            plan.version = unsafe { (*tp).tp_version_tag };
+            let before = version_tag(tp.cast());
+            let plan = decide(obj, tp, inspect)?;
+            // The tag after the lookups `decide` made, which assign one.
+            let version = version_tag(tp.cast());
             // `decide` runs Python code, which may modify the class (a metaclass hook, another
             // thread): the plan holds for the tag only if the class had that very tag before.
             // A class without one yet (modified since its last lookup) is cached next time.
-            if plan.once || plan.version == 0 || plan.version != before {
+            if plan.once || version != before {
                 return Ok(Rc::new(plan));
             }
-            // Made before the lock is taken: allocating may run the garbage collector, whose
-            // weakref callbacks take the lock.
-            match WeakClass::new(py(), tp.cast(), move |wr| forget_plan(key, wr)) {
-                Some(class) => plan.class = Some(class),
-                None => return Ok(Rc::new(plan)),
-            }
-            let plan = Arc::new(plan);
-            let mut guard = PLANS.lock().unwrap_or_else(|e| e.into_inner());
-            let map = guard.get_or_insert_with(HashMap::new);
-            match map.get(&key) {
-                // Another thread decided the same class meanwhile: keep the first.
-                Some(p) if p.is_for(tp) && p.current(tp) => p.clone(),
-                Some(_) => {
-                    // A dead class's plan at this address, whose callback has not run yet, or
-                    // the plan of this class before it was modified.
-                    let stale = map.insert(key, plan.clone());
-                    drop(guard);
-                    drop(stale);
-                    plan
-                }
-                None if map.len() < PLAN_CACHE_MAX => {
-                    map.insert(key, plan.clone());
-                    plan
-                }
-                None => {
-                    drop(guard);
-                    return Ok(Rc::new(plan.copy(py())));
-                }
+            match plans.insert(py, tp as usize, tp.cast(), version, plan) {
+                Ok(c) => c,
+                Err(plan) => return Ok(Rc::new(plan)),
             }
         }
     };
-    let plan = Rc::new(shared.copy(py()));
-    drop(shared);
-    let dropped = LOCAL_PLANS.with_borrow_mut(|l| {
-        let mut dropped = Vec::new();
-        let clears = PLAN_CLEARS.load(Ordering::Relaxed);
-        if l.clears != clears {
-            dropped.extend(l.map.drain().map(|(_, p)| p));
-            l.clears = clears;
-        }
-        let deaths = PLAN_DEATHS.load(Ordering::Relaxed);
-        if l.deaths != deaths {
-            let dead: Vec<usize> = (l.map.iter())
-                .filter(|(_, p)| !p.alive())
-                .map(|(k, _)| *k)
-                .collect();
-            dropped.extend(dead.iter().filter_map(|k| l.map.remove(k)));
-            l.deaths = deaths;
-        }
-        if l.map.len() < PLAN_CACHE_MAX || l.map.contains_key(&key) {
-            dropped.extend(l.map.insert(key, plan.clone()));
-        }
-        dropped
-    });
-    drop(dropped);
+    let plan = Rc::new(cached.value.copy(py));
+    let dropped = LOCAL_PLANS.with_borrow_mut(|l| l.put(py, plans, tp, &cached, plan.clone()));
+    drop((dropped, cached));
     Ok(plan)
 }
 
-/// The callback of a cached plan's weak reference `wr` to its class, which is dying: drop the
-/// plan from [`PLANS`] and from this thread's copy, and count the death for the other threads'.
-/// It runs inside a deallocation or the garbage collector: no Python code runs, and the plans are
-/// freed once the locks are released.
-pub(crate) fn forget_plan(key: usize, wr: *mut ffi::PyObject) {
-    let shared = {
-        let mut guard = PLANS.lock().unwrap_or_else(|e| e.into_inner());
-        match guard.as_mut() {
-            Some(m) if m.get(&key).is_some_and(|p| p.holds(wr)) => m.remove(&key),
-            _ => None,
-        }
-    };
-    let local = LOCAL_PLANS
-        .try_with(|l| {
-            let mut l = l.try_borrow_mut().ok()?;
-            if l.map.get(&key).is_some_and(|p| p.holds(wr)) {
-                l.map.remove(&key)
-            } else {
-                None
-            }
-        })
-        .ok()
-        .flatten();
-    PLAN_DEATHS.fetch_add(1, Ordering::Relaxed);
-    drop((shared, local));
+/// An empty map of a codec's plans.
+pub(crate) fn new_plans() -> Plans {
+    Plans::with_locals(CLASS_MAP_MAX, Some(forget_local))
 }
 
-/// Forget every cached plan: [`PLANS`] and this thread's copy now, the other threads' copies at
-/// their next plan lookup (which finds [`PLAN_DEATHS`] moved and [`PLAN_CLEARS`] too). Plans are
-/// shared by every codec of the process, so this clears them for all (they are decided again).
-pub(crate) fn clear_plans() {
-    let shared = PLANS.lock().unwrap_or_else(|e| e.into_inner()).take();
-    PLAN_CLEARS.fetch_add(1, Ordering::Relaxed);
-    PLAN_DEATHS.fetch_add(1, Ordering::Relaxed);
-    let local = LOCAL_PLANS
-        .try_with(|l| {
-            let mut l = l.try_borrow_mut().ok()?;
-            l.clears = PLAN_CLEARS.load(Ordering::Relaxed);
-            Some(std::mem::take(&mut l.map))
-        })
+/// The `LocalHook` of the plans: drop this thread's copy of map `id` (cleared or dropped), or
+/// its plan for the dying type `tp`. Runs no Python code until the borrow has ended; a copy
+/// borrowed at that moment (a death inside a lookup) is caught up at the next miss.
+fn forget_local(id: usize, tp: Option<usize>) {
+    let dropped = LOCAL_PLANS
+        .try_with(|l| l.try_borrow_mut().ok().and_then(|mut l| l.forget(id, tp)))
         .ok()
         .flatten();
-    // Released with no lock or borrow held: a plan's release drops weak references and strs.
-    drop((shared, local));
+    drop(dropped);
 }
 
-/// `(plans in [`PLANS`], plans in this thread's copy)`.
-pub(crate) fn plan_counts() -> (usize, usize) {
-    let shared = (PLANS.lock().unwrap_or_else(|e| e.into_inner()))
-        .as_ref()
-        .map_or(0, HashMap::len);
-    let local = LOCAL_PLANS.with_borrow(|l| l.map.len());
-    (shared, local)
+/// How many plans this thread's copy of `plans` holds.
+pub(crate) fn local_count(plans: &Plans) -> usize {
+    LOCAL_PLANS.with_borrow(|l| l.len(plans))
 }
 
 /// Ask `_plans.encode_plan(obj)` for its `PlanSpec` (spec.rs) and pre-encode the payload head and
@@ -394,7 +243,5 @@ pub(crate) fn decide(
             steer_all: intern(&spec.steer_all),
             guards,
         }),
-        class: None,
-        version: 0,
     })
 }

@@ -1,6 +1,7 @@
 //! The walker's LangGraph policy (`FastSerializer`): which types it writes itself and where
 //! the rest go. The writing is in encode.rs (ext values by plan) and model.rs (pydantic v2).
 
+use super::plan::Plans;
 use crate::encode::{Encoder, Policy};
 use crate::error::{EncodeFailure, EncodeResult};
 use crate::msgpack::writer::Out;
@@ -8,13 +9,15 @@ use pyo3::ffi;
 
 /// `FastSerializer`: the bytes of langgraph-checkpoint's `_msgpack_enc`. `fallback` is
 /// langgraph's `_msgpack_enc` (returns packed bytes), `inspect` is
-/// `fast_serde.langgraph._plans.encode_plan` (one call per class).
-pub(crate) struct LangGraph {
+/// `fast_serde.langgraph._plans.encode_plan` (one call per class and codec), `plans` the
+/// codec's plans.
+pub(crate) struct LangGraph<'a> {
     pub(crate) fallback: *mut ffi::PyObject,
     pub(crate) inspect: *mut ffi::PyObject,
+    pub(crate) plans: &'a Plans,
 }
 
-impl Policy for LangGraph {
+impl Policy for LangGraph<'_> {
     const LANGGRAPH: bool = true;
     type Stop = Box<EncodeFailure>;
 

@@ -2,10 +2,10 @@
 //! without validation, where the class's schema (`_plans.trusted_model`, read once per class)
 //! proves that validation returns every value unchanged and each value meets its field's rule.
 
-use super::classes::ClassEntry;
-use super::codec::LangGraphCodec;
 use crate::error::fallback_ok;
+use crate::ffi::classmap::{ClassMap, CLASS_MAP_MAX};
 use crate::ffi::dictiter::dict_next;
+use crate::ffi::object::version_tag;
 use crate::ffi::typeref::typerefs;
 use crate::ffi::{py, Owned};
 use pyo3::ffi;
@@ -224,124 +224,131 @@ unsafe fn plain_keys_without(value: *mut ffi::PyObject, key: *mut ffi::PyObject)
     true
 }
 
-impl LangGraphCodec {
-    /// `validate_models=False`: restore a trusted pydantic model as pickle does (`__dict__`,
-    /// fields set, extras set directly). `None` when the class is not trusted or the kwargs are
-    /// not exactly its fields in order (then the validated path runs); `Err` when deciding raised
-    /// a `BaseException` that is not an `Exception` (a KeyboardInterrupt ends the read).
-    pub(crate) fn restore_trusted(
-        &self,
-        entry: &ClassEntry,
-        kwargs: *mut ffi::PyObject,
-    ) -> PyResult<Option<*mut ffi::PyObject>> {
-        let Some(trust) = self.trust.as_ref() else {
-            return Ok(None);
-        };
-        let py = py();
-        let known = entry
-            .trusted
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        let version = crate::ffi::object::version_tag(entry.cls.as_ptr());
-        let t = match known {
-            Some((v, decided)) if v == version && v != 0 => decided,
-            _ => {
-                // Not remembered when deciding raised: asked again next time.
-                let decided = decide_trust(py, trust, &entry.cls)?.map(Arc::new);
-                let version = crate::ffi::object::version_tag(entry.cls.as_ptr());
-                let mut slot = entry.trusted.lock().unwrap_or_else(|e| e.into_inner());
-                *slot = Some((version, decided.clone()));
-                decided
-            }
-        };
-        Ok(t.and_then(|t| Self::restore(&t, entry, kwargs)))
-    }
+/// A codec's trusted-restore decisions (`_plans.trusted_model`), per class: `None` for a class
+/// not trusted. Decided again for a class modified since (`model_rebuild`, a replaced `__init__`
+/// or validator: a new `tp_version_tag`).
+pub(crate) type Decisions = ClassMap<Option<Arc<Trusted>>>;
 
-    /// A model of the trusted class `entry` with `kwargs` as its `__dict__`, when they are exactly
-    /// its fields in order and each meets its rule.
-    fn restore(
-        t: &Trusted,
-        entry: &ClassEntry,
-        kwargs: *mut ffi::PyObject,
-    ) -> Option<*mut ffi::PyObject> {
-        let refs = typerefs();
-        // SAFETY: `kwargs` is a live exact dict; keys are compared (by address, then by value)
-        // with the field names in order; the new object gets its four pydantic slots set through
-        // object.__setattr__ semantics (PyObject_GenericSetAttr), as BaseModel.__setstate__ does;
-        // every temporary is released by Owned, and a failure releases the half-built object.
-        unsafe {
-            if ffi::PyDict_Size(kwargs) as usize != t.fields.len() {
-                return None;
+/// An empty map of decisions.
+pub(crate) fn new_decisions() -> Decisions {
+    Decisions::new(CLASS_MAP_MAX)
+}
+
+/// `validate_models=False` (`trust`, `_plans.trusted_model`, given): restore a trusted pydantic
+/// model of class `cls` as pickle does (`__dict__`, fields set, extras set directly). `None` when
+/// validating, when the class is not trusted or the kwargs are not exactly its fields in order
+/// (then the validated path runs); `Err` when deciding raised a `BaseException` that is not an
+/// `Exception` (a KeyboardInterrupt ends the read).
+pub(crate) fn restore_trusted(
+    decisions: &Decisions,
+    trust: Option<&Py<PyAny>>,
+    cls: &Py<PyAny>,
+    kwargs: *mut ffi::PyObject,
+) -> PyResult<Option<*mut ffi::PyObject>> {
+    let Some(trust) = trust else {
+        return Ok(None);
+    };
+    let c = cls.as_ptr();
+    // SAFETY: a type check on a live object (the allowlist may name something else).
+    if unsafe { ffi::PyType_Check(c) } == 0 {
+        return Ok(None);
+    }
+    let py = py();
+    let t = match decisions.get(c) {
+        Some(d) => d.value.clone(),
+        None => {
+            let before = version_tag(c);
+            // Not remembered when deciding raised: asked again next time.
+            let decided = decide_trust(py, trust, cls)?.map(Arc::new);
+            // Kept only when the class was not modified while `trusted_model` ran.
+            if version_tag(c) == before {
+                let kept = decisions.insert(py, c as usize, c, before, decided.clone());
+                drop(kept);
             }
-            let mut pos: ffi::Py_ssize_t = 0;
-            let mut k: *mut ffi::PyObject = std::ptr::null_mut();
-            let mut v: *mut ffi::PyObject = std::ptr::null_mut();
-            // The values, borrowed from `kwargs`, for the `either` groups.
-            let mut values: Vec<*mut ffi::PyObject> = Vec::new();
-            if !t.either.is_empty() {
-                values.reserve(t.fields.len());
-            }
-            for (f, rule) in t.fields.iter().zip(&t.rules) {
-                if ffi::PyDict_Next(kwargs, &mut pos, &mut k, &mut v) == 0 {
-                    return None;
-                }
-                if k != f.as_ptr()
-                    && (ffi::PyUnicode_CheckExact(k) == 0
-                        || ffi::PyUnicode_Compare(k, f.as_ptr()) != 0)
-                {
-                    return None;
-                }
-                if !Rule::admits(rule, v) {
-                    return None;
-                }
-                if !t.either.is_empty() {
-                    values.push(v);
-                }
-            }
-            let either_holds = t.either.iter().all(|group| {
-                group
-                    .iter()
-                    .any(|(i, rule)| values.get(*i).is_some_and(|&v| Rule::admits(rule, v)))
-            });
-            if !either_holds {
-                return None;
-            }
-            let obj = ffi::PyObject_CallOneArg(refs.object_new, entry.cls.as_ptr());
-            if obj.is_null() {
-                ffi::PyErr_Clear();
-                return None;
-            }
-            let obj = Owned(obj);
-            let fields_set = ffi::PySet_New(kwargs);
-            if fields_set.is_null() {
-                ffi::PyErr_Clear();
-                return None;
-            }
-            let fields_set = Owned(fields_set);
-            let extra = if t.extra_allow {
-                ffi::PyDict_New()
-            } else {
-                ffi::Py_NewRef(ffi::Py_None())
-            };
-            if extra.is_null() {
-                ffi::PyErr_Clear();
-                return None;
-            }
-            let extra = Owned(extra);
-            for (name, value) in [
-                (refs.s_fields_set, fields_set.0),
-                (refs.s_pydantic_extra, extra.0),
-                (refs.s_pydantic_private, ffi::Py_None()),
-                (refs.s_dunder_dict, kwargs),
-            ] {
-                if ffi::PyObject_GenericSetAttr(obj.0, name, value) != 0 {
-                    ffi::PyErr_Clear();
-                    return None;
-                }
-            }
-            Some(obj.into_ptr())
+            decided
         }
+    };
+    Ok(t.and_then(|t| restore(&t, cls, kwargs)))
+}
+
+/// A model of the trusted class `cls` with `kwargs` as its `__dict__`, when they are exactly
+/// its fields in order and each meets its rule.
+fn restore(t: &Trusted, cls: &Py<PyAny>, kwargs: *mut ffi::PyObject) -> Option<*mut ffi::PyObject> {
+    let refs = typerefs();
+    // SAFETY: `kwargs` is a live exact dict; keys are compared (by address, then by value)
+    // with the field names in order; the new object gets its four pydantic slots set through
+    // object.__setattr__ semantics (PyObject_GenericSetAttr), as BaseModel.__setstate__ does;
+    // every temporary is released by Owned, and a failure releases the half-built object.
+    unsafe {
+        if ffi::PyDict_Size(kwargs) as usize != t.fields.len() {
+            return None;
+        }
+        let mut pos: ffi::Py_ssize_t = 0;
+        let mut k: *mut ffi::PyObject = std::ptr::null_mut();
+        let mut v: *mut ffi::PyObject = std::ptr::null_mut();
+        // The values, borrowed from `kwargs`, for the `either` groups.
+        let mut values: Vec<*mut ffi::PyObject> = Vec::new();
+        if !t.either.is_empty() {
+            values.reserve(t.fields.len());
+        }
+        for (f, rule) in t.fields.iter().zip(&t.rules) {
+            if ffi::PyDict_Next(kwargs, &mut pos, &mut k, &mut v) == 0 {
+                return None;
+            }
+            if k != f.as_ptr()
+                && (ffi::PyUnicode_CheckExact(k) == 0 || ffi::PyUnicode_Compare(k, f.as_ptr()) != 0)
+            {
+                return None;
+            }
+            if !Rule::admits(rule, v) {
+                return None;
+            }
+            if !t.either.is_empty() {
+                values.push(v);
+            }
+        }
+        let either_holds = t.either.iter().all(|group| {
+            group
+                .iter()
+                .any(|(i, rule)| values.get(*i).is_some_and(|&v| Rule::admits(rule, v)))
+        });
+        if !either_holds {
+            return None;
+        }
+        let obj = ffi::PyObject_CallOneArg(refs.object_new, cls.as_ptr());
+        if obj.is_null() {
+            ffi::PyErr_Clear();
+            return None;
+        }
+        let obj = Owned(obj);
+        let fields_set = ffi::PySet_New(kwargs);
+        if fields_set.is_null() {
+            ffi::PyErr_Clear();
+            return None;
+        }
+        let fields_set = Owned(fields_set);
+        let extra = if t.extra_allow {
+            ffi::PyDict_New()
+        } else {
+            ffi::Py_NewRef(ffi::Py_None())
+        };
+        if extra.is_null() {
+            ffi::PyErr_Clear();
+            return None;
+        }
+        let extra = Owned(extra);
+        for (name, value) in [
+            (refs.s_fields_set, fields_set.0),
+            (refs.s_pydantic_extra, extra.0),
+            (refs.s_pydantic_private, ffi::Py_None()),
+            (refs.s_dunder_dict, kwargs),
+        ] {
+            if ffi::PyObject_GenericSetAttr(obj.0, name, value) != 0 {
+                ffi::PyErr_Clear();
+                return None;
+            }
+        }
+        Some(obj.into_ptr())
     }
 }
 
