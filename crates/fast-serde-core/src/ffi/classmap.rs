@@ -216,6 +216,27 @@ impl<T: Send + Sync + 'static> ClassMap<T> {
     pub(crate) fn get(&self, cls: *mut ffi::PyObject) -> Option<Arc<Cached<T>>> {
         self.entry(&(cls as usize)).filter(|c| c.holds_for(cls))
     }
+
+    /// A copy of the value for `cls`, a live class, if its entry holds for it (read under the
+    /// lock: no reference to the entry is counted).
+    pub(crate) fn value(&self, cls: *mut ffi::PyObject) -> Option<T>
+    where
+        T: Clone,
+    {
+        self.with_value(cls, T::clone)
+    }
+
+    /// `f` of the value for `cls`, a live class, if its entry holds for it, called under the
+    /// map's lock (`f` must not run Python code nor reach this map).
+    pub(crate) fn with_value<R>(
+        &self,
+        cls: *mut ffi::PyObject,
+        f: impl FnOnce(&T) -> R,
+    ) -> Option<R> {
+        let entries = lock(&self.shared.entries);
+        let c = entries.get(&(cls as usize))?;
+        c.holds_for(cls).then(|| f(&c.value))
+    }
 }
 
 impl<T, K> Drop for ClassMap<T, K> {

@@ -33,10 +33,10 @@
 //! overhead — against a byte budget, evicting the least recently used entries.
 
 use super::copy::Copier;
+use crate::ffi::classmap::{ClassMap, CLASS_MAP_MAX};
 use crate::ffi::dictiter::dict_next;
 use crate::ffi::object::version_tag;
 use crate::ffi::typeref::typerefs;
-use crate::ffi::weak::WeakClass;
 use crate::ffi::Owned;
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -61,6 +61,9 @@ pub(crate) struct Memo {
     state: Arc<Mutex<State>>,
     /// `memo_model(cls) -> bool`: whether the class may be served (decided once per class).
     rule: Py<PyAny>,
+    /// The rule's answer per class (at one `tp_version_tag`), with that class's entries: a
+    /// class's death or a new tag drops its answer, and the answer's drop its entries.
+    answers: ClassMap<Answer>,
     hits: AtomicU64,
     misses: AtomicU64,
     fills: AtomicU64,
@@ -71,21 +74,31 @@ pub(crate) struct Memo {
 struct State {
     /// Entries by their payload's hash.
     map: FxHashMap<u64, SmallVec<[Arc<Entry>; 1]>>,
-    /// The rule's answer per class address, with that class's entries.
-    classes: FxHashMap<usize, ClassRecord>,
     bytes: usize,
     entries: usize,
     clock: u64,
 }
 
-/// A class the rule was asked about: its answer at one `tp_version_tag`, and its entries.
-struct ClassRecord {
-    /// Held weakly; its death drops this record and its entries.
-    cls: WeakClass,
-    version: u32,
+/// The rule's answer for a class, and its entries, which go with it.
+struct Answer {
     admitted: bool,
     /// This class's entries (some may be gone already: evicted or forgotten).
-    entries: Vec<Weak<Entry>>,
+    entries: Mutex<Vec<Weak<Entry>>>,
+    state: Weak<Mutex<State>>,
+}
+
+impl Drop for Answer {
+    /// Take this class's entries out of the memo (time proportional to their number). An answer
+    /// is dropped with no memo lock held: by its class's death, a new tag, `clear`.
+    fn drop(&mut self) {
+        let Some(state) = self.state.upgrade() else {
+            return;
+        };
+        let entries = std::mem::take(self.entries.get_mut().unwrap_or_else(|e| e.into_inner()));
+        let removed = drop_entries(&mut lock(&state), &entries);
+        // Released with no lock held (a template's release may let the GC run).
+        drop(removed);
+    }
 }
 
 pub(crate) struct Entry {
@@ -127,6 +140,7 @@ impl Memo {
             budget: AtomicUsize::new(budget),
             state: Arc::new(Mutex::new(State::default())),
             rule,
+            answers: ClassMap::new(CLASS_MAP_MAX),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             fills: AtomicU64::new(0),
@@ -168,10 +182,7 @@ impl Memo {
         if entry.cls_addr != cls as usize || entry.kept.get().is_none() {
             return false;
         }
-        let st = self.lock();
-        st.classes
-            .get(&(cls as usize))
-            .is_some_and(|r| r.admitted && r.version == version_tag(cls) && r.cls.is(cls))
+        self.answers.with_value(cls, |a| a.admitted) == Some(true)
     }
 
     /// `obj`, just validated as `cls(**kwargs)` from `payload` (which held no nested ext value),
@@ -213,13 +224,8 @@ impl Memo {
         if version == 0 {
             return Ok(false); // no tag to follow the class by: nothing kept this time
         }
-        {
-            let st = self.lock();
-            if let Some(r) = st.classes.get(&(c as usize)) {
-                if r.version == version && r.cls.is(c) {
-                    return Ok(r.admitted);
-                }
-            }
+        if let Some(admitted) = self.answers.with_value(c, |a| a.admitted) {
+            return Ok(admitted);
         }
         // Asked with no lock held: the rule runs Python code (which may re-enter the codec).
         let admitted = match self.rule.bind(py).call1((cls,)) {
@@ -230,28 +236,22 @@ impl Memo {
         if version_tag(c) != version {
             return Ok(false); // modified while the rule ran: asked again next time
         }
-        let state = Arc::downgrade(&self.state);
-        let addr = c as usize;
-        let Some(weak) = WeakClass::new(py, c, move |wr| forget_class(&state, addr, wr)) else {
-            return Ok(false);
-        };
-        if !admitted {
-            self.rejected.fetch_add(1, Ordering::Relaxed);
-        }
-        let record = ClassRecord {
-            cls: weak,
-            version,
+        let answer = Answer {
             admitted,
-            entries: Vec::new(),
+            entries: Mutex::new(Vec::new()),
+            state: Arc::downgrade(&self.state),
         };
-        let stale = {
-            let mut st = self.lock();
-            let old = st.classes.insert(addr, record);
-            old.map(|r| drop_entries(&mut st, &r.entries))
-        };
-        // Released with no lock held (a template's release may let the GC run).
-        drop(stale);
-        Ok(admitted)
+        // A stale answer (a dead class's at this address, this class's at an older tag) is
+        // replaced, and its entries go with it.
+        match self.answers.insert(py, c as usize, c, version, answer) {
+            Ok(kept) => {
+                if !admitted {
+                    self.rejected.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(kept.value.admitted)
+            }
+            Err(_) => Ok(false), // not cached (no weak reference, too many classes)
+        }
     }
 
     /// First sight of `payload` for the admitted class `cls`: remember that it was seen (its
@@ -272,15 +272,18 @@ impl Memo {
             used: AtomicU64::new(0),
             size: AtomicUsize::new(size),
         });
+        let listed = self.answers.with_value(cls, |a| {
+            let mut entries = a.entries.lock().unwrap_or_else(|e| e.into_inner());
+            entries.push(Arc::downgrade(&entry));
+            if entries.len() > 64 && entries.len().is_power_of_two() {
+                entries.retain(|w| w.strong_count() > 0);
+            }
+        });
+        if listed.is_none() {
+            return;
+        }
         let evicted = {
             let mut st = self.lock();
-            let Some(record) = st.classes.get_mut(&(cls as usize)) else {
-                return;
-            };
-            record.entries.push(Arc::downgrade(&entry));
-            if record.entries.len() > 64 && record.entries.len().is_power_of_two() {
-                record.entries.retain(|w| w.strong_count() > 0);
-            }
             st.clock += 1;
             entry.used.store(st.clock, Ordering::Relaxed);
             let bucket = st.map.entry(h).or_default();
@@ -357,11 +360,12 @@ impl Memo {
     pub(crate) fn clear(&self) {
         let old = std::mem::take(&mut *self.lock());
         drop(old);
+        self.answers.clear();
     }
 
     /// How many classes the rule was asked about (their answers are kept).
     pub(crate) fn class_count(&self) -> usize {
-        self.lock().classes.len()
+        self.answers.len()
     }
 
     /// `(hits, misses, fills, rejected, entries, bytes, budget)`.
@@ -407,23 +411,6 @@ fn drop_entries(st: &mut State, entries: &[Weak<Entry>]) -> Vec<Arc<Entry>> {
         .filter_map(Weak::upgrade)
         .filter_map(|e| remove(st, &e))
         .collect()
-}
-
-/// The callback of a class record's weak reference `wr` (the class is dying): drop the record and
-/// its entries, if the memo is still alive. Runs no Python code before the lock is released.
-fn forget_class(state: &Weak<Mutex<State>>, addr: usize, wr: *mut ffi::PyObject) {
-    let Some(state) = state.upgrade() else { return };
-    let removed = {
-        let mut st = lock(&state);
-        match st.classes.get(&addr) {
-            Some(r) if r.cls.as_ptr() == wr => {
-                let r = st.classes.remove(&addr);
-                r.map(|r| (drop_entries(&mut st, &r.entries), r))
-            }
-            _ => None,
-        }
-    };
-    drop(removed);
 }
 
 /// Drop the least recently used entries until the memo fits 7/8 of `budget` (0: drop all).

@@ -254,8 +254,8 @@ pub(crate) fn restore_trusted(
         return Ok(None);
     }
     let py = py();
-    let t = match decisions.get(c) {
-        Some(d) => d.value.clone(),
+    let t = match decisions.value(c) {
+        Some(d) => d,
         None => {
             let before = version_tag(c);
             // Not remembered when deciding raised: asked again next time.
