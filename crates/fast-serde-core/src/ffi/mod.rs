@@ -2,7 +2,7 @@
 //! interpreter, byte views of `bytes` objects, dict iteration (`dictiter`), the bytes of a str
 //! (`unicode`), the check of the CPython layouts those two read in place ([`layout`]), the type
 //! pointers and interned names looked up once ([`typeref`]), weak references to classes
-//! (`weak`) and helpers over single objects (`object`: an instance's `__dict__`, a module
+//! (`weak`), the one cache keyed by a class (`classmap`) and helpers over single objects (`object`: an instance's `__dict__`, a module
 //! attribute, a class's version tag).
 //!
 //! Each `unsafe fn` here names what it assumes; callers keep their own `// SAFETY:` line.

@@ -1,6 +1,6 @@
-//! Weak references to classes, for the caches keyed by a class: the encoder's plans
-//! (langgraph/plan.rs) and the decoder's classes (langgraph/classes.rs). No cache may keep a class alive, and
-//! none may mistake a new class at a dead one's address for it.
+//! Weak references to classes, for the one cache keyed by a class (classmap.rs: the codec's
+//! plans, classes, trusted-restore decisions and memo answers). No cache may keep a class alive,
+//! and none may mistake a new class at a dead one's address for it.
 
 use pyo3::ffi;
 use pyo3::prelude::*;

@@ -3,14 +3,17 @@
 //!
 //! * [`ext`]: the ext codes 0-7, the one registry both directions use.
 //! * `kind`: the plan kinds (`#[repr(u8)] enum PlanKind`) and the one table of how each is written.
-//! * `spec`, `plan`: the `PlanSpec` Python answers per class, and the encoder's plans (cache,
-//!   `decide`).
-//! * `encode`, `model`: the walker's LangGraph mode, written by the plans (model: pydantic v2).
-//! * `decode`, `classes`: the reader's ext handler and its allowlisted class cache.
+//! * `spec`, `guard`, `plan`: the `PlanSpec` Python answers per class, its TypedDict guards, and
+//!   the encoder's plans (`decide`, the codec's `Plans`).
+//! * `policy`, `encode`, `model`: the walker's LangGraph mode, written by the plans (model:
+//!   pydantic v2).
+//! * `decode`, `classes`: the reader's ext handler and the codec's allowlisted classes.
 //! * `trusted`, `memo`, `copy`: restore without validation, and the memo of validated models.
+//! * `hooks`: the Python callables a codec is given.
+//! * `codec`, `methods`: [`LangGraphCodec`], the `#[pyclass]` (its hooks, its caches, one
+//!   `ClassMap` per per-class decision), and its Python methods.
 //! * `typed`: `FastSerializer.dumps_typed`/`loads_typed` as native calls (`TypedBinding`), and
 //!   the counters of `stats()`.
-//! * `codec`: [`LangGraphCodec`], the `#[pyclass]`.
 
 mod classes;
 mod codec;
