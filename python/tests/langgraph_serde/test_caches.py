@@ -1,7 +1,7 @@
 """The caches keyed by a class (issue 11, items 4 and 8), against JsonPlusSerializer.
 
-FastSerializer caches an encode plan per class (crates/fast-serde-core/src/langgraph/plan.rs) and a
-class per ``(code, module, name)`` in each serializer's decoder (langgraph/classes.rs). Neither may keep a
+Each FastSerializer's codec caches an encode plan per class (crates/fast-serde-core/src/langgraph/plan.rs)
+and a class per ``(code, module, name)`` for its decoder (langgraph/classes.rs). Neither may keep a
 class alive (agents build pydantic models per request), and neither may hand back a class that
 ``getattr(importlib.import_module(module), name)`` no longer gives: JsonPlusSerializer looks the
 class up afresh for every object, so after a reload, a redefinition, a monkeypatch or the module's
@@ -562,8 +562,8 @@ def _sizes(f: FastSerializer) -> dict[str, int]:
 
 def test_clear_cache_empties_every_class_keyed_cache() -> None:
     """``clear_cache()`` empties the four caches keyed by a class (docs/architecture.md, "Caches"):
-    the process's encode plans and this thread's copy of them, the codec's cached classes with
-    their trusted-restore decisions, and its memo. Each is filled first (checked non-empty), and
+    the codec's encode plans and this thread's copy of them, its cached classes, its
+    trusted-restore decisions, and its memo. Each is filled first (checked non-empty), and
     the serializers give the parent's bytes and objects again after the clear."""
     allowed = [(__name__, "CacheFill")]
     j = JsonPlusSerializer(allowed_msgpack_modules=allowed)
