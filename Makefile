@@ -5,7 +5,7 @@ PIP     := $(VENV)/bin/pip
 STAMP   := $(VENV)/.deps-installed
 PYTHON  ?= python3
 
-.PHONY: all setup build test test-latest test-ft-build wheels test-rust test-python test-fuzz test-bench-build test-releases test-langchain test-matrix lint demo bench bench-loads bench-pg bench-server bench-storage clean fuzz
+.PHONY: all setup build test test-shuffled test-latest test-ft-build wheels test-rust test-python test-fuzz test-bench-build test-releases test-langchain test-matrix lint demo bench bench-loads bench-pg bench-server bench-storage clean fuzz
 FUZZ_SECONDS ?= 300
 
 all: test
@@ -37,6 +37,18 @@ lint:
 test-python: build
 	bash scripts/pg_setup.sh
 	$(PY) -m pytest -q
+
+# The pytest suite in shuffled orders, one run per seed (pytest-randomly: modules, then the tests
+# within each, shuffled; off in every other run). Each run must pass, as `make test-python` does:
+# no test may rely on what another ran before it. One order again: `.venv/bin/python -m pytest
+# -p randomly --randomly-seed=SEED` (each run prints its seed first).
+SHUFFLE_SEEDS ?= 1 2 3
+test-shuffled: build
+	bash scripts/pg_setup.sh
+	status=0; for seed in $(SHUFFLE_SEEDS); do \
+		echo "test-shuffled: seed $$seed"; \
+		$(PY) -m pytest -q -p randomly --randomly-seed=$$seed || status=1; \
+	done; exit $$status
 
 FAST_SERDE_DIFF_EXAMPLES ?= 2000
 fuzz: build

@@ -113,7 +113,7 @@ class LangGraphCodec:
         ``resolve``: the allowlist decision ``(status, cls)``, status one of ``RESOLVED_*``.
         ``failed``: the value returned when building an ext value raised (the parent's fallback).
         ``method_allowed``: whether ext 3 may call ``module.name.method``.
-        ``trust``: ``fast_serde.langgraph._plans.trusted_model`` when ``validate_models=False``,
+        ``trust``: ``fast_serde.langgraph._trusted.trusted_model`` when ``validate_models=False``,
         else None.
         ``delta``: ext 7's reader, LangGraph's ``_DeltaSnapshot`` class on releases that have it.
         ``numpy``: builds a numpy array from an ext 6 payload (None on failure).

@@ -1,9 +1,13 @@
 """Shared pytest setup: make the repository root importable (``import fixtures``) and the fuzz
 oracles (``import oracles``, fuzz/python: robustness/test_fuzz.py runs them,
-langgraph_serde/test_property.py reuses their reference-crash guard); run test_caches.py and
-differential/ first (FIRST); report the differential test's counts (test_differential.py) at the
-end of the run; load the derandomized hypothesis profile (``fast_serde``). Helper modules shared
-by several folders are in support/ (pyproject's ``pythonpath``)."""
+langgraph_serde/test_property.py reuses their reference-crash guard); report the differential
+test's counts (test_differential.py) at the end of the run; load the derandomized hypothesis
+profile (``fast_serde``). Helper modules shared by several folders are in support/ (pyproject's
+``pythonpath``).
+
+The tests run in collection order (folders, then files, alphabetically) and pass in any other:
+``make test-shuffled`` runs the suite in three shuffled orders (pytest-randomly, off by default
+through pyproject's ``-p no:randomly``)."""
 
 import json
 import os
@@ -25,32 +29,6 @@ for _path in (REPO_ROOT, REPO_ROOT / "fuzz" / "python"):
 settings.register_profile("fast_serde", derandomize=True, database=None)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile("fast_serde")
-
-TESTS = Path(__file__).parent  # not resolved: item.path comes from the same collection paths
-# What runs before the rest (which follows in collection order: folders alphabetically), in this
-# order, as it did when the tests were one flat folder:
-# * test_caches.py measures the process's memory growth over 1000 dead classes against
-#   JsonPlusSerializer's, within a bound that the allocations of earlier tests can tip (it ran
-#   second, after a test that only starts subprocesses);
-# * differential/ (test_diff_known.py, then test_differential.py) before the bulk of the suite:
-#   FastSerializer caches a plan for at most 4096 live classes and decides every further class
-#   per call, so a per-class cache bug only shows while that cache has room (docs/findings.md,
-#   "Per-class caches and the order of the tests").
-# Neither is needed for the suite to pass today: langgraph_serde/ and differential/ also pass
-# with FIRST run last (December 2026), and the suite keeps a few hundred classes alive, far from
-# 4096. The order goes once the class-keyed caches have one owner that clear_cache() empties
-# (issue 23), with a run of shuffled file orders to show it.
-FIRST = (TESTS / "langgraph_serde" / "test_caches.py", TESTS / "differential")
-
-
-def _rank(item) -> int:  # noqa: ANN001 - a pytest item
-    return next((i for i, path in enumerate(FIRST) if item.path.is_relative_to(path)), len(FIRST))
-
-
-def pytest_collection_modifyitems(items):  # noqa: ANN001 - pytest hook
-    """FIRST first, the rest in collection order (a stable sort)."""
-    items.sort(key=_rank)
-
 
 def pytest_terminal_summary(terminalreporter):  # noqa: ANN001 - pytest hook
     """One line with the number of hypothesis examples the differential test ran (and, with

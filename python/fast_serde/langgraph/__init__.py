@@ -18,7 +18,9 @@ The modules of this package, each the one place for its subject:
 * ``_serializer``: ``FastSerializer`` and the callables it hands the native codec
   (``_native.LangGraphCodec``): the allowlist decision, the parent's ext hook and fallbacks.
 * ``_plans``: the per-class plan of the walker (``encode_plan``, langgraph's
-  ``_msgpack_default`` branch by branch) and the trusted-model rules (``trusted_model``).
+  ``_msgpack_default`` branch by branch), a ``_native.PlanSpec``; ``_guards``: when a model's
+  ``__dict__`` is its ``model_dump()``, and the TypedDict guards the walker checks per object.
+* ``_trusted``: the trusted-model rules of ``validate_models=False`` (``trusted_model``).
 * ``_compat``: how the langgraph-checkpoint releases differ, named per feature.
 * ``_probe``, ``_probe_values``: on a release outside ``_compat.VERIFIED``, the first
   ``FastSerializer`` proves itself against the installed parent.

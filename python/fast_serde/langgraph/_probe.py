@@ -35,6 +35,7 @@ from typing import Any
 
 import ormsgpack
 
+from fast_serde import _native
 from fast_serde.langgraph import _compat, _plans
 
 __all__ = ["Verdict", "NATIVE", "verdict", "run"]
@@ -64,12 +65,8 @@ KNOWN_OPTION = (
 )
 KNOWN_EXT_CODES = frozenset(range(8))
 
-_KIND_NAMES = {
-    getattr(_plans, n): n
-    for n in dir(_plans)
-    if n.isupper() and not n.startswith("_") and type(getattr(_plans, n)) is int
-    and n not in ("CHECK_INSTANCE", "ONCE")
-}
+# Plan kind -> its name, for the warning (the walker's own table, `_native.PLAN_KINDS`).
+_KIND_NAMES = {kind: name for name, kind in _native.PLAN_KINDS.items()}
 
 
 # --- comparing what two readers built --------------------------------------------------------

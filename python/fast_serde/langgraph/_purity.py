@@ -28,7 +28,7 @@ every field (memo.rs ``every_field_set``), so no field default, deep-copied or c
 is ever in one. Defaults below the model's own fields (a TypedDict key's, given whenever the
 payload leaves the key out) and private attributes' defaults must be immutable.
 
-``trusted_model`` (``_plans``) requires ``constructs_plainly`` too: one rule for both.
+``trusted_model`` (``_trusted``) requires ``constructs_plainly`` too: one rule for both.
 """
 
 from __future__ import annotations

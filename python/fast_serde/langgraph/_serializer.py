@@ -24,7 +24,7 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from fast_serde import _native
 from fast_serde._native import EncodeError, LangGraphCodec
-from fast_serde.langgraph import _compression, _plans, _probe, _purity
+from fast_serde.langgraph import _compression, _plans, _probe, _purity, _trusted
 from fast_serde.langgraph._stats import counted_dumps, counted_loads
 
 # Ext 7's reader for the installed release (the class, or None before 4.1).
@@ -64,7 +64,7 @@ class FastSerializer(JsonPlusSerializer):
             opt-in trusted mode: pydantic models are restored without re-running validation, the
             way ``pickle`` restores them (``__dict__``, fields set and extras set directly),
             where the class's schema proves that validation returns every value unchanged (a rule
-            read once per class by ``fast_serde.langgraph._plans.trusted_model``: no validators,
+            read once per class by ``fast_serde.langgraph._trusted.trusted_model``: no validators,
             private attributes or value-changing config, fields of plain types) and each value
             meets its field's rule; every other object is validated as usual, so the objects are
             those the parent builds. The allowlist applies in both modes. Use it only for
@@ -225,7 +225,7 @@ class FastSerializer(JsonPlusSerializer):
             resolve=functools.partial(_resolve, self._allowed_msgpack_modules),
             failed=_failed,
             method_allowed=_method_allowed,
-            trust=None if self.validate_models else _plans.trusted_model,
+            trust=None if self.validate_models else _trusted.trusted_model,
             delta=_DeltaSnapshot,
             numpy=_numpy_array,
             memo_rule=_purity.memo_model,

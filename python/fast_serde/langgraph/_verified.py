@@ -108,12 +108,12 @@ _RESTORE_WHY: dict[str, str] = {
 @dataclass(frozen=True)
 class RestoreRules:
     """What a restored class's reviewed `__init__` and validators need of a payload, beyond its
-    fields' schema rules, for validating it to return it unchanged (`_plans.trusted_model`).
+    fields' schema rules, for validating it to return it unchanged (`_trusted.trusted_model`).
 
     `fields`: field -> the rule replacing the schema's. `rebuilt`: a `list[TypedDict]` field whose
     items a validator rebuilds through a factory -> the keys that factory writes (an item must
     hold exactly those). `either`: groups of `(field, rule)`, at least one of each group must hold.
-    Rules are `_plans.trusted_model`'s."""
+    Rules are `_trusted.trusted_model`'s."""
 
     fields: dict[str, Any]
     rebuilt: dict[str, tuple[str, ...]]

@@ -105,7 +105,7 @@ def test_wheel_contents(built):
         "fast_serde/inspect_cli/stores.py", "fast_serde/inspect_cli/render.py",
         "fast_serde/langgraph/_install.py", "fast_serde/_startup.py",
         "fast_serde/_import_hook.py", "fast_serde/_watched.py", "fast_serde/langgraph/_undo.py",
-        "fast_serde/langgraph/_guards.py",
+        "fast_serde/langgraph/_guards.py", "fast_serde/langgraph/_trusted.py",
         "fast_serde/langgraph/_server.py", "fast_serde/langgraph/_stats.py",
         "fast_serde/langgraph/_serializer.py", "fast_serde/langgraph/_plans.py",
         "fast_serde/langgraph/_compat.py", "fast_serde/langgraph/_probe.py",

@@ -32,7 +32,7 @@ from langgraph.checkpoint.serde import jsonplus as _jsonplus
 from langgraph.checkpoint.serde.event_hooks import register_serde_event_listener
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from fast_serde.langgraph import FastSerializer, _plans
+from fast_serde.langgraph import FastSerializer, _trusted
 from lg_helpers import assert_same_outcome, ext, forget_warnings, outcome, pair
 from lg_strategies import assert_same
 
@@ -369,16 +369,16 @@ def test_keyboard_interrupt_in_a_later_validation_propagates_through_the_memo() 
 
 
 def test_keyboard_interrupt_while_deciding_trust_propagates(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``validate_models=False`` asks ``_plans.trusted_model(cls)`` once per class; what it raises
+    """``validate_models=False`` asks ``_trusted.trusted_model(cls)`` once per class; what it raises
     that is not an ``Exception`` ends the load (and is asked again next time); an ``Exception``
     leaves the class validated, as the parent does."""
-    real = _plans.trusted_model
+    real = _trusted.trusted_model
 
     def trusted_model(cls: type) -> Any:
         trip("trusted_model")
         return real(cls)
 
-    monkeypatch.setattr(_plans, "trusted_model", trusted_model)
+    monkeypatch.setattr(_trusted, "trusted_model", trusted_model)
     data = _written(PostInitModel(x=1))
     f = FastSerializer(validate_models=False)
     with armed("trusted_model", KeyboardInterrupt), pytest.raises(KeyboardInterrupt):

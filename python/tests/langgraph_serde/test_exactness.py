@@ -459,7 +459,7 @@ def test_trusted_restore_is_validation_under_every_allowlist(make: Any, mode: st
 
 
 def test_trusted_rule_is_read_from_the_schema() -> None:
-    from fast_serde.langgraph._plans import trusted_model
+    from fast_serde.langgraph._trusted import trusted_model
 
     assert trusted_model(Plain) is not None
     assert trusted_model(WithNested) is not None

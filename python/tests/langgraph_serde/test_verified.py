@@ -36,7 +36,7 @@ from langgraph.checkpoint.serde import _msgpack as _lg_msgpack
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph._internal import _serde as _lg_internal_serde
 
-from fast_serde.langgraph import FastSerializer, _plans, _verified
+from fast_serde.langgraph import FastSerializer, _trusted, _verified
 from lg_strategies import assert_same
 
 CLASSES = [getattr(importlib.import_module(m), n) for m, n in _verified._CLASSES]
@@ -281,7 +281,7 @@ def test_ai_message_chunk_is_not_restored() -> None:
     assert x.invalid_tool_calls and not x.tool_calls
     assert y.tool_calls and not y.invalid_tool_calls
     assert _verified.verified(lcm.AIMessageChunk) == _verified.Verified(True, False)
-    assert _plans.trusted_model(lcm.AIMessageChunk) is None
+    assert _trusted.trusted_model(lcm.AIMessageChunk) is None
 
 
 # -- trusted restore through FastSerializer ------------------------------------------------------
@@ -397,7 +397,7 @@ def test_trusted_model_answers_the_table() -> None:
     str_ = ("types", (str,))
     for cls in RESTORED:
         fields = tuple(cls.model_fields)
-        trust = _plans.trusted_model(cls)
+        trust = _trusted.trusted_model(cls)
         assert trust is not None
         names, extra_allow, rules, either = trust
         assert (names, extra_allow) == (fields, True)
@@ -413,7 +413,7 @@ def test_trusted_model_answers_the_table() -> None:
             assert ruled["content"] == ("literal", ("",))
         if cls is not lcm.AIMessage:
             assert either == ()
-    ai = _plans.trusted_model(lcm.AIMessage)
+    ai = _trusted.trusted_model(lcm.AIMessage)
     assert ai is not None and len(ai[3]) == 1
     assert {ai[0][i] for i, _ in ai[3][0]} == {"tool_calls", "invalid_tool_calls", "additional_kwargs"}
 
@@ -439,7 +439,7 @@ def test_subclass_never_inherits_the_verdict() -> None:
         pass
 
     assert _verified.verified(Mine) is None
-    assert _plans.trusted_model(Mine) is None
+    assert _trusted.trusted_model(Mine) is None
     assert _verified.verified(lcm.HumanMessage) is not None
 
 
@@ -470,7 +470,7 @@ def test_monkeypatched_init_gets_none(monkeypatch: pytest.MonkeyPatch) -> None:
     __init__.__qualname__ = original.__qualname__
     monkeypatch.setattr(cls, "__init__", __init__)
     assert _verified.verified(cls) is None
-    assert _plans.trusted_model(cls) is None
+    assert _trusted.trusted_model(cls) is None
     monkeypatch.setattr(cls, "__init__", original)
     assert _verified.verified(cls) is not None
 
@@ -608,7 +608,7 @@ def test_unverified_release_gets_none_with_one_warning(monkeypatch: pytest.Monke
         warnings.simplefilter("always")
         assert all(_verified.verified(c) is None for c in CLASSES)
         assert all(_verified.verified(c) is None for c in CLASSES)
-        assert _plans.trusted_model(lcm.HumanMessage) is None
+        assert _trusted.trusted_model(lcm.HumanMessage) is None
     ours = [w for w in caught if "langchain-core" in str(w.message)]
     assert len(ours) == 1
     assert "1.99.0" in str(ours[0].message) and "validated on every load" in str(ours[0].message)
