@@ -301,3 +301,32 @@ def test_memo_serves_independent_copies(cls: type) -> None:
             if getattr(msg, "usage_metadata", None):
                 msg.usage_metadata["input_tokens"] = 100
     assert fast.memo_stats()["hits"] > 0
+
+
+# -- members replaced in the running process ----------------------------------------------------
+
+_TOOL = ext5(lcm.ToolMessage, _dump(lcm.ToolMessage))
+_HUMAN = ext5(lcm.HumanMessage, _dump(lcm.HumanMessage))
+_AI = ext5(lcm.AIMessage, _dump(lcm.AIMessage))
+
+
+def _patch_base_model_init(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pydantic's BaseModel.__init__ (which every message's validation ends in) wrapped: it now
+    sets every message's id."""
+    original = pydantic.BaseModel.__init__
+
+    def __init__(self: Any, /, **data: Any) -> None:
+        if "content" in data:
+            data["id"] = "patched"
+        original(self, **data)
+
+    monkeypatch.setattr(pydantic.BaseModel, "__init__", __init__)
+
+
+def test_patched_base_model_init_is_not_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reviewed chain ends at BaseModel, whose members are not reviewed but run: one that is
+    not pydantic's own unverifies every message."""
+    _patch_base_model_init(monkeypatch)
+    assert _verified.verified(lcm.HumanMessage) is None
+    for blob in (_TOOL, _HUMAN, _AI):
+        assert_parent_load(blob)
