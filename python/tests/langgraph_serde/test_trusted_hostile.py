@@ -330,3 +330,72 @@ def test_patched_base_model_init_is_not_skipped(monkeypatch: pytest.MonkeyPatch)
     assert _verified.verified(lcm.HumanMessage) is None
     for blob in (_TOOL, _HUMAN, _AI):
         assert_parent_load(blob)
+
+
+def _patch_helper(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A module global a reviewed validator calls (ai.py's create_tool_call) replaced."""
+    ai = sys.modules["langchain_core.messages.ai"]
+    original = ai.create_tool_call
+    monkeypatch.setattr(ai, "create_tool_call", lambda **kw: {**original(**kw), "name": "patched"})
+
+
+def _patch_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reviewed validator's code replaced in place (the function object stays the same)."""
+
+    def coerce_args(cls: type, values: dict[str, Any]) -> dict[str, Any]:
+        values["tool_call_id"] = "patched"
+        return values
+
+    monkeypatch.setattr(vars(lcm.ToolMessage)["coerce_args"].__func__, "__code__", coerce_args.__code__)
+
+
+def _patch_metaclass_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pydantic's metaclass given a __call__ (which `cls(**kwargs)` runs before __init__)."""
+
+    def __call__(cls: type, *args: Any, **kwargs: Any) -> Any:
+        obj = type.__call__(cls, *args, **kwargs)
+        object.__setattr__(obj, "id", "patched")
+        return obj
+
+    monkeypatch.setattr(ModelMetaclass, "__call__", __call__)
+
+
+PATCHES = {
+    "base-model-init": _patch_base_model_init,
+    "helper": _patch_helper,
+    "code": _patch_code,
+    "metaclass-call": _patch_metaclass_call,
+}
+# The codec keeps its trusted-restore decision and the memo its verdict per class and
+# tp_version_tag (trusted.rs restore_trusted, memo.rs admitted): a change outside the class's
+# own attributes leaves the tag as it was, so `_verified.verified` (which answers None for each
+# of these) is never asked again. Fixing it needs the codec to compare, per load, the objects
+# the verdict was decided on (module globals read, each reviewed function's __code__ and
+# closure cells, the metaclass's tp_call) and to invalidate both caches when one changed.
+_STALE = pytest.mark.xfail(
+    strict=True,
+    reason="decisions cached by tp_version_tag miss a change outside the class: a module "
+    "global a reviewed function reads, a function's __code__, the metaclass's __call__",
+)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize(
+    "patch",
+    [pytest.param(p, marks=() if p == "base-model-init" else _STALE) for p in PATCHES],
+)
+@pytest.mark.parametrize("memo_bytes", [0, None], ids=["no-memo", "memo"])
+def test_patch_after_first_load_is_seen(
+    patch: str, memo_bytes: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A serializer that restored (and perhaps memoized) the messages once, then a member their
+    validation runs replaced: the next loads are the parent's, with the replacement's effect."""
+    fast, parent = FastSerializer(validate_models=False, memo_bytes=memo_bytes), JsonPlusSerializer()
+    for blob in (_TOOL, _HUMAN, _AI):
+        assert_parent_load(blob, fast, parent)
+        assert_parent_load(blob, fast, parent)
+    PATCHES[patch](monkeypatch)
+    changed = [_load(parent, b) != _load(JsonPlusSerializer(), b) for b in (_TOOL, _HUMAN, _AI)]
+    assert not any(changed)  # the parent is deterministic under the patch
+    for blob in (_TOOL, _HUMAN, _AI):
+        assert_parent_load(blob, fast, parent)
