@@ -365,6 +365,24 @@ def _function(func: Any) -> types.FunctionType:
     return func
 
 
+def _own_member(k: type, name: str) -> bool:
+    """`vars(k)[name]` is a function defined as `k.<name>` in `k`'s module, running in its
+    globals (a wrapper assigned later is defined elsewhere; its code names another function)."""
+    try:
+        func = _function(vars(k)[name])
+    except _Unverified:
+        return False
+    home = sys.modules.get(k.__module__)
+    qualname = f"{k.__qualname__}.{name}"
+    return (
+        home is not None
+        and func.__globals__ is home.__dict__
+        and func.__module__ == k.__module__
+        and func.__qualname__ == qualname
+        and getattr(func.__code__, "co_qualname", qualname) == qualname
+    )
+
+
 def _function_member(
     func: types.FunctionType,
     members: dict[str, tuple[str, Any]],
@@ -438,6 +456,12 @@ def _members(
         except (OSError, TypeError) as exc:
             raise _Unverified(f"no source for {k.__qualname__}") from exc
         members[f"class:{k.__module__}.{k.__qualname__}"] = (_digest(source), k)
+    # Past the chain, BaseModel's members run too (its __init__ validates) and abc.ABC's would
+    # (a __new__ set on it): each watched one they hold must be their library's own.
+    for k in (BaseModel, abc.ABC):
+        for name in _WATCHED:
+            if name in vars(k) and not _own_member(k, name):
+                raise _Unverified(f"{k.__qualname__}.{name} is not {k.__module__}'s")
     if cls.__pydantic_post_init__ is not None or getattr(cls, "__pydantic_root_model__", False):
         raise _Unverified("model_post_init or RootModel")
     if dict(cls.model_config) != _CONFIG:
