@@ -39,11 +39,6 @@ MODES = ("permissive", "explicit", "strict")
 #: and serves from the fourth on
 READS = 5
 
-#: FastSerializer keeps a plan for at most this many live classes
-#: (PLAN_CACHE_MAX in crates/fast-serde-core/src/langgraph/plan.rs); past it, each further class is
-#: decided per call and per-class cache bugs no longer show.
-PLAN_CACHE_CLASSES = 4096
-
 _repr = reprlib.Repr()
 _repr.maxstring = 80
 _repr.maxother = 200

@@ -1,11 +1,9 @@
 """Narrow regressions of the discrepancies the differential search found (issue 11 and
 docs/findings.md), each through the same oracle (diff_check.Checker); all are fixed.
 
-FastSerializer caches a plan for at most 4096 live classes and decides every further class per
-call, so a per-class cache bug only shows while that cache has room (docs/findings.md, "Per-class
-caches and the order of the tests"). Plans go with their classes, and the suite keeps a few
-hundred alive, so there is room whatever ran before; each test checks that it has
-(`_plan_cache_has_room`), rather than pass on a full cache without exercising it.
+Each Checker builds its own FastSerializers, and every class-keyed cache belongs to one codec
+(docs/architecture.md, "Caches"), so what a test exercises does not depend on what the process ran
+before it (docs/findings.md, "Per-class caches and the order of the tests").
 
 A newly found difference gets a test here marked ``@_known(name)`` (a strict xfail) and an entry
 in diff_gen.KNOWN_ISSUE_FILTERS until its fix lands; then both go.
@@ -30,7 +28,7 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from typing_extensions import TypedDict
 
 import diff_gen as G
-from diff_check import PLAN_CACHE_CLASSES, Checker, Discrepancy, run_sequence
+from diff_check import Checker, Discrepancy, run_sequence
 from fast_serde.langgraph import FastSerializer
 
 pytestmark = [
@@ -46,12 +44,6 @@ def _rename(cls: Any, name: str) -> Any:
 def _known(name: str) -> Any:
     return pytest.mark.xfail(strict=True, raises=Discrepancy, reason=f"known issue {name}: {G.KNOWN_ISSUE_FILTERS[name]}")
 
-
-@pytest.fixture(autouse=True)
-def _plan_cache_has_room() -> None:
-    """Each regression here needs the plan cache to take its classes (a few dozen at most)."""
-    plans = FastSerializer()._codec.cache_sizes()["plans"]
-    assert plans < PLAN_CACHE_CLASSES - 256, f"{plans} classes already have a plan"
 
 
 class KColor(enum.Enum):

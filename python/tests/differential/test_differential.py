@@ -19,8 +19,8 @@ of the pytest run (conftest.py).
 
 Known discrepancies (issue 11 and docs/findings.md) are kept out of the generator by the named filters
 of diff_gen.KNOWN_ISSUE_FILTERS; each has a narrow ``xfail(strict=True)`` regression test in
-test_diff_known.py. Each property also unbinds its classes after every example and counts them:
-FastSerializer caches plans for at most 4096 live classes (see docs/findings.md).
+test_diff_known.py. Each property also unbinds its classes after every example and counts them
+(printed at the end of the run).
 """
 
 from __future__ import annotations

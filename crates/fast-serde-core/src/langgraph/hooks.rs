@@ -24,7 +24,7 @@ pub(crate) const RESOLVED_FIXED: i64 = 3;
 ///   payload; `RESOLVED_FIXED`: allowed, cache it as it is).
 /// * `failed(code, module, name, arg, exc)`: the parent's fallback when building raised.
 /// * `method_allowed(module, name, method) -> bool`: the parent's `_check_allowed_method`.
-/// * `trust(cls) -> (fields, extra_allow, rules, either) | None`: `_plans.trusted_model` when
+/// * `trust(cls) -> (fields, extra_allow, rules, either) | None`: `_trusted.trusted_model` when
 ///   `validate_models=False`, else None.
 /// * `delta`: `_DeltaSnapshot`, for ext 7.
 /// * `numpy(payload) -> ndarray | None`: for ext 6 (the parent's rebuild, errors read as None).

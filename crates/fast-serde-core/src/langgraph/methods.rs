@@ -18,7 +18,7 @@ impl LangGraphCodec {
     /// Keyword arguments only, as `fast_serde.langgraph._serializer.FastSerializer._make_codec`
     /// passes them: `fallback` (langgraph's `_msgpack_enc`), `inspect` (`_plans.encode_plan`),
     /// `unusual`, `resolve`, `failed`, `method_allowed` (the callables above), `trust`
-    /// (`_plans.trusted_model`, or None when validating), `delta` (the `_DeltaSnapshot` class),
+    /// (`_trusted.trusted_model`, or None when validating), `delta` (the `_DeltaSnapshot` class),
     /// `numpy` (`payload -> ndarray | None`), `memo_rule` (`_purity.memo_model(cls) -> bool`:
     /// whether the memo may serve a class) and `memo_bytes` (the memo's budget in bytes; None
     /// or absent: `DEFAULT_MEMO_BYTES`). Raises TypeError for a missing or unknown argument,

@@ -1,5 +1,5 @@
 //! Trusted restore (`validate_models=False`): a pydantic model rebuilt as pickle rebuilds it,
-//! without validation, where the class's schema (`_plans.trusted_model`, read once per class)
+//! without validation, where the class's schema (`_trusted.trusted_model`, read once per class)
 //! proves that validation returns every value unchanged and each value meets its field's rule.
 
 use crate::error::fallback_ok;
@@ -12,7 +12,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use std::sync::Arc;
 
-/// How a trusted pydantic class is restored without validation (`_plans.trusted_model`): the
+/// How a trusted pydantic class is restored without validation (`_trusted.trusted_model`): the
 /// field names in order, whether extras are kept (`extra="allow"`), per field the rule its
 /// value must meet for validation to provably return it unchanged, and groups of
 /// `(field index, rule)` of which at least one per group must hold.
@@ -30,7 +30,7 @@ pub(crate) struct TdKey {
     required: bool,
 }
 
-/// A value validation returns unchanged (`_plans.trusted_model`'s rules).
+/// A value validation returns unchanged (`_trusted.trusted_model`'s rules).
 pub(crate) enum Rule {
     /// Exactly one of these types.
     Types(Vec<Py<PyAny>>),
@@ -224,7 +224,7 @@ unsafe fn plain_keys_without(value: *mut ffi::PyObject, key: *mut ffi::PyObject)
     true
 }
 
-/// A codec's trusted-restore decisions (`_plans.trusted_model`), per class: `None` for a class
+/// A codec's trusted-restore decisions (`_trusted.trusted_model`), per class: `None` for a class
 /// not trusted. Decided again for a class modified since (`model_rebuild`, a replaced `__init__`
 /// or validator: a new `tp_version_tag`).
 pub(crate) type Decisions = ClassMap<Option<Arc<Trusted>>>;
@@ -234,7 +234,7 @@ pub(crate) fn new_decisions() -> Decisions {
     Decisions::new(CLASS_MAP_MAX)
 }
 
-/// `validate_models=False` (`trust`, `_plans.trusted_model`, given): restore a trusted pydantic
+/// `validate_models=False` (`trust`, `_trusted.trusted_model`, given): restore a trusted pydantic
 /// model of class `cls` as pickle does (`__dict__`, fields set, extras set directly). `None` when
 /// validating, when the class is not trusted or the kwargs are not exactly its fields in order
 /// (then the validated path runs); `Err` when deciding raised a `BaseException` that is not an
@@ -352,7 +352,7 @@ fn restore(t: &Trusted, cls: &Py<PyAny>, kwargs: *mut ffi::PyObject) -> Option<*
     }
 }
 
-/// Ask `_plans.trusted_model(cls)` once per class; read its fields, extra mode and rules.
+/// Ask `_trusted.trusted_model(cls)` once per class; read its fields, extra mode and rules.
 /// `Ok(None)` (not trusted) when it raised an `Exception`; anything else it raised is returned.
 #[cold]
 fn decide_trust(py: Python<'_>, trust: &Py<PyAny>, cls: &Py<PyAny>) -> PyResult<Option<Trusted>> {
