@@ -67,8 +67,9 @@ fn key_hash(s: &[u8]) -> u64 {
         let mut w = [0u8; 8];
         w[..n].copy_from_slice(s);
         let x = u64::from_le_bytes(w) ^ ((n as u64) << 59);
-        // The 64-bit golden-ratio multiplier; the slot index takes the high-mixed middle bits.
-        return x.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(26);
+        // The 64-bit golden-ratio multiplier; its top bits, which every input bit reaches,
+        // are rotated down to where the slot index is taken.
+        return x.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(11);
     }
     let mut h = FxHasher::default();
     h.write(s);
