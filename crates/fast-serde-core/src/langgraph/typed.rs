@@ -267,6 +267,12 @@ impl TypedBinding {
                 Bound::from_borrowed_ptr(py, ffi::PyTuple_GET_ITEM(p, 1)),
             )
         };
+        let codec = self.codec.get();
+        if self.msgpack && tag == intern!(py, "msgpack").as_ptr() {
+            // The interned "msgpack" itself (the tag of every blob written by a `dumps_typed`
+            // and of the parent's literal): no need to read its text.
+            return Some(read_document(py, &payload, codec));
+        }
         let mut len: ffi::Py_ssize_t = 0;
         // SAFETY: `tag` is an exact str; the UTF-8 it returns lives as long as the str.
         let utf8 = unsafe { ffi::PyUnicode_AsUTF8AndSize(tag, &mut len) };
@@ -278,7 +284,6 @@ impl TypedBinding {
         }
         // SAFETY: `utf8` points to `len` bytes owned by `tag`.
         let tag = unsafe { std::slice::from_raw_parts(utf8 as *const u8, len as usize) };
-        let codec = self.codec.get();
         Some(match tag {
             b"msgpack" if self.msgpack => read_document(py, &payload, codec),
             b"msgpack-zstd" if self.msgpack && payload.is_exact_instance_of::<PyBytes>() => {
