@@ -95,10 +95,13 @@ bench: build
 	$(PY) -m benches.compare
 	$(PY) benches/corpora.py
 	$(PY) benches/loads_memo.py
+	$(PY) benches/loads_trusted.py
 
-# Loads with the memo of validated models: thread walk, history, cold and warm (issue 14 rows).
+# Loads with the memo of validated models: thread walk, history, cold, warm, the 125-turn graph;
+# trusted restore on cold loads (issue 14 and 19 rows).
 bench-loads: build
 	$(PY) benches/loads_memo.py
+	$(PY) benches/loads_trusted.py
 
 # LangGraph Server (`langgraph dev`) with and without FAST_SERDE_INSTALL=1, side by side (~4 min).
 bench-server: build

@@ -13,7 +13,13 @@ block on both sides):
 * history: ``get_state_history(limit=100)`` on that thread, a fresh FastSerializer per round.
 * cold: a 200 KB state never seen (one long-lived serializer, a new state per load), memo on
   against memo off (the fill's cost on first sight), and against JsonPlusSerializer.
+* second sight: each 200 KB state read once before by the same serializer: the memo keeps the
+  bytes and builds its templates then (hits start on the third sight).
 * warm: the same 200 KB state loaded again by one FastSerializer (memo hits).
+* 125-turn graph: benches/e2e.py's whole run (the demo's agent graph on ``InMemorySaver``, 125
+  ``invoke`` turns on one thread, 500 messages), a fresh serializer per run; the three sides'
+  runs rotate (``trio``), the GC collected before every run and left enabled during it on every
+  side, as in production; ``--e2e-reps`` runs per side.
 Each row has a ``validate_models=False`` column (trusted restore), measured in the same rotation.
 * memo memory: a 64 MiB memo filled with distinct states: what it charges and the RSS it holds
   (against the same loads with the memo off), as a multiple of the budget.
@@ -33,12 +39,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures"))
 # The demo's agent graph (examples/agent_sqlite/scripted_agent.py).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples" / "agent_sqlite"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import states  # noqa: E402
 from langchain_core.messages import HumanMessage  # noqa: E402
 from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer  # noqa: E402
 
+from e2e import WARMUP_TURNS, run_agent  # noqa: E402  (benches/e2e.py)
 from fast_serde.langgraph import FastSerializer  # noqa: E402
 from scripted_agent import build_graph, question  # noqa: E402
 
@@ -93,6 +101,23 @@ def message_blobs(saver: InMemorySaver) -> list[tuple[str, bytes]]:
     return [v for _, v in sorted(found, key=lambda kv: kv[0])]
 
 
+def graph_runs(turns: int, reps: int) -> tuple[float, float, float]:
+    """Median seconds of a whole `turns`-turn agent run (benches/e2e.py's run_agent) with
+    JsonPlusSerializer, FastSerializer() and FastSerializer(validate_models=False), runs rotating
+    as in `trio`, the GC collected before each run and enabled during it on every side."""
+    sides = [JsonPlusSerializer, FastSerializer, lambda: FastSerializer(validate_models=False)]
+    for make in sides:
+        run_agent(make(), WARMUP_TURNS)
+    times: list[list[float]] = [[] for _ in sides]
+    for r in range(reps):
+        for k in range(len(sides)):
+            i = (r + k) % len(sides)
+            gc.collect()
+            times[i].append(run_agent(sides[i](), turns)[0])
+    tj, tf, tt = (statistics.median(t) for t in times)
+    return tj, tf, tt
+
+
 def row(label: str, tj: float, tf: float, tt: float, target: str) -> str:
     trusted = f"{tt * 1e3:.2f} ms | {tj / tt:.2f}x" if tt else "- | -"
     return f"| {label} | {tj * 1e3:.2f} ms | {tf * 1e3:.2f} ms | {tj / tf:.2f}x | {trusted} | {target} |"
@@ -135,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--turns", type=int, default=60)
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--no-memory", action="store_true", help="skip the memo memory row")
+    p.add_argument("--e2e-turns", type=int, default=125)
+    p.add_argument("--e2e-reps", type=int, default=3, help="0 skips the 125-turn graph row")
     args = p.parse_args(argv)
     rows = [
         "| row | JsonPlusSerializer | FastSerializer() | ratio | validate_models=False | ratio | target |",
@@ -178,7 +205,11 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(row(f"get_state_history(limit=100), {args.turns} turns", tj, tf, tt, ">= 4x; trusted >= default"))
 
     # Cold: payloads never seen before, each loaded once per side by one long-lived serializer.
-    cold = [j.dumps_typed(states.agent_state("200k", seed=100 + k)) for k in range(args.rounds * 6 + 4)]
+    # The pair and the trio read payloads of their own (other seeds): a payload read in the pair
+    # is a second sight for `on` (its template is built then), which the "second sight" row shows.
+    n = args.rounds * 3 + 2
+    cold = [j.dumps_typed(states.agent_state("200k", seed=100 + k)) for k in range(n)]
+    fresh = [j.dumps_typed(states.agent_state("200k", seed=100 + n + k)) for k in range(n)]
     data = cold[0]
     on, off, ref = FastSerializer(), FastSerializer(memo_bytes=0), JsonPlusSerializer()
     trusted_on = FastSerializer(validate_models=False)
@@ -189,8 +220,20 @@ def main(argv: list[str] | None = None) -> int:
 
     ta, tb = pair(next_of(off), next_of(on), args.rounds * 3)
     rows.append(row("cold 200k: memo off (left) vs memo filling (right)", ta, tb, 0.0, ">= 0.95x"))
-    for q in queues:
-        queues[q] = iter(cold)
+    second = FastSerializer(validate_models=False)
+    for s in (second, ref):
+        queues[id(s)] = iter(cold)
+    for blob in cold:  # `second`'s first sight of the pair's payloads
+        second.loads_typed(blob)
+    queues[id(on)] = iter(cold)
+    tj, tf, tt = trio(next_of(ref), next_of(on), next_of(second), args.rounds * 3)
+    rows.append(row("second sight 200k: each state read once before (the memo builds its templates)", tj, tf, tt, "trusted >= default"))
+    on, trusted_on = FastSerializer(), FastSerializer(validate_models=False)
+    for s in (on, ref, trusted_on):
+        queues[id(s)] = iter(fresh)
+    for s in (on, trusted_on):  # a long-lived serializer: its memo has seen other states
+        for blob in cold[:4]:
+            s.loads_typed(blob)
     tj, tf, tt = trio(next_of(ref), next_of(on), next_of(trusted_on), args.rounds * 3)
     rows.append(row("cold 200k: never seen", tj, tf, tt, ">= 1.2x; trusted >= 3x and >= default"))
     warm, warm_t = FastSerializer(), FastSerializer(validate_models=False)
@@ -198,6 +241,10 @@ def main(argv: list[str] | None = None) -> int:
         s.loads_typed(data), s.loads_typed(data)
     tj, tf, tt = trio(lambda: j.loads_typed(data), lambda: warm.loads_typed(data), lambda: warm_t.loads_typed(data), args.rounds * 3)
     rows.append(row("warm 200k: seen before (memo hits)", tj, tf, tt, "trusted >= default"))
+    if args.e2e_reps:
+        tj, tf, tt = graph_runs(args.e2e_turns, args.e2e_reps)
+        label = f"{args.e2e_turns}-turn agent graph on InMemorySaver (benches/e2e.py run), {args.e2e_reps} runs each"
+        rows.append(row(label, tj, tf, tt, ">= 1.7x; trusted >= default"))
 
     print("\n".join(rows))
     print(f"\nmemo after one thread walk: {stats}")
