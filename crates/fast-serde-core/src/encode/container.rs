@@ -71,7 +71,8 @@ impl<P: Policy> Encoder<'_, P> {
         Ok(true)
     }
 
-    /// A dict (or subclass); `fields` prints error paths as `.name` (a model's `model_dump()`).
+    /// A dict (or subclass); `fields` prints error paths as `.name` (an object's fields written
+    /// as a dict).
     pub(crate) fn write_dict(
         &mut self,
         obj: *mut ffi::PyObject,
@@ -88,13 +89,13 @@ impl<P: Policy> Encoder<'_, P> {
         writer::map_len(self.buf, len as u32);
         match self.write_dict_items(obj, depth, fields)? {
             Entries::Written => Ok(()),
-            // A key type ormsgpack formats its own way: the whole dict goes to the parent.
+            // A key the walker leaves to the policy: the whole dict is the policy's.
             Entries::KeyFallback => P::dict_fallback(self, obj, start),
         }
     }
 
     /// The entries of a dict whose map header is written (its current size is the count), or
-    /// [`Entries::KeyFallback`] at a key left to the parent.
+    /// [`Entries::KeyFallback`] at a key left to the policy ([`Policy::KEY_FALLBACK`]).
     pub(crate) fn write_dict_items(
         &mut self,
         obj: *mut ffi::PyObject,
@@ -147,7 +148,7 @@ impl<P: Policy> Encoder<'_, P> {
             match self.write_key(k.0, depth, false) {
                 Ok(true) => {}
                 Ok(false) => {
-                    if P::LANGGRAPH {
+                    if P::KEY_FALLBACK {
                         return Ok(Entries::KeyFallback);
                     }
                     // SAFETY: `k` is alive.
@@ -175,10 +176,11 @@ impl<P: Policy> Encoder<'_, P> {
     /// and `DictKey`): an exact str at the dict's own level with lone surrogates refused; inside
     /// `DictKey` (str subclasses, Enum values, the items of a tuple key) surrogates replaced by
     /// `?` (`OPT_REPLACE_SURROGATES`); int, bool, None, exact float, bytes, memoryview, exact
-    /// tuples item by item as keys, and an Enum member (metaclass exactly `EnumType`) as its
-    /// value. `Ok(false)`: a key the walker leaves to the caller (LangGraph mode: datetime, date,
-    /// time and UUID, which ormsgpack writes as text, and every type it refuses; the whole dict
-    /// then goes to `_msgpack_enc`, so its bytes or its error are the parent's).
+    /// tuples item by item as keys, and, under [`Policy::ENUM_KEY_AS_VALUE`], an Enum member
+    /// (metaclass exactly `EnumType`) as its value. Any other key is walked as a value, or, under
+    /// [`Policy::KEY_FALLBACK`], is `Ok(false)`: a key the walker leaves to the caller (for
+    /// ormsgpack, datetime, date, time and UUID, which it writes as text, and every type it
+    /// refuses; the policy's [`Policy::dict_fallback`] then writes the whole dict).
     #[inline(always)]
     pub(crate) fn write_key(
         &mut self,
@@ -223,8 +225,7 @@ impl<P: Policy> Encoder<'_, P> {
                 ffi::Py_TYPE(tp.cast()) == r.enum_meta,
             )
         };
-        let plain = !P::LANGGRAPH;
-        if is_enum && !plain {
+        if is_enum && P::ENUM_KEY_AS_VALUE {
             self.enter(depth + 1)?;
             // SAFETY: attribute fetch on a live object; the new reference is owned.
             let v = unsafe { ffi::PyObject_GetAttr(key, r.s_value) };
@@ -246,7 +247,7 @@ impl<P: Policy> Encoder<'_, P> {
             self.write_memoryview(key, tp)?;
             return Ok(true);
         }
-        if plain {
+        if !P::KEY_FALLBACK {
             self.walk(key, depth + 1)?;
             return Ok(true);
         }

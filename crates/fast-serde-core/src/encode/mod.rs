@@ -2,22 +2,18 @@
 //!
 //! Dispatch is by exact type pointer, hot types first (str, int, bool, None, float, list, dict,
 //! tuple); everything rarer goes through [`Encoder::walk_unlikely`], kept out of line. The
-//! policy is chosen at compile time ([`Policy`], as the reader's `ExtHandler` is):
+//! policy is chosen at compile time ([`Policy`], as the reader's `ExtHandler` is): the types
+//! beyond plain data, and how the walker treats Enum members, subclasses of the built-ins,
+//! `fast_serde.Ext` values and dict keys it cannot write, are the policy's answers, each a
+//! constant or a hook of the trait, so each policy is its own monomorphized walk.
 //!
-//! * [`Plain`] (`fast_serde.dumps`, plain.rs): the bytes of `ormsgpack.packb(obj,
-//!   option=OPT_NON_STR_KEYS | OPT_REPLACE_SURROGATES)` for the types it shares with ormsgpack;
-//!   other types go to `default`.
-//! * `LangGraph` (`FastSerializer`, langgraph/encode.rs): the bytes of langgraph-checkpoint's
-//!   `_msgpack_enc` (ormsgpack with `_msgpack_default` and its passthrough options). Pydantic v2
-//!   models (ext 5), UUID (ext 0) and datetime (ext 3) are written natively; any other type is
-//!   handed to `_msgpack_enc` itself and its bytes spliced in, so the output is the parent's by
-//!   construction.
-//! * `InModel` (langgraph/model.rs): a model's `__dict__` written in place of its
-//!   `model_dump()`; a value `model_dump()` would convert stops the walk with a signal of its own
-//!   ([`Policy::Stop`]), not an error, and the model is written from `model_dump()` instead.
+//! [`Plain`] (`fast_serde.dumps`, plain.rs) is defined here: the bytes of `ormsgpack.packb(obj,
+//! option=OPT_NON_STR_KEYS | OPT_REPLACE_SURROGATES)` for the types it shares with ormsgpack;
+//! other types go to `default`. Other formats define their policies beside their own code.
 //!
-//! A walk returns [`Walk<P>`]; the only failure is [`EncodeFailure`], raised once at the edge as
-//! `EncodeError` (or `MemoryError` when the output cannot grow, see msgpack/buffer.rs).
+//! A walk returns [`Walk<P>`]: a failure ([`EncodeFailure`]), raised once at the edge as
+//! `EncodeError` (or `MemoryError` when the output cannot grow, see msgpack/buffer.rs), or a
+//! policy's own signal ([`Policy::Stop`]), answered by the caller that set that policy.
 
 mod container;
 mod plain;
@@ -30,25 +26,45 @@ use crate::ffi::typeref::{typerefs, TypeRefs};
 use crate::ffi::{bytes_slice, py, Owned};
 use crate::limits::{stack_low, MAX_DEPTH, MAX_TOTAL_DEPTH};
 use crate::msgpack::buffer::OutBuf;
-use crate::msgpack::writer::{self, Out};
+use crate::msgpack::writer;
 use pyo3::ffi;
 use pyo3::prelude::*;
 
-/// How the walker treats types beyond plain data: `fast_serde.dumps` ([`Plain`]), LangGraph's
-/// format (`crate::langgraph::LangGraph`), or the plain data of a model's `__dict__`
-/// (`crate::langgraph::model`). A type parameter of [`Encoder`], so each is its own
-/// monomorphized walk and nothing is tested at run time.
+/// How the walker treats types beyond plain data. A type parameter of [`Encoder`]: its
+/// constants are read at compile time, so each policy is its own monomorphized walk and nothing
+/// is tested at run time.
 pub(crate) trait Policy: Sized {
-    /// LangGraph's format: exact datetime and UUID are ext values, `Enum` members, tuple
-    /// subclasses and float subclasses are the parent's, and no `fast_serde.Ext`.
-    const LANGGRAPH: bool;
+    /// `fast_serde.Ext` values are written as MessagePack ext values (`true`); otherwise an
+    /// `Ext` is a class like any other, for [`Policy::write_exact`] and [`Policy::unknown`].
+    const WRITE_EXT: bool;
+
+    /// An `Enum` member (metaclass exactly `EnumType`) is written as its `.value`, walked
+    /// (`true`: ormsgpack without `OPT_PASSTHROUGH_ENUM`); otherwise it goes to
+    /// [`Policy::unknown`].
+    const ENUM_AS_VALUE: bool;
+
+    /// Subclasses of tuple and float are written as a tuple and a float (`true`); otherwise
+    /// they go to [`Policy::unknown`] (ormsgpack's `OPT_PASSTHROUGH_TUPLE` and
+    /// `OPT_PASSTHROUGH_SUBCLASS` hand them to `default`). Subclasses of str, int, list and
+    /// dict are always written as their base type.
+    const TUPLE_FLOAT_SUBCLASSES: bool;
+
+    /// An `Enum` member as a dict key is written as its `.value`, itself written as a key
+    /// (`true`: ormsgpack's `DictKey`); otherwise it is a key of a type the walker does not
+    /// write as a key (see [`Policy::KEY_FALLBACK`]).
+    const ENUM_KEY_AS_VALUE: bool;
+
+    /// A dict key of a type the walker does not write as a key (see `Encoder::write_key`) makes
+    /// the whole dict fall back (`true`): its entries stop at [`Entries::KeyFallback`] and the
+    /// dict goes to [`Policy::dict_fallback`]. Otherwise such a key is walked as a value.
+    const KEY_FALLBACK: bool;
 
     /// What stops a walk short: a failure ([`EncodeFailure`]), or, for a policy with a fallback
     /// of its own, that fallback's signal (see [`Unwind`]).
     type Stop: Unwind;
 
-    /// A type the policy writes itself, before any subclass check (LangGraph: exact datetime and
-    /// UUID); `None` for the walker's own checks.
+    /// A type the policy writes itself, before the walker's Enum and subclass checks (e.g. exact
+    /// classes it writes as ext values); `None` for the walker's own checks.
     fn write_exact(
         enc: &mut Encoder<'_, Self>,
         obj: *mut ffi::PyObject,
@@ -63,8 +79,8 @@ pub(crate) trait Policy: Sized {
         depth: u32,
     ) -> Walk<Self>;
 
-    /// A dict with a key the walker leaves to the parent ([`Entries::KeyFallback`], LangGraph
-    /// only): the map written from `start` is replaced by the parent's bytes for the whole dict.
+    /// A dict with a key the walker leaves to the policy ([`Entries::KeyFallback`], only under
+    /// [`Policy::KEY_FALLBACK`]): the map written from `start` is the policy's to replace.
     fn dict_fallback(
         enc: &mut Encoder<'_, Self>,
         obj: *mut ffi::PyObject,
@@ -76,7 +92,7 @@ pub(crate) trait Policy: Sized {
 pub(crate) type Walk<P, T = ()> = Result<T, <P as Policy>::Stop>;
 
 /// What unwinds a walk: a failure, which collects the path on its way out and is raised at the
-/// edge (`Box<EncodeFailure>`, the only kind for [`Plain`] and LangGraph), or a policy's own
+/// edge (`Box<EncodeFailure>`, the only kind for [`Plain`]), or a policy's own
 /// signal, which carries no path and is answered by the caller that set that policy.
 pub(crate) trait Unwind: From<Box<EncodeFailure>> {
     /// The failure, if this is one.
@@ -91,8 +107,8 @@ impl Unwind for Box<EncodeFailure> {
 }
 
 /// How writing a dict's entries ended: all written, or stopped at a key the walker leaves to the
-/// parent (LangGraph: datetime, UUID and the keys ormsgpack refuses; the whole dict then goes to
-/// `_msgpack_enc`, see [`Policy::dict_fallback`]). A plain result, not an error.
+/// policy ([`Policy::KEY_FALLBACK`]; the whole dict then goes to [`Policy::dict_fallback`]). A
+/// plain result, not an error.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Entries {
     Written,
@@ -153,7 +169,8 @@ impl<'a, P: Policy> Encoder<'a, P> {
         }
     }
 
-    /// The same walk, at the same place and depth, under `policy` (a model's `__dict__`).
+    /// The same walk, at the same place and depth, under `policy` (e.g. an object's fields
+    /// walked under a stricter policy than the object's own).
     pub(crate) fn with_policy<Q: Policy>(&mut self, policy: Q) -> Encoder<'_, Q> {
         Encoder {
             buf: &mut *self.buf,
@@ -241,7 +258,6 @@ impl<'a, P: Policy> Encoder<'a, P> {
         depth: u32,
     ) -> Walk<P> {
         let r = self.refs;
-        let plain = !P::LANGGRAPH;
         if tp == r.bytes_type {
             // SAFETY: `obj` is exactly bytes, alive for the call.
             return Ok(self.write_bin(unsafe { bytes_slice(obj) })?);
@@ -259,7 +275,7 @@ impl<'a, P: Policy> Encoder<'a, P> {
         if tp == r.memoryview_type {
             return Ok(self.write_memoryview(obj, tp)?);
         }
-        if plain && tp == r.ext_type {
+        if P::WRITE_EXT && tp == r.ext_type {
             return Ok(self.write_ext_tuple(obj, tp)?);
         }
         if let Some(r) = P::write_exact(self, obj, tp) {
@@ -268,7 +284,7 @@ impl<'a, P: Policy> Encoder<'a, P> {
         // SAFETY: reading the metaclass and flags of a live type object.
         let (meta, flags) = unsafe { (ffi::Py_TYPE(tp.cast()), crate::ffi::type_flags(tp)) };
         if meta == r.enum_meta {
-            if plain {
+            if P::ENUM_AS_VALUE {
                 // ormsgpack without OPT_PASSTHROUGH_ENUM writes `.value`.
                 // SAFETY: attribute fetch on a live object; the new reference is owned.
                 let v = unsafe { ffi::PyObject_GetAttr(obj, r.s_value) };
@@ -293,7 +309,7 @@ impl<'a, P: Policy> Encoder<'a, P> {
         if flags & ffi::Py_TPFLAGS_DICT_SUBCLASS != 0 {
             return self.write_dict(obj, depth, false);
         }
-        if plain {
+        if P::TUPLE_FLOAT_SUBCLASSES {
             if flags & ffi::Py_TPFLAGS_TUPLE_SUBCLASS != 0 {
                 return self.write_tuple(obj, depth);
             }
@@ -319,7 +335,7 @@ impl<'a, P: Policy> Encoder<'a, P> {
         }
     }
 
-    /// A type neither policy writes by itself.
+    /// A type neither the walker nor the policy's exact types cover.
     #[cold]
     fn unknown(
         &mut self,
@@ -328,27 +344,5 @@ impl<'a, P: Policy> Encoder<'a, P> {
         depth: u32,
     ) -> Walk<P> {
         P::unknown(self, obj, tp, depth)
-    }
-
-    /// `_msgpack_enc(obj)`: the parent's own bytes for a type written in Python.
-    pub(crate) fn splice_fallback(
-        &mut self,
-        fallback: *mut ffi::PyObject,
-        obj: *mut ffi::PyObject,
-        tp: *mut ffi::PyTypeObject,
-    ) -> EncodeResult {
-        // SAFETY: calling a live callable with one borrowed argument; owned result.
-        let res = unsafe { ffi::PyObject_CallOneArg(fallback, obj) };
-        if res.is_null() {
-            return Err(callback_failure(tp));
-        }
-        let res = Owned(res);
-        // SAFETY: type check on the live result.
-        if unsafe { ffi::PyBytes_Check(res.0) } == 0 {
-            return Err(unsupported(tp));
-        }
-        // SAFETY: `res` is bytes; its buffer is valid while `res` is alive.
-        self.buf.extend_from_slice(unsafe { bytes_slice(res.0) });
-        Ok(())
     }
 }

@@ -12,7 +12,11 @@ pub(crate) struct Plain {
 }
 
 impl Policy for Plain {
-    const LANGGRAPH: bool = false;
+    const WRITE_EXT: bool = true;
+    const ENUM_AS_VALUE: bool = true;
+    const TUPLE_FLOAT_SUBCLASSES: bool = true;
+    const ENUM_KEY_AS_VALUE: bool = false;
+    const KEY_FALLBACK: bool = false;
     type Stop = Box<EncodeFailure>;
 
     #[inline(always)]

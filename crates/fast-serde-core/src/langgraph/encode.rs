@@ -26,14 +26,10 @@ impl Encoder<'_, LangGraph<'_>> {
         tp: *mut ffi::PyTypeObject,
         depth: u32,
     ) -> EncodeResult {
-        let LangGraph {
-            fallback,
-            inspect,
-            plans,
-        } = self.policy;
+        let LangGraph { inspect, plans, .. } = self.policy;
         let plan = plan_for(plans, obj, tp, inspect)?;
         if plan.kind == PlanKind::Fallback || (plan.check_instance && own_attrs_steer(obj, &plan)) {
-            return self.splice_fallback(fallback, obj, tp);
+            return self.splice_fallback(obj, tp);
         }
         if plan.kind == PlanKind::Repr {
             // SAFETY: repr of a live object; owned result.

@@ -45,7 +45,14 @@ impl Unwind for ModelStop {
 }
 
 impl Policy for InModel {
-    const LANGGRAPH: bool = true;
+    /// As [`LangGraph`]'s: the dict keys model_dump() leaves to `_msgpack_enc` stop the walk
+    /// ([`InModel::dict_fallback`]). Never read for values: [`InModel::write_exact`] answers
+    /// every type the walker does not write before them.
+    const WRITE_EXT: bool = false;
+    const ENUM_AS_VALUE: bool = false;
+    const TUPLE_FLOAT_SUBCLASSES: bool = false;
+    const ENUM_KEY_AS_VALUE: bool = true;
+    const KEY_FALLBACK: bool = true;
     type Stop = ModelStop;
 
     /// Exact datetime and UUID as LangGraph writes them; any other type the walker does not
