@@ -5,8 +5,10 @@ For every release in `_verified.RELEASES`, in turn: that langchain-core (and any
 it requires, `COMPANIONS`) is installed with pip into `target/langchain-releases/<release>`, a
 directory put first on PYTHONPATH over the project's .venv (everything else stays the pinned
 set); its requirements are checked against what that path then imports; and the table's tests run
-against it (test_verified.py: every member and hash, the payload-alone and restore properties,
-the unverified cases; test_trusted.py: trusted restore against JsonPlusSerializer).
+against it (test_verified_table.py: every member and hash; test_verified_properties.py: the
+payload-alone and restore properties; test_verified_restore.py and test_verified_verdicts.py:
+trusted restore of the table's classes, the unverified cases; test_trusted.py: trusted restore
+against JsonPlusSerializer).
 FAST_SERDE_LANGCHAIN_RELEASE tells the tests which release must be the one imported.
 
     python scripts/langchain_releases.py [--only 1.7.2,1.8.4]
@@ -29,7 +31,10 @@ ROOT = Path(__file__).resolve().parents[1]
 VERIFIED = ROOT / "python" / "fast_serde" / "langgraph" / "_verified.py"
 WORK = ROOT / "target" / "langchain-releases"
 TESTS = (
-    "python/tests/langgraph_serde/test_verified.py",
+    "python/tests/langgraph_serde/test_verified_table.py",
+    "python/tests/langgraph_serde/test_verified_properties.py",
+    "python/tests/langgraph_serde/test_verified_restore.py",
+    "python/tests/langgraph_serde/test_verified_verdicts.py",
     "python/tests/langgraph_serde/test_trusted.py",
 )
 # Requirements of a release newer than the project's pins (checked below: a missing one fails).

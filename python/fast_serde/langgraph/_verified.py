@@ -22,7 +22,7 @@ unverified release it warns once per process.
 
 `scripts/langchain_table.py` prints the members and hashes of the installed release (to extend
 the table after reading a new release); `make test-langchain` proves the table on every release of
-`RELEASES` (python/tests/langgraph_serde/test_verified.py).
+`RELEASES` (python/tests/langgraph_serde/test_verified_*.py).
 """
 
 from __future__ import annotations

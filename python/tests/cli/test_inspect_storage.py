@@ -1,6 +1,6 @@
 """``fast-serde inspect`` on compressed, encrypted and WAL stores, and ``--sizes``.
 
-The stores are written by stock savers running test_cli's graph with
+The stores are written by stock savers running cli_helpers.py's graph with
 ``FastSerializer(compression="zstd")``, and with ``EncryptedSerializer.from_pycryptodome_aes``
 around it. Expected values come from the stock savers' API (with JsonPlusSerializer where it can
 read) and raw SQL, never from inspect_cli.
@@ -23,7 +23,7 @@ from fast_serde import _native
 from fast_serde.langgraph import FastSerializer
 
 from pg_server import PgServer, pg_server_fixture  # noqa: E402
-from test_cli import PREFIX, run_inproc, run_threads, table_rows, write_sqlite
+from cli_helpers import PREFIX, run_inproc, run_threads, table_rows, write_sqlite
 
 pg_server = pytest.fixture(scope="module", name="pg_server")(pg_server_fixture)
 

@@ -29,7 +29,7 @@ import fast_serde
 
 ORMSGPACK_OPT = ormsgpack.OPT_NON_STR_KEYS | ormsgpack.OPT_REPLACE_SURROGATES
 
-# The settings of the properties in test_dumps.py and test_loads.py (on the conftest profile).
+# The settings of the properties in test_dumps_*.py and test_loads.py (on the conftest profile).
 SETTINGS = settings(
     max_examples=150,
     deadline=None,
