@@ -11,7 +11,7 @@ import pytest
 
 from fast_serde import inspect_cli
 
-from cli_helpers import assert_one_line_error, error_cases, ERROR_IDS, run_inproc
+from cli_helpers import ERROR_IDS, assert_one_line_error, error_cases, run_inproc
 
 
 @pytest.mark.parametrize("case", range(len(ERROR_IDS)), ids=ERROR_IDS)

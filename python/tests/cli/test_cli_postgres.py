@@ -13,15 +13,15 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from fast_serde import inspect_cli
 
-from pg_server import PgServer, pg_server_fixture  # noqa: E402
 from cli_helpers import (
-    assert_one_line_error,
     EXPECTED_EXTRA,
+    assert_one_line_error,
     run_cli,
     run_inproc,
     run_threads,
     table_rows,
 )
+from pg_server import PgServer, pg_server_fixture  # noqa: E402
 
 
 pg_server = pytest.fixture(scope="module", name="pg_server")(pg_server_fixture)

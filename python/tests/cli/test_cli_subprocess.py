@@ -12,9 +12,9 @@ import json
 import pytest
 
 from cli_helpers import (
+    ERROR_IDS,
     assert_one_line_error,
     error_cases,
-    ERROR_IDS,
     run_cli,
     run_inproc,
     stock_tuples,

@@ -22,8 +22,8 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from fast_serde import _native
 from fast_serde.langgraph import FastSerializer
 
-from pg_server import PgServer, pg_server_fixture  # noqa: E402
 from cli_helpers import PREFIX, run_inproc, run_threads, table_rows, write_sqlite
+from pg_server import PgServer, pg_server_fixture  # noqa: E402
 
 pg_server = pytest.fixture(scope="module", name="pg_server")(pg_server_fixture)
 

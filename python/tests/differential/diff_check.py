@@ -28,7 +28,7 @@ from typing import Any
 
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer, _msgpack_ext_hook_to_json
 
-from diff_gen import allow_key, filtered
+from diff_values import allow_key, filtered
 from fast_serde.langgraph import FastSerializer
 from lg_strategies import assert_same
 
@@ -85,7 +85,7 @@ class Stats:
     """Counters read by the terminal summary (conftest.py)."""
 
     examples = 0
-    classes = 0  # classes built by diff_gen in this process
+    classes = 0  # classes built (diff_values.fresh_name) in this process
     values = 0
     comparisons = 0
     seconds = 0.0

@@ -6,7 +6,7 @@ Each Checker builds its own FastSerializers, and every class-keyed cache belongs
 before it (docs/findings.md, "Per-class caches and the order of the tests").
 
 A newly found difference gets a test here marked ``@_known(name)`` (a strict xfail) and an entry
-in diff_gen.KNOWN_ISSUE_FILTERS until its fix lands; then both go.
+in diff_values.KNOWN_ISSUE_FILTERS until its fix lands; then both go.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ import pytest
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from typing_extensions import TypedDict
 
-import diff_gen as G
+import diff_objects as O
+import diff_values as V
 from diff_check import Checker, Discrepancy, run_sequence
 from fast_serde.langgraph import FastSerializer
 
@@ -38,11 +39,11 @@ pytestmark = [
 
 
 def _rename(cls: Any, name: str) -> Any:
-    return G.rename(cls, name)
+    return V.rename(cls, name)
 
 
 def _known(name: str) -> Any:
-    return pytest.mark.xfail(strict=True, raises=Discrepancy, reason=f"known issue {name}: {G.KNOWN_ISSUE_FILTERS[name]}")
+    return pytest.mark.xfail(strict=True, raises=Discrepancy, reason=f"known issue {name}: {V.KNOWN_ISSUE_FILTERS[name]}")
 
 
 
@@ -94,7 +95,7 @@ def test_known_tuple_key_rich_item(key: Any) -> None:
 
 
 def test_known_trusted_allowlist_cache(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(G, "ACTIVE_FILTERS", G.ACTIVE_FILTERS - {"trusted-allowlist-cache"})
+    monkeypatch.setattr(V, "ACTIVE_FILTERS", V.ACTIVE_FILTERS - {"trusted-allowlist-cache"})
     run_sequence(K_CLASSES, [KOptTuple(), KOptTuple(t=(1, 2))])
 
 
@@ -102,7 +103,7 @@ def test_known_trusted_safe_type_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     """The same for a SAFE_MSGPACK_TYPES class in the permissive default mode."""
     from langchain_core.messages import HumanMessage
 
-    monkeypatch.setattr(G, "ACTIVE_FILTERS", G.ACTIVE_FILTERS - {"trusted-allowlist-cache"})
+    monkeypatch.setattr(V, "ACTIVE_FILTERS", V.ACTIVE_FILTERS - {"trusted-allowlist-cache"})
     later = HumanMessage(content="y")
     object.__setattr__(later, "id", 5)  # the parent's validation makes it "5"
     run_sequence([], [HumanMessage(content="x", id="1"), later])
@@ -134,11 +135,11 @@ def test_known_node_arg_after_first(kind: str) -> None:
 
 
 def test_known_stale_class_after_redefine(monkeypatch: pytest.MonkeyPatch) -> None:
-    name = G.fresh_name("Stale")
-    old = _rename(type(name, (pydantic.BaseModel,), {"__module__": G.MODULE_NAME, "__annotations__": {"a": int}, "a": 0}), name)
+    name = V.fresh_name("Stale")
+    old = _rename(type(name, (pydantic.BaseModel,), {"__module__": V.MODULE_NAME, "__annotations__": {"a": int}, "a": 0}), name)
     checker = Checker([old])
     checker.check(old(a=1))
-    new = _rename(type(name, (pydantic.BaseModel,), {"__module__": G.MODULE_NAME, "__annotations__": {"a": int}, "a": 0}), name)
+    new = _rename(type(name, (pydantic.BaseModel,), {"__module__": V.MODULE_NAME, "__annotations__": {"a": int}, "a": 0}), name)
     checker.check(new(a=2))
 
 
@@ -216,7 +217,7 @@ def test_known_class_patched_after_first(patch: str) -> None:
     cls = NFrozenPoint if patch == "node+arg" else NPoint  # JsonPlus: Send-shaped for a frozen one
     checker = Checker([cls])
     checker.check(cls())
-    undo = G.CLASS_PATCHES[patch][1](cls)
+    undo = O.CLASS_PATCHES[patch][1](cls)
     try:
         checker.check(cls())
     finally:
@@ -248,13 +249,13 @@ class NUpper(pydantic.BaseModel):
     a: str = ""
 
 
-@pytest.mark.parametrize("patch", G.DECODE_PATCHES)
+@pytest.mark.parametrize("patch", O.DECODE_PATCHES)
 def test_known_memo_class_patched(patch: str) -> None:
     """Passes without a memo; with main's memo (issue 14) the read after the patch is stale (N7)."""
     checker = Checker([NUpper])
     value = NUpper(a="x")
     checker.check(value)  # five reads per serializer: memoized
-    undo = G.CLASS_PATCHES[patch][1](NUpper)
+    undo = O.CLASS_PATCHES[patch][1](NUpper)
     try:
         checker.check(value)
     finally:
@@ -263,7 +264,7 @@ def test_known_memo_class_patched(patch: str) -> None:
 
 def test_known_exception_dict_materialized(monkeypatch: pytest.MonkeyPatch) -> None:
     """pickle_fallback=True on a value holding an exception and something unserializable."""
-    monkeypatch.setattr(G, "ACTIVE_FILTERS", G.ACTIVE_FILTERS - {"exception-dict-materialized"})
+    monkeypatch.setattr(V, "ACTIVE_FILTERS", V.ACTIVE_FILTERS - {"exception-dict-materialized"})
     Checker([]).check([ValueError("x"), object()])
 
 
@@ -272,12 +273,12 @@ def test_known_classes_kept_alive() -> None:
     refs = []
     f = FastSerializer(allowed_msgpack_modules=None)
     for _ in range(20):
-        name = G.fresh_name("Gone")
-        cls = G.register(type(name, (pydantic.BaseModel,), {"__module__": G.MODULE_NAME, "__annotations__": {"a": int}, "a": 0}))
+        name = V.fresh_name("Gone")
+        cls = V.register(type(name, (pydantic.BaseModel,), {"__module__": V.MODULE_NAME, "__annotations__": {"a": int}, "a": 0}))
         f.loads_typed(f.dumps_typed(cls(a=1)))
-        FastSerializer(allowed_msgpack_modules=[(G.MODULE_NAME, name)]).loads_typed(f.dumps_typed(cls(a=1)))
+        FastSerializer(allowed_msgpack_modules=[(V.MODULE_NAME, name)]).loads_typed(f.dumps_typed(cls(a=1)))
         refs.append(weakref.ref(cls))
-        delattr(G.GEN, name)
+        delattr(V.GEN, name)
         del cls
     gc.collect()
     assert sum(r() is not None for r in refs) == 0, "classes kept alive"
@@ -288,11 +289,11 @@ def test_parent_collects_dynamic_classes() -> None:
     refs = []
     j = JsonPlusSerializer()
     for _ in range(20):
-        name = G.fresh_name("Gone")
-        cls = G.register(type(name, (pydantic.BaseModel,), {"__module__": G.MODULE_NAME, "__annotations__": {"a": int}, "a": 0}))
+        name = V.fresh_name("Gone")
+        cls = V.register(type(name, (pydantic.BaseModel,), {"__module__": V.MODULE_NAME, "__annotations__": {"a": int}, "a": 0}))
         j.loads_typed(j.dumps_typed(cls(a=1)))
         refs.append(weakref.ref(cls))
-        delattr(G.GEN, name)
+        delattr(V.GEN, name)
         del cls
     gc.collect()
     assert sum(r() is not None for r in refs) == 0

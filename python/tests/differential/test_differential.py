@@ -1,13 +1,13 @@
 """Differential search: FastSerializer against JsonPlusSerializer on generated classes and values.
 
-Hypothesis builds classes at run time (diff_gen.py: pydantic models over aliases, serializers,
+Hypothesis builds classes at run time (diff_gen.py, diff_values.py, diff_objects.py: pydantic models over aliases, serializers,
 computed fields, extra modes, TypedDict/dataclass/Enum/tuple/set/Optional/Union/generic fields;
 dataclasses, enums of every kind, namedtuples, subclasses of the built-ins, dict keys of every
 type) in the importable module ``fs_diff_generated``, and values of them, written in sequences
 (several objects of one class in a row, each read five times). diff_check.Checker compares every
 value with JsonPlusSerializer — bytes, reads both ways, raised exception types — for both
 ``validate_models`` values and the three allowlist modes, and the tag of ``pickle_fallback=True``.
-Classes the memo of validated models must serve exactly or not at all (diff_gen.memo_model_gen)
+Classes the memo of validated models must serve exactly or not at all (diff_objects.memo_model_gen)
 are each loaded at least six times, a global their validators read flipped after the memo's hits
 begin, every load compared with JsonPlusSerializer's (diff_check.check_memo_loads).
 
@@ -18,7 +18,7 @@ that, one process per property (scripts/fuzz.sh). The count of examples run is p
 of the pytest run (conftest.py).
 
 Known discrepancies (issue 11 and docs/findings.md) are kept out of the generator by the named filters
-of diff_gen.KNOWN_ISSUE_FILTERS; each has a narrow ``xfail(strict=True)`` regression test in
+of diff_values.KNOWN_ISSUE_FILTERS; each has a narrow ``xfail(strict=True)`` regression test in
 test_diff_known.py. Each property also unbinds its classes after every example and counts them
 (printed at the end of the run).
 """
@@ -40,6 +40,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import diff_gen as G
+import diff_objects as O
+import diff_values as V
 from diff_check import MEMO_READS, Checker, Discrepancy, Stats, check_memo_loads, run_sequence, short
 
 pytestmark = [
@@ -82,8 +84,8 @@ def counted(fn: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         finally:
-            G.forget_generated()  # the example's classes may be collected (issue 11 #4 permitting)
-            Stats.classes = G.classes_built()
+            V.forget_generated()  # the example's classes may be collected (issue 11 #4 permitting)
+            Stats.classes = V.classes_built()
 
     return wrapper
 
@@ -138,7 +140,7 @@ def test_fields_differential(data: st.DataObject) -> None:
 
 
 @diff_settings(200)
-@given(values=st.lists(G.safe_type_values(), min_size=1, max_size=5))
+@given(values=st.lists(V.safe_type_values(), min_size=1, max_size=5))
 @counted
 def test_safe_types_differential(values: list[Any]) -> None:
     """LangChain messages, Document, Send, Interrupt, Command (langgraph's SAFE_MSGPACK_TYPES,
@@ -147,17 +149,17 @@ def test_safe_types_differential(values: list[Any]) -> None:
 
 
 @diff_settings(250)
-@given(blobs=st.lists(G.message_payloads(), min_size=1, max_size=4))
+@given(blobs=st.lists(V.message_payloads(), min_size=1, max_size=4))
 @counted
 def test_message_payloads_differential(blobs: list[bytes]) -> None:
     """Issue 19: ext 5 documents of LangChain message classes, each a validated message's
     ``model_dump()`` with edits an encoder never makes (values validation coerces, missing, extra
     and reordered keys, another class's ``type``, tool calls and usage of other shapes, raw tool
-    calls in additional_kwargs; diff_gen.message_payloads), read in a row by one Checker: with
+    calls in additional_kwargs; diff_values.message_payloads), read in a row by one Checker: with
     ``validate_models=False`` a payload is restored only where validation would return it
     unchanged, so every read is JsonPlusSerializer's, type for type, fields set, extras and
     private state included."""
-    checker = Checker(G.MESSAGE_PAYLOAD_CLASSES)
+    checker = Checker(V.MESSAGE_PAYLOAD_CLASSES)
     for blob in blobs:
         checker.check_bytes(blob)
 
@@ -168,13 +170,13 @@ def test_message_payloads_differential(blobs: list[bytes]) -> None:
 def test_dict_keys_differential(data: st.DataObject) -> None:
     """Dict keys of every type (tuples of rich items, subclasses, surrogates, enums), bare and
     inside a model's Any / dict[Any, int] field."""
-    enums = [data.draw(G.enum_class(), label="enum") for _ in range(data.draw(st.integers(0, 2)))]
-    keys = G.dict_keys(enums)
-    leaf = st.one_of(G.ints, G.key_text, st.none())
-    value = data.draw(st.recursive(st.dictionaries(keys, leaf, max_size=4), lambda c: G.containers(c, keys), max_leaves=6), label="value")
-    holder = G.register(type(G.fresh_name("K"), (pydantic.BaseModel,), {"__module__": G.MODULE_NAME, "__annotations__": {"counts": dict[Any, Any], "any": Any}, "any": None}))
+    enums = [data.draw(V.enum_class(), label="enum") for _ in range(data.draw(st.integers(0, 2)))]
+    keys = V.dict_keys(enums)
+    leaf = st.one_of(V.ints, V.key_text, st.none())
+    value = data.draw(st.recursive(st.dictionaries(keys, leaf, max_size=4), lambda c: V.containers(c, keys), max_leaves=6), label="value")
+    holder = V.register(type(V.fresh_name("K"), (pydantic.BaseModel,), {"__module__": V.MODULE_NAME, "__annotations__": {"counts": dict[Any, Any], "any": Any}, "any": None}))
     values = [value, holder.model_construct(counts=value if isinstance(value, dict) else {}, any=value)]
-    run_sequence(enums + [holder, G.DStr, G.DInt, G.DUUID, G.DDatetime, G._KeyPoint, G._KeyNT], values)
+    run_sequence(enums + [holder, V.DStr, V.DInt, V.DUUID, V.DDatetime, V._KeyPoint, V._KeyNT], values)
 
 
 @diff_settings(200)
@@ -183,16 +185,16 @@ def test_dict_keys_differential(data: st.DataObject) -> None:
 def test_builtin_subclasses_differential(data: st.DataObject) -> None:
     """Subclasses of str, int, float, tuple, list, dict, datetime, date, UUID, Decimal, set (some
     with instance attributes), bare and in containers; unserializable values among them."""
-    leaf = st.one_of(G.builtin_subclass_values(st.one_of(G.ints, G.key_text)), G.overridden_accessor_values(), G.ints, G.texts, G.big_ints,
+    leaf = st.one_of(V.builtin_subclass_values(st.one_of(V.ints, V.key_text)), V.overridden_accessor_values(), V.ints, V.texts, V.big_ints,
                      st.builds(object), st.just(print), st.binary(max_size=3).map(bytearray))
-    value = data.draw(st.recursive(leaf, lambda c: G.containers(c, G.key_scalars), max_leaves=6), label="value")
-    classes = [getattr(G, n) for n in ("DStr", "DInt", "DFloat", "DTuple", "DList", "DDict", "DDatetime", "DDate", "DUUID", "DDecimal", "DSet")]
+    value = data.draw(st.recursive(leaf, lambda c: V.containers(c, V.key_scalars), max_leaves=6), label="value")
+    classes = [getattr(V, n) for n in ("DStr", "DInt", "DFloat", "DTuple", "DList", "DDict", "DDatetime", "DDate", "DUUID", "DDecimal", "DSet")]
     run_sequence(classes, [value, value])
 
 
 @st.composite
 def steerable(draw: st.DrawFn) -> G.Gen:
-    return draw(st.one_of(G.dataclass_gen(), G.model_gen(), G.exception_gen(), G.namedtuple_gen()))
+    return draw(st.one_of(G.dataclass_gen(), G.model_gen(), O.exception_gen(), G.namedtuple_gen()))
 
 
 @diff_settings(200)
@@ -207,21 +209,21 @@ def test_instance_attributes_after_first_differential(data: st.DataObject) -> No
     checker.check(data.draw(g.values), "first, plain")
     for i in range(data.draw(st.integers(1, 3))):
         obj = data.draw(g.values)
-        attrs = data.draw(st.lists(st.sampled_from(G.STEERING_ATTRS), min_size=1, max_size=3, unique=True), label="attrs")
-        payload = data.draw(st.one_of(G.ints, G.key_text, st.dictionaries(G.key_text, G.ints, max_size=2)), label="payload")
-        checker.check(G.steer(obj, attrs, payload), f"with {attrs}")
+        attrs = data.draw(st.lists(st.sampled_from(O.STEERING_ATTRS), min_size=1, max_size=3, unique=True), label="attrs")
+        payload = data.draw(st.one_of(V.ints, V.key_text, st.dictionaries(V.key_text, V.ints, max_size=2)), label="payload")
+        checker.check(O.steer(obj, attrs, payload), f"with {attrs}")
         checker.check(data.draw(g.values), "plain again")
 
 
 @st.composite
 def patchable(draw: st.DrawFn) -> G.Gen:
     """A fresh class whose objects a class patch may steer."""
-    dd = G.register(type(G.fresh_name("DD"), (datetime.date,), {"__module__": G.MODULE_NAME}))
-    dec = G.register(type(G.fresh_name("Dec"), (decimal.Decimal,), {"__module__": G.MODULE_NAME}))
+    dd = V.register(type(V.fresh_name("DD"), (datetime.date,), {"__module__": V.MODULE_NAME}))
+    dec = V.register(type(V.fresh_name("Dec"), (decimal.Decimal,), {"__module__": V.MODULE_NAME}))
     return draw(st.one_of(
-        G.dataclass_gen(), G.model_gen(), G.exception_gen(), G.namedtuple_gen(),
-        st.just(G.Gen(dd, G.dates.map(lambda d: dd(d.year, d.month, d.day)), [dd])),
-        st.just(G.Gen(dec, G.decimals.map(dec), [dec])),
+        G.dataclass_gen(), G.model_gen(), O.exception_gen(), G.namedtuple_gen(),
+        st.just(G.Gen(dd, V.dates.map(lambda d: dd(d.year, d.month, d.day)), [dd])),
+        st.just(G.Gen(dec, V.decimals.map(dec), [dec])),
     ))
 
 
@@ -236,12 +238,12 @@ def test_class_patched_after_first_differential(data: st.DataObject) -> None:
     checker = Checker(g.classes)
     first = data.draw(g.values)
     checker.check(first, "before the patch")
-    names = [n for n in G.class_patch_names() if G.CLASS_PATCHES[n][0](first)]
-    names += [n for n in names if n in G.DECODE_PATCHES] * 3  # models: the memo's patches more often
+    names = [n for n in O.class_patch_names() if O.CLASS_PATCHES[n][0](first)]
+    names += [n for n in names if n in O.DECODE_PATCHES] * 3  # models: the memo's patches more often
     if not names:
         return
     name = data.draw(st.sampled_from(names), label="patch")
-    undo = G.CLASS_PATCHES[name][1](g.ann)
+    undo = O.CLASS_PATCHES[name][1](g.ann)
     try:
         checker.check(first, f"the first object again, class patched: {name}")  # same payload
         checker.check(data.draw(g.values), f"class patched: {name}")
@@ -258,27 +260,27 @@ def test_redefined_classes_differential(data: st.DataObject) -> None:
     """A class name rebound to another class between calls (a notebook cell run again, a hot
     reload), or deleted from its module: both must read the class the module names now (or, when
     it names none, give back the payload as JsonPlus does)."""
-    maker = data.draw(st.sampled_from([G.model_gen, G.dataclass_gen, G.namedtuple_gen, G.pydantic_dataclass_gen, lambda: G.enum_class().map(G._enum_gen)]), label="kind")
-    name = G.fresh_name("R")
+    maker = data.draw(st.sampled_from([G.model_gen, G.dataclass_gen, G.namedtuple_gen, G.pydantic_dataclass_gen, lambda: V.enum_class().map(G._enum_gen)]), label="kind")
+    name = V.fresh_name("R")
     g1 = data.draw(maker())
-    G.rename(g1.ann, name)
+    V.rename(g1.ann, name)
     checker = Checker(g1.classes)
     for v in data.draw(st.lists(g1.values, min_size=1, max_size=2)):
         checker.check(v, "old class")
     for _ in range(data.draw(st.integers(1, 2))):
         action = data.draw(st.sampled_from(["redefine", "redefine", "delete"]), label="action")
         if action == "delete":
-            delattr(G.GEN, name)
+            delattr(V.GEN, name)
             g2 = g1
         else:
             g2 = data.draw(maker())
-            G.rename(g2.ann, name)
-        if G.filtered("stale-class-after-redefine"):
+            V.rename(g2.ann, name)
+        if V.filtered("stale-class-after-redefine"):
             checker.refresh_fast()
         for v in data.draw(st.lists(g2.values, min_size=1, max_size=2)):
             checker.check(v, f"after {action}")
         if action == "delete":
-            setattr(G.GEN, name, g1.ann)
+            setattr(V.GEN, name, g1.ann)
 
 
 # --- the oracle can fail -------------------------------------------------------------------------
@@ -335,7 +337,7 @@ def test_checker_catches_one_side_raising(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_checker_compares_model_fields_set() -> None:
-    cls = G.register(type(G.fresh_name("M"), (pydantic.BaseModel,), {"__module__": G.MODULE_NAME, "__annotations__": {"a": int}, "a": 0}))
+    cls = V.register(type(V.fresh_name("M"), (pydantic.BaseModel,), {"__module__": V.MODULE_NAME, "__annotations__": {"a": int}, "a": 0}))
     checker = Checker([cls])
     checker.check(cls(a=1))
     got, expected = cls.model_construct(a=1), cls(a=1)
@@ -349,7 +351,7 @@ def test_checker_compares_model_fields_set() -> None:
 @settings(max_examples=5, derandomize=True, database=None, deadline=None)
 @given(g=G.model_gen())
 def test_generated_classes_are_importable(g: G.Gen) -> None:
-    mod = importlib.import_module(G.MODULE_NAME)
+    mod = importlib.import_module(V.MODULE_NAME)
     assert getattr(mod, g.ann.__name__) is g.ann
 
 
@@ -358,13 +360,13 @@ def test_generated_classes_are_importable(g: G.Gen) -> None:
 @counted
 def test_memo_classes_differential(data: st.DataObject) -> None:
     """Issue 19: classes the memo of validated models must serve exactly or not at all
-    (diff_gen.memo_model_gen: validators reading a global flipped between loads, slots filled by
+    (diff_objects.memo_model_gen: validators reading a global flipped between loads, slots filled by
     model_post_init, aliasing post-inits, ClassVar counters, default factories, private and
     mutable defaults, honest opt-ins), each payload loaded at least MEMO_READS times."""
-    g = data.draw(G.memo_model_gen(), label="class")
+    g = data.draw(O.memo_model_gen(), label="class")
     for value in data.draw(st.lists(g.values, min_size=1, max_size=2), label="values"):
         # flipped after the memo has kept a template and served it (loads 3-4), then drawn
         start = data.draw(st.booleans(), label="switch")
         tail = data.draw(st.lists(st.booleans(), max_size=2), label="switch tail")
         switches = [start] * (MEMO_READS - 2) + [not start] * 2 + tail
-        check_memo_loads(g.classes, value, switches, G.MEMO_SWITCH, f"{g.label}: {short(value)}")
+        check_memo_loads(g.classes, value, switches, O.MEMO_SWITCH, f"{g.label}: {short(value)}")

@@ -21,8 +21,8 @@ import pytest
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from pydantic import BaseModel
 
-from fast_serde.langgraph import FastSerializer
 from exactness_helpers import same_as_parent
+from fast_serde.langgraph import FastSerializer
 
 
 @contextlib.contextmanager

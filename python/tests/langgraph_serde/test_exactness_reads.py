@@ -19,9 +19,9 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from pydantic import BaseModel, ConfigDict
 
 import fast_serde
+from exactness_helpers import outcome, same_as_parent
 from fast_serde.langgraph import FastSerializer
 from lg_strategies import assert_same
-from exactness_helpers import outcome, same_as_parent
 
 
 # --- 2. validate_models=False under every allowlist mode -----------------------------------

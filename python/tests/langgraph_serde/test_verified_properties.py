@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from fast_serde.langgraph import _trusted, _verified
 from lg_strategies import assert_same
 from verified_helpers import fresh_verdict_cache  # noqa: F401 - autouse fixture
-from verified_helpers import CLASSES, message_kwargs, RESTORED, SETTINGS, validate_copy
+from verified_helpers import CLASSES, RESTORED, SETTINGS, message_kwargs, validate_copy
 
 
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)

@@ -25,7 +25,7 @@ from langgraph._internal import _serde as _lg_internal_serde
 from fast_serde.langgraph import FastSerializer
 from lg_strategies import assert_same
 from verified_helpers import fresh_verdict_cache  # noqa: F401 - autouse fixture
-from verified_helpers import CLASSES, message_kwargs, SETTINGS, tampered_tool_message, validate_copy
+from verified_helpers import CLASSES, SETTINGS, message_kwargs, tampered_tool_message, validate_copy
 
 
 # -- trusted restore through FastSerializer ------------------------------------------------------

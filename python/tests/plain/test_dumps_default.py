@@ -8,8 +8,8 @@ from hypothesis import given
 import fast_serde
 from fast_serde import EncodeError, Ext
 
-from strategies import FEW, out_of_range_ints, reference_packb
 from dumps_helpers import MyInt, Unknown
+from strategies import FEW, out_of_range_ints, reference_packb
 
 
 class Other:

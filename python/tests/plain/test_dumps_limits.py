@@ -8,8 +8,8 @@ from hypothesis import given
 import fast_serde
 from fast_serde import EncodeError
 
-from strategies import FEW, nested_dicts, nested_lists, nested_tuples, reference_packb, values
 from dumps_helpers import Unknown
+from strategies import FEW, nested_dicts, nested_lists, nested_tuples, reference_packb, values
 
 
 # ---------------------------------------------------------------------------

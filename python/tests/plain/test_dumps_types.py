@@ -14,8 +14,8 @@ from hypothesis import given
 import fast_serde
 from fast_serde import EncodeError, Ext
 
-from strategies import FEW, EXT_LENGTHS, exts, reference_packb
 from dumps_helpers import MyInt, Unknown
+from strategies import FEW, EXT_LENGTHS, exts, reference_packb
 
 
 # ---------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 import fast_serde
 from fast_serde import EncodeError, Ext
 
+from dumps_helpers import Unknown
 from strategies import (
     FEW,
     SETTINGS,
@@ -32,7 +33,6 @@ from strategies import (
     to_msgpack_view,
     values,
 )
-from dumps_helpers import Unknown
 
 
 def msgpack_read(data):
