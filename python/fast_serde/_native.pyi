@@ -13,6 +13,7 @@ __all__ = [
     "zstd_compress", "zstd_decompress", "zstd_content_size", "ZSTD_DEFAULT_LEVEL", "ZSTD_MIN_LEVEL", "ZSTD_MAX_LEVEL",
     "ZSTD_DEFAULT_MAX_SIZE", "ZSTD_MAX_RATIO", "ZSTD_VERSION",
     "TypedBinding", "PlanSpec", "typed_count", "typed_counts", "typed_time", "typed_timing",
+    "watch", "watch_stats",
 ]
 
 MAX_DEPTH: Final[int]
@@ -231,3 +232,17 @@ def typed_time(slot: int, ns: int) -> None:
 
 def typed_timing(on: bool) -> None:
     """Switch the native methods' timing on or off."""
+
+
+def watch(deps: Iterable[tuple[str, Any, Any, Any]]) -> None:
+    """Watch what verdicts on classes rest on outside the classes (``_verified.Dep``): each
+    ``(kind, holder, key, value)`` of kind ``"item"`` (a dict maps ``key`` to ``value``),
+    ``"code"``/``"defaults"``/``"kwdefaults"`` (a function's attribute is ``value``), ``"cell"``
+    (closure cell number ``key`` of a function holds ``value``) or ``"call"`` (a metaclass's
+    ``__call__`` is ``value``). Checked once per document that uses a cached verdict; a change
+    drops every codec's trust decisions and memo. Raises ValueError (unknown kind) or TypeError
+    (a holder of another type)."""
+
+def watch_stats() -> dict[str, int]:
+    """``{"entries", "generation", "checks"}``: objects watched now, how many checks found a
+    change, checks run since the process started."""

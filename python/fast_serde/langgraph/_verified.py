@@ -20,6 +20,12 @@ each function reads), and the installed langchain-core must be one of `RELEASES`
 table does not know, a source that cannot be read) answers None: validate every object. On an
 unverified release it warns once per process.
 
+A verdict also rests on objects outside the class, which its `tp_version_tag` (the key of the
+codec's caches) does not follow: the module globals each reviewed function reads, each one's
+code, defaults and closure cells, the metaclass's `__call__` (`Dep`). `verified` records them
+while reviewing and registers them with the codec's watched set (`watch`, watch.rs), which
+compares them once per document and makes every codec decide again when one changed.
+
 `scripts/langchain_table.py` prints the members and hashes of the installed release (to extend
 the table after reading a new release); `make test-langchain` proves the table on every release of
 `RELEASES` (python/tests/langgraph_serde/test_verified_*.py).
@@ -387,13 +393,16 @@ def _function_member(
     func: types.FunctionType,
     members: dict[str, tuple[str, Any]],
     pending: list[Any],
-    globals_read: list[tuple[dict[str, Any], str]],
+    deps: list[Dep],
 ) -> None:
     """Record `func` (hash of its source and of the globals it reads) and queue the langchain-core
-    functions it calls through its module globals."""
+    functions it calls through its module globals. What the verdict rests on goes to `deps`
+    first, before anything that may find `func` unverified: its code, defaults and closure cells,
+    then each module global its code reads."""
     key = f"{func.__module__}.{func.__qualname__}"
     if key in members:
         return
+    _function_deps(func, deps)
     home = sys.modules.get(func.__module__)
     if home is None or func.__globals__ is not home.__dict__:
         raise _Unverified(f"{key} does not run in its module's globals")
@@ -410,21 +419,22 @@ def _function_member(
         if name not in func.__globals__:
             continue  # a builtin or an attribute name (builtins are not watched)
         value = func.__globals__[name]
-        globals_read.append((func.__globals__, name))
+        deps.append(("item", func.__globals__, name, value))
         described.append(f"{name}={_describe(value)}")
         if isinstance(value, types.FunctionType) and value.__module__.startswith("langchain_core"):
             pending.append(value)
     members[key] = (_digest(source, *described), func)
 
 
-def _members(
-    cls: type, globals_read: list[tuple[dict[str, Any], str]]
-) -> dict[str, tuple[str, Any]]:
+def _members(cls: type, deps: list[Dep]) -> dict[str, tuple[str, Any]]:
     """Every reviewed member of `cls` as `key -> (hash, object)`; raises _Unverified when `cls`
-    is not shaped as the table's classes are."""
+    is not shaped as the table's classes are. Adds to `deps` what the answer rests on outside the
+    class's own attributes (which its `tp_version_tag` follows): the metaclass's `__call__`, each
+    reviewed function's code, defaults and closure cells, each module global they read."""
     from pydantic import BaseModel
     from pydantic._internal._model_construction import ModelMetaclass
 
+    deps.append(_call_dep(type(cls)))
     if type(cls) is not ModelMetaclass or type(cls).__call__ is not type.__call__:
         raise _Unverified("not pydantic's metaclass")
     mro = cls.__mro__
@@ -460,7 +470,12 @@ def _members(
     # (a __new__ set on it): each watched one they hold must be their library's own.
     for k in (BaseModel, abc.ABC):
         for name in _WATCHED:
-            if name in vars(k) and not _own_member(k, name):
+            if name not in vars(k):
+                continue
+            func = vars(k)[name]
+            if name == "__init__" and isinstance(func, types.FunctionType):
+                _function_deps(func, deps)  # BaseModel.__init__ validates: its code, in place
+            if not _own_member(k, name):
                 raise _Unverified(f"{k.__qualname__}.{name} is not {k.__module__}'s")
     if cls.__pydantic_post_init__ is not None or getattr(cls, "__pydantic_root_model__", False):
         raise _Unverified("model_post_init or RootModel")
@@ -490,7 +505,7 @@ def _members(
         if _function(func) not in validators:
             raise _Unverified(f"schema runs {func!r}, which the decorators do not list")
     while pending:
-        _function_member(pending.pop(), members, pending, globals_read)
+        _function_member(pending.pop(), members, pending, deps)
     return members
 
 
@@ -572,11 +587,12 @@ for _module, _name, _init in (
 del _module, _name, _init
 
 
-def check(cls: type, globals_read: list[tuple[dict[str, Any], str]] | None = None) -> dict[str, str]:
+def check(cls: type, deps: list[Dep] | None = None) -> dict[str, str]:
     """Compare `cls`'s members with the table; returns `{}` when all match, else what differs
-    (member key -> reason). For tests and scripts/langchain_table.py."""
+    (member key -> reason); `deps` receives what the answer rests on (`_members`). For
+    `verified`, tests and scripts/langchain_table.py."""
     try:
-        members = _members(cls, globals_read if globals_read is not None else [])
+        members = _members(cls, deps if deps is not None else [])
     except _Unverified as exc:
         return {"": str(exc)}
     except Exception as exc:  # an unreadable class: not the reviewed one
@@ -623,23 +639,127 @@ _cache = _Cache()
 class _Seen:
     """The objects a verdict was decided on, compared by identity on every later call instead of
     re-hashing: the module attribute, every watched attribute of the class chain, the pydantic
-    decorators' functions, the core schema and validator, the config, and each module global a
-    reviewed function reads. Weak references where the object allows them (a function replaced
-    and freed cannot match a new one at its address); the schema and validator, which cannot be
-    weakly referenced and hold the class, by id while the class lives; the config by value."""
+    decorators' functions, the core schema and validator, the config, and the verdict's `deps`
+    (each module global a reviewed function reads, each one's code, defaults and closure cells,
+    the metaclass's `__call__`). Weak references where the object allows them (a function
+    replaced and freed cannot match a new one at its address); the schema and validator, which
+    cannot be weakly referenced and hold the class, by id while the class lives; the config by
+    value."""
 
-    def __init__(self, cls: type, globals_read: list[tuple[dict[str, Any], str]]) -> None:
-        self.globals_read = globals_read
-        self.refs = tuple(_ref(o) for o in _watched_objects(cls, globals_read))
+    def __init__(self, cls: type, deps: list[Dep]) -> None:
+        self.refs = tuple(_ref(o) for o in _watched_objects(cls))
+        self.deps = tuple((kind, _hold(holder), key, _same(v)) for kind, holder, key, v in deps)
         self.config = dict(getattr(cls, "model_config", {}))
 
-    def matches(self, cls: type) -> bool:
-        objs = _watched_objects(cls, self.globals_read)
-        return (
+    def matches(self, cls: type) -> list[Dep] | None:
+        """The deps as they are now, when every object is the one the verdict was decided on;
+        else None."""
+        objs = _watched_objects(cls)
+        if not (
             len(objs) == len(self.refs)
             and all(r(o) for r, o in zip(self.refs, objs))
             and dict(getattr(cls, "model_config", {})) == self.config
-        )
+        ):
+            return None
+        deps: list[Dep] = []
+        for kind, hold, key, ref in self.deps:
+            holder = hold()
+            if holder is None:
+                return None
+            value = _dep_value(kind, holder, key)
+            if not ref(value):
+                return None
+            deps.append((kind, holder, key, value))
+        return deps
+
+
+# What a verdict rests on outside its class's own attributes, as `(kind, holder, key, value)`:
+# "item" (the module dict `holder` maps `key` to `value`), "code" / "defaults" / "kwdefaults"
+# (the function `holder`'s `__code__`, `__defaults__`, `__kwdefaults__`), "cell" (closure cell
+# number `key` of the function `holder` holds `value`), "call" (the metaclass `holder`'s `__call__` resolves to
+# `value`). The codec watches them (`fast_serde._native.watch`, watch.rs): when one is another
+# object, every codec drops its trust decisions and memo, once per document.
+Dep = tuple[str, Any, Any, Any]
+_MISSING = object()
+
+
+def _dep_value(kind: str, holder: Any, key: Any) -> Any:
+    if kind == "item":
+        return holder.get(key, _MISSING)
+    if kind == "code":
+        return holder.__code__
+    if kind == "defaults":
+        return holder.__defaults__
+    if kind == "kwdefaults":
+        return holder.__kwdefaults__
+    if kind == "cell":
+        cells = holder.__closure__ or ()
+        try:
+            return cells[key].cell_contents
+        except (IndexError, ValueError):  # no such cell, or an empty one
+            return _MISSING
+    if kind == "call":
+        return _resolved_call(holder)
+    raise ValueError(kind)
+
+
+def _resolved_call(meta: type) -> Any:
+    """What `meta.__call__` resolves to through the metaclass's MRO (no descriptor run)."""
+    for k in meta.__mro__:
+        if "__call__" in vars(k):
+            return vars(k)["__call__"]
+    return None
+
+
+def _call_dep(meta: type) -> Dep:
+    return ("call", meta, None, _resolved_call(meta))
+
+
+def _function_deps(func: types.FunctionType, deps: list[Dep]) -> None:
+    """What running `func` rests on besides its globals: its code, defaults, and the contents of
+    its closure cells (a filled one: a reviewed member's only closure is `__class__`)."""
+    deps.append(("code", func, None, func.__code__))
+    deps.append(("defaults", func, None, func.__defaults__))
+    deps.append(("kwdefaults", func, None, func.__kwdefaults__))
+    for i, cell in enumerate(func.__closure__ or ()):
+        try:
+            deps.append(("cell", func, i, cell.cell_contents))
+        except ValueError:
+            pass
+
+
+def _hold(obj: Any) -> Any:
+    """A callable giving `obj` back (None once it died): weakly held when it allows it (a
+    function, a class), else strongly (a module dict)."""
+    try:
+        return weakref.ref(obj)
+    except TypeError:
+        return lambda: obj
+
+
+def _same(obj: Any) -> Any:
+    """A predicate `p(x)`: x is obj, held weakly when obj allows it, else strongly (a defaults
+    tuple, None: an id alone could match a new object at a freed one's address)."""
+    try:
+        r = weakref.ref(obj)
+    except TypeError:
+        return lambda x: x is obj
+    return lambda x: x is not None and r() is x  # a dead referent matches nothing
+
+
+def watch(deps: list[Dep]) -> None:
+    """Have the codec watch `deps` (`fast_serde._native.watch`): a change to one of them is seen
+    before the next document that uses a cached verdict."""
+    if deps:
+        from fast_serde import _native
+
+        _native.watch(deps)
+
+
+def watch_call(meta: type) -> None:
+    """Watch the metaclass `meta`'s `__call__`, which a verdict read by rule rests on
+    (`_purity.constructs_plainly`: `cls(**kwargs)` runs it before any `__init__`)."""
+    watch([_call_dep(meta)])
 
 
 def _ref(obj: Any) -> Any:
@@ -654,7 +774,7 @@ def _ref(obj: Any) -> Any:
     return lambda x: x is not None and r() is x
 
 
-def _watched_objects(cls: type, globals_read: list[tuple[dict[str, Any], str]]) -> list[Any]:
+def _watched_objects(cls: type) -> list[Any]:
     home = sys.modules.get(cls.__module__)
     objs: list[Any] = [_lookup(home, cls.__qualname__) if home is not None else None]
     for k in cls.__mro__:
@@ -671,7 +791,6 @@ def _watched_objects(cls: type, globals_read: list[tuple[dict[str, Any], str]]) 
                 objs.append(getattr(v, "__func__", v))
     objs.append(getattr(cls, "__pydantic_core_schema__", None))
     objs.append(getattr(cls, "__pydantic_validator__", None))
-    objs.extend(g.get(name) for g, name in globals_read)
     return objs
 
 
@@ -700,7 +819,8 @@ def verified(cls: type) -> Verified | None:
 
     Decided once per class and set of members: the members are hashed on the first call and
     whenever one of them was replaced since (compared by identity, `_Seen`). Holds no strong
-    reference to `cls`.
+    reference to `cls`. Every call registers what the verdict rests on outside the class with
+    the codec's watched set (`watch`).
     """
     if not isinstance(cls, type):
         return None
@@ -708,12 +828,16 @@ def verified(cls: type) -> Verified | None:
     if verdict is None or not _release_verified():
         return None
     known = _cache.entries.get(cls)
-    if known is not None and known[0].matches(cls):
-        return known[1]
-    globals_read: list[tuple[dict[str, Any], str]] = []
-    answer = verdict if not check(cls, globals_read) else None
+    if known is not None:
+        deps = known[0].matches(cls)
+        if deps is not None:
+            watch(deps)  # again: the codec's watched set is emptied whenever one changed
+            return known[1]
+    deps = []
+    answer = verdict if not check(cls, deps) else None
     try:
-        _cache.entries[cls] = (_Seen(cls, globals_read), answer)
+        _cache.entries[cls] = (_Seen(cls, deps), answer)
     except Exception:  # a class that cannot be weakly referenced or watched: not cached
         pass
+    watch(deps)
     return answer

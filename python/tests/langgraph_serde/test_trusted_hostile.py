@@ -10,8 +10,11 @@ module global it reads, the metaclass's `__call__`) must make the codec validate
 
 from __future__ import annotations
 
+import gc
+import importlib
 import struct
 import sys
+import weakref
 import warnings
 from typing import Any
 
@@ -21,6 +24,7 @@ import pytest
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer, _msgpack_enc
 from pydantic._internal._model_construction import ModelMetaclass
 
+from fast_serde import _native
 from fast_serde.langgraph import FastSerializer, _verified
 from lg_strategies import assert_same
 
@@ -367,23 +371,14 @@ PATCHES = {
     "metaclass-call": _patch_metaclass_call,
 }
 # The codec keeps its trusted-restore decision and the memo its verdict per class and
-# tp_version_tag (trusted.rs restore_trusted, memo.rs admitted): a change outside the class's
-# own attributes leaves the tag as it was, so `_verified.verified` (which answers None for each
-# of these) is never asked again. Fixing it needs the codec to compare, per load, the objects
-# the verdict was decided on (module globals read, each reviewed function's __code__ and
-# closure cells, the metaclass's tp_call) and to invalidate both caches when one changed.
-_STALE = pytest.mark.xfail(  # the memo of validate_models=True as well
-    strict=True,
-    reason="decisions cached by tp_version_tag miss a change outside the class: a module "
-    "global a reviewed function reads, a function's __code__, the metaclass's __call__",
-)
+# tp_version_tag (trusted.rs restore_trusted, memo.rs admitted); a change outside the class's own
+# attributes leaves the tag as it was. What the verdict rests on there (module globals a reviewed
+# function reads, each one's __code__, defaults and closure cells, the metaclass's __call__) is
+# watched (watch.rs), and checked before the next document that uses a cached verdict.
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-@pytest.mark.parametrize(
-    "patch",
-    [pytest.param(p, marks=() if p == "base-model-init" else _STALE) for p in PATCHES],
-)
+@pytest.mark.parametrize("patch", list(PATCHES))
 @pytest.mark.parametrize(
     "settings",
     [
@@ -408,3 +403,173 @@ def test_patch_after_first_load_is_seen(
     assert not any(changed)  # the parent is deterministic under the patch
     for blob in (_TOOL, _HUMAN, _AI):
         assert_parent_load(blob, fast, parent)
+
+
+# -- the watched set (watch.rs): checked once per document that uses a cached verdict ----------
+
+
+class Plain(pydantic.BaseModel):
+    """A model the memo and trusted restore admit by rule (`_purity`): its verdict rests on the
+    metaclass's `__call__` alone outside the class."""
+
+    id: str
+    n: int
+
+
+_PLAIN = ext5(Plain, {"id": "p", "n": 1})
+_DOC = b"\x94" + _TOOL + _HUMAN + _AI + _PLAIN  # one document, four models
+
+
+def _served(fast: FastSerializer, settings: dict[str, Any]) -> bool:
+    """Whether the fast path serves every model of `_DOC`: a memo hit for each (memo on), or no
+    message validated (trusted restore without memo)."""
+    if settings.get("memo_bytes") == 0:
+        return _validations(fast.loads_typed, ("msgpack", _DOC)) == 0
+    before = fast.memo_stats()["hits"]
+    fast.loads_typed(("msgpack", _DOC))
+    return fast.memo_stats()["hits"] - before == 4
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("patch", ["helper", "code", "metaclass-call"])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"validate_models": False, "memo_bytes": 0},
+        {"validate_models": False},
+        {"validate_models": True},
+    ],
+    ids=["restore", "restore-memo", "validate-memo"],
+)
+def test_patch_between_documents_then_restored(
+    patch: str, settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A document of four models (three messages, a plain model admitted by rule) served from
+    the caches; a patch between two documents is seen by the next one (the parent's result,
+    one new generation); undoing it is seen too, and the fast path serves again."""
+    fast, parent = FastSerializer(**settings), JsonPlusSerializer()
+    for _ in range(3):
+        assert_parent_load(_DOC, fast, parent)
+    assert _served(fast, settings)
+    generation = _native.watch_stats()["generation"]
+    PATCHES[patch](monkeypatch)
+    assert_parent_load(_DOC, fast, parent)
+    assert _native.watch_stats()["generation"] == generation + 1
+    assert not _served(fast, settings)  # the patched class is validated
+    monkeypatch.undo()
+    for _ in range(3):
+        assert_parent_load(_DOC, fast, parent)
+    assert _native.watch_stats()["generation"] == generation + 2
+    assert _served(fast, settings)
+    assert fast._codec.cache_sizes()["trusted" if not settings["validate_models"] else "memo_classes"]
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_metaclass_call_seen_for_a_class_admitted_by_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A class the memo and trusted restore admit by rule (no table): a `__call__` set on its
+    metaclass after it was served is seen by the next document."""
+    for settings in ({"validate_models": False, "memo_bytes": 0}, {"validate_models": True}):
+        fast, parent = FastSerializer(**settings), JsonPlusSerializer()
+        for _ in range(3):
+            assert_parent_load(_PLAIN, fast, parent)
+        with monkeypatch.context() as m:
+            _patch_metaclass_call(m)
+            got = fast.loads_typed(("msgpack", _PLAIN))
+            assert got.id == "patched"
+            assert_parent_load(_PLAIN, fast, parent)
+        assert fast.loads_typed(("msgpack", _PLAIN)).id == "p"
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_document_without_models_does_not_check() -> None:
+    """The watched set is checked once per document, before its first model payload, and only
+    by a codec that uses cached verdicts; a document without models never checks."""
+    fast = FastSerializer()
+    fast.loads_typed(("msgpack", _DOC))  # verdicts taken, the set filled
+    assert _native.watch_stats()["entries"] > 0
+
+    def checks(serde: FastSerializer, blob: bytes) -> int:
+        before = _native.watch_stats()["checks"]
+        serde.loads_typed(("msgpack", blob))
+        return _native.watch_stats()["checks"] - before  # type: ignore[no-any-return]
+
+    plain = fast.dumps_typed({"a": [1, "x", {"b": None}], "t": (1, 2)})[1]
+    other_ext = fast.dumps_typed({"when": __import__("datetime").datetime(2024, 1, 2)})[1]
+    assert checks(fast, plain) == 0
+    assert checks(fast, other_ext) == 0
+    assert checks(fast, _HUMAN) == 1
+    assert checks(fast, _DOC) == 1  # four models, one check
+    assert checks(fast, b"\x92" + _DOC + _DOC) == 1
+    # Neither trusted restore nor memo: no verdict cached, no check.
+    assert checks(FastSerializer(memo_bytes=0), _DOC) == 0
+    assert checks(FastSerializer(validate_models=False, memo_bytes=0), _DOC) == 1
+
+
+def test_watch_rejects_malformed_entries() -> None:
+    """`_native.watch` takes `(kind, holder, key, value)` items of the kinds `_verified` makes."""
+    with pytest.raises(ValueError):
+        _native.watch([("nope", {}, "k", 1)])
+    with pytest.raises(TypeError):
+        _native.watch([("code", {}, None, None)])
+    with pytest.raises(TypeError):
+        _native.watch([("item", {}, 1, None)])
+    with pytest.raises(TypeError):
+        _native.watch([("call", _patch_code, None, None)])
+
+
+def test_watched_set_keeps_no_class_alive() -> None:
+    """What a verdict rests on is watched without keeping a class alive: a reloaded module's
+    class (its `__init__`'s `__class__` cell holds it) dies once the module is restored."""
+    module = sys.modules["langchain_core.messages.human"]
+    saved = dict(module.__dict__)
+    try:
+        importlib.reload(module)
+        new = module.HumanMessage
+        entries = _native.watch_stats()["entries"]
+        assert _verified.verified(new) is not None
+        assert _native.watch_stats()["entries"] > entries  # its __init__, code and cell
+        ref = weakref.ref(new)
+    finally:
+        module.__dict__.clear()
+        module.__dict__.update(saved)
+    del new
+    for _ in range(3):
+        gc.collect()
+    assert ref() is None
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_unwatched_change_keeps_the_caches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A module global no reviewed function reads, set in a reviewed module (its dict changes),
+    is no change: the generation stays and the memo keeps serving."""
+    fast = FastSerializer()
+    for _ in range(3):
+        fast.loads_typed(("msgpack", _DOC))
+    generation = _native.watch_stats()["generation"]
+    monkeypatch.setattr(sys.modules["langchain_core.messages.ai"], "_fast_serde_unread", 1, raising=False)
+    hits = fast.memo_stats()["hits"]
+    fast.loads_typed(("msgpack", _DOC))
+    assert _native.watch_stats()["generation"] == generation
+    assert fast.memo_stats()["hits"] - hits == 4
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_registrations_that_disagree_are_a_change() -> None:
+    """Two verdicts that rest on different objects in one place: one of them is stale, so the
+    next check is a change (and the set starts again)."""
+
+    def f() -> int:
+        return 1
+
+    def g() -> int:
+        return 2
+
+    fast = FastSerializer()
+    fast.loads_typed(("msgpack", _HUMAN))
+    _native.watch([("code", f, None, f.__code__)])
+    _native.watch([("code", f, None, g.__code__)])
+    generation = _native.watch_stats()["generation"]
+    fast.loads_typed(("msgpack", _HUMAN))
+    assert _native.watch_stats()["generation"] == generation + 1
+    fast.loads_typed(("msgpack", _HUMAN))
+    assert _native.watch_stats()["generation"] == generation + 1

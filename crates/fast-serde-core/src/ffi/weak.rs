@@ -99,27 +99,35 @@ impl WeakClass {
     }
 
     /// The referent's address, or None's once it died. Only compared, never dereferenced.
-    #[cfg(not(Py_3_13))]
     #[inline]
     fn referent(&self) -> *mut ffi::PyObject {
-        // SAFETY: `self.0` is a live weakref.ref; the result is borrowed (None once dead).
-        unsafe { ffi::PyWeakref_GetObject(self.0.as_ptr()) }
+        referent(self.0.as_ptr())
     }
+}
 
-    /// The referent's address, or None's once it died. Only compared, never dereferenced.
-    #[cfg(Py_3_13)]
-    #[inline]
-    fn referent(&self) -> *mut ffi::PyObject {
-        let mut ob = std::ptr::null_mut();
-        // SAFETY: `self.0` is a live weakref.ref; the strong reference it gives (NULL once dead)
-        // is released at once: only the address is used.
-        unsafe {
-            if ffi::PyWeakref_GetRef(self.0.as_ptr(), &mut ob) <= 0 || ob.is_null() {
-                ffi::PyErr_Clear();
-                return ffi::Py_None();
-            }
-            ffi::Py_DECREF(ob);
+/// The referent of `wr`, a live `weakref.ref`, or the None singleton once it died. Borrowed:
+/// valid only while nothing can drop the referent (no Python code runs).
+#[cfg(not(Py_3_13))]
+#[inline]
+pub(crate) fn referent(wr: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: `wr` is a live weakref.ref; the result is borrowed (None once dead).
+    unsafe { ffi::PyWeakref_GetObject(wr) }
+}
+
+/// The referent of `wr`, a live `weakref.ref`, or the None singleton once it died. Borrowed:
+/// valid only while nothing can drop the referent (no Python code runs).
+#[cfg(Py_3_13)]
+#[inline]
+pub(crate) fn referent(wr: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let mut ob = std::ptr::null_mut();
+    // SAFETY: `wr` is a live weakref.ref; the strong reference it gives (NULL once dead) is
+    // released at once: the referent was alive before it, so it still is, borrowed.
+    unsafe {
+        if ffi::PyWeakref_GetRef(wr, &mut ob) <= 0 || ob.is_null() {
+            ffi::PyErr_Clear();
+            return ffi::Py_None();
         }
-        ob
+        ffi::Py_DECREF(ob);
     }
+    ob
 }

@@ -37,6 +37,9 @@ pub(crate) struct LangGraphCodec {
     pub(crate) trusted: Decisions,
     /// Validated ext 5 payloads seen before (memo.rs), served for the classes its rule admits.
     pub(crate) memo: Memo,
+    /// The watched set's generation (watch.rs) `trusted` and `memo` were decided in: when the
+    /// process's moved, both are dropped before the next document uses them.
+    pub(crate) generation: std::sync::atomic::AtomicU64,
 }
 
 impl LangGraphCodec {
@@ -114,6 +117,7 @@ pub(crate) fn read_slice(
     bytes: &[u8],
     ext: &dyn ExtHandler,
 ) -> PyResult<Py<PyAny>> {
+    super::watch::begin_document();
     with_key_cache(|keys| {
         let mut r = Reader::new(bytes, 0, keys, ext);
         match r.read_document() {

@@ -67,6 +67,13 @@ impl LangGraphCodec {
         // without decoding or validating, once the allowlist (with its per-object events) has
         // resolved the name to that very class, which the memo's rule admits.
         let py = py();
+        // A cached verdict may be used below: the document's first such payload checks what
+        // verdicts rest on outside the classes (watch.rs).
+        if code == EXT_PYDANTIC_V2 && (self.memo.enabled() || self.hooks.trust.is_some()) {
+            if let Err(e) = self.watch_fresh(py) {
+                return Err(DecodeFailure::new(offset, DecodeKind::Python(e)));
+            }
+        }
         let seen = if code == EXT_PYDANTIC_V2 && self.memo.enabled() {
             self.memo.lookup(data)
         } else {

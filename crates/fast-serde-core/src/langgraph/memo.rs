@@ -33,6 +33,7 @@
 //! overhead — against a byte budget, evicting the least recently used entries.
 
 use super::copy::Copier;
+use super::watch;
 use crate::ffi::classmap::{ClassMap, CLASS_MAP_MAX};
 use crate::ffi::dictiter::dict_next;
 use crate::ffi::object::version_tag;
@@ -227,14 +228,17 @@ impl Memo {
         if let Some(admitted) = self.answers.with_value(c, |a| a.admitted) {
             return Ok(admitted);
         }
+        let generation = watch::generation();
         // Asked with no lock held: the rule runs Python code (which may re-enter the codec).
         let admitted = match self.rule.bind(py).call1((cls,)) {
             Ok(v) => v.is_truthy()?,
             Err(e) if e.is_instance_of::<pyo3::exceptions::PyException>(py) => false,
             Err(e) => return Err(e),
         };
-        if version_tag(c) != version {
-            return Ok(false); // modified while the rule ran: asked again next time
+        if version_tag(c) != version || watch::generation() != generation {
+            // Modified while the rule ran, or something watched changed (watch.rs: what the
+            // answer rests on may be unwatched): asked again next time.
+            return Ok(false);
         }
         let answer = Answer {
             admitted,

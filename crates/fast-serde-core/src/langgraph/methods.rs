@@ -58,6 +58,7 @@ impl LangGraphCodec {
             classes: Classes::new(),
             trusted: new_decisions(),
             memo: Memo::new(memo_bytes.unwrap_or(DEFAULT_MEMO_BYTES), memo_rule),
+            generation: std::sync::atomic::AtomicU64::new(super::watch::generation()),
         }
     }
 

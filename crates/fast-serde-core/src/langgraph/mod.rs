@@ -9,6 +9,7 @@
 //!   pydantic v2).
 //! * `decode`, `classes`: the reader's ext handler and the codec's allowlisted classes.
 //! * `trusted`, `memo`, `copy`: restore without validation, and the memo of validated models.
+//! * `watch`: what their verdicts rest on outside the classes, checked once per document.
 //! * `hooks`: the Python callables a codec is given.
 //! * `codec`, `methods`: [`LangGraphCodec`], the `#[pyclass]` (its hooks, its caches, one
 //!   `ClassMap` per per-class decision), and its Python methods.
@@ -33,6 +34,7 @@ mod policy;
 mod spec;
 mod trusted;
 mod typed;
+mod watch;
 
 pub(crate) use codec::LangGraphCodec;
 
@@ -71,5 +73,7 @@ pub(crate) fn export(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(typed::typed_counts, m)?)?;
     m.add_function(wrap_pyfunction!(typed::typed_time, m)?)?;
     m.add_function(wrap_pyfunction!(typed::typed_timing, m)?)?;
+    m.add_function(wrap_pyfunction!(watch::watch, m)?)?;
+    m.add_function(wrap_pyfunction!(watch::stats, m)?)?;
     Ok(())
 }

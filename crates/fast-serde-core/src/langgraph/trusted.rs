@@ -2,6 +2,7 @@
 //! without validation, where the class's schema (`_trusted.trusted_model`, read once per class)
 //! proves that validation returns every value unchanged and each value meets its field's rule.
 
+use super::watch;
 use crate::error::fallback_ok;
 use crate::ffi::classmap::{ClassMap, CLASS_MAP_MAX};
 use crate::ffi::dictiter::dict_next;
@@ -258,10 +259,12 @@ pub(crate) fn restore_trusted(
         Some(d) => d,
         None => {
             let before = version_tag(c);
+            let generation = watch::generation();
             // Not remembered when deciding raised: asked again next time.
             let decided = decide_trust(py, trust, cls)?.map(Arc::new);
-            // Kept only when the class was not modified while `trusted_model` ran.
-            if version_tag(c) == before {
+            // Kept only when the class was not modified while `trusted_model` ran, nor anything
+            // watched found changed (watch.rs: what the decision rests on may be unwatched).
+            if version_tag(c) == before && watch::generation() == generation {
                 let kept = decisions.insert(py, c as usize, c, before, decided.clone());
                 drop(kept);
             }
