@@ -35,7 +35,6 @@
 use super::codec::LangGraphCodec;
 use crate::error::fallback_ok;
 use crate::ffi::object::version_tag;
-#[cfg(Py_GIL_DISABLED)]
 use crate::ffi::weak::referent;
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -102,11 +101,15 @@ enum Group {
 /// An object held by an entry: weakly when it allows it, else strongly.
 enum Held {
     Strong(Py<PyAny>),
-    Weak(Py<PyAny>),
+    /// A `weakref.ref`; `direct` when its referent field was found where [`WeakHead`] says
+    /// (checked when it was made), else it is read through the C API.
+    Weak(Py<PyAny>, bool),
 }
 
-/// The head of CPython's `PyWeakReference` (3.10-3.14): the object header, then the referent
-/// (the None singleton once it died).
+/// The head of CPython's `PyWeakReference` (3.10-3.15): the object header, then the referent
+/// (the None singleton once it died). Not in pyo3-ffi (its `_PyWeakReference` is no
+/// `#[repr(C)]`); each reference made checks that its referent is found there before it is read
+/// so, and is read through the C API otherwise.
 #[cfg(not(Py_GIL_DISABLED))]
 #[repr(C)]
 struct WeakHead {
@@ -125,7 +128,13 @@ impl Held {
                 ffi::PyErr_Clear();
                 return Held::Strong(ob.clone().unbind());
             }
-            Held::Weak(Bound::from_owned_ptr(py, wr).unbind())
+            #[cfg(not(Py_GIL_DISABLED))]
+            // SAFETY: `wr` is a live `weakref.ref` just made; its first two words are the
+            // object header and, in every CPython this builds for, the referent: compared only.
+            let direct = (*wr.cast::<WeakHead>()).wr_object == ob.as_ptr();
+            #[cfg(Py_GIL_DISABLED)]
+            let direct = false;
+            Held::Weak(Bound::from_owned_ptr(py, wr).unbind(), direct)
         }
     }
 
@@ -134,13 +143,20 @@ impl Held {
     fn get(&self) -> *mut ffi::PyObject {
         match self {
             Held::Strong(o) => o.as_ptr(),
-            Held::Weak(w) => {
+            Held::Weak(w, direct) => {
                 #[cfg(not(Py_GIL_DISABLED))]
-                // SAFETY: `w` is a live `weakref.ref` (PyWeakref_NewRef made it), whose layout
-                // begins as `WeakHead`; the referent field is read with the GIL held.
-                let ob = unsafe { (*w.as_ptr().cast::<WeakHead>()).wr_object };
+                let ob = if *direct {
+                    // SAFETY: `w` is a live `weakref.ref` whose referent field was found where
+                    // `WeakHead` puts it when it was made; read with the GIL held.
+                    unsafe { (*w.as_ptr().cast::<WeakHead>()).wr_object }
+                } else {
+                    referent(w.as_ptr())
+                };
                 #[cfg(Py_GIL_DISABLED)]
-                let ob = referent(w.as_ptr());
+                let ob = {
+                    let _ = direct;
+                    referent(w.as_ptr())
+                };
                 // SAFETY: the None singleton's address.
                 if ob == unsafe { ffi::Py_None() } {
                     std::ptr::null_mut()
@@ -303,7 +319,7 @@ impl Group {
     fn merged(&self, py: Python<'_>, other: &Group) -> Option<Group> {
         let held = |h: &Held| match h {
             Held::Strong(o) => Held::Strong(o.clone_ref(py)),
-            Held::Weak(w) => Held::Weak(w.clone_ref(py)),
+            Held::Weak(w, direct) => Held::Weak(w.clone_ref(py), *direct),
         };
         match (self, other) {
             (Group::Dict { dict, items, .. }, Group::Dict { items: more, .. }) => {
