@@ -235,7 +235,7 @@ def typed_timing(on: bool) -> None:
 
 
 def watch(deps: Iterable[tuple[str, Any, Any, Any]]) -> None:
-    """Watch what verdicts on classes rest on outside the classes (``_verified.Dep``): each
+    """Watch what verdicts on classes rest on outside the classes (``_verified_deps.Dep``): each
     ``(kind, holder, key, value)`` of kind ``"item"`` (a dict maps ``key`` to ``value``),
     ``"code"``/``"defaults"``/``"kwdefaults"`` (a function's attribute is ``value``), ``"cell"``
     (closure cell number ``key`` of a function holds ``value``) or ``"call"`` (a metaclass's

@@ -36,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from fast_serde.langgraph import _verified
+from fast_serde.langgraph import _verified, _verified_deps
 
 __all__ = ["constructs_plainly", "immutable", "memo_model", "owner", "pure_model", "schema_nodes"]
 
@@ -108,13 +108,13 @@ def constructs_plainly(cls: type, *, private_defaults: bool = False) -> bool:
     ``private_defaults`` they are allowed when each has an immutable default (``immutable``; no
     ``default_factory``: pydantic deep-copies any other default per instance), else any private
     attribute answers False. Registers the metaclass's ``__call__`` with the codec's watched
-    set (``_verified.watch_call``).
+    set (``_verified_deps.watch_call``).
     """
     from pydantic import BaseModel
 
     # The answer rests on the metaclass's __call__, which the class's tp_version_tag does not
     # follow: the codec watches it (watch.rs) and decides again when it changes.
-    _verified.watch_call(type(cls))
+    _verified_deps.watch_call(type(cls))
     if owner(type(cls), "__call__") is not type or owner(cls, "__new__") is not object:
         return False
     if cls.__init__ is not BaseModel.__init__ or cls.__pydantic_custom_init__:  # type: ignore[attr-defined]

@@ -7,7 +7,7 @@
 //! bases', not what the verdict also rests on: a module global a reviewed function reads
 //! (`langchain_core.messages.ai.create_tool_call`), a reviewed function's `__code__`, defaults or
 //! closure cells replaced in place, a `__call__` set on the metaclass. `_verified` records those
-//! when it takes a verdict (`_verified.Dep`) and registers them here ([`watch`]). [`check`]
+//! when it takes a verdict (`_verified_deps.Dep`) and registers them here ([`watch`]). [`check`]
 //! compares each with what it was; on any change it bumps the process's generation and empties
 //! the set (the verdicts retaken register again). A codec compares its generation with the
 //! process's once per document ([`LangGraphCodec::watch_fresh`]) and, when it moved, drops all
@@ -454,7 +454,7 @@ impl LangGraphCodec {
     }
 }
 
-/// `watch(deps)`: watch each `(kind, holder, key, value)` of `deps` (`_verified.Dep`):
+/// `watch(deps)`: watch each `(kind, holder, key, value)` of `deps` (`_verified_deps.Dep`):
 /// `"item"` (the dict `holder` maps the str `key` to `value`), `"code"`, `"defaults"`,
 /// `"kwdefaults"` (the function `holder`'s `__code__`, `__defaults__`, `__kwdefaults__` is
 /// `value`), `"cell"` (closure cell number `key` of the function `holder` holds `value`),
