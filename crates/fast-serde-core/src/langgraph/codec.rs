@@ -17,11 +17,13 @@ use super::memo::Memo;
 use super::plan::Plans;
 use super::policy::LangGraph;
 use super::trusted::Decisions;
+use super::watch;
 use crate::decode::{with_key_cache, ExtHandler, Reader};
 use crate::encode::Encoder;
 use crate::msgpack::buffer::{self, write_bytes};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
+use std::sync::atomic::Ordering;
 
 /// Encoder and decoder state of one `FastSerializer`: the Python callables it was given, and the
 /// caches it owns, one per per-class decision (each a `ClassMap`: docs/architecture.md, "Caches").
@@ -117,7 +119,7 @@ pub(crate) fn read_slice(
     bytes: &[u8],
     ext: &dyn ExtHandler,
 ) -> PyResult<Py<PyAny>> {
-    super::watch::begin_document();
+    watch::begin_document();
     with_key_cache(|keys| {
         let mut r = Reader::new(bytes, 0, keys, ext);
         match r.read_document() {
@@ -126,4 +128,22 @@ pub(crate) fn read_slice(
             Err(e) => Err((*e).into_pyerr(py)),
         }
     })
+}
+
+impl LangGraphCodec {
+    /// Before an ext 5 payload that may use a cached verdict: on the document's first one,
+    /// check the watched set; when the process's generation moved since this codec last looked,
+    /// drop its trust decisions and its memo (decided again on next use).
+    #[inline]
+    pub(crate) fn watch_fresh(&self, py: Python<'_>) -> PyResult<()> {
+        if !watch::first_of_document() {
+            return Ok(());
+        }
+        let g = watch::check(py)?;
+        if self.generation.swap(g, Ordering::AcqRel) != g {
+            self.trusted.clear();
+            self.memo.clear();
+        }
+        Ok(())
+    }
 }

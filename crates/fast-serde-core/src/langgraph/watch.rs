@@ -10,7 +10,7 @@
 //! when it takes a verdict (`_verified_deps.Dep`) and registers them here ([`watch`]). [`check`]
 //! compares each with what it was; on any change it bumps the process's generation and empties
 //! the set (the verdicts retaken register again). A codec compares its generation with the
-//! process's once per document ([`LangGraphCodec::watch_fresh`]) and, when it moved, drops all
+//! process's once per document (`LangGraphCodec::watch_fresh`, codec.rs) and, when it moved, drops all
 //! its trust decisions and its whole memo.
 //!
 //! A document without an ext 5 payload, or read by a codec that neither restores nor memoizes,
@@ -32,7 +32,6 @@
 //! its version tag (CPython 3.11-3.13: the items are looked up only when the dict was modified
 //! since they were last found as expected; on 3.14, every time).
 
-use super::codec::LangGraphCodec;
 use crate::error::fallback_ok;
 use crate::ffi::object::version_tag;
 use crate::ffi::weak::referent;
@@ -407,6 +406,13 @@ pub(crate) fn begin_document() {
     CHECKED.set(false);
 }
 
+/// Whether this is the document's first ext 5 payload, the one that checks the set (marked
+/// as checked from now).
+#[inline]
+pub(crate) fn first_of_document() -> bool {
+    !CHECKED.replace(true)
+}
+
 /// Compare every watched object with what it was; on a change bump the generation and empty
 /// the set. Returns the generation. Holds no lock while comparing (it reads a snapshot). `Err`
 /// only for an exception that is not an `Exception` raised by a dict key's comparison (the one
@@ -434,24 +440,6 @@ pub(crate) fn check(py: Python<'_>) -> PyResult<u64> {
     }
     drop(snapshot);
     Ok(generation())
-}
-
-impl LangGraphCodec {
-    /// Before an ext 5 payload that may use a cached verdict: on the document's first one,
-    /// check the watched set; when the process's generation moved since this codec last looked,
-    /// drop its trust decisions and its memo (decided again on next use).
-    #[inline]
-    pub(crate) fn watch_fresh(&self, py: Python<'_>) -> PyResult<()> {
-        if CHECKED.replace(true) {
-            return Ok(());
-        }
-        let g = check(py)?;
-        if self.generation.swap(g, Ordering::AcqRel) != g {
-            self.trusted.clear();
-            self.memo.clear();
-        }
-        Ok(())
-    }
 }
 
 /// `watch(deps)`: watch each `(kind, holder, key, value)` of `deps` (`_verified_deps.Dep`):
