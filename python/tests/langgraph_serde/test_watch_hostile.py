@@ -1,0 +1,133 @@
+"""Hostile changes made after the first load that the watched set (watch.rs, `_verified.Dep`)
+does not see, or sees but decides again on what did not change: each load must still return what
+JsonPlusSerializer returns for the same bytes in the same process.
+
+Each is a known gap of issue 19 (docs/security.md, "What remains"), pinned as a strict xfail: the
+fix that closes one turns it into XPASS, which fails the run until its mark is removed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import langchain_core.messages as lcm
+import langchain_core.messages.tool as tool_mod
+import pytest
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+from fast_serde.langgraph import FastSerializer
+from test_trusted_hostile import assert_parent_load
+
+AI = lcm.AIMessage(content="x", tool_calls=[{"name": "f", "args": {"a": 1}, "id": "c1"}])
+SETTINGS = [{}, {"validate_models": False}]
+
+_ONE_LEVEL = "the watched set holds what reviewed code reads directly, one level deep"
+
+
+def _gap(reason: str) -> pytest.MarkDecorator:
+    return pytest.mark.xfail(strict=True, raises=AssertionError, reason=f"issue 19 gap: {reason}")
+
+
+def _blob(obj: Any) -> bytes:
+    kind, blob = JsonPlusSerializer().dumps_typed(obj)
+    assert kind == "msgpack"
+    return blob
+
+
+@_gap(f"{_ONE_LEVEL}: ToolCall by identity, not its metaclass's __call__")
+@pytest.mark.parametrize("settings", SETTINGS, ids=["memo", "trusted"])
+def test_typed_dict_metaclass_call_replaced_after_first_load(
+    settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`tool_call()` (reviewed, read by AIMessage's validator) builds its result with
+    `ToolCall(...)`, which runs the TypedDict metaclass's `__call__` (`dict`). The watched set
+    holds `ToolCall` by identity only: neither typing_extensions' `_TypedDictMeta.__call__` nor
+    its tag is watched, so the memo and trusted restore keep serving the result of before."""
+    blob = _blob(AI)
+    fast = FastSerializer(**settings)
+    parent = JsonPlusSerializer()
+    for _ in range(2):
+        assert_parent_load(blob, fast, parent)
+    meta = type(tool_mod.ToolCall)
+    monkeypatch.setattr(meta, "__call__", staticmethod(lambda **kw: dict(kw, args={"patched": 1})))
+    assert_parent_load(blob, fast, parent)
+
+
+@_gap("a verdict taken again reads the source file, not the code object that replaced it")
+def test_code_replaced_by_other_bytecode_at_the_same_source_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`tool_call.__code__` replaced in place by other bytecode that keeps `co_filename` and
+    `co_firstlineno`: the watch sees the change, but the table decides again from
+    `inspect.getsource` (the file's text, unchanged) and the names read (unchanged), so trusted
+    restore admits AIMessage again while the parent's validation now swaps name and id."""
+    blob = _blob(AI)
+    fast = FastSerializer(validate_models=False)
+    parent = JsonPlusSerializer()
+    for _ in range(2):
+        assert_parent_load(blob, fast, parent)
+    func = tool_mod.tool_call
+    code = func.__code__
+    keys = ("name", "args", "id", "type")
+    assert keys in code.co_consts
+    swapped = ("id", "args", "name", "type")
+    forged = code.replace(co_consts=tuple(swapped if c == keys else c for c in code.co_consts))
+    monkeypatch.setattr(func, "__code__", forged)
+    assert_parent_load(blob, fast, parent)
+
+
+@_gap(f"{_ONE_LEVEL}: the module json, not json.loads")
+def test_attribute_of_a_watched_module_global_replaced_after_first_load(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """AIMessageChunk's after-validator parses each tool call chunk's args with
+    `parse_partial_json`, which calls `json.loads` through its module global `json`. The watched
+    set holds `json` (the module) by identity, not the attributes read from it: once the memo
+    kept the payload, a replaced `json.loads` is not seen (default settings)."""
+    import json
+
+    chunk = lcm.AIMessageChunk(
+        content="c",
+        id="x1",
+        tool_call_chunks=[{"name": "f", "args": '{"a": 1}', "id": "t1", "index": 0}],
+    )
+    blob = _blob(chunk)
+    fast = FastSerializer()
+    parent = JsonPlusSerializer()
+    for _ in range(3):
+        assert_parent_load(blob, fast, parent)
+    monkeypatch.setattr(json, "loads", lambda s, *a, **k: {"patched": 1})
+    assert_parent_load(blob, fast, parent)
+
+
+@_gap(f"{_ONE_LEVEL}: typing.cast by identity; only langchain-core functions' code")
+def test_code_of_a_non_langchain_global_function_replaced_after_first_load(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`typing.cast` is a module global of langchain_core.messages.ai that
+    AIMessageChunk.init_tool_calls calls (to key the tool calls by id). The watched set holds the
+    function by identity and watches the code of langchain-core's functions only: its
+    `__code__` replaced in place is not seen once the memo kept the payload (default settings)."""
+    import typing
+
+    payload = {
+        "content": [
+            {"type": "tool_call_chunk", "id": "t9", "name": "f", "args": "{}", "index": 0}
+        ],
+        "chunk_position": "last",
+        "response_metadata": {"output_version": "v1"},
+        "tool_call_chunks": [
+            {"name": "f", "args": '{"a": 1}', "id": "t1", "index": 0, "type": "tool_call_chunk"}
+        ],
+    }
+    blob = _blob(lcm.AIMessageChunk(**payload))
+    fast = FastSerializer()
+    parent = JsonPlusSerializer()
+    for _ in range(3):
+        assert_parent_load(blob, fast, parent)
+
+    def cast(typ: Any, val: Any) -> Any:
+        return "t9" if typ == "str" else val
+
+    monkeypatch.setattr(typing.cast, "__code__", cast.__code__)
+    assert_parent_load(blob, fast, parent)
