@@ -517,17 +517,19 @@ def test_watch_rejects_malformed_entries() -> None:
         _native.watch([("call", _patch_code, None, None)])
 
 
-def test_watched_set_keeps_no_class_alive() -> None:
-    """What a verdict rests on is watched without keeping a class alive: a reloaded module's
-    class (its `__init__`'s `__class__` cell holds it) dies once the module is restored."""
+def _reloaded_class_ref(take_verdict: bool) -> weakref.ref[Any]:
+    """A weak reference to langchain_core.messages.human.HumanMessage as a reload makes it, the
+    module restored afterwards and the GC run; with `take_verdict`, `_verified` reviews (and the
+    watched set registers) the reloaded class first."""
     module = sys.modules["langchain_core.messages.human"]
     saved = dict(module.__dict__)
     try:
         importlib.reload(module)
         new = module.HumanMessage
-        entries = _native.watch_stats()["entries"]
-        assert _verified.verified(new) is not None
-        assert _native.watch_stats()["entries"] > entries  # its __init__, code and cell
+        if take_verdict:
+            entries = _native.watch_stats()["entries"]
+            assert _verified.verified(new) is not None
+            assert _native.watch_stats()["entries"] > entries  # its __init__, code and cell
         ref = weakref.ref(new)
     finally:
         module.__dict__.clear()
@@ -535,7 +537,17 @@ def test_watched_set_keeps_no_class_alive() -> None:
     del new
     for _ in range(3):
         gc.collect()
-    assert ref() is None
+    return ref
+
+
+def test_watched_set_keeps_no_class_alive() -> None:
+    """What a verdict rests on is watched without keeping a class alive: a reloaded module's
+    class (its `__init__`'s `__class__` cell holds it) dies once the module is restored, as it
+    does when no verdict was taken. (On CPython 3.14 with pydantic 2.14 a reloaded message class
+    stays alive even then, held outside the GC's view: the test has nothing to compare there.)"""
+    if _reloaded_class_ref(take_verdict=False)() is not None:
+        pytest.skip("a reloaded class outlives its module here even without a verdict")
+    assert _reloaded_class_ref(take_verdict=True)() is None
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
