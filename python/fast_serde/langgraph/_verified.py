@@ -387,7 +387,7 @@ def _function_member(
     ):  # zero-argument super() is the only closure a reviewed member has
         raise _Unverified(f"{key} has a closure")
     try:
-        source = inspect.getsource(func)
+        source = _source(func)
     except (OSError, TypeError) as exc:
         raise _Unverified(f"no source for {key}") from exc
     described = []
@@ -400,6 +400,42 @@ def _function_member(
         if isinstance(value, types.FunctionType) and value.__module__.startswith("langchain_core"):
             pending.append(value)
     members[key] = (_digest(source, *described), func)
+
+
+class _Sources:
+    """`inspect.getsource` of each reviewed function and class, read once per code object or
+    class object. Reading a source tokenizes its file (13-37 ms per message class), and every
+    change the watched set sees takes the verdicts again: without this, a watched global
+    reassigned before every document made each load that slow. What is kept cannot change: a
+    code object is immutable, and a class's text is what was read for it (a file edited since
+    does not describe the running code anyway). Code objects are held strongly (they refer to
+    no class), by identity, at most `MAX` of them (then all are dropped); classes weakly."""
+
+    MAX = 1024
+
+    def __init__(self) -> None:
+        self.code: dict[int, tuple[types.CodeType, str]] = {}
+        self.classes: weakref.WeakKeyDictionary[type, str] = weakref.WeakKeyDictionary()
+
+    def __call__(self, obj: types.FunctionType | type) -> str:
+        if isinstance(obj, type):
+            text = self.classes.get(obj)
+            if text is None:
+                text = inspect.getsource(obj)
+                self.classes[obj] = text
+            return text
+        code = obj.__code__
+        held = self.code.get(id(code))
+        if held is not None and held[0] is code:
+            return held[1]
+        text = inspect.getsource(obj)
+        if len(self.code) >= self.MAX:
+            self.code.clear()
+        self.code[id(code)] = (code, text)
+        return text
+
+
+_source = _Sources()
 
 
 def _members(cls: type, deps: list[Dep]) -> dict[str, tuple[str, Any]]:
@@ -438,7 +474,7 @@ def _members(cls: type, deps: list[Dep]) -> dict[str, tuple[str, Any]]:
                 raise _Unverified(f"{k.__qualname__}.__init__ is {init.__qualname__}")
             pending.append(init)
         try:
-            source = inspect.getsource(k)
+            source = _source(k)
         except (OSError, TypeError) as exc:
             raise _Unverified(f"no source for {k.__qualname__}") from exc
         members[f"class:{k.__module__}.{k.__qualname__}"] = (_digest(source), k)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import importlib
 import inspect
+import logging
 import sys
 import types
 import warnings
@@ -268,3 +269,33 @@ def test_non_table_classes_get_none_without_warning(monkeypatch: pytest.MonkeyPa
         assert _verified.verified(pydantic.BaseModel) is None
         assert _verified.verified("HumanMessage") is None  # type: ignore[arg-type]
     assert not caught
+
+
+def test_verdict_taken_again_reads_no_source_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A watched global flipped between two objects takes the verdict again on every flip (the
+    per-class cache keeps the last state only); each source is read once per code object or
+    class, not on every flip (reading one tokenizes its file: 13-37 ms a message class)."""
+    reads: list[Any] = []
+    real = _verified.inspect.getsource
+
+    def counting(obj: Any) -> str:
+        reads.append(obj)
+        return real(obj)
+
+    monkeypatch.setattr(_verified.inspect, "getsource", counting)
+    ai = sys.modules["langchain_core.messages.ai"]
+    original, other = ai.logger, logging.getLogger("fast_serde.test.other")
+    assert _verified.verified(lcm.AIMessage) is not None
+    first = len(reads)
+    assert first > 0
+    for logger in (other, original, other, original):
+        seen = _verified._cache.entries[lcm.AIMessage][0]
+        monkeypatch.setattr(ai, "logger", logger)
+        assert _verified.verified(lcm.AIMessage) is not None
+        assert _verified._cache.entries[lcm.AIMessage][0] is not seen  # taken again
+    assert len(reads) == first
+    # A replaced function is a new code object: its source is read (and hashed) anew.
+    func = ai.AIMessage.__init__
+    monkeypatch.setattr(func, "__code__", func.__code__.replace())
+    _verified.verified(lcm.AIMessage)
+    assert func in reads[first:]

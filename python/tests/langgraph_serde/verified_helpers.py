@@ -29,8 +29,9 @@ SETTINGS = settings(
 
 @pytest.fixture(autouse=True)
 def fresh_verdict_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Every test starts with an empty verdict cache and no warning given yet."""
+    """Every test starts with an empty verdict cache, no source read yet and no warning given."""
     monkeypatch.setattr(_verified, "_cache", _verified._Cache())
+    monkeypatch.setattr(_verified, "_source", _verified._Sources())
     yield
 
 
