@@ -110,7 +110,7 @@ def test_wheel_contents(built):
         "fast_serde/langgraph/_serializer.py", "fast_serde/langgraph/_plans.py",
         "fast_serde/langgraph/_compat.py", "fast_serde/langgraph/_probe.py",
         "fast_serde/langgraph/_probe_values.py", "fast_serde/langgraph/_verified.py",
-        "fast_serde/langgraph/_verified_deps.py",
+        "fast_serde/langgraph/_verified_deps.py", "fast_serde/langgraph/_review.py",
     ):
         assert name in names, name
     assert "fast_serde/demo.py" not in names  # an example program now: examples/agent_sqlite/

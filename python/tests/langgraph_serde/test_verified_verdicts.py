@@ -192,7 +192,7 @@ def test_unreadable_source_gets_none(monkeypatch: pytest.MonkeyPatch) -> None:
     def no_source(obj: Any) -> str:
         raise OSError("could not get source code")
 
-    monkeypatch.setattr(_verified.inspect, "getsource", no_source)
+    monkeypatch.setattr(inspect, "getsource", no_source)
     assert _verified.verified(lcm.HumanMessage) is None
 
 
@@ -276,13 +276,13 @@ def test_verdict_taken_again_reads_no_source_twice(monkeypatch: pytest.MonkeyPat
     per-class cache keeps the last state only); each source is read once per code object or
     class, not on every flip (reading one tokenizes its file: 13-37 ms a message class)."""
     reads: list[Any] = []
-    real = _verified.inspect.getsource
+    real = inspect.getsource
 
     def counting(obj: Any) -> str:
         reads.append(obj)
         return real(obj)
 
-    monkeypatch.setattr(_verified.inspect, "getsource", counting)
+    monkeypatch.setattr(inspect, "getsource", counting)
     ai = sys.modules["langchain_core.messages.ai"]
     original, other = ai.logger, logging.getLogger("fast_serde.test.other")
     assert _verified.verified(lcm.AIMessage) is not None

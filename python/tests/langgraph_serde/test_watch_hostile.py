@@ -2,8 +2,10 @@
 does not see, or sees but decides again on what did not change: each load must still return what
 JsonPlusSerializer returns for the same bytes in the same process.
 
-Each is a known gap of issue 19 (docs/security.md, "What remains"), pinned as a strict xfail: the
-fix that closes one turns it into XPASS, which fails the run until its mark is removed.
+Found by a hostile pass on the watched set; each failed before `_verified._reached_deps` (one step
+past a reviewed function's module globals: a module's attributes its code names, a class's
+attributes and its metaclass's `__call__`, another library's function's code). What is still a
+gap (docs/security.md, "What remains") is pinned as a strict xfail.
 """
 
 from __future__ import annotations
@@ -21,9 +23,6 @@ from test_trusted_hostile import assert_parent_load
 AI = lcm.AIMessage(content="x", tool_calls=[{"name": "f", "args": {"a": 1}, "id": "c1"}])
 SETTINGS = [{}, {"validate_models": False}]
 
-_ONE_LEVEL = "the watched set holds what reviewed code reads directly, one level deep"
-
-
 def _gap(reason: str) -> pytest.MarkDecorator:
     return pytest.mark.xfail(strict=True, raises=AssertionError, reason=f"issue 19 gap: {reason}")
 
@@ -34,7 +33,6 @@ def _blob(obj: Any) -> bytes:
     return blob
 
 
-@_gap(f"{_ONE_LEVEL}: ToolCall by identity, not its metaclass's __call__")
 @pytest.mark.parametrize("settings", SETTINGS, ids=["memo", "trusted"])
 def test_typed_dict_metaclass_call_replaced_after_first_load(
     settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch
@@ -76,9 +74,9 @@ def test_code_replaced_by_other_bytecode_at_the_same_source_line(
     assert_parent_load(blob, fast, parent)
 
 
-@_gap(f"{_ONE_LEVEL}: the module json, not json.loads")
+@pytest.mark.parametrize("settings", SETTINGS, ids=["memo", "trusted"])
 def test_attribute_of_a_watched_module_global_replaced_after_first_load(
-    monkeypatch: pytest.MonkeyPatch,
+    settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """AIMessageChunk's after-validator parses each tool call chunk's args with
     `parse_partial_json`, which calls `json.loads` through its module global `json`. The watched
@@ -92,7 +90,7 @@ def test_attribute_of_a_watched_module_global_replaced_after_first_load(
         tool_call_chunks=[{"name": "f", "args": '{"a": 1}', "id": "t1", "index": 0}],
     )
     blob = _blob(chunk)
-    fast = FastSerializer()
+    fast = FastSerializer(**settings)
     parent = JsonPlusSerializer()
     for _ in range(3):
         assert_parent_load(blob, fast, parent)
@@ -100,9 +98,9 @@ def test_attribute_of_a_watched_module_global_replaced_after_first_load(
     assert_parent_load(blob, fast, parent)
 
 
-@_gap(f"{_ONE_LEVEL}: typing.cast by identity; only langchain-core functions' code")
+@pytest.mark.parametrize("settings", SETTINGS, ids=["memo", "trusted"])
 def test_code_of_a_non_langchain_global_function_replaced_after_first_load(
-    monkeypatch: pytest.MonkeyPatch,
+    settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`typing.cast` is a module global of langchain_core.messages.ai that
     AIMessageChunk.init_tool_calls calls (to key the tool calls by id). The watched set holds the
@@ -121,7 +119,7 @@ def test_code_of_a_non_langchain_global_function_replaced_after_first_load(
         ],
     }
     blob = _blob(lcm.AIMessageChunk(**payload))
-    fast = FastSerializer()
+    fast = FastSerializer(**settings)
     parent = JsonPlusSerializer()
     for _ in range(3):
         assert_parent_load(blob, fast, parent)

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from fast_serde.langgraph import _verified
+from fast_serde.langgraph import _review, _verified
 
 
 CLASSES = [getattr(importlib.import_module(m), n) for m, n in _verified._CLASSES]
@@ -31,7 +31,7 @@ SETTINGS = settings(
 def fresh_verdict_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every test starts with an empty verdict cache, no source read yet and no warning given."""
     monkeypatch.setattr(_verified, "_cache", _verified._Cache())
-    monkeypatch.setattr(_verified, "_source", _verified._Sources())
+    monkeypatch.setattr(_verified, "_source", _review._Sources())
     yield
 
 

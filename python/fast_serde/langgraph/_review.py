@@ -1,0 +1,146 @@
+"""Reading what the verified table reviews (`_verified`): each member's source (read once per
+code object or class, `_Sources`), what a module global a reviewed function reads is
+(`_describe`, part of the member's hash), whether a member is its class's own
+(`_own_member`), and what reviewed code reaches one step past its globals (`_reached_deps`), for
+the watched set (`_verified_deps`). `_Unverified` is raised wherever the class is not exactly the
+reviewed one.
+
+Imports `_verified_deps` only; `_verified` imports it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import sys
+import types
+import weakref
+from typing import Any
+
+from fast_serde.langgraph._verified_deps import Dep, _call_dep, _function_deps, _lookup
+
+
+class _Unverified(Exception):
+    """The class is not exactly the reviewed one."""
+
+
+def _digest(*parts: str) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p.encode("utf-8", "surrogatepass"))
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
+def _code_names(code: types.CodeType) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _code_names(const)
+    return names
+
+
+def _describe(value: Any) -> str:
+    """What a module global a reviewed function reads is, as recorded in its hash."""
+    if isinstance(value, types.ModuleType):
+        if sys.modules.get(value.__name__) is not value:
+            raise _Unverified(f"global module {value.__name__} is not sys.modules'")
+        return f"module {value.__name__}"
+    module = getattr(value, "__module__", None)
+    qualname = getattr(value, "__qualname__", None)
+    if isinstance(value, (type, types.FunctionType, types.BuiltinFunctionType)) and module:
+        home = sys.modules.get(module)
+        # The object must be what its module names (a replaced class or function is not).
+        if home is None or _lookup(home, qualname) is not value:
+            raise _Unverified(f"global {module}.{qualname} is not its module's")
+        # The kind, not the metaclass's name (typing_extensions' TypedDict metaclass varies).
+        return f"{'class' if isinstance(value, type) else 'function'} {module}.{qualname}"
+    return f"instance of {type(value).__module__}.{type(value).__qualname__}"
+
+
+def _function(func: Any) -> types.FunctionType:
+    func = getattr(func, "__func__", func)  # a classmethod, or one bound to the class
+    if not isinstance(func, types.FunctionType):
+        raise _Unverified(f"{func!r} is not a Python function")
+    return func
+
+
+def _own_member(k: type, name: str) -> bool:
+    """`vars(k)[name]` is a function defined as `k.<name>` in `k`'s module, running in its
+    globals (a wrapper assigned later is defined elsewhere; its code names another function)."""
+    try:
+        func = _function(vars(k)[name])
+    except _Unverified:
+        return False
+    home = sys.modules.get(k.__module__)
+    qualname = f"{k.__qualname__}.{name}"
+    return (
+        home is not None
+        and func.__globals__ is home.__dict__
+        and func.__module__ == k.__module__
+        and func.__qualname__ == qualname
+        and getattr(func.__code__, "co_qualname", qualname) == qualname
+    )
+
+
+class _Sources:
+    """`inspect.getsource` of each reviewed function and class, read once per code object or
+    class object. Reading a source tokenizes its file (13-37 ms per message class), and every
+    change the watched set sees takes the verdicts again: without this, a watched global
+    reassigned before every document made each load that slow. What is kept cannot change: a
+    code object is immutable, and a class's text is what was read for it (a file edited since
+    does not describe the running code anyway). Code objects are held strongly (they refer to
+    no class), by identity, at most `MAX` of them (then all are dropped); classes weakly."""
+
+    MAX = 1024
+
+    def __init__(self) -> None:
+        self.code: dict[int, tuple[types.CodeType, str]] = {}
+        self.classes: weakref.WeakKeyDictionary[type, str] = weakref.WeakKeyDictionary()
+
+    def __call__(self, obj: types.FunctionType | type) -> str:
+        if isinstance(obj, type):
+            text = self.classes.get(obj)
+            if text is None:
+                text = inspect.getsource(obj)
+                self.classes[obj] = text
+            return text
+        code = obj.__code__
+        held = self.code.get(id(code))
+        if held is not None and held[0] is code:
+            return held[1]
+        text = inspect.getsource(obj)
+        if len(self.code) >= self.MAX:
+            self.code.clear()
+        self.code[id(code)] = (code, text)
+        return text
+
+
+_source = _Sources()
+
+
+def _reached_deps(func: types.FunctionType, value: Any, deps: list[Dep]) -> None:
+    """What running `func` reaches one step past its module global `value` (a reviewed
+    langchain-core function is reviewed itself instead): a module's attributes that `func`'s
+    code names (`json.loads`), a class's metaclass's `__call__` (`ToolCall(...)` runs
+    typing_extensions' TypedDict metaclass; followed by its `tp_version_tag`), another library's
+    function's code, defaults and closure cells (`typing.cast`). Not a class's own attributes."""
+    if isinstance(value, types.ModuleType):
+        attrs = vars(value)
+        for attr in sorted(_code_names(func.__code__)):
+            if attr in attrs:
+                deps.append(("item", attrs, attr, attrs[attr]))
+                _describe(attrs[attr])  # a function or class there must be what its module names
+    elif isinstance(value, type):
+        deps.append(_call_dep(type(value)))
+        # Calling it runs its metaclass's `__call__`: `type`'s, a builtin class (typing_extensions'
+        # TypedDict metaclass sets `dict`), or a function its metaclass defines.
+        for k in type(value).__mro__:
+            if "__call__" in vars(k):
+                call = vars(k)["__call__"]
+                builtin = isinstance(call, type) and call.__module__ == "builtins"
+                if k is not type and not builtin and not _own_member(k, "__call__"):
+                    raise _Unverified(f"{value.__qualname__}'s metaclass __call__ is replaced")
+                break
+    elif isinstance(value, types.FunctionType):
+        _function_deps(value, deps)
