@@ -35,7 +35,7 @@ set +e
 "$VENV/bin/python" -m pytest -q -p no:cacheprovider \
     python/tests/langgraph_serde/test_{golden,types,pydantic,trusted,ext_payloads,property}.py \
     python/tests/langgraph_serde/test_{allowlist,type_tags,encryption,errors,regressions,graph}.py \
-    python/tests/langgraph_serde/test_{exactness,memo,caches}.py
+    python/tests/langgraph_serde/test_exactness_*.py python/tests/langgraph_serde/test_{memo,caches}.py
 rc=$?
 set -e
 if [[ $rc -eq 5 ]]; then
