@@ -106,6 +106,7 @@ class LangGraphCodec:
         numpy: Callable[[Any], Any],
         memo_rule: Callable[[Any], bool],
         memo_bytes: int | None = None,
+        forwarded: Callable[[Any], Any] | None = None,
     ) -> None:
         """``fallback``: langgraph's ``_msgpack_enc``, for types written in Python.
         ``inspect``: ``fast_serde.langgraph._plans.encode_plan``, the per-class plan of the walker.
@@ -120,7 +121,9 @@ class LangGraphCodec:
         ``numpy``: builds a numpy array from an ext 6 payload (None on failure).
         ``memo_rule``: ``_purity.memo_model(cls) -> bool``, whether the memo may serve a class.
         ``memo_bytes``: the budget of the memo of validated models, in bytes (0: off; None:
-        ``DEFAULT_MEMO_BYTES``)."""
+        ``DEFAULT_MEMO_BYTES``).
+        ``forwarded``: ``_verified.forwarded_init(cls)``, the ``BaseModel.__init__`` that builds a
+        LangChain message without its ``__init__`` chain's frames, or None; None: call every class."""
 
     def dumps(self, obj: Any) -> bytes:
         """``_msgpack_enc(obj)``'s bytes. Raises EncodeError."""
@@ -156,11 +159,11 @@ class LangGraphCodec:
 
     def clear_cache(self) -> None:
         """Forget every class-keyed cache: this codec's cached classes with their trusted-restore
-        decisions, its memo, and the encode plans every codec of the process shares."""
+        and forwarding decisions, its memo, and the encode plans every codec of the process shares."""
 
     def cache_sizes(self) -> dict[str, int]:
         """Entries per class-keyed cache (counts): ``{"plans", "thread_plans", "classes",
-        "trusted", "memo_classes", "memo_entries"}``."""
+        "trusted", "forwarded", "memo_classes", "memo_entries"}``."""
 
     def memo_stats(self) -> dict[str, int]:
         """``{"hits", "misses", "fills", "rejected", "entries", "bytes", "budget"}``."""

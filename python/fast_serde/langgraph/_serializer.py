@@ -24,7 +24,7 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from fast_serde import _native
 from fast_serde._native import EncodeError, LangGraphCodec
-from fast_serde.langgraph import _compression, _plans, _probe, _purity, _trusted
+from fast_serde.langgraph import _compression, _plans, _probe, _purity, _trusted, _verified
 from fast_serde.langgraph._stats import counted_dumps, counted_loads
 
 # Ext 7's reader for the installed release (the class, or None before 4.1).
@@ -230,6 +230,7 @@ class FastSerializer(JsonPlusSerializer):
             numpy=_numpy_array,
             memo_rule=_purity.memo_model,
             memo_bytes=self.memo_bytes,
+            forwarded=_verified.forwarded_init,
         )
 
     def __getstate__(self) -> dict[str, Any]:

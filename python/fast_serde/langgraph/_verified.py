@@ -606,3 +606,55 @@ def verified(cls: type) -> Verified | None:
         pass
     watch(deps)
     return answer
+
+
+# The reviewed `__init__`s that, called as `cls(**payload)` with a payload that has no
+# `content_blocks` key (nor a `self` key, which collides with their first parameter), call
+# `super().__init__(content=payload.get("content"), **rest)` with `rest` the payload's other keys
+# in order (`_WHY`; Serializable's passes everything on). Each has one reviewed source (`_HASHES`).
+_FORWARDING = frozenset(
+    f"{_LC}{key}.__init__"
+    for key in (
+        "load.serializable.Serializable",
+        "messages.base.BaseMessage",
+        "messages.human.HumanMessage",
+        "messages.system.SystemMessage",
+        "messages.tool.ToolMessage",
+        "messages.ai.AIMessage",
+    )
+)
+
+
+def forwarded_init(cls: Any) -> types.FunctionType | None:
+    """Pydantic's `BaseModel.__init__` when `cls(**payload)` is, for a payload whose first key is
+    `content` and that has no `content_blocks` or `self` key (every key an exact str),
+    `BaseModel.__init__(object.__new__(cls), **payload)`: `cls` is a class of the verified table
+    (`verified`) whose `__init__` chain holds only reviewed forwarding ones (`_FORWARDING`; not
+    RemoveMessage's), `__new__` is `object.__new__`, and the `__init__` the chain's last one
+    reaches through `super()` is `BaseModel`'s own. Else None (the reader calls `cls(**payload)`).
+
+    The reader (crates/fast-serde-core/src/langgraph/forward.rs) skips the Python frames of the
+    chain, which only rebuild the same keyword arguments: the object, its validation and its
+    errors are `cls(**payload)`'s. Never raises; registers what the answer rests on with the
+    codec's watched set (`verified`)."""
+    try:
+        from pydantic import BaseModel
+
+        if verified(cls) is None:
+            return None
+        chain = _CHAINS.get(f"{cls.__module__}.{cls.__qualname__}", ())
+        inits = [key for key in chain if key.endswith(".__init__") and not key.startswith("class:")]
+        if not inits or any(key not in _FORWARDING for key in inits):
+            return None
+        if cls.__new__ is not object.__new__:
+            return None
+        mro = cls.__mro__
+        # `_members` holds every class of the chain to langchain-core (BaseModel, ABC, object past it)
+        last = max(i for i, k in enumerate(mro) if k.__module__.startswith(_LC) and "__init__" in vars(k))
+        reached = next(k for k in mro[last + 1 :] if "__init__" in vars(k))
+        init = vars(BaseModel).get("__init__")
+        if reached is not BaseModel or not isinstance(init, types.FunctionType):
+            return None
+        return init
+    except Exception:  # an unreadable class: construct it as the parent does
+        return None

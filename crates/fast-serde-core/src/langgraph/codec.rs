@@ -12,6 +12,7 @@
 //! (trusted.rs) or from the memo of validated models (memo.rs).
 
 use super::classes::Classes;
+use super::forward::Forwards;
 use super::hooks::Hooks;
 use super::memo::Memo;
 use super::plan::Plans;
@@ -37,9 +38,11 @@ pub(crate) struct LangGraphCodec {
     pub(crate) classes: Classes,
     /// The trusted-restore decisions of `hooks.trust` (trusted.rs).
     pub(crate) trusted: Decisions,
+    /// The `__init__` `hooks.forwarded` answered per class (forward.rs).
+    pub(crate) forwards: Forwards,
     /// Validated ext 5 payloads seen before (memo.rs), served for the classes its rule admits.
     pub(crate) memo: Memo,
-    /// The watched set's generation (watch.rs) `trusted` and `memo` were decided in: when the
+    /// The watched set's generation (watch.rs) `trusted`, `forwards` and `memo` were decided in: when the
     /// process's moved, both are dropped before the next document uses them.
     pub(crate) generation: std::sync::atomic::AtomicU64,
 }
@@ -133,7 +136,7 @@ pub(crate) fn read_slice(
 impl LangGraphCodec {
     /// Before an ext 5 payload that may use a cached verdict: on the document's first one,
     /// check the watched set; when the process's generation moved since this codec last looked,
-    /// drop its trust decisions and its memo (decided again on next use).
+    /// drop its trust and forwarding decisions and its memo (decided again on next use).
     #[inline]
     pub(crate) fn watch_fresh(&self, py: Python<'_>) -> PyResult<()> {
         if !watch::first_of_document() {
@@ -142,6 +145,7 @@ impl LangGraphCodec {
         let g = watch::check(py)?;
         if self.generation.swap(g, Ordering::AcqRel) != g {
             self.trusted.clear();
+            self.forwards.clear();
             self.memo.clear();
         }
         Ok(())

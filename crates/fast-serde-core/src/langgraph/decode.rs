@@ -7,6 +7,7 @@
 //! outcome is the parent's.
 
 use super::codec::LangGraphCodec;
+use super::forward::{construct, forwarded_init};
 use super::trusted::restore_trusted;
 use crate::decode::{ExtHandler, Reader};
 use crate::error::{fallback_ok, DecodeFailure, DecodeKind, DecodeResult};
@@ -69,7 +70,9 @@ impl LangGraphCodec {
         let py = py();
         // A cached verdict may be used below: the document's first such payload checks what
         // verdicts rest on outside the classes (watch.rs).
-        if code == EXT_PYDANTIC_V2 && (self.memo.enabled() || self.hooks.trust.is_some()) {
+        if code == EXT_PYDANTIC_V2
+            && (self.memo.enabled() || self.hooks.trust.is_some() || self.hooks.forwarded.is_some())
+        {
             if let Err(e) = self.watch_fresh(py) {
                 return Err(DecodeFailure::new(offset, DecodeKind::Python(e)));
             }
@@ -174,32 +177,50 @@ impl LangGraphCodec {
             }
         }
         let c = cls.as_ptr();
+        // A LangChain message: `cls(**arg)` without its `__init__` chain's frames (forward.rs).
+        let init = if code == EXT_PYDANTIC_V2 {
+            forwarded_init(&self.forwards, self.hooks.forwarded.as_ref(), &cls)
+                .map_err(|e| DecodeFailure::new(offset, DecodeKind::Python(e)))?
+        } else {
+            None
+        };
+        let forwarded = match &init {
+            // SAFETY: a type check on a live object, then `construct` on live objects with the
+            // GIL held.
+            Some(init) if unsafe { ffi::PyDict_CheckExact(arg.0) } != 0 => unsafe {
+                construct(init.0, c, arg.0)
+            },
+            _ => None,
+        };
         // SAFETY: calls a live class with live arguments (`cls(arg)`, `cls(*arg)`, `cls(**arg)`);
         // results are owned; a NULL result leaves the exception set for `failed`.
-        let r = unsafe {
-            match code {
-                EXT_CONSTRUCTOR_SINGLE_ARG => ffi::PyObject_CallOneArg(c, arg.0),
-                EXT_CONSTRUCTOR_POS_ARGS => {
-                    let t = ffi::PySequence_Tuple(arg.0);
-                    if t.is_null() {
-                        t
-                    } else {
-                        let t = Owned(t);
-                        ffi::PyObject_Call(c, t.0, std::ptr::null_mut())
+        let r = match forwarded {
+            Some(r) => r,
+            None => unsafe {
+                match code {
+                    EXT_CONSTRUCTOR_SINGLE_ARG => ffi::PyObject_CallOneArg(c, arg.0),
+                    EXT_CONSTRUCTOR_POS_ARGS => {
+                        let t = ffi::PySequence_Tuple(arg.0);
+                        if t.is_null() {
+                            t
+                        } else {
+                            let t = Owned(t);
+                            ffi::PyObject_Call(c, t.0, std::ptr::null_mut())
+                        }
+                    }
+                    _ => {
+                        if ffi::PyDict_CheckExact(arg.0) == 0 {
+                            ffi::PyErr_SetString(
+                                ffi::PyExc_TypeError,
+                                c"argument after ** must be a mapping".as_ptr(),
+                            );
+                            std::ptr::null_mut()
+                        } else {
+                            ffi::PyObject_Call(c, refs.empty_tuple, arg.0)
+                        }
                     }
                 }
-                _ => {
-                    if ffi::PyDict_CheckExact(arg.0) == 0 {
-                        ffi::PyErr_SetString(
-                            ffi::PyExc_TypeError,
-                            c"argument after ** must be a mapping".as_ptr(),
-                        );
-                        std::ptr::null_mut()
-                    } else {
-                        ffi::PyObject_Call(c, refs.empty_tuple, arg.0)
-                    }
-                }
-            }
+            },
         };
         if !r.is_null() {
             let r = Owned(r);

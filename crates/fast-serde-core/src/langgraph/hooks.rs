@@ -26,6 +26,8 @@ pub(crate) const RESOLVED_FIXED: i64 = 3;
 /// * `method_allowed(module, name, method) -> bool`: the parent's `_check_allowed_method`.
 /// * `trust(cls) -> (fields, extra_allow, rules, either) | None`: `_trusted.trusted_model` when
 ///   `validate_models=False`, else None.
+/// * `forwarded(cls) -> BaseModel.__init__ | None`: `_verified.forwarded_init` (forward.rs), or
+///   None for no shortcut.
 /// * `delta`: `_DeltaSnapshot`, for ext 7.
 /// * `numpy(payload) -> ndarray | None`: for ext 6 (the parent's rebuild, errors read as None).
 pub(crate) struct Hooks {
@@ -36,6 +38,7 @@ pub(crate) struct Hooks {
     pub(crate) failed: Py<PyAny>,
     pub(crate) method_allowed: Py<PyAny>,
     pub(crate) trust: Option<Py<PyAny>>,
+    pub(crate) forwarded: Option<Py<PyAny>>,
     pub(crate) delta: Py<PyAny>,
     pub(crate) numpy: Py<PyAny>,
 }

@@ -4,6 +4,7 @@
 
 use super::classes::Classes;
 use super::codec::{read_document, LangGraphCodec};
+use super::forward::new_forwards;
 use super::hooks::Hooks;
 use super::json::JsonHook;
 use super::memo::{Memo, DEFAULT_MEMO_BYTES};
@@ -20,13 +21,14 @@ impl LangGraphCodec {
     /// `unusual`, `resolve`, `failed`, `method_allowed` (the callables above), `trust`
     /// (`_trusted.trusted_model`, or None when validating), `delta` (the `_DeltaSnapshot` class),
     /// `numpy` (`payload -> ndarray | None`), `memo_rule` (`_purity.memo_model(cls) -> bool`:
-    /// whether the memo may serve a class) and `memo_bytes` (the memo's budget in bytes; None
-    /// or absent: `DEFAULT_MEMO_BYTES`). Raises TypeError for a missing or unknown argument,
+    /// whether the memo may serve a class), `memo_bytes` (the memo's budget in bytes; None
+    /// or absent: `DEFAULT_MEMO_BYTES`) and `forwarded` (`_verified.forwarded_init`, or None: call
+    /// every class, forward.rs). Raises TypeError for a missing or unknown argument,
     /// OverflowError for a negative `memo_bytes`.
     #[new]
     #[pyo3(signature = (
         *, fallback, inspect, unusual, resolve, failed, method_allowed, trust, delta, numpy,
-        memo_rule, memo_bytes = None
+        memo_rule, memo_bytes = None, forwarded = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -41,6 +43,7 @@ impl LangGraphCodec {
         numpy: Py<PyAny>,
         memo_rule: Py<PyAny>,
         memo_bytes: Option<usize>,
+        forwarded: Option<Py<PyAny>>,
     ) -> Self {
         LangGraphCodec {
             hooks: Hooks {
@@ -51,12 +54,14 @@ impl LangGraphCodec {
                 failed,
                 method_allowed,
                 trust,
+                forwarded,
                 delta,
                 numpy,
             },
             plans: new_plans(),
             classes: Classes::new(),
             trusted: new_decisions(),
+            forwards: new_forwards(),
             memo: Memo::new(memo_bytes.unwrap_or(DEFAULT_MEMO_BYTES), memo_rule),
             generation: std::sync::atomic::AtomicU64::new(super::watch::generation()),
         }
@@ -149,13 +154,15 @@ impl LangGraphCodec {
         self.plans.clear();
         self.classes.clear();
         self.trusted.clear();
+        self.forwards.clear();
         self.memo.clear();
     }
 
     /// How many entries each class-keyed cache holds: `{"plans", "thread_plans", "classes",
-    /// "trusted", "memo_classes", "memo_entries"}` (counts): this codec's plans and this
-    /// thread's copy of them, its cached classes and of them those with a kept
-    /// trusted-restore decision, the classes its memo's rule was asked about and its entries.
+    /// "trusted", "forwarded", "memo_classes", "memo_entries"}` (counts): this codec's plans and
+    /// this thread's copy of them, its cached classes, the classes with a kept trusted-restore
+    /// decision and with a kept forwarding answer (forward.rs), the classes its memo's rule was
+    /// asked about and its entries.
     fn cache_sizes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
         let (plans, thread_plans) = (self.plans.len(), local_count(&self.plans));
         let (classes, trusted) = (self.classes.len(), self.trusted.len());
@@ -166,6 +173,7 @@ impl LangGraphCodec {
             ("thread_plans", thread_plans),
             ("classes", classes),
             ("trusted", trusted),
+            ("forwarded", self.forwards.len()),
             ("memo_classes", self.memo.class_count()),
             ("memo_entries", memo_entries),
         ] {

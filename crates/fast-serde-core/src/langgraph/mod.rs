@@ -9,6 +9,7 @@
 //!   pydantic v2).
 //! * `decode`, `classes`: the reader's ext handler and the codec's allowlisted classes.
 //! * `trusted`, `memo`, `copy`: restore without validation, and the memo of validated models.
+//! * `forward`: a LangChain message validated without the Python frames of its `__init__` chain.
 //! * `watch`: what their verdicts rest on outside the classes, checked once per document.
 //! * `hooks`: the Python callables a codec is given.
 //! * `codec`, `methods`: [`LangGraphCodec`], the `#[pyclass]` (its hooks, its caches, one
@@ -22,6 +23,7 @@ mod copy;
 mod decode;
 mod encode;
 pub(crate) mod ext;
+mod forward;
 mod guard;
 mod hooks;
 mod json;
