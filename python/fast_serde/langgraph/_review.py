@@ -90,13 +90,19 @@ class _Sources:
     reassigned before every document made each load that slow. What is kept cannot change: a
     code object is immutable, and a class's text is what was read for it (a file edited since
     does not describe the running code anyway). Code objects are held strongly (they refer to
-    no class), by identity, at most `MAX` of them (then all are dropped); classes weakly."""
+    no class), by identity, at most `MAX` of them (then all are dropped); classes weakly.
+
+    A function's source is only given for the code its file compiles to (`_compiled`): a
+    `__code__` replaced by other bytecode that keeps the file name and first line (the file's
+    text then reads the same) raises `_Unverified`."""
 
     MAX = 1024
 
     def __init__(self) -> None:
         self.code: dict[int, tuple[types.CodeType, str]] = {}
         self.classes: weakref.WeakKeyDictionary[type, str] = weakref.WeakKeyDictionary()
+        # Per file name: the file's text and the code compiling it gives (at most MAX files).
+        self.files: dict[str, tuple[str, types.CodeType]] = {}
 
     def __call__(self, obj: types.FunctionType | type) -> str:
         if isinstance(obj, type):
@@ -110,10 +116,35 @@ class _Sources:
         if held is not None and held[0] is code:
             return held[1]
         text = inspect.getsource(obj)
+        if not self._compiled(obj):
+            raise _Unverified(f"{obj.__qualname__}'s code is not what its file compiles to")
         if len(self.code) >= self.MAX:
             self.code.clear()
         self.code[id(code)] = (code, text)
         return text
+
+    def _compiled(self, func: types.FunctionType) -> bool:
+        """Whether `func.__code__` equals the code object compiling its file gives for the
+        function at its name and first line (code objects compare their bytecode, constants,
+        names and line tables: `code.__eq__`)."""
+        code = func.__code__
+        lines, _ = inspect.findsource(func)
+        text = "".join(lines)
+        held = self.files.get(code.co_filename)
+        if held is None or held[0] != text:
+            if len(self.files) >= self.MAX:
+                self.files.clear()
+            held = (text, compile(text, code.co_filename, "exec", dont_inherit=True))
+            self.files[code.co_filename] = held
+        pending = [held[1]]
+        while pending:
+            for const in pending.pop().co_consts:
+                if isinstance(const, types.CodeType):
+                    if const.co_name == code.co_name and const.co_firstlineno == code.co_firstlineno:
+                        if const == code:
+                            return True
+                    pending.append(const)
+        return False
 
 
 _source = _Sources()

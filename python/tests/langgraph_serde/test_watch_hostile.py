@@ -4,8 +4,8 @@ JsonPlusSerializer returns for the same bytes in the same process.
 
 Found by a hostile pass on the watched set; each failed before `_verified._reached_deps` (one step
 past a reviewed function's module globals: a module's attributes its code names, a class's
-attributes and its metaclass's `__call__`, another library's function's code). What is still a
-gap (docs/security.md, "What remains") is pinned as a strict xfail.
+attributes and its metaclass's `__call__`, another library's function's code) or before
+`_review._Sources` compared a reviewed function's code with what its file compiles to.
 """
 
 from __future__ import annotations
@@ -14,18 +14,16 @@ from typing import Any
 
 import langchain_core.messages as lcm
 import langchain_core.messages.tool as tool_mod
+import pydantic
 import pytest
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from fast_serde.langgraph import FastSerializer
-from test_trusted_hostile import assert_parent_load
+from lg_strategies import assert_same
+from test_trusted_hostile import PATCHES, _AI, _HUMAN, _TOOL, _load, assert_parent_load, ext5
 
 AI = lcm.AIMessage(content="x", tool_calls=[{"name": "f", "args": {"a": 1}, "id": "c1"}])
 SETTINGS = [{}, {"validate_models": False}]
-
-def _gap(reason: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, raises=AssertionError, reason=f"issue 19 gap: {reason}")
-
 
 def _blob(obj: Any) -> bytes:
     kind, blob = JsonPlusSerializer().dumps_typed(obj)
@@ -51,14 +49,13 @@ def test_typed_dict_metaclass_call_replaced_after_first_load(
     assert_parent_load(blob, fast, parent)
 
 
-@_gap("a verdict taken again reads the source file, not the code object that replaced it")
 def test_code_replaced_by_other_bytecode_at_the_same_source_line(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """`tool_call.__code__` replaced in place by other bytecode that keeps `co_filename` and
-    `co_firstlineno`: the watch sees the change, but the table decides again from
-    `inspect.getsource` (the file's text, unchanged) and the names read (unchanged), so trusted
-    restore admits AIMessage again while the parent's validation now swaps name and id."""
+    `co_firstlineno`: the watch sees the change, and the table, deciding again, finds that the
+    code is not what the file compiles to (`_review._Sources`: the file's text alone read the
+    same), so AIMessage is validated, as the parent validates it (name and id now swapped)."""
     blob = _blob(AI)
     fast = FastSerializer(validate_models=False)
     parent = JsonPlusSerializer()
@@ -129,3 +126,48 @@ def test_code_of_a_non_langchain_global_function_replaced_after_first_load(
 
     monkeypatch.setattr(typing.cast, "__code__", cast.__code__)
     assert_parent_load(blob, fast, parent)
+
+
+class Patcher(pydantic.BaseModel):
+    """A user model whose validator applies `Patcher.patch` (set by the test): code that runs in
+    the middle of a document, between payloads that use cached verdicts."""
+
+    n: int
+
+    @pydantic.field_validator("n")
+    @classmethod
+    def _apply(cls, n: int) -> int:
+        patch = getattr(Patcher, "_patch", None)
+        if patch is not None:
+            patch()
+        return n
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("patch", ["helper", "code", "metaclass-call"])
+@pytest.mark.parametrize(
+    "settings",
+    [{"validate_models": False, "memo_bytes": 0}, {"validate_models": False}, {"validate_models": True}],
+    ids=["restore", "restore-memo", "validate-memo"],
+)
+def test_patch_made_during_a_document_is_seen_by_its_later_payloads(
+    patch: str, settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A document [messages, a model whose validator patches what the messages' verdicts rest
+    on, the same messages]: the messages after the patch are the parent's, patched (the class's
+    own code ran: the watched set is checked again before the next verdict is used)."""
+    messages = _TOOL + _HUMAN + _AI
+    doc = b"\x97" + messages + ext5(Patcher, {"n": 1}) + messages
+    fast, parent = FastSerializer(**settings), JsonPlusSerializer()
+    for _ in range(3):  # verdicts taken, the memo's templates kept
+        assert_parent_load(b"\x93" + messages, fast, parent)
+
+    def load(serde: Any) -> Any:
+        with monkeypatch.context() as m:
+            m.setattr(Patcher, "_patch", lambda: PATCHES[patch](m), raising=False)
+            return _load(serde, doc)
+
+    got, expected = load(fast), load(parent)
+    assert got[0] == expected[0] == "ok", (got, expected)
+    assert_same(got[1], expected[1])
+    assert _load(parent, doc)[1][4:] != expected[1][4:]  # the patch shows in the parent's result

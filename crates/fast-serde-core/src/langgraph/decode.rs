@@ -9,6 +9,7 @@
 use super::codec::LangGraphCodec;
 use super::forward::{construct, forwarded_init};
 use super::trusted::restore_trusted;
+use super::watch;
 use crate::decode::{ExtHandler, Reader};
 use crate::error::{fallback_ok, DecodeFailure, DecodeKind, DecodeResult};
 use crate::ffi::typeref::typerefs;
@@ -197,6 +198,9 @@ impl LangGraphCodec {
         let r = match forwarded {
             Some(r) => r,
             None => unsafe {
+                // The class's own code runs (or its fallback's, below): what later payloads'
+                // verdicts rest on is checked again before they are used (watch.rs).
+                watch::recheck();
                 match code {
                     EXT_CONSTRUCTOR_SINGLE_ARG => ffi::PyObject_CallOneArg(c, arg.0),
                     EXT_CONSTRUCTOR_POS_ARGS => {
@@ -280,6 +284,7 @@ impl LangGraphCodec {
         arg: Owned,
         offset: usize,
     ) -> DecodeResult<*mut ffi::PyObject> {
+        watch::recheck(); // Python code runs (watch.rs)
         let py = py();
         let exc = match PyErr::take(py) {
             Some(e) if !fallback_ok(py, &e) => {
@@ -311,6 +316,7 @@ impl LangGraphCodec {
         tup: Option<Owned>,
         offset: usize,
     ) -> DecodeResult<*mut ffi::PyObject> {
+        watch::recheck(); // Python code runs (watch.rs)
         let py = py();
         let decoded = tup.is_some();
         let tup = match tup {

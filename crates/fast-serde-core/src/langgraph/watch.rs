@@ -406,6 +406,14 @@ pub(crate) fn begin_document() {
     CHECKED.set(false);
 }
 
+/// Code outside the reviewed set ran on this thread (a class built by calling it, a fallback,
+/// a hook): it may have changed what a verdict rests on, so the next ext 5 payload that would use
+/// one checks the set again, as the document's first one does.
+#[inline]
+pub(crate) fn recheck() {
+    CHECKED.set(false);
+}
+
 /// Whether this is the document's first ext 5 payload, the one that checks the set (marked
 /// as checked from now).
 #[inline]
