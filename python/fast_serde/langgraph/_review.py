@@ -10,9 +10,11 @@ Imports `_verified_deps` only; `_verified` imports it.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import inspect
 import sys
+import textwrap
 import types
 import weakref
 from typing import Any
@@ -94,12 +96,13 @@ class _Sources:
 
     A function's source is only given for the code its file compiles to (`_compiled`): a
     `__code__` replaced by other bytecode that keeps the file name and first line (the file's
-    text then reads the same) raises `_Unverified`."""
+    text then reads the same) raises `_Unverified`. `defaults` gives the defaults its source
+    writes (literal constants only), for comparison with the function's."""
 
     MAX = 1024
 
     def __init__(self) -> None:
-        self.code: dict[int, tuple[types.CodeType, str]] = {}
+        self.code: dict[int, tuple[types.CodeType, str, Any]] = {}
         self.classes: weakref.WeakKeyDictionary[type, str] = weakref.WeakKeyDictionary()
         # Per file name: the file's text and the code compiling it gives (at most MAX files).
         self.files: dict[str, tuple[str, types.CodeType]] = {}
@@ -112,16 +115,29 @@ class _Sources:
                 self.classes[obj] = text
             return text
         code = obj.__code__
+        return self._held(obj)[1]
+
+    def defaults(self, func: types.FunctionType) -> tuple[Any, Any]:
+        """`(__defaults__, __kwdefaults__)` as `func`'s source writes them (None where it
+        writes none); raises `_Unverified` for a default that is not a literal constant."""
+        expected = self._held(func)[2]
+        if isinstance(expected, str):
+            raise _Unverified(expected)
+        return expected  # type: ignore[no-any-return]
+
+    def _held(self, func: types.FunctionType) -> tuple[types.CodeType, str, Any]:
+        code = func.__code__
         held = self.code.get(id(code))
         if held is not None and held[0] is code:
-            return held[1]
-        text = inspect.getsource(obj)
-        if not self._compiled(obj):
-            raise _Unverified(f"{obj.__qualname__}'s code is not what its file compiles to")
+            return held
+        text = inspect.getsource(func)
+        if not self._compiled(func):
+            raise _Unverified(f"{func.__qualname__}'s code is not what its file compiles to")
         if len(self.code) >= self.MAX:
             self.code.clear()
-        self.code[id(code)] = (code, text)
-        return text
+        held = (code, text, _literal_defaults(func, text))
+        self.code[id(code)] = held
+        return held
 
     def _compiled(self, func: types.FunctionType) -> bool:
         """Whether `func.__code__` equals the code object compiling its file gives for the
@@ -147,6 +163,39 @@ class _Sources:
         return False
 
 
+def _literal_defaults(func: types.FunctionType, text: str) -> tuple[Any, Any] | str:
+    """The defaults `func`'s source `text` writes, as `(__defaults__, __kwdefaults__)`, or why
+    they cannot be read (a default that is not a literal constant)."""
+    tree = ast.parse(textwrap.dedent(text))
+    node = next((n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
+    if node is None or node.name != func.__code__.co_name:
+        return f"no definition of {func.__qualname__} in its source"
+    args = node.args
+    if not all(isinstance(d, ast.Constant) for d in args.defaults) or not all(
+        d is None or isinstance(d, ast.Constant) for d in args.kw_defaults
+    ):
+        return f"{func.__qualname__} has a default that is not a literal constant"
+    positional = tuple(d.value for d in args.defaults) or None  # type: ignore[attr-defined]
+    keywords = {
+        a.arg: d.value for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None
+    } or None
+    return positional, keywords
+
+
+def same_defaults(func: types.FunctionType, expected: tuple[Any, Any]) -> bool:
+    """Whether `func`'s `__defaults__` and `__kwdefaults__` are `expected` (`_Sources.defaults`),
+    value for value, type for type, keys in order."""
+
+    def same(a: Any, b: Any) -> bool:
+        if isinstance(a, dict) and isinstance(b, dict):
+            return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+        if isinstance(a, tuple) and isinstance(b, tuple):
+            return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+        return type(a) is type(b) and a == b
+
+    return same(func.__defaults__, expected[0]) and same(func.__kwdefaults__, expected[1])
+
+
 _source = _Sources()
 
 
@@ -154,8 +203,9 @@ def _reached_deps(func: types.FunctionType, value: Any, deps: list[Dep]) -> None
     """What running `func` reaches one step past its module global `value` (a reviewed
     langchain-core function is reviewed itself instead): a module's attributes that `func`'s
     code names (`json.loads`), a class's metaclass's `__call__` (`ToolCall(...)` runs
-    typing_extensions' TypedDict metaclass; followed by its `tp_version_tag`), another library's
-    function's code, defaults and closure cells (`typing.cast`). Not a class's own attributes."""
+    typing_extensions' TypedDict metaclass; followed by its `tp_version_tag`) and its own
+    attributes (its tag), another library's function's code, defaults and closure cells
+    (`typing.cast`)."""
     if isinstance(value, types.ModuleType):
         attrs = vars(value)
         for attr in sorted(_code_names(func.__code__)):
@@ -164,6 +214,9 @@ def _reached_deps(func: types.FunctionType, value: Any, deps: list[Dep]) -> None
                 _describe(attrs[attr])  # a function or class there must be what its module names
     elif isinstance(value, type):
         deps.append(_call_dep(type(value)))
+        # Its own attributes (`AIMessageChunk.__subclasshook__` for `issubclass`, a helper class's
+        # `__init__`): followed by its tag.
+        deps.append(("class", value, None, value))
         # Calling it runs its metaclass's `__call__`: `type`'s, a builtin class (typing_extensions'
         # TypedDict metaclass sets `dict`), or a function its metaclass defines.
         for k in type(value).__mro__:

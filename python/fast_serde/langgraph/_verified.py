@@ -52,6 +52,7 @@ from fast_serde.langgraph._review import (
     _reached_deps,
     _source,
     _Unverified,
+    same_defaults,
 )
 from fast_serde.langgraph._verified_deps import (
     _DECORATOR_KINDS,
@@ -333,8 +334,10 @@ def _function_member(
         raise _Unverified(f"{key} has a closure")
     try:
         source = _source(func)
-    except (OSError, TypeError) as exc:
+    except (OSError, TypeError, SyntaxError) as exc:
         raise _Unverified(f"no source for {key}") from exc
+    if not same_defaults(func, _source.defaults(func)):
+        raise _Unverified(f"{key}'s defaults are not its source's")
     described = []
     for name in sorted(_code_names(func.__code__)):
         if name not in func.__globals__:
@@ -422,6 +425,12 @@ def _members(cls: type, deps: list[Dep]) -> dict[str, tuple[str, Any]]:
     schema = cls.__pydantic_core_schema__
     if schema.get("cls", cls) is not cls and schema.get("schema", {}).get("cls") is not cls:
         raise _Unverified("core schema of another class")
+    # What validates is the validator pydantic built from that schema (not one set on the class).
+    from pydantic_core import SchemaValidator
+
+    validator = cls.__pydantic_validator__
+    if type(validator) is not SchemaValidator or validator.__reduce__()[1][0] is not schema:
+        raise _Unverified("a validator not built from the class's core schema")
     for func in _schema_callables(schema):
         if isinstance(func, type) and func in _DEFAULT_FACTORIES:
             continue

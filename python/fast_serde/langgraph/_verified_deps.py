@@ -26,7 +26,8 @@ from typing import Any
 # "item" (the module dict `holder` maps `key` to `value`), "code" / "defaults" / "kwdefaults"
 # (the function `holder`'s `__code__`, `__defaults__`, `__kwdefaults__`), "cell" (closure cell
 # number `key` of the function `holder` holds `value`), "call" (the metaclass `holder`'s `__call__` resolves to
-# `value`). The codec watches them (`fast_serde._native.watch`, watch.rs): when one is another
+# `value`), "class" (the class `holder`'s own attributes and its bases': followed by its
+# `tp_version_tag`; `value` is `holder`). The codec watches them (`fast_serde._native.watch`, watch.rs): when one is another
 # object, every codec drops its trust decisions and memo, once per document.
 Dep = tuple[str, Any, Any, Any]
 _MISSING = object()
@@ -128,6 +129,8 @@ def _dep_value(kind: str, holder: Any, key: Any) -> Any:
             return _MISSING
     if kind == "call":
         return _resolved_call(holder)
+    if kind == "class":  # the codec follows its tag; the verdict on the class that reads it holds
+        return holder
     raise ValueError(kind)
 
 

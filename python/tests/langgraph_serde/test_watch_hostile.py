@@ -10,6 +10,7 @@ attributes and its metaclass's `__call__`, another library's function's code) or
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import langchain_core.messages as lcm
@@ -171,3 +172,34 @@ def test_patch_made_during_a_document_is_seen_by_its_later_payloads(
     assert got[0] == expected[0] == "ok", (got, expected)
     assert_same(got[1], expected[1])
     assert _load(parent, doc)[1][4:] != expected[1][4:]  # the patch shows in the parent's result
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_a_class_global_is_followed_by_its_tag() -> None:
+    """A class that reviewed code reads as a global (`uuid.UUID` for ToolMessage's
+    `coerce_args`, `AIMessageChunk` for AIMessage's validator) is watched by its own
+    `tp_version_tag` (`_review._reached_deps`, the "class" kind): an attribute set on it (a
+    helper class's `__str__` or `__init__` replaced) is a change, seen by the next document;
+    reading it, or nothing, is not."""
+    from fast_serde import _native
+    from fast_serde.langgraph import _verified
+
+    deps: list[Any] = []
+    assert _verified.check(lcm.ToolMessage, deps) == {}
+    assert ("class", uuid.UUID, None, uuid.UUID) in deps
+
+    class Helper:
+        def __str__(self) -> str:
+            return "a"
+
+    fast = FastSerializer()
+    fast.loads_typed(("msgpack", _HUMAN))  # what earlier tests changed is seen (the set emptied)
+    _native.watch([("class", Helper, None, Helper)])
+    fast.loads_typed(("msgpack", _HUMAN))
+    generation = _native.watch_stats()["generation"]
+    str(Helper())
+    fast.loads_typed(("msgpack", _HUMAN))
+    assert _native.watch_stats()["generation"] == generation
+    Helper.__str__ = lambda self: "b"  # type: ignore[method-assign]
+    fast.loads_typed(("msgpack", _HUMAN))
+    assert _native.watch_stats()["generation"] == generation + 1

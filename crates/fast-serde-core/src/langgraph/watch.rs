@@ -13,9 +13,10 @@
 //! process's once per document (`LangGraphCodec::watch_fresh`, codec.rs) and, when it moved, drops all
 //! its trust decisions and its whole memo.
 //!
-//! A document without an ext 5 payload, or read by a codec that neither restores nor memoizes,
-//! never checks ([`stats`] counts the checks). A change made during a document is seen by the
-//! next one.
+//! A document without an ext 5 payload never checks ([`stats`] counts the checks). A change made
+//! during a document by code the reader runs (a class built by calling it, a hook) is seen by
+//! the next payload that uses a verdict ([`recheck`]); one made by another thread, at the
+//! reader's next check.
 //!
 //! What the set holds, per holder (`Group`): a module's dict strongly (it lives with its module)
 //! with each watched key and the object expected there; a function weakly, with the `__code__`,
@@ -455,7 +456,8 @@ pub(crate) fn check(py: Python<'_>) -> PyResult<u64> {
 /// `"kwdefaults"` (the function `holder`'s `__code__`, `__defaults__`, `__kwdefaults__` is
 /// `value`), `"cell"` (closure cell number `key` of the function `holder` holds `value`),
 /// `"call"` (the metaclass `holder`'s `__call__` is `value`: followed by the metaclass's
-/// `tp_version_tag` from now). Each is registered once. Raises TypeError or ValueError for a
+/// `tp_version_tag` from now), `"class"` (the class `holder`'s own attributes and its bases': its
+/// `tp_version_tag` from now; `key` and `value` unused). Each is registered once. Raises TypeError or ValueError for a
 /// malformed item (nothing of `deps` is registered then).
 #[pyfunction]
 pub(crate) fn watch(py: Python<'_>, deps: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -519,6 +521,23 @@ pub(crate) fn watch(py: Python<'_>, deps: &Bound<'_, PyAny>) -> PyResult<()> {
                 Group::Call {
                     meta: Held::new(py, &holder),
                     tag,
+                }
+            }
+            "class" => {
+                // SAFETY: a type check on a live object.
+                if unsafe { ffi::PyType_Check(p) } == 0 {
+                    return Err(wrong());
+                }
+                // A lookup through the class gives it a tag if it has none (the method cache
+                // assigns one); a class that cannot have one (0) is a change at the next check.
+                if let Err(e) = holder.hasattr(pyo3::intern!(py, "__init__")) {
+                    if !fallback_ok(py, &e) {
+                        return Err(e);
+                    }
+                }
+                Group::Call {
+                    meta: Held::new(py, &holder),
+                    tag: version_tag(p),
                 }
             }
             _ => {
