@@ -167,6 +167,39 @@ def test_an_opted_in_class_gets_its_identity_graph_back_on_hits() -> None:
     assert f.loads_typed(data).items == ["x"]
 
 
+
+class NestedTree(BaseModel):
+    """Admitted by rule; its state is a tree (no container reached twice), which hits copy
+    without an identity map: each dict copied whole and each list sliced, containers replaced."""
+
+    tree: dict[str, list[dict[str, list[int]]]]
+    pairs: list[tuple[list[int], str]]
+    flat: dict[str, Any]
+
+
+def test_a_tree_state_is_copied_anew_at_every_depth_on_hits() -> None:
+    j, f = JsonPlusSerializer(), FastSerializer()
+    value = NestedTree(
+        tree={"a": [{"x": [1, 2]}, {"y": []}], "b": []},
+        pairs=[([3], "p"), ([], "q")],
+        flat={"s": "t", "n": None, "i": 7, "l": [{"deep": [["z"]]}]},
+    )
+    data = j.dumps_typed(value)
+    loaded = [f.loads_typed(data) for _ in range(LOADS)]
+    assert f.memo_stats()["hits"] == LOADS - 2
+    for got in loaded:
+        assert_same(got, j.loads_typed(data))
+    first, last = loaded[-2], loaded[-1]
+    assert first.tree["a"][0]["x"] is not last.tree["a"][0]["x"]
+    assert first.pairs[0][0] is not last.pairs[0][0]
+    assert first.flat["l"][0]["deep"][0] is not last.flat["l"][0]["deep"][0]
+    last.tree["a"][0]["x"].append(9)
+    last.pairs[0][0].append(9)
+    last.flat["l"][0]["deep"][0].append("mutated")
+    last.flat["new"] = 1
+    assert_same(f.loads_typed(data), j.loads_typed(data))
+    assert_same(first, j.loads_typed(data))
+
 # --- finding 3: validation that reads outside the payload -------------------------------------
 
 SWITCH = {"upper": False}

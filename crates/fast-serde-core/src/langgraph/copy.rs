@@ -1,8 +1,11 @@
 //! Type-exact deep copies of plain values (exact str, int, float, bool, None, bytes, list, dict,
 //! tuple, and sets of strs) for the memo's templates (memo.rs): the identity graph is kept, as
 //! `copy.deepcopy`'s memo keeps it (a container reached twice is copied once and shared, as in the
-//! original), and a copier that counts gives the memory the copy holds. Nothing here runs Python
-//! code beyond built-in types' own `__sizeof__`.
+//! original), and a copier that counts gives the memory the copy holds. A copier that counts also
+//! finds whether anything was reached twice: a template that is a tree (no container shared) is
+//! copied without the identity map, each dict by `PyDict_Copy` and each list by a slice with its
+//! containers then replaced by their copies. Nothing here runs Python code beyond built-in types'
+//! own `__sizeof__`.
 
 use crate::ffi::typeref::typerefs;
 use crate::ffi::Owned;
@@ -34,6 +37,10 @@ pub(crate) struct Copier {
     counted: Option<FxHashSet<usize>>,
     /// The memory the copies and the scalars they hold take, when counting.
     pub(crate) bytes: usize,
+    /// A container was reached twice (its copy shared): the copied roots are not a tree.
+    pub(crate) shared: bool,
+    /// The roots are known to be a tree: no identity map is kept (`tree_copy`).
+    tree: bool,
 }
 
 impl Copier {
@@ -44,6 +51,17 @@ impl Copier {
             copies: FxHashMap::default(),
             counted: count.then(FxHashSet::default),
             bytes: 0,
+            shared: false,
+            tree: false,
+        }
+    }
+
+    /// A copier for roots a counting copier found to be a tree (`shared` false): every container
+    /// is reached once, so none is looked up or registered, and the copy is the same graph.
+    pub(crate) fn for_tree() -> Copier {
+        Copier {
+            tree: true,
+            ..Copier::new(false)
         }
     }
 
@@ -96,7 +114,11 @@ impl Copier {
                 }
                 return Some(Owned(ffi::Py_NewRef(v)));
             }
+            if self.tree {
+                return self.tree_copy(v, tp);
+            }
             if let Some(&done) = self.copies.get(&(v as usize)) {
+                self.shared = true;
                 return Some(Owned(ffi::Py_NewRef(done)));
             }
             if tp == r.list_type {
@@ -127,28 +149,109 @@ impl Copier {
                 return Some(out);
             }
             if tp == r.dict_type {
-                let out = Owned(non_null(ffi::PyDict_New())?);
-                self.copies.insert(v as usize, out.0);
+                return self.copy_items(v);
+            }
+            None
+        }
+    }
+
+    /// `copy` of the container `v` (of type `tp`) in a tree: no identity map. A dict of exact
+    /// scalar keys is copied whole (`PyDict_Copy`: same keys, values and order) and a list sliced,
+    /// then each container in it replaced by its copy; anything else as `copy` does.
+    ///
+    /// # Safety
+    /// `v` is a live object of type `tp`, reached once in the roots being copied; attached.
+    unsafe fn tree_copy(
+        &mut self,
+        v: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+    ) -> Option<Owned> {
+        let r = typerefs();
+        // SAFETY: `v` is a live exact list or dict read within bounds; the copy is new and owned
+        // (PyList_SetItem steals the item and releases the slot's old reference, the template's
+        // item the slice added); dict items are borrowed while `v`, which the template owns and
+        // nothing here mutates, is alive; errors are cleared.
+        unsafe {
+            if tp == r.list_type {
+                let n = ffi::PyList_GET_SIZE(v);
+                let out = Owned(non_null(ffi::PyList_GetSlice(v, 0, n))?);
+                for i in 0..n {
+                    let item = ffi::PyList_GET_ITEM(v, i);
+                    if !is_scalar(ffi::Py_TYPE(item)) {
+                        let item = self.copy(item)?;
+                        if ffi::PyList_SetItem(out.0, i, item.into_ptr()) != 0 {
+                            ffi::PyErr_Clear();
+                            return None;
+                        }
+                    }
+                }
+                return Some(out);
+            }
+            if tp == r.dict_type {
                 let mut pos: ffi::Py_ssize_t = 0;
                 let mut k: *mut ffi::PyObject = std::ptr::null_mut();
                 let mut val: *mut ffi::PyObject = std::ptr::null_mut();
                 while ffi::PyDict_Next(v, &mut pos, &mut k, &mut val) != 0 {
-                    if !native_key(k) {
-                        return None;
-                    }
-                    // Held across the copies below (which allocate, and may let the GC run).
-                    let (k, val) = (Owned(ffi::Py_NewRef(k)), Owned(ffi::Py_NewRef(val)));
-                    let key = self.copy(k.0)?;
-                    let value = self.copy(val.0)?;
-                    if ffi::PyDict_SetItem(out.0, key.0, value.0) != 0 {
-                        ffi::PyErr_Clear();
-                        return None;
+                    if !is_scalar(ffi::Py_TYPE(k)) {
+                        return self.copy_items(v);
                     }
                 }
-                self.charge(out.0)?;
+                let out = Owned(non_null(ffi::PyDict_Copy(v))?);
+                pos = 0;
+                while ffi::PyDict_Next(v, &mut pos, &mut k, &mut val) != 0 {
+                    if !is_scalar(ffi::Py_TYPE(val)) {
+                        let value = self.copy(val)?;
+                        if ffi::PyDict_SetItem(out.0, k, value.0) != 0 {
+                            ffi::PyErr_Clear();
+                            return None;
+                        }
+                    }
+                }
+                return Some(out);
+            }
+            if tp == r.tuple_type {
+                let n = ffi::PyTuple_GET_SIZE(v);
+                let out = Owned(non_null(ffi::PyTuple_New(n))?);
+                for i in 0..n {
+                    let item = self.copy(ffi::PyTuple_GET_ITEM(v, i))?;
+                    ffi::PyTuple_SET_ITEM(out.0, i, item.into_ptr());
+                }
                 return Some(out);
             }
             None
+        }
+    }
+
+    /// A dict copied item by item (keys copied too: a tuple key is a new tuple, as validation
+    /// builds it).
+    ///
+    /// # Safety
+    /// `v` is a live exact dict; attached.
+    unsafe fn copy_items(&mut self, v: *mut ffi::PyObject) -> Option<Owned> {
+        // SAFETY: as in `copy`'s dict branch.
+        unsafe {
+            let out = Owned(non_null(ffi::PyDict_New())?);
+            if !self.tree {
+                self.copies.insert(v as usize, out.0);
+            }
+            let mut pos: ffi::Py_ssize_t = 0;
+            let mut k: *mut ffi::PyObject = std::ptr::null_mut();
+            let mut val: *mut ffi::PyObject = std::ptr::null_mut();
+            while ffi::PyDict_Next(v, &mut pos, &mut k, &mut val) != 0 {
+                if !native_key(k) {
+                    return None;
+                }
+                // Held across the copies below (which allocate, and may let the GC run).
+                let (k, val) = (Owned(ffi::Py_NewRef(k)), Owned(ffi::Py_NewRef(val)));
+                let key = self.copy(k.0)?;
+                let value = self.copy(val.0)?;
+                if ffi::PyDict_SetItem(out.0, key.0, value.0) != 0 {
+                    ffi::PyErr_Clear();
+                    return None;
+                }
+            }
+            self.charge(out.0)?;
+            Some(out)
         }
     }
 

@@ -79,12 +79,16 @@ impl LangGraphCodec {
             }
         }
         let seen = if code == EXT_PYDANTIC_V2 && self.memo.enabled() {
-            self.memo.lookup(data)
+            Some(self.memo.lookup(data))
         } else {
             None
         };
         let mut resolved = None;
-        if let Some(seen) = seen.as_ref().filter(|e| e.has_template()) {
+        if let Some(seen) = seen
+            .as_ref()
+            .and_then(|s| s.entry.as_ref())
+            .filter(|e| e.has_template())
+        {
             let r = self.class(code, module, name);
             if let Ok(Some(cls)) = &r {
                 if self.memo.serves(seen, cls.as_ptr()) {

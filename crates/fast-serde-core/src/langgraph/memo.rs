@@ -25,12 +25,16 @@
 //!   resolve (through the allowlist, with its events) to that very class object at the same
 //!   `tp_version_tag`: a reloaded, redefined or modified class misses, and its stale entries are
 //!   dropped in time proportional to their number;
-//! * the first sight of a payload only marks it (a hash and the class's address); the second
-//!   keeps the template; hits follow.
+//! * the first sight of a payload only marks it: its hash and length written into a fixed table
+//!   of marks (one `u64` slot per mark, a newer mark overwriting an older one in its slot); the
+//!   second sight keeps the template; hits follow. A mark decides only when a template is taken
+//!   (a lost mark delays it, a colliding one advances it), never what a hit returns: a template
+//!   is taken from, and served for, the bytes kept with it.
 //!
 //! Memory: every entry is charged what it holds — the payload's bytes, the template's objects
 //! (`__sizeof__` of each container and each distinct scalar, plus allocator slack) and a fixed
-//! overhead — against a byte budget, evicting the least recently used entries.
+//! overhead — against a byte budget, evicting the least recently used entries; the table of
+//! marks (`MARK_SHARE` of the budget) is charged from its first mark on.
 
 use super::copy::Copier;
 use super::watch;
@@ -57,6 +61,11 @@ const MAX_ENTRY_SHARE: usize = 16;
 /// map and in its class's list, the payload's allocation header.
 const ENTRY_OVERHEAD: usize = 256;
 
+/// The table of marks takes 1/`MARK_SHARE` of the budget (rounded down to a power of two of
+/// 8-byte slots, at least `MIN_MARKS`): 64 MiB gives 262,144 marks in 2 MiB.
+const MARK_SHARE: usize = 32;
+const MIN_MARKS: usize = 64;
+
 pub(crate) struct Memo {
     budget: AtomicUsize,
     state: Arc<Mutex<State>>,
@@ -75,6 +84,9 @@ pub(crate) struct Memo {
 struct State {
     /// Entries by their payload's hash.
     map: FxHashMap<u64, SmallVec<[Arc<Entry>; 1]>>,
+    /// First sights: `mark_key` of a payload at slot `hash & (len - 1)`; 0 is empty. Allocated
+    /// at the first mark, its bytes counted in `bytes`.
+    marks: Vec<u64>,
     bytes: usize,
     entries: usize,
     clock: u64,
@@ -127,6 +139,26 @@ struct Template {
     fields_set: Py<PyAny>,
     extra: Py<PyAny>,
     private: Py<PyAny>,
+    /// No container is reached twice in the four: copied without an identity map.
+    tree: bool,
+}
+
+/// What `lookup` found for a payload: its hash (computed once), its entry if any, and whether
+/// it was marked (seen once before).
+pub(crate) struct Sight {
+    hash: u64,
+    pub(crate) entry: Option<Arc<Entry>>,
+    marked: bool,
+}
+
+/// A payload's key in the table of marks: its hash and length mixed, never 0 (an empty slot).
+fn mark_key(hash: u64, len: usize) -> u64 {
+    (hash ^ (len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1
+}
+
+/// The slot of `hash` in a table of `n` (a power of two) marks.
+fn mark_slot(hash: u64, n: usize) -> usize {
+    (hash.rotate_left(29) as usize) & (n - 1)
 }
 
 fn hash(payload: &[u8]) -> u64 {
@@ -158,7 +190,7 @@ impl Memo {
     }
 
     /// The entry for these exact payload bytes, if any (its class is checked by `serves`).
-    pub(crate) fn lookup(&self, payload: &[u8]) -> Option<Arc<Entry>> {
+    pub(crate) fn lookup(&self, payload: &[u8]) -> Sight {
         let h = hash(payload);
         let mut st = self.lock();
         st.clock += 1;
@@ -167,13 +199,21 @@ impl Memo {
             .map
             .get(&h)
             .and_then(|b| b.iter().find(|e| e.matches(payload)).cloned());
+        let mut marked = false;
         match &found {
             Some(e) => e.used.store(now, Ordering::Relaxed),
             None => {
                 self.misses.fetch_add(1, Ordering::Relaxed);
+                if !st.marks.is_empty() {
+                    marked = st.marks[mark_slot(h, st.marks.len())] == mark_key(h, payload.len());
+                }
             }
         }
-        found
+        Sight {
+            hash: h,
+            entry: found,
+            marked,
+        }
     }
 
     /// Whether `entry`'s template may build an object for `cls`, the class the allowlist just
@@ -187,23 +227,26 @@ impl Memo {
     }
 
     /// `obj`, just validated as `cls(**kwargs)` from `payload` (which held no nested ext value),
-    /// with `seen` the entry `lookup` found for these bytes: mark the payload on its first sight,
+    /// with `seen` what `lookup` found for these bytes: mark the payload on its first sight,
     /// keep a template on the second. Nothing is kept for a class the rule does not admit.
     /// `Err` only for an exception the rule raised that is not an `Exception` (KeyboardInterrupt
     /// and its kin end the load).
     pub(crate) fn remember(
         &self,
         py: Python<'_>,
-        seen: Option<&Arc<Entry>>,
+        seen: Option<&Sight>,
         cls: &Bound<'_, PyAny>,
         payload: &[u8],
         obj: *mut ffi::PyObject,
     ) -> PyResult<()> {
+        let Some(seen) = seen else {
+            return Ok(()); // not looked up (the memo was off then)
+        };
         // SAFETY: reading the type of a live object.
         if unsafe { ffi::Py_TYPE(obj) }.cast() != cls.as_ptr() || !self.admitted(py, cls)? {
             return Ok(());
         }
-        match seen {
+        match &seen.entry {
             Some(e) if e.cls_addr == cls.as_ptr() as usize => {
                 if e.kept.get().is_none() && !e.unkeepable.load(Ordering::Relaxed) {
                     self.keep(py, e, payload, obj);
@@ -212,7 +255,12 @@ impl Memo {
             // These bytes were seen for another class object (one that died since at that
             // address, or another one now at the name): the stale entry goes.
             Some(e) => self.forget(e),
-            None => self.mark(cls.as_ptr(), payload),
+            None if seen.marked => {
+                if let Some(e) = self.insert(cls.as_ptr(), seen.hash, payload) {
+                    self.keep(py, &e, payload, obj);
+                }
+            }
+            None => self.mark(seen.hash, payload.len()),
         }
         Ok(())
     }
@@ -258,15 +306,37 @@ impl Memo {
         }
     }
 
-    /// First sight of `payload` for the admitted class `cls`: remember that it was seen (its
-    /// hash, length and class address only: the mark costs a hash).
-    fn mark(&self, cls: *mut ffi::PyObject, payload: &[u8]) {
+    /// First sight of a payload (of hash `h` and `len` bytes) for an admitted class: its mark
+    /// written (over whatever its slot held).
+    fn mark(&self, h: u64, len: usize) {
+        let budget = self.budget.load(Ordering::Relaxed);
+        if budget == 0 {
+            return;
+        }
+        let evicted = {
+            let mut st = self.lock();
+            if st.marks.is_empty() {
+                let n = (budget / MARK_SHARE / 8).max(MIN_MARKS);
+                let n = 1usize << (usize::BITS - 1 - n.leading_zeros()); // a power of two <= n
+                st.marks = vec![0; n];
+                st.bytes += n * 8;
+            }
+            let slot = mark_slot(h, st.marks.len());
+            st.marks[slot] = mark_key(h, len);
+            evict(&mut st, budget)
+        };
+        drop(evicted);
+    }
+
+    /// Second sight of `payload` for the admitted class `cls`: its entry, listed (under the
+    /// class's answer and in the map) for `keep` to fill. `None` when it is too large, the class
+    /// has no answer, or another thread listed these bytes meanwhile.
+    fn insert(&self, cls: *mut ffi::PyObject, h: u64, payload: &[u8]) -> Option<Arc<Entry>> {
         let budget = self.budget.load(Ordering::Relaxed);
         let size = ENTRY_OVERHEAD;
         if budget == 0 || size + payload.len() > budget / MAX_ENTRY_SHARE {
-            return;
+            return None;
         }
-        let h = hash(payload);
         let entry = Arc::new(Entry {
             hash: h,
             cls_addr: cls as usize,
@@ -283,23 +353,22 @@ impl Memo {
                 entries.retain(|w| w.strong_count() > 0);
             }
         });
-        if listed.is_none() {
-            return;
-        }
+        listed?;
         let evicted = {
             let mut st = self.lock();
             st.clock += 1;
             entry.used.store(st.clock, Ordering::Relaxed);
             let bucket = st.map.entry(h).or_default();
             if bucket.iter().any(|e| e.matches(payload)) {
-                return; // another thread marked it meanwhile
+                return None; // another thread listed it meanwhile
             }
-            bucket.push(entry);
+            bucket.push(entry.clone());
             st.bytes += size;
             st.entries += 1;
             evict(&mut st, budget)
         };
         drop(evicted);
+        Some(entry)
     }
 
     /// Second sight: `obj` validated from `payload` (of the entry's hash and length); keep the
@@ -354,9 +423,16 @@ impl Memo {
         self.hits.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A new budget: the entries over it evicted, the table of marks dropped (made again at the
+    /// new budget's size by the next mark).
     pub(crate) fn set_budget(&self, budget: usize) {
         self.budget.store(budget, Ordering::Relaxed);
-        let evicted = evict(&mut self.lock(), budget);
+        let evicted = {
+            let mut st = self.lock();
+            let marks = std::mem::take(&mut st.marks);
+            st.bytes -= marks.len() * 8;
+            evict(&mut st, budget)
+        };
         drop(evicted);
     }
 
@@ -459,7 +535,11 @@ impl Entry {
     pub(crate) fn build(&self, cls: *mut ffi::PyObject) -> Option<*mut ffi::PyObject> {
         let t = &self.kept.get()?.template;
         let refs = typerefs();
-        let mut c = Copier::new(false);
+        let mut c = if t.tree {
+            Copier::for_tree()
+        } else {
+            Copier::new(false)
+        };
         let parts = [
             (refs.s_dunder_dict, c.copy(t.dict.as_ptr())?),
             (refs.s_fields_set, c.copy_set(t.fields_set.as_ptr())?),
@@ -523,11 +603,16 @@ impl Template {
             }
             let mut c = Copier::new(true);
             let own = |o: Owned| Bound::from_owned_ptr(py, o.into_ptr()).unbind();
+            let dict = own(c.copy(dict.0)?);
+            let fields_set = own(c.copy_set(fields_set.0)?);
+            let extra = own(c.copy(extra.0)?);
+            let private = own(c.copy(private.0)?);
             let template = Template {
-                dict: own(c.copy(dict.0)?),
-                fields_set: own(c.copy_set(fields_set.0)?),
-                extra: own(c.copy(extra.0)?),
-                private: own(c.copy(private.0)?),
+                dict,
+                fields_set,
+                extra,
+                private,
+                tree: !c.shared,
             };
             Some((template, c.bytes))
         }

@@ -11,6 +11,7 @@ use crate::ffi::typeref::typerefs;
 use crate::ffi::{py, Owned};
 use pyo3::ffi;
 use pyo3::prelude::*;
+use pyo3::types::{PySet, PyString};
 use std::sync::Arc;
 
 /// How a trusted pydantic class is restored without validation (`_trusted.trusted_model`): the
@@ -19,6 +20,9 @@ use std::sync::Arc;
 /// `(field index, rule)` of which at least one per group must hold.
 pub(crate) struct Trusted {
     fields: Vec<Py<PyAny>>,
+    /// The field names as a set, never changed: each restored model's `__pydantic_fields_set__`
+    /// is a copy (a payload restores only when its keys are exactly these names).
+    fields_set: Py<PyAny>,
     extra_allow: bool,
     rules: Vec<Option<Rule>>,
     either: Vec<Vec<(usize, Option<Rule>)>>,
@@ -131,12 +135,16 @@ impl Rule {
                 Rule::Optional(inner) => value == ffi::Py_None() || Rule::admits(inner, value),
                 Rule::List(items) => {
                     tp == refs.list_type
-                        && (0..ffi::PyList_GET_SIZE(value))
-                            .all(|i| Rule::admits(items, ffi::PyList_GET_ITEM(value, i)))
+                        && (items.is_none()
+                            || (0..ffi::PyList_GET_SIZE(value))
+                                .all(|i| Rule::admits(items, ffi::PyList_GET_ITEM(value, i))))
                 }
                 Rule::Dict(kv) => {
                     if tp != refs.dict_type {
                         return false;
+                    }
+                    if kv.0.is_none() && kv.1.is_none() {
+                        return true; // any keys and values
                     }
                     let mut pos: ffi::Py_ssize_t = 0;
                     while let Some((k, v)) = dict_next(value, &mut pos) {
@@ -183,7 +191,7 @@ unsafe fn typed_dict(keys: &[TdKey], extra: bool, value: *mut ffi::PyObject) -> 
         if ffi::PyUnicode_CheckExact(k) == 0 {
             return false;
         }
-        match keys.iter().position(|d| same_str(d.name.as_ptr(), k)) {
+        match declared(keys, next, k) {
             Some(i) if !in_extras && i >= next => {
                 // Every declared key skipped over must be optional.
                 if keys[next..i].iter().any(|d| d.required) || !Rule::admits(&keys[i].rule, v) {
@@ -197,6 +205,22 @@ unsafe fn typed_dict(keys: &[TdKey], extra: bool, value: *mut ffi::PyObject) -> 
         }
     }
     keys[next..].iter().all(|d| !d.required)
+}
+
+/// The index of the declared key equal to the exact str `k`: looked for from `next` (keys come
+/// in declared order), by address first (decoded keys are interned, as declared names are),
+/// then by value.
+///
+/// # Safety
+/// `k` must be a live exact str.
+unsafe fn declared(keys: &[TdKey], next: usize, k: *mut ffi::PyObject) -> Option<usize> {
+    let order = (next..keys.len()).chain(0..next.min(keys.len()));
+    let by_address = order.clone().find(|&i| keys[i].name.as_ptr() == k);
+    by_address.or_else(|| {
+        order
+            .into_iter()
+            .find(|&i| same_str(keys[i].name.as_ptr(), k))
+    })
 }
 
 /// `Rule::Without`: every key of the exact dict `value` is of a type whose comparison with a str
@@ -279,7 +303,8 @@ pub(crate) fn restore_trusted(
 fn restore(t: &Trusted, cls: &Py<PyAny>, kwargs: *mut ffi::PyObject) -> Option<*mut ffi::PyObject> {
     let refs = typerefs();
     // SAFETY: `kwargs` is a live exact dict; keys are compared (by address, then by value)
-    // with the field names in order; the new object gets its four pydantic slots set through
+    // with the field names in order; `t.fields_set`, a live set of exact strs nothing changes,
+    // is copied (PySet_New); the new object gets its four pydantic slots set through
     // object.__setattr__ semantics (PyObject_GenericSetAttr), as BaseModel.__setstate__ does;
     // every temporary is released by Owned, and a failure releases the half-built object.
     unsafe {
@@ -324,7 +349,7 @@ fn restore(t: &Trusted, cls: &Py<PyAny>, kwargs: *mut ffi::PyObject) -> Option<*
             return None;
         }
         let obj = Owned(obj);
-        let fields_set = ffi::PySet_New(kwargs);
+        let fields_set = ffi::PySet_New(t.fields_set.as_ptr());
         if fields_set.is_null() {
             ffi::PyErr_Clear();
             return None;
@@ -401,8 +426,18 @@ fn decide_trust(py: Python<'_>, trust: &Py<PyAny>, cls: &Py<PyAny>) -> PyResult<
                     .collect::<PyResult<Vec<_>>>()
             })
             .collect::<PyResult<Vec<_>>>()?;
+        if !fields
+            .iter()
+            .all(|f| f.bind(py).is_exact_instance_of::<PyString>())
+        {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "field names are strs",
+            ));
+        }
+        let fields_set = PySet::new(py, &fields)?.into_any().unbind();
         Ok(Trusted {
             fields,
+            fields_set,
             extra_allow,
             rules,
             either,
