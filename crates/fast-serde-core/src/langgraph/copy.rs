@@ -167,19 +167,24 @@ impl Copier {
         tp: *mut ffi::PyTypeObject,
     ) -> Option<Owned> {
         let r = typerefs();
-        // SAFETY: `v` is a live exact list or dict read within bounds; the copy is new and owned
-        // (PyList_SetItem steals the item and releases the slot's old reference, the template's
-        // item the slice added); dict items are borrowed while `v`, which the template owns and
-        // nothing here mutates, is alive; errors are cleared.
+        // SAFETY: `v` is a live exact list or dict read within bounds, its size read again before
+        // every item (code run by the GC while a copy allocates can reach a template through
+        // gc.get_objects() and change it); the copy is new and owned (PyList_SetItem steals the
+        // item and releases the slot's old reference, the template's item the slice added);
+        // items, keys and values are held across the copies; errors are cleared.
         unsafe {
             if tp == r.list_type {
                 let n = ffi::PyList_GET_SIZE(v);
                 let out = Owned(non_null(ffi::PyList_GetSlice(v, 0, n))?);
                 for i in 0..n {
+                    if ffi::PyList_GET_SIZE(v) != n {
+                        return None;
+                    }
                     let item = ffi::PyList_GET_ITEM(v, i);
                     if !is_scalar(ffi::Py_TYPE(item)) {
-                        let item = self.copy(item)?;
-                        if ffi::PyList_SetItem(out.0, i, item.into_ptr()) != 0 {
+                        let item = Owned(ffi::Py_NewRef(item));
+                        let copied = self.copy(item.0)?;
+                        if ffi::PyList_SetItem(out.0, i, copied.into_ptr()) != 0 {
                             ffi::PyErr_Clear();
                             return None;
                         }
@@ -200,8 +205,9 @@ impl Copier {
                 pos = 0;
                 while ffi::PyDict_Next(v, &mut pos, &mut k, &mut val) != 0 {
                     if !is_scalar(ffi::Py_TYPE(val)) {
-                        let value = self.copy(val)?;
-                        if ffi::PyDict_SetItem(out.0, k, value.0) != 0 {
+                        let (k, val) = (Owned(ffi::Py_NewRef(k)), Owned(ffi::Py_NewRef(val)));
+                        let value = self.copy(val.0)?;
+                        if ffi::PyDict_SetItem(out.0, k.0, value.0) != 0 {
                             ffi::PyErr_Clear();
                             return None;
                         }
@@ -213,8 +219,9 @@ impl Copier {
                 let n = ffi::PyTuple_GET_SIZE(v);
                 let out = Owned(non_null(ffi::PyTuple_New(n))?);
                 for i in 0..n {
-                    let item = self.copy(ffi::PyTuple_GET_ITEM(v, i))?;
-                    ffi::PyTuple_SET_ITEM(out.0, i, item.into_ptr());
+                    let item = Owned(ffi::Py_NewRef(ffi::PyTuple_GET_ITEM(v, i)));
+                    let copied = self.copy(item.0)?;
+                    ffi::PyTuple_SET_ITEM(out.0, i, copied.into_ptr());
                 }
                 return Some(out);
             }
@@ -255,17 +262,75 @@ impl Copier {
         }
     }
 
-    /// A new set of the same exact strs (`model_fields_set`); `None` for anything else.
-    pub(crate) fn copy_set(&mut self, v: *mut ffi::PyObject) -> Option<Owned> {
-        // SAFETY: `v` is live; PySet_New copies an exact set of strs (native hashing); owned
-        // result.
+    /// The recipe of the exact set of exact strs `v` (`model_fields_set`): `order`, a list of
+    /// its members, as a tuple, when adding them one at a time to a new set (`set_of`, as
+    /// pydantic-core builds the set) gives `v`'s iteration order; `None` otherwise, or for
+    /// anything else. A set's iteration order follows its insertion history, not its members.
+    pub(crate) fn set_recipe(&mut self, v: *mut ffi::PyObject, order: &Owned) -> Option<Owned> {
+        // SAFETY: `v` and `order` are live; `v` checked an exact set of exact strs, `order` an
+        // exact list of its size; both iterated with the C protocol, items owned; errors cleared.
         unsafe {
-            if ffi::PySet_CheckExact(v) == 0 || !all_strs(v) {
+            if ffi::PySet_CheckExact(v) == 0
+                || !all_strs(v)
+                || ffi::PyList_CheckExact(order.0) == 0
+                || ffi::PyList_GET_SIZE(order.0) != ffi::PySet_Size(v)
+            {
                 return None;
             }
-            let s = Owned(non_null(ffi::PySet_New(v))?);
-            self.charge(s.0)?;
-            Some(s)
+            for i in 0..ffi::PyList_GET_SIZE(order.0) {
+                if ffi::PyUnicode_CheckExact(ffi::PyList_GET_ITEM(order.0, i)) == 0 {
+                    return None;
+                }
+            }
+            let recipe = Owned(non_null(ffi::PyList_AsTuple(order.0))?);
+            let rebuilt = set_of(recipe.0)?;
+            if !same_iteration(v, rebuilt.0)? {
+                return None;
+            }
+            self.charge(recipe.0)?;
+            Some(recipe)
+        }
+    }
+}
+
+/// A new set of the exact strs of the tuple `names`, added one at a time in their order.
+pub(crate) fn set_of(names: *mut ffi::PyObject) -> Option<Owned> {
+    // SAFETY: `names` is a live tuple read within bounds; PySet_Add hashes exact strs (native);
+    // the new set is owned.
+    unsafe {
+        let out = Owned(non_null(ffi::PySet_New(std::ptr::null_mut()))?);
+        for i in 0..ffi::PyTuple_GET_SIZE(names) {
+            if ffi::PySet_Add(out.0, ffi::PyTuple_GET_ITEM(names, i)) != 0 {
+                ffi::PyErr_Clear();
+                return None;
+            }
+        }
+        Some(out)
+    }
+}
+
+/// Whether two sets iterate over the same objects in the same order (`None` on failure).
+fn same_iteration(a: *mut ffi::PyObject, b: *mut ffi::PyObject) -> Option<bool> {
+    // SAFETY: live sets iterated with the C protocol; items owned and compared by address.
+    unsafe {
+        let ia = Owned(non_null(ffi::PyObject_GetIter(a))?);
+        let ib = Owned(non_null(ffi::PyObject_GetIter(b))?);
+        loop {
+            let x = ffi::PyIter_Next(ia.0);
+            let y = ffi::PyIter_Next(ib.0);
+            let (x, y) = (
+                (!x.is_null()).then(|| Owned(x)),
+                (!y.is_null()).then(|| Owned(y)),
+            );
+            if !ffi::PyErr_Occurred().is_null() {
+                ffi::PyErr_Clear();
+                return None;
+            }
+            match (x, y) {
+                (None, None) => return Some(true),
+                (Some(x), Some(y)) if x.0 == y.0 => {}
+                _ => return Some(false),
+            }
         }
     }
 }

@@ -26,17 +26,20 @@
 //!   `tp_version_tag`: a reloaded, redefined or modified class misses, and its stale entries are
 //!   dropped in time proportional to their number;
 //! * the first sight of a payload only marks it: its hash and length written into a fixed table
-//!   of marks (one `u64` slot per mark, a newer mark overwriting an older one in its slot); the
-//!   second sight keeps the template; hits follow. A mark decides only when a template is taken
-//!   (a lost mark delays it, a colliding one advances it), never what a hit returns: a template
-//!   is taken from, and served for, the bytes kept with it.
+//!   of marks (one `u64` per mark, in buckets of four; a full bucket's oldest marks are
+//!   overwritten); the second sight keeps the template; hits follow. A mark decides only when a
+//!   template is taken (a lost mark delays it, a colliding one advances it), never what a hit
+//!   returns: a template is taken from, and served for, the bytes kept with it.
+//! * `model_fields_set` is rebuilt by adding its names one at a time in the order pydantic-core
+//!   added them (the declared fields, then the extras), checked when the template is kept to give
+//!   the validated set's iteration order.
 //!
 //! Memory: every entry is charged what it holds — the payload's bytes, the template's objects
 //! (`__sizeof__` of each container and each distinct scalar, plus allocator slack) and a fixed
 //! overhead — against a byte budget, evicting the least recently used entries; the table of
 //! marks (`MARK_SHARE` of the budget) is charged from its first mark on.
 
-use super::copy::Copier;
+use super::copy::{set_of, Copier};
 use super::watch;
 use crate::ffi::classmap::{ClassMap, CLASS_MAP_MAX};
 use crate::ffi::dictiter::dict_next;
@@ -61,10 +64,14 @@ const MAX_ENTRY_SHARE: usize = 16;
 /// map and in its class's list, the payload's allocation header.
 const ENTRY_OVERHEAD: usize = 256;
 
-/// The table of marks takes 1/`MARK_SHARE` of the budget (rounded down to a power of two of
-/// 8-byte slots, at least `MIN_MARKS`): 64 MiB gives 262,144 marks in 2 MiB.
+/// The table of marks takes 1/`MARK_SHARE` of the budget, rounded down to a power of two of
+/// 8-byte slots, at most `MAX_MARKS` (8 MiB): 64 MiB gives 262,144 marks in 2 MiB. Slots come in
+/// buckets of `MARK_WAYS`: a payload's mark goes to a free slot of its bucket, else over one of
+/// them (chosen by its hash), so marks are lost only when more than four payloads of one bucket
+/// are seen between two sights of one of them.
 const MARK_SHARE: usize = 32;
-const MIN_MARKS: usize = 64;
+const MAX_MARKS: usize = 1 << 20;
+const MARK_WAYS: usize = 4;
 
 pub(crate) struct Memo {
     budget: AtomicUsize,
@@ -136,6 +143,8 @@ struct Kept {
 /// The state of a validated model, held without its class.
 struct Template {
     dict: Py<PyAny>,
+    /// The names of `model_fields_set` in the order that rebuilds its iteration order (a tuple,
+    /// `copy::set_of`).
     fields_set: Py<PyAny>,
     extra: Py<PyAny>,
     private: Py<PyAny>,
@@ -156,9 +165,19 @@ fn mark_key(hash: u64, len: usize) -> u64 {
     (hash ^ (len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1
 }
 
-/// The slot of `hash` in a table of `n` (a power of two) marks.
-fn mark_slot(hash: u64, n: usize) -> usize {
-    (hash.rotate_left(29) as usize) & (n - 1)
+/// The first slot of `hash`'s bucket in a table of `n` (a power of two, at least `MARK_WAYS`)
+/// marks.
+fn mark_bucket(hash: u64, n: usize) -> usize {
+    (hash.rotate_left(29) as usize) & (n - 1) & !(MARK_WAYS - 1)
+}
+
+/// The number of marks a budget's table holds: 0 (no table) below one bucket.
+fn mark_count(budget: usize) -> usize {
+    let n = (budget / MARK_SHARE / 8).min(MAX_MARKS);
+    if n < MARK_WAYS {
+        return 0;
+    }
+    1usize << (usize::BITS - 1 - n.leading_zeros()) // the power of two <= n
 }
 
 fn hash(payload: &[u8]) -> u64 {
@@ -205,7 +224,9 @@ impl Memo {
             None => {
                 self.misses.fetch_add(1, Ordering::Relaxed);
                 if !st.marks.is_empty() {
-                    marked = st.marks[mark_slot(h, st.marks.len())] == mark_key(h, payload.len());
+                    let b = mark_bucket(h, st.marks.len());
+                    let key = mark_key(h, payload.len());
+                    marked = st.marks[b..b + MARK_WAYS].contains(&key);
                 }
             }
         }
@@ -310,19 +331,32 @@ impl Memo {
     /// written (over whatever its slot held).
     fn mark(&self, h: u64, len: usize) {
         let budget = self.budget.load(Ordering::Relaxed);
-        if budget == 0 {
+        // No mark for a payload whose entry could never be kept.
+        if budget == 0 || ENTRY_OVERHEAD + len > budget / MAX_ENTRY_SHARE {
             return;
         }
         let evicted = {
             let mut st = self.lock();
             if st.marks.is_empty() {
-                let n = (budget / MARK_SHARE / 8).max(MIN_MARKS);
-                let n = 1usize << (usize::BITS - 1 - n.leading_zeros()); // a power of two <= n
-                st.marks = vec![0; n];
+                let n = mark_count(budget);
+                let mut marks = Vec::new();
+                if n == 0 || marks.try_reserve_exact(n).is_err() {
+                    return; // no table: nothing is marked (an allocation failure is not fatal)
+                }
+                marks.resize(n, 0);
+                st.marks = marks;
                 st.bytes += n * 8;
             }
-            let slot = mark_slot(h, st.marks.len());
-            st.marks[slot] = mark_key(h, len);
+            let b = mark_bucket(h, st.marks.len());
+            let key = mark_key(h, len);
+            let bucket = &mut st.marks[b..b + MARK_WAYS];
+            if !bucket.contains(&key) {
+                let way = bucket
+                    .iter()
+                    .position(|&m| m == 0)
+                    .unwrap_or((h >> 62) as usize % MARK_WAYS);
+                bucket[way] = key;
+            }
             evict(&mut st, budget)
         };
         drop(evicted);
@@ -542,7 +576,7 @@ impl Entry {
         };
         let parts = [
             (refs.s_dunder_dict, c.copy(t.dict.as_ptr())?),
-            (refs.s_fields_set, c.copy_set(t.fields_set.as_ptr())?),
+            (refs.s_fields_set, set_of(t.fields_set.as_ptr())?),
             (refs.s_pydantic_extra, c.copy(t.extra.as_ptr())?),
             (refs.s_pydantic_private, c.copy(t.private.as_ptr())?),
         ];
@@ -593,18 +627,42 @@ impl Template {
             let fields_set = get(refs.s_fields_set)?;
             let extra = get(refs.s_pydantic_extra)?;
             let private = get(refs.s_pydantic_private)?;
-            if ffi::PyDict_CheckExact(dict.0) == 0 || !every_field_set(obj, fields_set.0) {
+            if ffi::PyDict_CheckExact(dict.0) == 0 {
                 return None;
             }
+            let order = every_field_set(obj, fields_set.0)?;
             for v in [&extra, &private] {
                 if v.0 != ffi::Py_None() && ffi::PyDict_CheckExact(v.0) == 0 {
                     return None;
                 }
             }
+            // After the declared fields, the extras in `fields_set`, in the order the payload
+            // gave them (pydantic-core adds them after the fields).
+            if extra.0 != ffi::Py_None() {
+                let mut pos: ffi::Py_ssize_t = 0;
+                while let Some((k, _)) = dict_next(extra.0, &mut pos) {
+                    if ffi::PyUnicode_CheckExact(k) == 0 {
+                        return None;
+                    }
+                    match ffi::PySet_Contains(fields_set.0, k) {
+                        1 => {
+                            if ffi::PyList_Append(order.0, k) != 0 {
+                                ffi::PyErr_Clear();
+                                return None;
+                            }
+                        }
+                        0 => {}
+                        _ => {
+                            ffi::PyErr_Clear();
+                            return None;
+                        }
+                    }
+                }
+            }
             let mut c = Copier::new(true);
             let own = |o: Owned| Bound::from_owned_ptr(py, o.into_ptr()).unbind();
             let dict = own(c.copy(dict.0)?);
-            let fields_set = own(c.copy_set(fields_set.0)?);
+            let fields_set = own(c.set_recipe(fields_set.0, &order)?);
             let extra = own(c.copy(extra.0)?);
             let private = own(c.copy(private.0)?);
             let template = Template {
@@ -619,42 +677,55 @@ impl Template {
     }
 }
 
-/// Whether the payload set every field of `obj`'s class (each name of `__pydantic_fields__` is
-/// in `fields_set`): no field took its default. A default is deep-copied on every validation
-/// unless hashable (user code in `__deepcopy__`) and can be changed in place without the class's
-/// `tp_version_tag` moving, so a template is kept only of an object validation built from the
-/// payload alone. JsonPlusSerializer's own blobs (`model_dump()`) set every field.
-fn every_field_set(obj: *mut ffi::PyObject, fields_set: *mut ffi::PyObject) -> bool {
+/// The declared field names of `obj`'s class in order (a new list), when the payload set every
+/// field (each name of `__pydantic_fields__` is in `fields_set`): no field took its default. A
+/// default is deep-copied on every validation unless hashable (user code in `__deepcopy__`) and
+/// can be changed in place without the class's `tp_version_tag` moving, so a template is kept
+/// only of an object validation built from the payload alone. JsonPlusSerializer's own blobs
+/// (`model_dump()`) set every field.
+fn every_field_set(obj: *mut ffi::PyObject, fields_set: *mut ffi::PyObject) -> Option<Owned> {
     // SAFETY: attribute read on the live class of a live object (owned result, error cleared);
     // an exact dict iterated with dict_next (borrowed keys, no Python code: exact str keys
-    // checked before PySet_Contains hashes them); `fields_set` is a live object checked exact.
+    // checked before PySet_Contains hashes them); `fields_set` is a live object checked exact;
+    // the new list is owned.
     unsafe {
         if ffi::PySet_CheckExact(fields_set) == 0 {
-            return false;
+            return None;
         }
         let fields = ffi::PyObject_GetAttr(ffi::Py_TYPE(obj).cast(), typerefs().s_pydantic_fields);
         if fields.is_null() {
             ffi::PyErr_Clear();
-            return false;
+            return None;
         }
         let fields = Owned(fields);
         if ffi::PyDict_CheckExact(fields.0) == 0 {
-            return false;
+            return None;
         }
+        let order = ffi::PyList_New(0);
+        if order.is_null() {
+            ffi::PyErr_Clear();
+            return None;
+        }
+        let order = Owned(order);
         let mut pos: ffi::Py_ssize_t = 0;
         while let Some((k, _)) = dict_next(fields.0, &mut pos) {
             if ffi::PyUnicode_CheckExact(k) == 0 {
-                return false;
+                return None;
             }
             match ffi::PySet_Contains(fields_set, k) {
-                1 => {}
-                0 => return false,
+                1 => {
+                    if ffi::PyList_Append(order.0, k) != 0 {
+                        ffi::PyErr_Clear();
+                        return None;
+                    }
+                }
+                0 => return None,
                 _ => {
                     ffi::PyErr_Clear();
-                    return false;
+                    return None;
                 }
             }
         }
-        true
+        Some(order)
     }
 }

@@ -2,6 +2,7 @@
 //! without validation, where the class's schema (`_trusted.trusted_model`, read once per class)
 //! proves that validation returns every value unchanged and each value meets its field's rule.
 
+use super::copy::set_of;
 use super::watch;
 use crate::error::fallback_ok;
 use crate::ffi::classmap::{ClassMap, CLASS_MAP_MAX};
@@ -11,7 +12,7 @@ use crate::ffi::typeref::typerefs;
 use crate::ffi::{py, Owned};
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PySet, PyString};
+use pyo3::types::{PyString, PyTuple};
 use std::sync::Arc;
 
 /// How a trusted pydantic class is restored without validation (`_trusted.trusted_model`): the
@@ -20,9 +21,11 @@ use std::sync::Arc;
 /// `(field index, rule)` of which at least one per group must hold.
 pub(crate) struct Trusted {
     fields: Vec<Py<PyAny>>,
-    /// The field names as a set, never changed: each restored model's `__pydantic_fields_set__`
-    /// is a copy (a payload restores only when its keys are exactly these names).
-    fields_set: Py<PyAny>,
+    /// The field names as a tuple: each restored model's `__pydantic_fields_set__` is a new set
+    /// of them added one at a time in this (the schema's) order, as pydantic-core adds them, so
+    /// that it iterates in the same order (a payload restores only when its keys are exactly
+    /// these names).
+    names: Py<PyAny>,
     extra_allow: bool,
     rules: Vec<Option<Rule>>,
     either: Vec<Vec<(usize, Option<Rule>)>>,
@@ -303,8 +306,8 @@ pub(crate) fn restore_trusted(
 fn restore(t: &Trusted, cls: &Py<PyAny>, kwargs: *mut ffi::PyObject) -> Option<*mut ffi::PyObject> {
     let refs = typerefs();
     // SAFETY: `kwargs` is a live exact dict; keys are compared (by address, then by value)
-    // with the field names in order; `t.fields_set`, a live set of exact strs nothing changes,
-    // is copied (PySet_New); the new object gets its four pydantic slots set through
+    // with the field names in order; the fields set is made from `t.names` (exact strs); the
+    // new object gets its four pydantic slots set through
     // object.__setattr__ semantics (PyObject_GenericSetAttr), as BaseModel.__setstate__ does;
     // every temporary is released by Owned, and a failure releases the half-built object.
     unsafe {
@@ -349,12 +352,7 @@ fn restore(t: &Trusted, cls: &Py<PyAny>, kwargs: *mut ffi::PyObject) -> Option<*
             return None;
         }
         let obj = Owned(obj);
-        let fields_set = ffi::PySet_New(t.fields_set.as_ptr());
-        if fields_set.is_null() {
-            ffi::PyErr_Clear();
-            return None;
-        }
-        let fields_set = Owned(fields_set);
+        let fields_set = set_of(t.names.as_ptr())?;
         let extra = if t.extra_allow {
             ffi::PyDict_New()
         } else {
@@ -434,10 +432,10 @@ fn decide_trust(py: Python<'_>, trust: &Py<PyAny>, cls: &Py<PyAny>) -> PyResult<
                 "field names are strs",
             ));
         }
-        let fields_set = PySet::new(py, &fields)?.into_any().unbind();
+        let names = PyTuple::new(py, &fields)?.into_any().unbind();
         Ok(Trusted {
             fields,
-            fields_set,
+            names,
             extra_allow,
             rules,
             either,

@@ -1,0 +1,201 @@
+"""A hostile pass on the memo's tree copy, its table of marks and trusted restore's fields set
+(after the memo rebuilt trees without an identity map and marked first sights in a table).
+
+Each test failed before its fix: `model_fields_set` iterated in another order than
+JsonPlusSerializer's (a set copied whole is sized up front; pydantic-core adds the names one at a
+time), a huge `memo_bytes` aborted the process allocating the table of marks, tiny budgets were
+charged a table no entry could use, a cycle of distinct payloads lost a third of its templates
+to marks overwriting each other, and code run by the GC during a hit could empty the template
+being copied under the copy.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from pydantic import BaseModel, ConfigDict
+
+from fast_serde.langgraph import FastSerializer
+
+LOADS = 5  # mark, keep a template, then hits
+
+
+def _run(code: str, seed: int = 0) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONHASHSEED=str(seed))
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+ORDER = """
+    import logging, warnings
+    logging.disable(logging.CRITICAL); warnings.filterwarnings("ignore")
+    from typing import Any
+    from pydantic import BaseModel, ConfigDict, create_model
+    from langchain_core.messages import AIMessage, HumanMessage, ToolMessage, ChatMessage
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+    from fast_serde.langgraph import FastSerializer
+
+    Wide = create_model("Wide", **{f"f{i}": (Any, None) for i in range(17)})
+
+    class Extras(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        __fast_serde_memo__ = True
+        a: int
+        b: str
+
+    values = [
+        HumanMessage(content="x"),
+        AIMessage(content="y", tool_calls=[{"name": "t", "args": {"q": 1}, "id": "c1"}]),
+        ToolMessage(content="z", tool_call_id="c1"),
+        ChatMessage(content="w", role="critic"),
+        Wide(**{f"f{i}": i for i in range(17)}),
+        Extras(a=1, b="s", **{f"x{i}": i for i in range(9)}),
+    ]
+    j = JsonPlusSerializer()
+    bad = []
+    for kw in ({}, {"validate_models": False}):
+        f = FastSerializer(**kw)
+        for v in values:
+            blob = j.dumps_typed(v)
+            for i in range(5):
+                got, ref = f.loads_typed(blob), j.loads_typed(blob)
+                if list(got.model_fields_set) != list(ref.model_fields_set):
+                    bad.append((kw, type(v).__name__, i))
+    print(bad)
+"""
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_fields_set_iterates_in_jsonplus_order(seed: int) -> None:
+    """On memo hits and in trusted restore, under several hash seeds (the order depends on it)."""
+    r = _run(ORDER, seed)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
+
+
+class Note(BaseModel):
+    text: str
+    tags: list[str]
+
+
+@pytest.mark.parametrize("budget", [2**62, sys.maxsize, 10**12])
+def test_a_huge_budget_holds_a_bounded_table(budget: int) -> None:
+    """An 'unlimited' budget: the table of marks is at most 8 MiB, allocated without aborting."""
+    r = _run(
+        f"""
+        from pydantic import BaseModel
+        from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+        from fast_serde.langgraph import FastSerializer
+        class Note(BaseModel):
+            text: str
+        j = JsonPlusSerializer()
+        f = FastSerializer(memo_bytes={budget})
+        blob = j.dumps_typed(Note(text="n"))
+        for _ in range(4):
+            assert f.loads_typed(blob) == j.loads_typed(blob)
+        s = f.memo_stats()
+        print(s["hits"], s["bytes"] <= (8 << 20) + 4096)
+        """
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["2", "True"]
+
+
+@pytest.mark.parametrize("budget", [1, 100, 511, 1000, 4096])
+def test_a_budget_too_small_for_any_entry_is_charged_nothing(budget: int) -> None:
+    j, f = JsonPlusSerializer(), FastSerializer(memo_bytes=budget)
+    blob = j.dumps_typed(Note(text="x" * 40, tags=["a"]))
+    for _ in range(LOADS):
+        assert f.loads_typed(blob) == j.loads_typed(blob)
+    stats = f.memo_stats()
+    assert stats["bytes"] == 0 and stats["entries"] == 0 and stats["hits"] == 0
+
+
+class Cycled(BaseModel):
+    a: list[Any]
+
+
+def test_a_cycle_of_distinct_payloads_keeps_its_templates() -> None:
+    """1500 payloads loaded in a fixed cycle with room for all: marks that share a slot no longer
+    overwrite each other forever (1030 of 1500 were kept before; buckets of four now)."""
+    j = JsonPlusSerializer()
+    blobs = [j.dumps_typed(Cycled(a=[i, "x" * (i % 50), [i]])) for i in range(1500)]
+    f = FastSerializer(memo_bytes=2_000_000)
+    for _ in range(4):
+        for b in blobs:
+            f.loads_typed(b)
+    stats = f.memo_stats()
+    assert stats["fills"] >= 1425 and stats["bytes"] <= stats["budget"]
+
+
+def test_the_gc_emptying_a_template_during_a_hit_does_not_crash() -> None:
+    """A gc callback reaches the template's list through gc.get_objects() and clears it while a
+    hit copies it (a tree template, copied without the identity map)."""
+    r = _run(
+        """
+        import gc
+        from typing import Any
+        from pydantic import BaseModel
+        from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+        from fast_serde.langgraph import FastSerializer
+
+        MARK = "template-marker-" + "x" * 8
+        class T(BaseModel):
+            a: list[Any]
+        blob = JsonPlusSerializer().dumps_typed(T(a=[MARK] + [[i, [i]] for i in range(200)]))
+        for fire_at in (2, 3, 5, 8):
+            f = FastSerializer()
+            for _ in range(3):
+                f.loads_typed(blob)
+            armed = {"on": False, "n": 0}
+            def cb(phase, info, armed=armed, fire_at=fire_at):
+                if phase != "start" or not armed["on"]:
+                    return
+                armed["n"] += 1
+                if armed["n"] >= fire_at:
+                    armed["on"] = False
+                    for o in gc.get_objects():
+                        if type(o) is list and len(o) > 100 and o[0] == MARK:
+                            o.clear()
+            gc.callbacks.append(cb)
+            gc.set_threshold(1)
+            for _ in range(20):
+                armed["on"], armed["n"] = True, 0
+                f.loads_typed(blob)
+            gc.callbacks.remove(cb)
+            gc.set_threshold(700)
+        print("survived")
+        """
+    )
+    assert r.returncode == 0, (r.returncode, r.stderr[-2000:])
+    assert r.stdout.strip() == "survived"
+
+
+class Shared(BaseModel):
+    """Opted in; its private state aliases a field and its extras: not a tree."""
+
+    model_config = ConfigDict(extra="allow")
+    __fast_serde_memo__ = True
+    items: list[list[int]]
+
+    def model_post_init(self, context: Any) -> None:
+        self.__pydantic_private__ = {"view": self.items, "first": self.items[0]}
+
+
+def test_a_template_that_is_not_a_tree_keeps_its_aliasing_on_hits() -> None:
+    j, f = JsonPlusSerializer(), FastSerializer()
+    blob = j.dumps_typed(Shared(items=[[1], [2]], extra_one=[3]))
+    for _ in range(LOADS):
+        got = f.loads_typed(blob)
+        assert got.__pydantic_private__["view"] is got.items
+        assert got.__pydantic_private__["first"] is got.items[0]
+        assert list(got.model_fields_set) == list(j.loads_typed(blob).model_fields_set)
+    assert f.memo_stats()["hits"] == LOADS - 2
+
