@@ -262,8 +262,9 @@ class FastSerializer(JsonPlusSerializer):
 
     def memo_stats(self) -> dict[str, int]:
         """The memo of validated models: ``{"hits", "misses", "fills", "rejected", "entries",
-        "bytes", "budget"}`` — counts since this serializer was made, ``bytes`` (what the entries
-        hold) and ``budget`` in bytes. See docs/usage.md ("The memo of validated models")."""
+        "bytes", "budget", "marks"}`` — counts since this serializer was made; ``bytes`` (what the
+        entries and the table of first sights hold), ``budget`` and ``marks`` (the table of first
+        sights alone, part of ``bytes``; Rust memory that tracemalloc does not see) in bytes. See docs/usage.md ("The memo of validated models")."""
         return self._codec.memo_stats()
 
     @counted_dumps

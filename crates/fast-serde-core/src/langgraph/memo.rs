@@ -483,10 +483,14 @@ impl Memo {
     }
 
     /// `(hits, misses, fills, rejected, entries, bytes, budget)`.
-    pub(crate) fn stats(&self) -> [u64; 7] {
-        let (entries, bytes) = {
+    pub(crate) fn stats(&self) -> [u64; 8] {
+        let (entries, bytes, marks) = {
             let st = self.lock();
-            (st.entries as u64, st.bytes as u64)
+            (
+                st.entries as u64,
+                st.bytes as u64,
+                (st.marks.len() * 8) as u64,
+            )
         };
         [
             self.hits.load(Ordering::Relaxed),
@@ -496,6 +500,7 @@ impl Memo {
             entries,
             bytes,
             self.budget.load(Ordering::Relaxed) as u64,
+            marks,
         ]
     }
 }

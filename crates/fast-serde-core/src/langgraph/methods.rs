@@ -190,7 +190,7 @@ impl LangGraphCodec {
     fn memo_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
         let d = pyo3::types::PyDict::new(py);
         let names = [
-            "hits", "misses", "fills", "rejected", "entries", "bytes", "budget",
+            "hits", "misses", "fills", "rejected", "entries", "bytes", "budget", "marks",
         ];
         for (k, v) in names.iter().zip(self.memo.stats()) {
             d.set_item(k, v)?;
