@@ -360,7 +360,8 @@ impl<'a> Reader<'a> {
             }
         };
         let s = self.bytes(start, n)?;
-        if std::str::from_utf8(s).is_err() {
+        // Names (a module, a class, a method) are ASCII: checked a word at a time first.
+        if !s.is_ascii() && std::str::from_utf8(s).is_err() {
             return Err(self.fail_at(start, DecodeKind::Utf8));
         }
         Ok(Some(s))

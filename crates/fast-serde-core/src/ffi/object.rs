@@ -66,3 +66,28 @@ pub(crate) fn version_tag(cls: *mut ffi::PyObject) -> u32 {
     // SAFETY: `cls` is a live type object; reading one of its fields.
     unsafe { (*cls.cast::<ffi::PyTypeObject>()).tp_version_tag }
 }
+
+/// `object.__new__(cls)` for a live class `cls`: a new reference, or NULL with the exception set.
+///
+/// When `cls`'s `tp_new` is `object`'s own (no `__new__` anywhere in its MRO but object's), it is
+/// called directly as `tp_new(cls, (), NULL)`, which is what pydantic-core does to allocate a
+/// model (`create_class`) and what `object.__new__(cls)` ends in once its wrapper has checked its
+/// arguments (typeobject.c `tp_new_wrapper`: one argument, a subtype of object whose first static
+/// base's `tp_new` is object's, which holds when `cls`'s own is): the same object, without the
+/// argument tuple and the wrapper's call. Any other class goes through `object.__new__` itself.
+///
+/// # Safety
+/// `cls` must be a live object and the caller attached.
+pub(crate) unsafe fn object_new(cls: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let refs = typerefs();
+    if ffi::PyType_Check(cls) != 0 {
+        let tp = cls.cast::<ffi::PyTypeObject>();
+        let base_new = (*std::ptr::addr_of!(ffi::PyBaseObject_Type)).tp_new;
+        if let (Some(new), Some(base)) = ((*tp).tp_new, base_new) {
+            if new as usize == base as usize {
+                return new(tp, refs.empty_tuple, std::ptr::null_mut());
+            }
+        }
+    }
+    ffi::PyObject_CallOneArg(refs.object_new, cls)
+}

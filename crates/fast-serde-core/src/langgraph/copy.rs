@@ -8,8 +8,9 @@
 //! own `__sizeof__`.
 
 use crate::ffi::typeref::typerefs;
-use crate::ffi::Owned;
+use crate::ffi::{py, Owned};
 use pyo3::ffi;
+use pyo3::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 /// What an object costs its allocator beyond `__sizeof__` (pymalloc's rounding to 16 bytes, or
@@ -69,23 +70,15 @@ impl Copier {
         if self.counted.is_none() {
             return Some(());
         }
-        // SAFETY: `v` is a live object of an exact built-in type (checked by the caller), whose
-        // `__sizeof__` is native; the result is an owned int, released by Owned.
-        unsafe {
-            let n = ffi::PyObject_CallMethodNoArgs(v, typerefs().s_sizeof);
-            if n.is_null() {
-                ffi::PyErr_Clear();
-                return None;
-            }
-            let n = Owned(n);
-            let size = ffi::PyLong_AsSsize_t(n.0);
-            if size < 0 {
-                ffi::PyErr_Clear();
-                return None;
-            }
-            let gc = if ffi::PyObject_IS_GC(v) != 0 { 16 } else { 0 };
-            self.bytes += size as usize + gc + ALLOC_SLACK;
-        }
+        // `v` is of an exact built-in type (checked by the caller), whose `__sizeof__` is native.
+        let size = size_of(v)?;
+        // SAFETY: `v` is live.
+        let gc = if unsafe { ffi::PyObject_IS_GC(v) } != 0 {
+            16
+        } else {
+            0
+        };
+        self.bytes += size as usize + gc + ALLOC_SLACK;
         Some(())
     }
 
@@ -262,11 +255,11 @@ impl Copier {
         }
     }
 
-    /// The recipe of the exact set of exact strs `v` (`model_fields_set`): `order`, a list of
-    /// its members, as a tuple, when adding them one at a time to a new set (`set_of`, as
-    /// pydantic-core builds the set) gives `v`'s iteration order; `None` otherwise, or for
-    /// anything else. A set's iteration order follows its insertion history, not its members.
-    pub(crate) fn set_recipe(&mut self, v: *mut ffi::PyObject, order: &Owned) -> Option<Owned> {
+    /// The recipe of the exact set of exact strs `v` (`model_fields_set`), from `order`, a list
+    /// of its members: adding them one at a time to a new set (as pydantic-core builds the set)
+    /// must give `v`'s iteration order; `None` otherwise, or for anything else. A set's iteration
+    /// order follows its insertion history, not its members.
+    pub(crate) fn set_recipe(&mut self, v: *mut ffi::PyObject, order: &Owned) -> Option<SetRecipe> {
         // SAFETY: `v` and `order` are live; `v` checked an exact set of exact strs, `order` an
         // exact list of its size; both iterated with the C protocol, items owned; errors cleared.
         unsafe {
@@ -282,19 +275,86 @@ impl Copier {
                     return None;
                 }
             }
-            let recipe = Owned(non_null(ffi::PyList_AsTuple(order.0))?);
-            let rebuilt = set_of(recipe.0)?;
+            let recipe = SetRecipe::new(Owned(non_null(ffi::PyList_AsTuple(order.0))?))?;
+            let rebuilt = recipe.make()?;
             if !same_iteration(v, rebuilt.0)? {
                 return None;
             }
-            self.charge(recipe.0)?;
+            self.charge(recipe.names.as_ptr())?;
+            if let Some(first) = &recipe.first {
+                self.charge(first.as_ptr())?;
+            }
             Some(recipe)
         }
     }
 }
 
+/// How to make a new `model_fields_set` of the same names in the same order: the names (a tuple
+/// of exact strs) added one at a time to a new set, as pydantic-core adds them; or, when CPython
+/// copies such a set slot for slot, a copy of the first one made (`set(first)`).
+///
+/// `set(s)` (setobject.c `set_merge`) copies `s`'s table entry by entry when the new table has
+/// the same size (its mask) and `s` holds no deleted entries; otherwise it inserts the members
+/// anew, in `s`'s table order, into a table of its own size, which may iterate in another order
+/// or size itself otherwise than adding them one at a time did. So the copy is used only when it
+/// was seen to have `first`'s size (`__sizeof__`, which counts the table) and iteration order:
+/// then the two tables hold the same members in the same slots, and every later copy of `first`
+/// (whose members and their cached hashes never change) is the same table again.
+pub(crate) struct SetRecipe {
+    names: Py<PyAny>,
+    first: Option<Py<PyAny>>,
+}
+
+impl SetRecipe {
+    /// The recipe of `names`, a tuple of exact strs; `None` (no error set) on failure.
+    pub(crate) fn new(names: Owned) -> Option<SetRecipe> {
+        let first = set_of(names.0)?;
+        // SAFETY: `first` is a live exact set of exact strs; PySet_New copies it natively; the
+        // copy is owned and compared with native methods (`__sizeof__`, iteration).
+        let copies = unsafe {
+            let copy = Owned(non_null(ffi::PySet_New(first.0))?);
+            size_of(copy.0)? == size_of(first.0)? && same_iteration(copy.0, first.0)?
+        };
+        let py = py();
+        // SAFETY: both are owned references, handed to Py.
+        unsafe {
+            Some(SetRecipe {
+                names: Bound::from_owned_ptr(py, names.into_ptr()).unbind(),
+                first: copies.then(|| Bound::from_owned_ptr(py, first.into_ptr()).unbind()),
+            })
+        }
+    }
+
+    /// A new set, iterating as the recipe's names added one at a time; `None` (no error set) on
+    /// failure.
+    pub(crate) fn make(&self) -> Option<Owned> {
+        match &self.first {
+            // SAFETY: `first` is a live exact set; PySet_New returns a new reference or NULL.
+            Some(first) => Some(Owned(non_null(unsafe { ffi::PySet_New(first.as_ptr()) })?)),
+            None => set_of(self.names.as_ptr()),
+        }
+    }
+}
+
+/// `v.__sizeof__()` of a live object with a native `__sizeof__`; `None` (no error set) on failure.
+fn size_of(v: *mut ffi::PyObject) -> Option<isize> {
+    // SAFETY: `v` is live; the result is an owned int, released by Owned; errors cleared.
+    unsafe {
+        let n = Owned(non_null(ffi::PyObject_CallMethodNoArgs(
+            v,
+            typerefs().s_sizeof,
+        ))?);
+        let size = ffi::PyLong_AsSsize_t(n.0);
+        if size < 0 {
+            ffi::PyErr_Clear();
+            return None;
+        }
+        Some(size)
+    }
+}
+
 /// A new set of the exact strs of the tuple `names`, added one at a time in their order.
-pub(crate) fn set_of(names: *mut ffi::PyObject) -> Option<Owned> {
+fn set_of(names: *mut ffi::PyObject) -> Option<Owned> {
     // SAFETY: `names` is a live tuple read within bounds; PySet_Add hashes exact strs (native);
     // the new set is owned.
     unsafe {

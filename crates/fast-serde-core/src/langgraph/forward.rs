@@ -17,7 +17,6 @@ use super::watch;
 use crate::error::fallback_ok;
 use crate::ffi::classmap::{ClassMap, CLASS_MAP_MAX};
 use crate::ffi::object::version_tag;
-use crate::ffi::typeref::typerefs;
 use crate::ffi::unicode::utf8;
 use crate::ffi::{py, Owned};
 use pyo3::ffi;
@@ -124,12 +123,11 @@ pub(crate) unsafe fn construct(
     if first {
         return None; // no key at all: `content=None` would be added
     }
-    let refs = typerefs();
     // SAFETY: `object.__new__(cls)` (what `type.__call__` allocates through for these classes:
     // `forwarded_init` checked `cls.__new__ is object.__new__`), then `init(obj, **kwargs)`;
     // every new reference is owned, a failure leaves the exception set.
     unsafe {
-        let obj = ffi::PyObject_CallOneArg(refs.object_new, cls);
+        let obj = crate::ffi::object::object_new(cls);
         if obj.is_null() {
             return Some(obj);
         }

@@ -39,13 +39,10 @@
 //! overhead — against a byte budget, evicting the least recently used entries; the table of
 //! marks (`MARK_SHARE` of the budget) is charged from its first mark on.
 
-use super::copy::{set_of, Copier};
+use super::template::Template;
 use super::watch;
 use crate::ffi::classmap::{ClassMap, CLASS_MAP_MAX};
-use crate::ffi::dictiter::dict_next;
 use crate::ffi::object::version_tag;
-use crate::ffi::typeref::typerefs;
-use crate::ffi::Owned;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use rustc_hash::{FxHashMap, FxHasher};
@@ -65,12 +62,16 @@ const MAX_ENTRY_SHARE: usize = 16;
 const ENTRY_OVERHEAD: usize = 256;
 
 /// The table of marks takes 1/`MARK_SHARE` of the budget, rounded down to a power of two of
-/// 8-byte slots, at most `MAX_MARKS` (8 MiB): 64 MiB gives 262,144 marks in 2 MiB. Slots come in
+/// 8-byte slots, at most `MAX_MARKS` (65,536 marks in 512 KiB, reached at a 16 MiB budget): every
+/// first sight reads and writes one random bucket of it, and a table past a core's L2 cache made
+/// each cold load of a 200 KB state ~3% slower (a 2 MiB table at 64 MiB against 512 KiB at
+/// 16 MiB, validate_models=False, side by side). 65,536 marks are more than the templates of
+/// typical messages (a few KB each, payload and objects) a 64 MiB budget holds. Slots come in
 /// buckets of `MARK_WAYS`: a payload's mark goes to a free slot of its bucket, else over one of
 /// them (chosen by its hash), so marks are lost only when more than four payloads of one bucket
 /// are seen between two sights of one of them.
 const MARK_SHARE: usize = 32;
-const MAX_MARKS: usize = 1 << 20;
+const MAX_MARKS: usize = 1 << 16;
 const MARK_WAYS: usize = 4;
 
 pub(crate) struct Memo {
@@ -138,18 +139,6 @@ pub(crate) struct Entry {
 struct Kept {
     payload: Box<[u8]>,
     template: Template,
-}
-
-/// The state of a validated model, held without its class.
-struct Template {
-    dict: Py<PyAny>,
-    /// The names of `model_fields_set` in the order that rebuilds its iteration order (a tuple,
-    /// `copy::set_of`).
-    fields_set: Py<PyAny>,
-    extra: Py<PyAny>,
-    private: Py<PyAny>,
-    /// No container is reached twice in the four: copied without an identity map.
-    tree: bool,
 }
 
 /// What `lookup` found for a payload: its hash (computed once), its entry if any, and whether
@@ -568,169 +557,9 @@ impl Entry {
         }
     }
 
-    /// A new `cls` object from the template: `object.__new__(cls)` and its four pydantic slots
-    /// set as `BaseModel.__setstate__` sets them, every container new and the template's identity
-    /// graph kept. `None` (no error set) if anything fails: the caller validates instead.
+    /// A new `cls` object from the kept template (`Template::build`); `None` (no error set)
+    /// when there is none or anything fails: the caller validates instead.
     pub(crate) fn build(&self, cls: *mut ffi::PyObject) -> Option<*mut ffi::PyObject> {
-        let t = &self.kept.get()?.template;
-        let refs = typerefs();
-        let mut c = if t.tree {
-            Copier::for_tree()
-        } else {
-            Copier::new(false)
-        };
-        let parts = [
-            (refs.s_dunder_dict, c.copy(t.dict.as_ptr())?),
-            (refs.s_fields_set, set_of(t.fields_set.as_ptr())?),
-            (refs.s_pydantic_extra, c.copy(t.extra.as_ptr())?),
-            (refs.s_pydantic_private, c.copy(t.private.as_ptr())?),
-        ];
-        // SAFETY: `cls` is a live class; object.__new__(cls) gives a new reference (NULL on
-        // error, cleared); the slots are set through object.__setattr__ semantics; every new
-        // reference is released by `Owned` on every path.
-        unsafe {
-            let obj = ffi::PyObject_CallOneArg(refs.object_new, cls);
-            if obj.is_null() {
-                ffi::PyErr_Clear();
-                return None;
-            }
-            let obj = Owned(obj);
-            for (name, value) in &parts {
-                if ffi::PyObject_GenericSetAttr(obj.0, *name, value.0) != 0 {
-                    ffi::PyErr_Clear();
-                    return None;
-                }
-            }
-            Some(obj.into_ptr())
-        }
-    }
-}
-
-impl Template {
-    /// The template of a validated model and the bytes it holds, or `None` when its state holds
-    /// anything but the exact types the copy reproduces.
-    fn of(py: Python<'_>, obj: *mut ffi::PyObject) -> Option<(Template, usize)> {
-        let refs = typerefs();
-        // SAFETY: generic attribute reads on a live model (the four slots pydantic defines),
-        // owned results; errors cleared. The copier runs no Python code but built-in
-        // `__sizeof__`.
-        unsafe {
-            let get = |name: *mut ffi::PyObject| -> Option<Owned> {
-                let v = if name == refs.s_dunder_dict {
-                    ffi::PyObject_GenericGetDict(obj, std::ptr::null_mut())
-                } else {
-                    ffi::PyObject_GenericGetAttr(obj, name)
-                };
-                if v.is_null() {
-                    ffi::PyErr_Clear();
-                    None
-                } else {
-                    Some(Owned(v))
-                }
-            };
-            let dict = get(refs.s_dunder_dict)?;
-            let fields_set = get(refs.s_fields_set)?;
-            let extra = get(refs.s_pydantic_extra)?;
-            let private = get(refs.s_pydantic_private)?;
-            if ffi::PyDict_CheckExact(dict.0) == 0 {
-                return None;
-            }
-            let order = every_field_set(obj, fields_set.0)?;
-            for v in [&extra, &private] {
-                if v.0 != ffi::Py_None() && ffi::PyDict_CheckExact(v.0) == 0 {
-                    return None;
-                }
-            }
-            // After the declared fields, the extras in `fields_set`, in the order the payload
-            // gave them (pydantic-core adds them after the fields).
-            if extra.0 != ffi::Py_None() {
-                let mut pos: ffi::Py_ssize_t = 0;
-                while let Some((k, _)) = dict_next(extra.0, &mut pos) {
-                    if ffi::PyUnicode_CheckExact(k) == 0 {
-                        return None;
-                    }
-                    match ffi::PySet_Contains(fields_set.0, k) {
-                        1 => {
-                            if ffi::PyList_Append(order.0, k) != 0 {
-                                ffi::PyErr_Clear();
-                                return None;
-                            }
-                        }
-                        0 => {}
-                        _ => {
-                            ffi::PyErr_Clear();
-                            return None;
-                        }
-                    }
-                }
-            }
-            let mut c = Copier::new(true);
-            let own = |o: Owned| Bound::from_owned_ptr(py, o.into_ptr()).unbind();
-            let dict = own(c.copy(dict.0)?);
-            let fields_set = own(c.set_recipe(fields_set.0, &order)?);
-            let extra = own(c.copy(extra.0)?);
-            let private = own(c.copy(private.0)?);
-            let template = Template {
-                dict,
-                fields_set,
-                extra,
-                private,
-                tree: !c.shared,
-            };
-            Some((template, c.bytes))
-        }
-    }
-}
-
-/// The declared field names of `obj`'s class in order (a new list), when the payload set every
-/// field (each name of `__pydantic_fields__` is in `fields_set`): no field took its default. A
-/// default is deep-copied on every validation unless hashable (user code in `__deepcopy__`) and
-/// can be changed in place without the class's `tp_version_tag` moving, so a template is kept
-/// only of an object validation built from the payload alone. JsonPlusSerializer's own blobs
-/// (`model_dump()`) set every field.
-fn every_field_set(obj: *mut ffi::PyObject, fields_set: *mut ffi::PyObject) -> Option<Owned> {
-    // SAFETY: attribute read on the live class of a live object (owned result, error cleared);
-    // an exact dict iterated with dict_next (borrowed keys, no Python code: exact str keys
-    // checked before PySet_Contains hashes them); `fields_set` is a live object checked exact;
-    // the new list is owned.
-    unsafe {
-        if ffi::PySet_CheckExact(fields_set) == 0 {
-            return None;
-        }
-        let fields = ffi::PyObject_GetAttr(ffi::Py_TYPE(obj).cast(), typerefs().s_pydantic_fields);
-        if fields.is_null() {
-            ffi::PyErr_Clear();
-            return None;
-        }
-        let fields = Owned(fields);
-        if ffi::PyDict_CheckExact(fields.0) == 0 {
-            return None;
-        }
-        let order = ffi::PyList_New(0);
-        if order.is_null() {
-            ffi::PyErr_Clear();
-            return None;
-        }
-        let order = Owned(order);
-        let mut pos: ffi::Py_ssize_t = 0;
-        while let Some((k, _)) = dict_next(fields.0, &mut pos) {
-            if ffi::PyUnicode_CheckExact(k) == 0 {
-                return None;
-            }
-            match ffi::PySet_Contains(fields_set, k) {
-                1 => {
-                    if ffi::PyList_Append(order.0, k) != 0 {
-                        ffi::PyErr_Clear();
-                        return None;
-                    }
-                }
-                0 => return None,
-                _ => {
-                    ffi::PyErr_Clear();
-                    return None;
-                }
-            }
-        }
-        Some(order)
+        self.kept.get()?.template.build(cls)
     }
 }

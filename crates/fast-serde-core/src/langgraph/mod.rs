@@ -8,7 +8,8 @@
 //! * `policy`, `encode`, `model`: the walker's LangGraph mode, written by the plans (model:
 //!   pydantic v2).
 //! * `decode`, `classes`: the reader's ext handler and the codec's allowlisted classes.
-//! * `trusted`, `memo`, `copy`: restore without validation, and the memo of validated models.
+//! * `trusted`, `memo`, `template`, `copy`: restore without validation, the memo of validated
+//!   models, the state a model is made from without validating, and its copies.
 //! * `forward`: a LangChain message validated without the Python frames of its `__init__` chain.
 //! * `watch`: what their verdicts rest on outside the classes, checked once per document.
 //! * `hooks`: the Python callables a codec is given.
@@ -34,6 +35,7 @@ mod model;
 mod plan;
 mod policy;
 mod spec;
+mod template;
 mod trusted;
 mod typed;
 mod watch;

@@ -2,17 +2,20 @@
 //! without validation, where the class's schema (`_trusted.trusted_model`, read once per class)
 //! proves that validation returns every value unchanged and each value meets its field's rule.
 
-use super::copy::set_of;
+use super::copy::SetRecipe;
+use super::template::new_model;
 use super::watch;
 use crate::error::fallback_ok;
 use crate::ffi::classmap::{ClassMap, CLASS_MAP_MAX};
 use crate::ffi::dictiter::dict_next;
 use crate::ffi::object::version_tag;
 use crate::ffi::typeref::typerefs;
+use crate::ffi::unicode::{compact_ascii_bytes, is_compact_ascii};
 use crate::ffi::{py, Owned};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple};
+use smallvec::SmallVec;
 use std::sync::Arc;
 
 /// How a trusted pydantic class is restored without validation (`_trusted.trusted_model`): the
@@ -21,11 +24,10 @@ use std::sync::Arc;
 /// `(field index, rule)` of which at least one per group must hold.
 pub(crate) struct Trusted {
     fields: Vec<Py<PyAny>>,
-    /// The field names as a tuple: each restored model's `__pydantic_fields_set__` is a new set
-    /// of them added one at a time in this (the schema's) order, as pydantic-core adds them, so
-    /// that it iterates in the same order (a payload restores only when its keys are exactly
-    /// these names).
-    names: Py<PyAny>,
+    /// Each restored model's `__pydantic_fields_set__`: a new set of the field names as if added
+    /// one at a time in the schema's order, as pydantic-core adds them, so that it iterates in
+    /// the same order (a payload restores only when its keys are exactly these names).
+    names: SetRecipe,
     extra_allow: bool,
     rules: Vec<Option<Rule>>,
     either: Vec<Vec<(usize, Option<Rule>)>>,
@@ -131,7 +133,7 @@ impl Rule {
                     let v = v.as_ptr();
                     ffi::Py_TYPE(v) == tp
                         && (v == value
-                            || (tp == refs.str_type && ffi::PyUnicode_Compare(v, value) == 0)
+                            || (tp == refs.str_type && same_str(v, value))
                             || (tp == refs.int_type
                                 && ffi::PyObject_RichCompareBool(v, value, ffi::Py_EQ) == 1))
                 }),
@@ -178,7 +180,13 @@ impl Rule {
 /// # Safety
 /// Both must be live exact str objects.
 unsafe fn same_str(a: *mut ffi::PyObject, b: *mut ffi::PyObject) -> bool {
-    a == b || ffi::PyUnicode_Compare(a, b) == 0
+    if a == b {
+        return true;
+    }
+    if is_compact_ascii(a) && is_compact_ascii(b) {
+        return compact_ascii_bytes(a) == compact_ascii_bytes(b);
+    }
+    ffi::PyUnicode_Compare(a, b) == 0
 }
 
 /// `Rule::TypedDict` on an exact dict: what pydantic-core's typed-dict validator returns
@@ -304,28 +312,19 @@ pub(crate) fn restore_trusted(
 /// A model of the trusted class `cls` with `kwargs` as its `__dict__`, when they are exactly
 /// its fields in order and each meets its rule.
 fn restore(t: &Trusted, cls: &Py<PyAny>, kwargs: *mut ffi::PyObject) -> Option<*mut ffi::PyObject> {
-    let refs = typerefs();
-    // SAFETY: `kwargs` is a live exact dict; keys are compared (by address, then by value)
-    // with the field names in order; the fields set is made from `t.names` (exact strs); the
-    // new object gets its four pydantic slots set through
-    // object.__setattr__ semantics (PyObject_GenericSetAttr), as BaseModel.__setstate__ does;
-    // every temporary is released by Owned, and a failure releases the half-built object.
+    // SAFETY: `kwargs` is a live exact dict, iterated with no Python code run (keys compared by
+    // address, then by value, with the field names in order; rules run no Python code); the
+    // fields set is made from `t.names` (exact strs); the new object gets its four pydantic
+    // slots from `new_model`; every temporary is released by Owned.
     unsafe {
         if ffi::PyDict_Size(kwargs) as usize != t.fields.len() {
             return None;
         }
         let mut pos: ffi::Py_ssize_t = 0;
-        let mut k: *mut ffi::PyObject = std::ptr::null_mut();
-        let mut v: *mut ffi::PyObject = std::ptr::null_mut();
         // The values, borrowed from `kwargs`, for the `either` groups.
-        let mut values: Vec<*mut ffi::PyObject> = Vec::new();
-        if !t.either.is_empty() {
-            values.reserve(t.fields.len());
-        }
+        let mut values: SmallVec<[*mut ffi::PyObject; 16]> = SmallVec::new();
         for (f, rule) in t.fields.iter().zip(&t.rules) {
-            if ffi::PyDict_Next(kwargs, &mut pos, &mut k, &mut v) == 0 {
-                return None;
-            }
+            let (k, v) = dict_next(kwargs, &mut pos)?;
             if k != f.as_ptr()
                 && (ffi::PyUnicode_CheckExact(k) == 0 || ffi::PyUnicode_Compare(k, f.as_ptr()) != 0)
             {
@@ -346,13 +345,7 @@ fn restore(t: &Trusted, cls: &Py<PyAny>, kwargs: *mut ffi::PyObject) -> Option<*
         if !either_holds {
             return None;
         }
-        let obj = ffi::PyObject_CallOneArg(refs.object_new, cls.as_ptr());
-        if obj.is_null() {
-            ffi::PyErr_Clear();
-            return None;
-        }
-        let obj = Owned(obj);
-        let fields_set = set_of(t.names.as_ptr())?;
+        let fields_set = t.names.make()?;
         let extra = if t.extra_allow {
             ffi::PyDict_New()
         } else {
@@ -363,18 +356,7 @@ fn restore(t: &Trusted, cls: &Py<PyAny>, kwargs: *mut ffi::PyObject) -> Option<*
             return None;
         }
         let extra = Owned(extra);
-        for (name, value) in [
-            (refs.s_fields_set, fields_set.0),
-            (refs.s_pydantic_extra, extra.0),
-            (refs.s_pydantic_private, ffi::Py_None()),
-            (refs.s_dunder_dict, kwargs),
-        ] {
-            if ffi::PyObject_GenericSetAttr(obj.0, name, value) != 0 {
-                ffi::PyErr_Clear();
-                return None;
-            }
-        }
-        Some(obj.into_ptr())
+        new_model(cls.as_ptr(), kwargs, fields_set.0, extra.0, ffi::Py_None())
     }
 }
 
@@ -432,7 +414,9 @@ fn decide_trust(py: Python<'_>, trust: &Py<PyAny>, cls: &Py<PyAny>) -> PyResult<
                 "field names are strs",
             ));
         }
-        let names = PyTuple::new(py, &fields)?.into_any().unbind();
+        let names = PyTuple::new(py, &fields)?;
+        let names = SetRecipe::new(crate::ffi::Owned(names.into_ptr()))
+            .ok_or_else(|| pyo3::exceptions::PyValueError::new_err("the fields set"))?;
         Ok(Trusted {
             fields,
             names,
