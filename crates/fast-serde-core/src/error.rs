@@ -6,6 +6,7 @@
 
 use crate::limits::{MAX_DEPTH, MAX_TOTAL_DEPTH, STACK_RED_ZONE};
 use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
@@ -158,6 +159,30 @@ impl EncodeFailure {
 /// (KeyboardInterrupt, SystemExit, GeneratorExit) is raised unchanged from `dumps`/`loads`.
 pub(crate) fn fallback_ok(py: Python<'_>, err: &PyErr) -> bool {
     err.is_instance_of::<pyo3::exceptions::PyException>(py)
+}
+
+/// After a call that may have run user code failed on a path that falls back: clear the error
+/// set when it is an `Exception` (the fallback runs, as JsonPlusSerializer's hooks catch only
+/// `Exception`), and leave any other `BaseException` (KeyboardInterrupt, SystemExit) set for the
+/// caller to raise: a `None` with an error still set means "propagate", not "fall back".
+///
+/// # Safety
+/// The caller is attached.
+pub(crate) unsafe fn clear_if_exception() {
+    // SAFETY (caller): attached; reading and clearing the thread's error indicator.
+    unsafe {
+        if !ffi::PyErr_Occurred().is_null()
+            && ffi::PyErr_ExceptionMatches(ffi::PyExc_Exception) != 0
+        {
+            ffi::PyErr_Clear();
+        }
+    }
+}
+
+/// A `BaseException` that [`clear_if_exception`] left set, taken to be raised; `None` when no
+/// error is set (the caller falls back).
+pub(crate) fn pending_fatal(py: Python<'_>) -> Option<PyErr> {
+    PyErr::take(py)
 }
 
 /// For the types users most often hand `fast_serde.dumps` (which writes plain data only, as

@@ -218,3 +218,154 @@ def test_a_template_that_is_not_a_tree_keeps_its_aliasing_on_hits() -> None:
         assert list(got.model_fields_set) == list(j.loads_typed(blob).model_fields_set)
     assert f.memo_stats()["hits"] == LOADS - 2
 
+
+
+# --- helper-28: a fields set the template cannot rebuild, and BaseExceptions in a keep or a restore
+
+
+SET_STATE = """
+    import sys, logging
+    logging.disable(logging.CRITICAL)
+    from pydantic import BaseModel, ConfigDict
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+    from fast_serde.langgraph import FastSerializer
+
+    class Presized(BaseModel):
+        __fast_serde_memo__ = True
+        f0: int; f1: int; f2: int; f3: int; f4: int
+        def model_post_init(self, ctx):
+            # set(s) sizes its table up front: same order, another size
+            object.__setattr__(self, "__pydantic_fields_set__", set(self.__pydantic_fields_set__))
+
+    class Discarded(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        __fast_serde_memo__ = True
+        f0: int; f1: int; f2: int; f3: int
+        def model_post_init(self, ctx):
+            self.__pydantic_fields_set__.discard("x0")  # a deleted slot: grows otherwise
+
+    class Popped(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        __fast_serde_memo__ = True
+        f0: int
+        def model_post_init(self, ctx):
+            s = self.__pydantic_fields_set__
+            s.add("tmp"); s.pop() if "tmp" == next(iter(s)) else s.discard("tmp")
+
+    def probe(s):
+        sizes, orders = [sys.getsizeof(s)], [list(s)]
+        for i in range(40):
+            s.add(f"zz{i}")
+            sizes.append(sys.getsizeof(s))
+        orders.append(list(s))
+        pops = []
+        while s:
+            pops.append(s.pop())
+        return sizes, orders, pops
+
+    j, f = JsonPlusSerializer(), FastSerializer()
+    values = [
+        Presized(**{f"f{i}": i for i in range(5)}),
+        Discarded(f0=0, f1=1, f2=2, f3=3, x0=0, x1=1, x2=2),
+        Popped(f0=0, x0=1, x1=2),
+    ]
+    bad = []
+    for v in values:
+        blob = j.dumps_typed(v)
+        for i in range(5):
+            if probe(f.loads_typed(blob).model_fields_set) != probe(j.loads_typed(blob).model_fields_set):
+                bad.append((type(v).__name__, i))
+    print(bad)
+"""
+
+
+@pytest.mark.parametrize("seed", [0, 2, 5, 15])
+def test_a_fields_set_whose_table_differs_is_not_served_from_the_memo(seed: int) -> None:
+    """A model_post_init that replaces the fields set by a presized copy, discards an extra's name
+    or pops: the validated set iterates as one built name by name, yet its table's size, deleted
+    slots or pop position differ. A hit's set must be that very table, or the class is validated
+    (helper-28: sizes 728 against 472; a resize on the 12th add instead of later)."""
+    r = _run(SET_STATE, seed)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
+
+
+def test_a_keyboard_interrupt_while_the_memo_reads_its_template_propagates() -> None:
+    """A metaclass whose __getattribute__ is interrupted while the memo reads the class's fields
+    (taking a template at the second sight): the load raises, as every BaseException must."""
+    r = _run(
+        """
+        import logging; logging.disable(logging.CRITICAL)
+        from pydantic import BaseModel
+        from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+        from fast_serde.langgraph import FastSerializer
+        ARMED = [False]
+        class Meta(type(BaseModel)):
+            def __getattribute__(cls, name):
+                if ARMED[0] and name == "__pydantic_fields__":
+                    ARMED[0] = False
+                    raise KeyboardInterrupt("Ctrl-C")
+                return super().__getattribute__(name)
+        class M(BaseModel, metaclass=Meta):
+            __fast_serde_memo__ = True
+            a: int
+        blob = JsonPlusSerializer().dumps_typed(M(a=1))
+        f = FastSerializer()
+        f.loads_typed(blob)  # first sight: a mark
+        ARMED[0] = True
+        out = []
+        for i in range(2):
+            try:
+                out.append(repr(f.loads_typed(blob)))
+            except KeyboardInterrupt:
+                out.append("KeyboardInterrupt")
+        print(out)
+        """
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "['KeyboardInterrupt', 'M(a=1)']"
+
+
+def test_a_keyboard_interrupt_while_a_slot_is_set_propagates() -> None:
+    """A property over a pydantic slot, interrupted while trusted restore (or a memo hit) sets
+    it: the load raises; it used to validate instead, the interrupt consumed."""
+    r = _run(
+        """
+        import logging; logging.disable(logging.CRITICAL)
+        from pydantic import BaseModel
+        from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+        from fast_serde.langgraph import FastSerializer, _trusted
+        class M(BaseModel):
+            __fast_serde_memo__ = True
+            a: int
+            b: str
+        blob = JsonPlusSerializer().dumps_typed(M(a=1, b="x"))
+        out = []
+        for slot in ("__pydantic_private__", "__pydantic_fields_set__"):
+            descr = BaseModel.__dict__[slot]
+            shots = []
+            def set_(self, v, descr=descr, shots=shots):
+                if shots:
+                    shots.pop()
+                    raise KeyboardInterrupt("Ctrl-C")
+                descr.__set__(self, v)
+            for kw in ({"validate_models": False}, {}):
+                class N(M):
+                    pass
+                setattr(N, slot, property(descr.__get__, set_))
+                globals()["N"] = N
+                nblob = JsonPlusSerializer().dumps_typed(N(a=1, b="x"))
+                f = FastSerializer(**kw)
+                for i in range(4):
+                    shots.append(1)
+                    try:
+                        f.loads_typed(nblob)
+                        out.append("returned" if shots else "consumed")
+                    except KeyboardInterrupt:
+                        out.append("raised")
+                    shots.clear()
+        print(sorted(set(out)))
+        """
+    )
+    assert r.returncode == 0, r.stderr
+    assert "consumed" not in r.stdout, r.stdout

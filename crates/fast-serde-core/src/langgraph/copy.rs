@@ -277,7 +277,10 @@ impl Copier {
             }
             let recipe = SetRecipe::new(Owned(non_null(ffi::PyList_AsTuple(order.0))?))?;
             let rebuilt = recipe.make()?;
-            if !same_iteration(v, rebuilt.0)? {
+            // The very table: a set replaced by a presized copy, or with a name discarded (a
+            // deleted slot) or popped (the finger moved), iterates alike yet grows and pops
+            // otherwise.
+            if !same_table(v, rebuilt.0) {
                 return None;
             }
             self.charge(recipe.names.as_ptr())?;
@@ -297,9 +300,8 @@ impl Copier {
 /// the same size (its mask) and `s` holds no deleted entries; otherwise it inserts the members
 /// anew, in `s`'s table order, into a table of its own size, which may iterate in another order
 /// or size itself otherwise than adding them one at a time did. So the copy is used only when it
-/// was seen to have `first`'s size (`__sizeof__`, which counts the table) and iteration order:
-/// then the two tables hold the same members in the same slots, and every later copy of `first`
-/// (whose members and their cached hashes never change) is the same table again.
+/// was seen to be `first`'s very table ([`same_table`]), and every later copy of `first` (whose
+/// members and their cached hashes never change) is the same table again.
 pub(crate) struct SetRecipe {
     names: Py<PyAny>,
     first: Option<Py<PyAny>>,
@@ -313,7 +315,7 @@ impl SetRecipe {
         // copy is owned and compared with native methods (`__sizeof__`, iteration).
         let copies = unsafe {
             let copy = Owned(non_null(ffi::PySet_New(first.0))?);
-            size_of(copy.0)? == size_of(first.0)? && same_iteration(copy.0, first.0)?
+            same_table(copy.0, first.0)
         };
         let py = py();
         // SAFETY: both are owned references, handed to Py.
@@ -369,29 +371,39 @@ fn set_of(names: *mut ffi::PyObject) -> Option<Owned> {
     }
 }
 
-/// Whether two sets iterate over the same objects in the same order (`None` on failure).
-fn same_iteration(a: *mut ffi::PyObject, b: *mut ffi::PyObject) -> Option<bool> {
-    // SAFETY: live sets iterated with the C protocol; items owned and compared by address.
+/// Whether two exact sets have the same table: the same size (`mask`), counts of live and used
+/// slots (`used`, `fill`: deleted entries count in `fill`), `finger` (where `pop` starts) and, in
+/// every slot, the same key (by address) and hash. Two such sets iterate, grow, shrink and pop
+/// alike. CPython's `PySetObject` (Include/cpython/setobject.h, the same fields in 3.10-3.15);
+/// false where this build cannot read it (the limited API, PyPy).
+fn same_table(a: *mut ffi::PyObject, b: *mut ffi::PyObject) -> bool {
+    #[cfg(not(any(Py_LIMITED_API, PyPy, GraalPy)))]
+    // SAFETY: both are live exact sets (checked); their tables hold `mask + 1` entries, read
+    // within bounds with no Python code run (nothing changes them meanwhile).
     unsafe {
-        let ia = Owned(non_null(ffi::PyObject_GetIter(a))?);
-        let ib = Owned(non_null(ffi::PyObject_GetIter(b))?);
-        loop {
-            let x = ffi::PyIter_Next(ia.0);
-            let y = ffi::PyIter_Next(ib.0);
-            let (x, y) = (
-                (!x.is_null()).then(|| Owned(x)),
-                (!y.is_null()).then(|| Owned(y)),
-            );
-            if !ffi::PyErr_Occurred().is_null() {
-                ffi::PyErr_Clear();
-                return None;
-            }
-            match (x, y) {
-                (None, None) => return Some(true),
-                (Some(x), Some(y)) if x.0 == y.0 => {}
-                _ => return Some(false),
-            }
+        if ffi::PySet_CheckExact(a) == 0 || ffi::PySet_CheckExact(b) == 0 {
+            return false;
         }
+        let (x, y) = (
+            &*a.cast::<ffi::PySetObject>(),
+            &*b.cast::<ffi::PySetObject>(),
+        );
+        if (x.mask, x.used, x.fill, x.finger) != (y.mask, y.used, y.fill, y.finger) {
+            return false;
+        }
+        let n = x.mask as usize + 1;
+        let (tx, ty) = (
+            std::slice::from_raw_parts(x.table, n),
+            std::slice::from_raw_parts(y.table, n),
+        );
+        tx.iter()
+            .zip(ty)
+            .all(|(p, q)| p.key == q.key && p.hash == q.hash)
+    }
+    #[cfg(any(Py_LIMITED_API, PyPy, GraalPy))]
+    {
+        let _ = (a, b);
+        false
     }
 }
 

@@ -11,7 +11,7 @@ use super::forward::{construct, forwarded_init};
 use super::trusted::restore_trusted;
 use super::watch;
 use crate::decode::{ExtHandler, Reader};
-use crate::error::{fallback_ok, DecodeFailure, DecodeKind, DecodeResult};
+use crate::error::{fallback_ok, pending_fatal, DecodeFailure, DecodeKind, DecodeResult};
 use crate::ffi::typeref::typerefs;
 use crate::ffi::{new_none, py, Owned};
 use crate::langgraph::ext::*;
@@ -95,6 +95,10 @@ impl LangGraphCodec {
                     if let Some(obj) = seen.build(cls.as_ptr()) {
                         self.memo.hit();
                         return Ok(obj);
+                    }
+                    // A KeyboardInterrupt raised while the hit was built ends the load.
+                    if let Some(e) = pending_fatal(py) {
+                        return Err(DecodeFailure::new(offset, DecodeKind::Python(e)));
                     }
                 }
             }

@@ -41,6 +41,7 @@
 
 use super::template::Template;
 use super::watch;
+use crate::error::pending_fatal;
 use crate::ffi::classmap::{ClassMap, CLASS_MAP_MAX};
 use crate::ffi::object::version_tag;
 use pyo3::ffi;
@@ -259,7 +260,7 @@ impl Memo {
         match &seen.entry {
             Some(e) if e.cls_addr == cls.as_ptr() as usize => {
                 if e.kept.get().is_none() && !e.unkeepable.load(Ordering::Relaxed) {
-                    self.keep(py, e, payload, obj);
+                    self.keep(py, e, payload, obj)?;
                 }
             }
             // These bytes were seen for another class object (one that died since at that
@@ -267,7 +268,7 @@ impl Memo {
             Some(e) => self.forget(e),
             None if seen.marked => {
                 if let Some(e) = self.insert(cls.as_ptr(), seen.hash, payload) {
-                    self.keep(py, &e, payload, obj);
+                    self.keep(py, &e, payload, obj)?;
                 }
             }
             None => self.mark(seen.hash, payload.len()),
@@ -397,23 +398,32 @@ impl Memo {
     /// Second sight: `obj` validated from `payload` (of the entry's hash and length); keep the
     /// bytes and a copy of `obj`'s state as the template, charged what it holds. A state the copy
     /// cannot reproduce, or one over the entry's share of the budget, leaves the entry a mark.
-    fn keep(&self, py: Python<'_>, entry: &Arc<Entry>, payload: &[u8], obj: *mut ffi::PyObject) {
+    fn keep(
+        &self,
+        py: Python<'_>,
+        entry: &Arc<Entry>,
+        payload: &[u8],
+        obj: *mut ffi::PyObject,
+    ) -> PyResult<()> {
         let budget = self.budget.load(Ordering::Relaxed);
         let Some((template, held)) = Template::of(py, obj) else {
+            if let Some(e) = pending_fatal(py) {
+                return Err(e); // a KeyboardInterrupt ends the load
+            }
             entry.unkeepable.store(true, Ordering::Relaxed);
-            return;
+            return Ok(());
         };
         let size = ENTRY_OVERHEAD + payload.len() + held;
         if size > budget / MAX_ENTRY_SHARE {
             entry.unkeepable.store(true, Ordering::Relaxed);
-            return;
+            return Ok(());
         }
         let kept = Kept {
             payload: Box::from(payload),
             template,
         };
         if entry.kept.set(kept).is_err() {
-            return; // another thread kept it meanwhile
+            return Ok(()); // another thread kept it meanwhile
         }
         self.fills.fetch_add(1, Ordering::Relaxed);
         let evicted = {
@@ -423,13 +433,14 @@ impl Memo {
                 .get(&entry.hash)
                 .is_some_and(|b| b.iter().any(|e| Arc::ptr_eq(e, entry)));
             if !listed {
-                return; // evicted or forgotten meanwhile: the template goes with the entry
+                return Ok(()); // evicted or forgotten meanwhile: the template goes with the entry
             }
             let old = entry.size.swap(size, Ordering::Relaxed);
             st.bytes = st.bytes - old + size;
             evict(&mut st, budget)
         };
         drop(evicted);
+        Ok(())
     }
 
     /// Drop `entry` (kept for a class object that is no longer the one its name resolves to).

@@ -5,6 +5,7 @@
 //! models with [`new_model`] from the decoded kwargs.
 
 use super::copy::{Copier, SetRecipe};
+use crate::error::clear_if_exception;
 use crate::ffi::dictiter::dict_next;
 use crate::ffi::object::object_new;
 use crate::ffi::typeref::typerefs;
@@ -26,8 +27,9 @@ pub(crate) struct Template {
 /// A new `cls` object with these four pydantic slots: `__dict__`, `__pydantic_fields_set__`,
 /// `__pydantic_extra__` and `__pydantic_private__` (each a live object, its reference borrowed),
 /// set through `object.__setattr__` semantics (`PyObject_GenericSetAttr`), as
-/// `BaseModel.__setstate__` and pydantic-core's own `force_setattr` set them. `None` (no error
-/// set) when anything fails.
+/// `BaseModel.__setstate__` and pydantic-core's own `force_setattr` set them. `None` when
+/// anything fails: no error set when it was an `Exception` (the caller falls back), else the
+/// `BaseException` (KeyboardInterrupt) left set for the caller to raise (`pending_fatal`).
 pub(crate) fn new_model(
     cls: *mut ffi::PyObject,
     dict: *mut ffi::PyObject,
@@ -42,7 +44,7 @@ pub(crate) fn new_model(
     unsafe {
         let obj = object_new(cls);
         if obj.is_null() {
-            ffi::PyErr_Clear();
+            clear_if_exception();
             return None;
         }
         let obj = Owned(obj);
@@ -52,8 +54,9 @@ pub(crate) fn new_model(
             (refs.s_pydantic_extra, extra),
             (refs.s_pydantic_private, private),
         ] {
+            // A descriptor on the class may run Python code here.
             if ffi::PyObject_GenericSetAttr(obj.0, name, value) != 0 {
-                ffi::PyErr_Clear();
+                clear_if_exception();
                 return None;
             }
         }
@@ -63,8 +66,8 @@ pub(crate) fn new_model(
 
 impl Template {
     /// A new `cls` object from the template ([`new_model`]), every container new and the
-    /// template's identity graph kept. `None` (no error set) if anything fails: the caller
-    /// validates instead.
+    /// template's identity graph kept. `None` if anything fails: the caller validates instead,
+    /// unless a `BaseException` is left set ([`new_model`]).
     pub(crate) fn build(&self, cls: *mut ffi::PyObject) -> Option<*mut ffi::PyObject> {
         let mut c = if self.tree {
             Copier::for_tree()
@@ -79,7 +82,8 @@ impl Template {
     }
 
     /// The template of a validated model and the bytes it holds, or `None` when its state holds
-    /// anything but the exact types the copy reproduces.
+    /// anything but the exact types the copy reproduces (a `BaseException` that reading it
+    /// raised, such as KeyboardInterrupt from a descriptor or a metaclass, left set).
     pub(crate) fn of(py: Python<'_>, obj: *mut ffi::PyObject) -> Option<(Template, usize)> {
         let refs = typerefs();
         // SAFETY: generic attribute reads on a live model (the four slots pydantic defines),
@@ -93,7 +97,7 @@ impl Template {
                     ffi::PyObject_GenericGetAttr(obj, name)
                 };
                 if v.is_null() {
-                    ffi::PyErr_Clear();
+                    clear_if_exception(); // a descriptor may run Python code
                     None
                 } else {
                     Some(Owned(v))
@@ -168,9 +172,10 @@ fn every_field_set(obj: *mut ffi::PyObject, fields_set: *mut ffi::PyObject) -> O
         if ffi::PySet_CheckExact(fields_set) == 0 {
             return None;
         }
+        // A metaclass's `__getattribute__` may run Python code here.
         let fields = ffi::PyObject_GetAttr(ffi::Py_TYPE(obj).cast(), typerefs().s_pydantic_fields);
         if fields.is_null() {
-            ffi::PyErr_Clear();
+            clear_if_exception();
             return None;
         }
         let fields = Owned(fields);

@@ -5,7 +5,7 @@
 use super::copy::SetRecipe;
 use super::template::new_model;
 use super::watch;
-use crate::error::fallback_ok;
+use crate::error::{fallback_ok, pending_fatal};
 use crate::ffi::classmap::{ClassMap, CLASS_MAP_MAX};
 use crate::ffi::dictiter::dict_next;
 use crate::ffi::object::version_tag;
@@ -306,7 +306,11 @@ pub(crate) fn restore_trusted(
             decided
         }
     };
-    Ok(t.and_then(|t| restore(&t, cls, kwargs)))
+    match t.and_then(|t| restore(&t, cls, kwargs)) {
+        Some(obj) => Ok(Some(obj)),
+        // A KeyboardInterrupt raised while the model was made ends the load; else it validates.
+        None => pending_fatal(py).map_or(Ok(None), Err),
+    }
 }
 
 /// A model of the trusted class `cls` with `kwargs` as its `__dict__`, when they are exactly
