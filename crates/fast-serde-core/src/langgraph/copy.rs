@@ -257,11 +257,11 @@ impl Copier {
 
     /// The recipe of the exact set of exact strs `v` (`model_fields_set`), from `order`, a list
     /// of its members: adding them one at a time to a new set (as pydantic-core builds the set)
-    /// must give `v`'s iteration order; `None` otherwise, or for anything else. A set's iteration
-    /// order follows its insertion history, not its members.
+    /// must give `v`'s very table ([`same_table`]); `None` otherwise, or for anything else. A
+    /// set's iteration order, size and growth follow its history, not only its members.
     pub(crate) fn set_recipe(&mut self, v: *mut ffi::PyObject, order: &Owned) -> Option<SetRecipe> {
         // SAFETY: `v` and `order` are live; `v` checked an exact set of exact strs, `order` an
-        // exact list of its size; both iterated with the C protocol, items owned; errors cleared.
+        // exact list of its size, read within bounds; errors cleared.
         unsafe {
             if ffi::PySet_CheckExact(v) == 0
                 || !all_strs(v)
@@ -312,7 +312,7 @@ impl SetRecipe {
     pub(crate) fn new(names: Owned) -> Option<SetRecipe> {
         let first = set_of(names.0)?;
         // SAFETY: `first` is a live exact set of exact strs; PySet_New copies it natively; the
-        // copy is owned and compared with native methods (`__sizeof__`, iteration).
+        // copy is owned and its table compared with `first`'s (no Python code runs).
         let copies = unsafe {
             let copy = Owned(non_null(ffi::PySet_New(first.0))?);
             same_table(copy.0, first.0)
