@@ -275,12 +275,12 @@ impl Copier {
                     return None;
                 }
             }
-            let recipe = SetRecipe::new(Owned(non_null(ffi::PyList_AsTuple(order.0))?))?;
-            let rebuilt = recipe.make()?;
+            let names = Owned(non_null(ffi::PyList_AsTuple(order.0))?);
+            let (recipe, built) = SetRecipe::with_first(names)?;
             // The very table: a set replaced by a presized copy, or with a name discarded (a
             // deleted slot) or popped (the finger moved), iterates alike yet grows and pops
             // otherwise.
-            if !same_table(v, rebuilt.0) {
+            if !same_table(v, built.0) {
                 return None;
             }
             self.charge(recipe.names.as_ptr())?;
@@ -310,6 +310,11 @@ pub(crate) struct SetRecipe {
 impl SetRecipe {
     /// The recipe of `names`, a tuple of exact strs; `None` (no error set) on failure.
     pub(crate) fn new(names: Owned) -> Option<SetRecipe> {
+        SetRecipe::with_first(names).map(|(recipe, _)| recipe)
+    }
+
+    /// The recipe of `names` and the set they give added one at a time (a new reference).
+    fn with_first(names: Owned) -> Option<(SetRecipe, Owned)> {
         let first = set_of(names.0)?;
         // SAFETY: `first` is a live exact set of exact strs; PySet_New copies it natively; the
         // copy is owned and its table compared with `first`'s (no Python code runs).
@@ -318,12 +323,14 @@ impl SetRecipe {
             same_table(copy.0, first.0)
         };
         let py = py();
-        // SAFETY: both are owned references, handed to Py.
+        // SAFETY: `names` is an owned reference handed to Py; `first` stays owned by the caller's
+        // `Owned`, the recipe taking a reference of its own.
         unsafe {
-            Some(SetRecipe {
+            let recipe = SetRecipe {
                 names: Bound::from_owned_ptr(py, names.into_ptr()).unbind(),
-                first: copies.then(|| Bound::from_owned_ptr(py, first.into_ptr()).unbind()),
-            })
+                first: copies.then(|| Bound::from_borrowed_ptr(py, first.0).unbind()),
+            };
+            Some((recipe, first))
         }
     }
 

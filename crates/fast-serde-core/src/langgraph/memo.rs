@@ -482,7 +482,8 @@ impl Memo {
         self.answers.len()
     }
 
-    /// `(hits, misses, fills, rejected, entries, bytes, budget)`.
+    /// `(hits, misses, fills, rejected, entries, bytes, budget, marks)`: `marks` is the table of
+    /// marks' own bytes, part of `bytes`.
     pub(crate) fn stats(&self) -> [u64; 8] {
         let (entries, bytes, marks) = {
             let st = self.lock();
@@ -568,8 +569,8 @@ impl Entry {
         }
     }
 
-    /// A new `cls` object from the kept template (`Template::build`); `None` (no error set)
-    /// when there is none or anything fails: the caller validates instead.
+    /// A new `cls` object from the kept template (`Template::build`); `None` when there is none
+    /// or anything fails: the caller validates instead, unless a `BaseException` is left set.
     pub(crate) fn build(&self, cls: *mut ffi::PyObject) -> Option<*mut ffi::PyObject> {
         self.kept.get()?.template.build(cls)
     }

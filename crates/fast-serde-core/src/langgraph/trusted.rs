@@ -27,7 +27,7 @@ pub(crate) struct Trusted {
     /// Each restored model's `__pydantic_fields_set__`: a new set of the field names as if added
     /// one at a time in the schema's order, as pydantic-core adds them, so that it iterates in
     /// the same order (a payload restores only when its keys are exactly these names).
-    names: SetRecipe,
+    fields_set: SetRecipe,
     extra_allow: bool,
     rules: Vec<Option<Rule>>,
     either: Vec<Vec<(usize, Option<Rule>)>>,
@@ -318,7 +318,7 @@ pub(crate) fn restore_trusted(
 fn restore(t: &Trusted, cls: &Py<PyAny>, kwargs: *mut ffi::PyObject) -> Option<*mut ffi::PyObject> {
     // SAFETY: `kwargs` is a live exact dict, iterated with no Python code run (keys compared by
     // address, then by value, with the field names in order; rules run no Python code); the
-    // fields set is made from `t.names` (exact strs); the new object gets its four pydantic
+    // fields set is made from `t.fields_set` (exact strs); the new object gets its four pydantic
     // slots from `new_model`; every temporary is released by Owned.
     unsafe {
         if ffi::PyDict_Size(kwargs) as usize != t.fields.len() {
@@ -329,9 +329,7 @@ fn restore(t: &Trusted, cls: &Py<PyAny>, kwargs: *mut ffi::PyObject) -> Option<*
         let mut values: SmallVec<[*mut ffi::PyObject; 16]> = SmallVec::new();
         for (f, rule) in t.fields.iter().zip(&t.rules) {
             let (k, v) = dict_next(kwargs, &mut pos)?;
-            if k != f.as_ptr()
-                && (ffi::PyUnicode_CheckExact(k) == 0 || ffi::PyUnicode_Compare(k, f.as_ptr()) != 0)
-            {
+            if k != f.as_ptr() && (ffi::PyUnicode_CheckExact(k) == 0 || !same_str(k, f.as_ptr())) {
                 return None;
             }
             if !Rule::admits(rule, v) {
@@ -349,7 +347,7 @@ fn restore(t: &Trusted, cls: &Py<PyAny>, kwargs: *mut ffi::PyObject) -> Option<*
         if !either_holds {
             return None;
         }
-        let fields_set = t.names.make()?;
+        let fields_set = t.fields_set.make()?;
         let extra = if t.extra_allow {
             ffi::PyDict_New()
         } else {
@@ -419,11 +417,11 @@ fn decide_trust(py: Python<'_>, trust: &Py<PyAny>, cls: &Py<PyAny>) -> PyResult<
             ));
         }
         let names = PyTuple::new(py, &fields)?;
-        let names = SetRecipe::new(crate::ffi::Owned(names.into_ptr()))
+        let fields_set = SetRecipe::new(Owned(names.into_ptr()))
             .ok_or_else(|| pyo3::exceptions::PyValueError::new_err("the fields set"))?;
         Ok(Trusted {
             fields,
-            names,
+            fields_set,
             extra_allow,
             rules,
             either,
