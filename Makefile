@@ -34,9 +34,13 @@ lint:
 	PYO3_PYTHON=$(abspath $(PY)) cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 # PostgreSQL tests start a throwaway server; pg_setup.sh installs Debian's postgresql if needed.
+# The suite runs on PYTEST_WORKERS processes (pytest-xdist; each starts its own server): on the
+# 2-core machines here, 4-5 minutes where one process took 8. PYTEST_WORKERS=0: one process.
+PYTEST_WORKERS ?= 2
+export PYTEST_WORKERS
 test-python: build
 	bash scripts/pg_setup.sh
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS)
 
 # The pytest suite in shuffled orders, one run per seed (pytest-randomly: modules, then the tests
 # within each, shuffled; off in every other run). Each run must pass, as `make test-python` does:

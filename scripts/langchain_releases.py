@@ -88,7 +88,7 @@ def run(release: str, python: Path) -> tuple[bool, str]:
     if len(lines) > 1 and lines[1]:
         return False, f"requirements not met: {lines[1]}"
     tests = subprocess.run(
-        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", *TESTS],
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", os.environ.get("PYTEST_WORKERS", "2"), *TESTS],
         env=env, cwd=ROOT, capture_output=True, text=True,
     )
     summary = (tests.stdout.strip().splitlines() or ["(no output)"])[-1]

@@ -1,9 +1,10 @@
 """The langgraph-checkpoint release matrix (`make test-releases`).
 
 For every release in `fast_serde.langgraph._compat.VERIFIED`, in its own venv
-`.venv-lgc-<release>`: langgraph-checkpoint at that release, the companions it installs with
-(`COMPANIONS`: langgraph and langgraph-checkpoint-sqlite lines that accept it; every other pin from
-requirements-dev.txt), and the fast-serde wheel built once from this tree. In each it runs
+`.venv-lgc-<release>` (made and filled by uv): langgraph-checkpoint at that release, the companions
+it installs with (`COMPANIONS`: langgraph and langgraph-checkpoint-sqlite lines that accept it;
+every other pin from requirements-dev.txt), and the fast-serde wheel built once from this tree. In
+each it runs
 
 1. our tests of the format (`LANGGRAPH_TESTS` in python/tests/langgraph_serde/), test_golden.py,
    server/test_json_hook.py (the native `_msgpack_ext_hook_to_json` reader) and
@@ -44,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 COMPAT = ROOT / "python" / "fast_serde" / "langgraph" / "_compat.py"
 WHEELS = ROOT / "target" / "release-wheels"
 WORK = ROOT / "target" / "lgc-releases"
+UV = Path(sys.executable).parent / "uv"  # this venv's (requirements-dev.txt)
 
 # The langgraph lines each release line installs with (the pinned ones need 4.3); found with pip's
 # resolver against requirements-dev.txt's other pins.
@@ -57,7 +59,7 @@ COMPANIONS = {
 # What the three test runs need from requirements-dev.txt (by name), and what the releases' own
 # test_jsonplus.py imports beyond it (versions from langgraph-checkpoint 4.3.2's uv.lock).
 NEEDED = ("langgraph", "langgraph-checkpoint-sqlite", "langchain-core", "pydantic", "ormsgpack",
-          "msgpack", "numpy", "hypothesis", "pytest", "msgspec", "tqdm")
+          "msgpack", "numpy", "hypothesis", "pytest", "pytest-xdist", "msgspec", "tqdm")
 RELEASE_TEST_EXTRAS = ["dataclasses-json==0.6.7", "pandas==2.3.3"]
 TOO_OLD = ("3.0.1", "4.0.0")
 # Failures of a release's own test_jsonplus.py that are known fast-serde bugs being fixed
@@ -188,29 +190,30 @@ def venv(release: str, python: str, wheel: Path) -> Path:
     reqs = requirements(release)
     stamp = path / ".lgc-pins"
     want = hashlib.sha256(json.dumps(reqs).encode()).hexdigest()
+    # uv (requirements-dev.txt) makes and fills the venv: about 2 s a release from its cache, where
+    # `python -m venv` and pip took 35-40 s; the same pins, resolved to the same versions.
+    install = [str(UV), "pip", "install", "--quiet", "--python", str(path / "bin" / "python")]
     if not (stamp.exists() and stamp.read_text() == want):
         shutil.rmtree(path, ignore_errors=True)
-        subprocess.run([python, "-m", "venv", str(path)], check=True)
-        pip = [str(path / "bin" / "python"), "-m", "pip", "install", "--quiet"]
-        r = run(pip + reqs)
+        subprocess.run([str(UV), "venv", "--quiet", "--python", python, str(path)], check=True)
+        r = run(install + reqs)
         if r.returncode != 0:
             sys.exit(f"installing {reqs} into {path} failed:\n{r.stdout}\n{r.stderr}")
         stamp.write_text(want)
-    r = run([str(path / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps",
-             "--force-reinstall", str(wheel)])
+    r = run(install + ["--no-deps", "--reinstall", str(wheel)])
     if r.returncode != 0:
         sys.exit(f"installing {wheel} into {path} failed:\n{r.stderr}")
     return path / "bin" / "python"
 
 
-def release_tests(release: str, python: Path) -> Path:
+def release_tests(release: str) -> Path:
     """The release's tests/test_jsonplus.py from its sdist, beside the shim conftest."""
     dest = WORK / release
     sdists = WORK / "sdists"
     sdists.mkdir(parents=True, exist_ok=True)
     name = f"langgraph_checkpoint-{release}.tar.gz"
     if not (sdists / name).exists():
-        r = run([str(python), "-m", "pip", "download", "--quiet", "--no-binary", ":all:", "--no-deps",
+        r = run([sys.executable, "-m", "pip", "download", "--quiet", "--no-binary", ":all:", "--no-deps",
                  "-d", str(sdists), f"langgraph-checkpoint=={release}"])
         if r.returncode != 0:
             sys.exit(f"pip download of the {release} sdist failed:\n{r.stderr}")
@@ -280,7 +283,7 @@ def main() -> int:
             passed += ok
             continue
         ours_ok, ours, text1 = pytest(py, [f"python/tests/{t}" for t in OUR_TESTS], ROOT)
-        tests = release_tests(release, py)
+        tests = release_tests(release)
         theirs_ok, theirs, text2 = pytest(py, ["-c", os.devnull, "--rootdir", str(tests), "tests", "-rf"], tests)
         failed = set(FAILED.findall(text2))
         if not theirs_ok and failed and failed <= set(KNOWN):

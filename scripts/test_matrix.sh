@@ -79,7 +79,8 @@ for v in $VERSIONS; do
     # -m "not slow": the wheel tests (a release build of the extension each, minutes) run in
     # `make test` on the default Python; `make wheels` builds the wheel of every Python and
     # installs and imports it in a fresh venv of its own, so the matrix need not build it twice.
-    "${in[@]}" "$venv/bin/python" -m pytest -q -p no:cacheprovider -m "not slow" 2>&1 | tee "$LOGDIR/pytest-$v.log" | grep -v -E '^[.sxFE]+ +\[ *[0-9]+%\]$'
+    # -n: the suite on PYTEST_WORKERS processes (pytest-xdist), as `make test` runs it.
+    "${in[@]}" "$venv/bin/python" -m pytest -q -p no:cacheprovider -n "${PYTEST_WORKERS:-2}" -m "not slow" 2>&1 | tee "$LOGDIR/pytest-$v.log" | grep -v -E '^[.sxFE]+ +\[ *[0-9]+%\]$'
     rc=${PIPESTATUS[0]}
     took=$(( SECONDS - start ))
     # pytest's closing line ("12 passed, 1 skipped in 3.2s", framed by "=" without -q).

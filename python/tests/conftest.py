@@ -14,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -30,18 +31,47 @@ settings.register_profile("fast_serde", derandomize=True, database=None)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile("fast_serde")
 
-def pytest_terminal_summary(terminalreporter):  # noqa: ANN001 - pytest hook
-    """One line with the number of hypothesis examples the differential test ran (and, with
-    FAST_SERDE_DIFF_STATS=path, the same counts as JSON for scripts/fuzz.sh)."""
+_STAT_FIELDS = ("examples", "classes", "values", "comparisons", "seconds")
+# Under pytest-xdist (`-n 2`: make test, the Python matrix) each worker runs its share of the
+# differential test: the workers send their counts (pytest_sessionfinish) and the controller adds
+# them up (pytest_testnodedown) for the one line below.
+_worker_stats: dict[str, float] = {}
+
+
+def _own_stats() -> dict[str, float] | None:
     check = sys.modules.get("diff_check")
     if check is None or not check.Stats.examples:
+        return None
+    return {name: getattr(check.Stats, name) for name in _STAT_FIELDS}
+
+
+def pytest_sessionfinish(session):  # noqa: ANN001 - pytest hook
+    workeroutput = getattr(session.config, "workeroutput", None)  # set on an xdist worker only
+    if workeroutput is not None and (own := _own_stats()) is not None:
+        workeroutput["fast_serde_diff_stats"] = json.dumps(own)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):  # noqa: ANN001 - pytest-xdist hook, on the controller
+    sent = getattr(node, "workeroutput", {}).get("fast_serde_diff_stats")
+    if sent:
+        for name, value in json.loads(sent).items():
+            _worker_stats[name] = _worker_stats.get(name, 0) + value
+
+
+def pytest_terminal_summary(terminalreporter):  # noqa: ANN001 - pytest hook
+    """One line with the number of hypothesis examples the differential test ran, summed over the
+    xdist workers (and, with FAST_SERDE_DIFF_STATS=path, the same counts as JSON for
+    scripts/fuzz.sh)."""
+    s = _own_stats() or _worker_stats
+    if not s.get("examples"):
         return
-    s = check.Stats
     terminalreporter.write_line(
-        f"differential (test_differential.py): {s.examples} hypothesis examples, {s.classes} classes "
-        f"built, {s.values} values, {s.comparisons} dumps/loads comparisons against "
-        f"JsonPlusSerializer in {s.seconds:.1f}s"
+        f"differential (test_differential.py): {s['examples']} hypothesis examples, {s['classes']} classes "
+        f"built, {s['values']} values, {s['comparisons']} dumps/loads comparisons against "
+        f"JsonPlusSerializer in {s['seconds']:.1f}s"
     )
     if path := os.environ.get("FAST_SERDE_DIFF_STATS"):
-        stats = {"examples": s.examples, "classes": s.classes, "values": s.values, "comparisons": s.comparisons, "seconds": round(s.seconds, 1)}
+        stats = {name: s[name] for name in _STAT_FIELDS}
+        stats["seconds"] = round(stats["seconds"], 1)
         Path(path).write_text(json.dumps(stats))

@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import pathlib
+import re
 import subprocess
 import sys
 from typing import Any
@@ -72,6 +73,13 @@ PARIS = ZoneInfo("Europe/Paris")
 def pair(**kw: Any) -> tuple[JsonPlusSerializer, FastSerializer]:
     """The parent and FastSerializer, same constructor arguments."""
     return JsonPlusSerializer(**kw), FastSerializer(**kw)
+
+
+def param_id(value: Any) -> str:
+    """A parametrized test's id: ``repr(value)`` with each memoryview's address (``<memory at
+    0x...>``) written as ``memoryview``, so that every process collects the same ids (pytest-xdist
+    requires it; ``--lf`` and ``-k`` rely on it)."""
+    return re.sub(r"<memory at 0x[0-9a-f]+>", "memoryview", repr(value))
 
 
 def ext(code: int, payload: bytes) -> bytes:

@@ -13,7 +13,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 import lg_models as M
 from fast_serde.langgraph import FastSerializer
-from lg_helpers import assert_same_outcome, outcome, pair, run_logged
+from lg_helpers import assert_same_outcome, outcome, pair, param_id, run_logged
 from lg_probes import CONSTRUCTED, THIS
 from lg_strategies import assert_same
 
@@ -157,7 +157,7 @@ def test_msgpack_tag_input_types_like_parent(kind: str) -> None:
         ("msgpack", b""), ("unknown", b""), (None, b""), (1, b""),
         ("msgpack",), ("msgpack", b"\x90", "extra"), None, "ab",
     ],
-    ids=repr,
+    ids=param_id,
 )
 @pytest.mark.parametrize("pickle_fallback", [False, True])
 def test_other_tags_and_shapes_like_parent(data: Any, pickle_fallback: bool) -> None:
@@ -176,7 +176,7 @@ def test_other_tags_and_shapes_like_parent(data: Any, pickle_fallback: bool) -> 
 @pytest.mark.parametrize(
     "value",
     [None, b"", b"raw", _Bytes(b"sub"), bytearray(b"ba"), _ByteArray(b"sub"), memoryview(b"mv"), "s", 0, [b"x"]],
-    ids=repr,
+    ids=param_id,
 )
 def test_dumps_typed_tags_like_parent(value: Any) -> None:
     j, f = pair()

@@ -23,7 +23,7 @@ import lg_models as M
 from fast_serde import _native
 from fast_serde.langgraph import FastSerializer, _compression, reset_stats, stats
 from fast_serde.langgraph._probe import Verdict
-from lg_helpers import outcome
+from lg_helpers import outcome, param_id
 from lg_strategies import assert_same
 
 COPIES = {"copy": copy.copy, "deepcopy": copy.deepcopy, "pickle": lambda x: pickle.loads(pickle.dumps(x))}
@@ -61,7 +61,7 @@ def test_a_serializer_answers_with_native_methods() -> None:
     assert FastSerializer.dumps_typed(f, {"a": 1}) == f.dumps_typed({"a": 1})
 
 
-@pytest.mark.parametrize("value", VALUES, ids=repr)
+@pytest.mark.parametrize("value", VALUES, ids=param_id)
 @pytest.mark.parametrize("pickle_fallback", [False, True])
 def test_every_value_both_ways_like_parent(value: Any, pickle_fallback: bool) -> None:
     j, f = JsonPlusSerializer(pickle_fallback=pickle_fallback), FastSerializer(pickle_fallback=pickle_fallback)
@@ -107,7 +107,7 @@ MALFORMED: list[Any] = [
 ]
 
 
-@pytest.mark.parametrize("data", MALFORMED, ids=repr)
+@pytest.mark.parametrize("data", MALFORMED, ids=param_id)
 @pytest.mark.parametrize("pickle_fallback", [False, True])
 def test_malformed_data_raises_what_the_parent_raises(data: Any, pickle_fallback: bool) -> None:
     j, f = JsonPlusSerializer(pickle_fallback=pickle_fallback), FastSerializer(pickle_fallback=pickle_fallback)
