@@ -166,7 +166,8 @@ class LangGraphCodec:
         "trusted", "forwarded", "memo_classes", "memo_entries"}``."""
 
     def memo_stats(self) -> dict[str, int]:
-        """``{"hits", "misses", "fills", "rejected", "entries", "bytes", "budget"}``."""
+        """``{"hits", "misses", "fills", "rejected", "entries", "bytes", "budget", "marks"}``: counts;
+        bytes, budget and marks in bytes. Hits and misses add up to the ext 5 payloads looked up."""
 
     def set_memo_bytes(self, budget: int) -> None:
         """Set the memo's budget in bytes (0 turns it off and empties it)."""

@@ -106,7 +106,9 @@ class Zstd:
         return f"Zstd(level={self.level}, min_bytes={self.min_bytes}, max_bytes={self.max_bytes})"
 
 
-def _int(name: str, value: Any) -> int:
+def int_setting(name: str, value: Any) -> int:
+    """``value`` when it is an int (not a bool); else TypeError naming the setting. FastSerializer's
+    int arguments (these, ``memo_bytes``) are checked by it."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, not {type(value).__name__}")
     return value
@@ -134,7 +136,7 @@ def settings(
     limit = (
         DEFAULT_MAX_DECOMPRESSED_BYTES
         if max_decompressed_bytes is None
-        else _int("max_decompressed_bytes", max_decompressed_bytes)
+        else int_setting("max_decompressed_bytes", max_decompressed_bytes)
     )
     if limit < 1:
         raise ValueError(f"max_decompressed_bytes must be >= 1, not {limit}")
@@ -144,13 +146,13 @@ def settings(
         return None, limit
     if compression not in COMPRESSIONS:
         raise ValueError(f"compression must be None or 'zstd', not {compression!r}")
-    level = DEFAULT_LEVEL if level is None else _int("compression_level", level)
+    level = DEFAULT_LEVEL if level is None else int_setting("compression_level", level)
     if not _native.ZSTD_MIN_LEVEL <= level <= _native.ZSTD_MAX_LEVEL:
         raise ValueError(
             f"compression_level must be in {_native.ZSTD_MIN_LEVEL}..{_native.ZSTD_MAX_LEVEL} "
             f"(zstd's levels), not {level}"
         )
-    min_bytes = DEFAULT_MIN_BYTES if min_bytes is None else _int("compression_min_bytes", min_bytes)
+    min_bytes = DEFAULT_MIN_BYTES if min_bytes is None else int_setting("compression_min_bytes", min_bytes)
     if min_bytes < 0:
         raise ValueError(f"compression_min_bytes must be >= 0, not {min_bytes}")
     return Zstd(level, min_bytes, limit), limit

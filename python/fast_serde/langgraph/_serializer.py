@@ -77,7 +77,8 @@ class FastSerializer(JsonPlusSerializer):
             rule read from the class, LangChain's messages by a verified table, or a class that
             declares ``__fast_serde_memo__ = True``); every other class is validated on every
             load. The objects are those validation gives, identity graph included, each one
-            independent (docs/usage.md). Raises ValueError when negative.
+            independent (docs/usage.md). Raises ValueError when negative, TypeError when not an
+            int (a str, float or bool).
         compression: ``None`` (default: every blob is JsonPlusSerializer's) or ``"zstd"``: a
             MessagePack document of at least ``compression_min_bytes`` bytes is written as one
             zstd frame (RFC 8878) declaring its content size, with its content checksum, under
@@ -142,7 +143,12 @@ class FastSerializer(JsonPlusSerializer):
             __unpack_ext_hook__=__unpack_ext_hook__,
         )
         self.validate_models = validate_models
-        self.memo_bytes = DEFAULT_MEMO_BYTES if memo_bytes is None else int(memo_bytes)
+        # An int, as the compression settings are: not a str, float or bool.
+        self.memo_bytes = (
+            DEFAULT_MEMO_BYTES
+            if memo_bytes is None
+            else _compression.int_setting("memo_bytes", memo_bytes)
+        )
         if self.memo_bytes < 0:
             raise ValueError(f"memo_bytes must be >= 0, not {memo_bytes!r}")
         # On a release outside the verified list, the first construction probes it (_probe).

@@ -172,6 +172,14 @@ def test_opt_outs() -> None:
         FastSerializer(memo_bytes=-1)
 
 
+@pytest.mark.parametrize("budget", ["100", 100.0, True, b"1"], ids=repr)
+def test_memo_bytes_is_an_int(budget: object) -> None:
+    # As the compression settings: a str, float or bool budget is refused, not converted.
+    with pytest.raises(TypeError, match="memo_bytes must be an int"):
+        FastSerializer(memo_bytes=budget)  # type: ignore[arg-type]
+    assert FastSerializer(memo_bytes=1 << 20).memo_bytes == 1 << 20
+
+
 def test_hits_skip_validation_and_give_independent_objects() -> None:
     j, f, _ = serdes()
     msgs = [message(i, i % 4, f"text {i}") for i in range(40)]
@@ -227,6 +235,23 @@ def test_the_memo_keeps_no_class_alive() -> None:
         del sys.modules["memo_alive_mod"]
     gc.collect()
     assert sum(r() is not None for r in refs) == 0
+
+
+@pytest.mark.parametrize("budget", [8 << 10, 16 << 10, 1 << 20])
+def test_hits_and_misses_add_up_to_the_payloads_looked_up(budget: int) -> None:
+    # Every ext 5 payload is a hit or a miss: also one whose entry holds no template (too large
+    # for a small budget, or of a class the memo may not serve), never neither.
+    j, _, _ = serdes()
+    f = FastSerializer(memo_bytes=budget)
+    kinds = (0, 1, 2, 3, 5, 6, 7)  # every kind but Stamped, whose validator reads a counter
+    msgs = [message(i, kinds[i % 7], f"text {i} " * (1 + 60 * (i % 3))) for i in range(28)]
+    data = j.dumps_typed({"messages": msgs})
+    for n in range(1, 6):
+        assert_same(f.loads_typed(data), j.loads_typed(data))
+        stats = f.memo_stats()
+        assert stats["hits"] + stats["misses"] == n * len(msgs), stats
+    if budget >= 1 << 20:
+        assert stats["hits"] > 0  # served from the third load on (a few KiB keeps no template)
 
 
 def test_the_budget_holds_under_a_stream_of_distinct_payloads() -> None:

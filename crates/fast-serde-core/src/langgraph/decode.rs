@@ -104,6 +104,9 @@ impl LangGraphCodec {
             }
             resolved = Some(r);
         }
+        if seen.is_some() {
+            self.memo.miss(); // not served from the memo: validated below
+        }
         let exts_before = EXTS_READ.get();
         let arg = match sub.read(1, false) {
             Ok(a) => Owned(a),

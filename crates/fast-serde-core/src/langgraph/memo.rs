@@ -212,7 +212,6 @@ impl Memo {
         match &found {
             Some(e) => e.used.store(now, Ordering::Relaxed),
             None => {
-                self.misses.fetch_add(1, Ordering::Relaxed);
                 if !st.marks.is_empty() {
                     let b = mark_bucket(h, st.marks.len());
                     let key = mark_key(h, payload.len());
@@ -455,6 +454,13 @@ impl Memo {
     /// Count a hit (an object built from an entry's template).
     pub(crate) fn hit(&self) {
         self.hits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A looked-up payload not built from the memo (no entry, no template, another class, not
+    /// admitted, or a hit that failed): it is validated. Hits and misses add up to the payloads
+    /// looked up.
+    pub(crate) fn miss(&self) {
+        self.misses.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A new budget: the entries over it evicted, the table of marks dropped (made again at the
