@@ -171,7 +171,10 @@ def requirements(release: str) -> list[str]:
 
 
 def run(cmd: list[str], **kw) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, text=True, capture_output=True, **kw)
+    env = kw.pop("env", None) or dict(os.environ)
+    if "PIP_DEFAULT_TIMEOUT" in env:
+        env.setdefault("UV_HTTP_TIMEOUT", env["PIP_DEFAULT_TIMEOUT"])
+    return subprocess.run(cmd, text=True, capture_output=True, env=env, **kw)
 
 
 def build_wheel(python: str) -> Path:
@@ -193,6 +196,9 @@ def venv(release: str, python: str, wheel: Path) -> Path:
     # uv (requirements-dev.txt) makes and fills the venv: about 2 s a release from its cache, where
     # `python -m venv` and pip took 35-40 s; the same pins, resolved to the same versions.
     install = [str(UV), "pip", "install", "--quiet", "--python", str(path / "bin" / "python")]
+    # What pip is told through its environment, uv is told too: a local wheel directory, a timeout.
+    if os.path.isdir(os.environ.get("PIP_FIND_LINKS", "")):
+        install += ["--find-links", os.environ["PIP_FIND_LINKS"]]
     if not (stamp.exists() and stamp.read_text() == want):
         shutil.rmtree(path, ignore_errors=True)
         subprocess.run([str(UV), "venv", "--quiet", "--python", python, str(path)], check=True)
