@@ -192,10 +192,13 @@ def venv(release: str, python: str, wheel: Path) -> Path:
     path = ROOT / f".venv-lgc-{release}"
     reqs = requirements(release)
     stamp = path / ".lgc-pins"
-    want = hashlib.sha256(json.dumps(reqs).encode()).hexdigest()
-    # uv (requirements-dev.txt) makes and fills the venv: about 2 s a release from its cache, where
-    # `python -m venv` and pip took 35-40 s; the same pins, resolved to the same versions.
-    install = [str(UV), "pip", "install", "--quiet", "--python", str(path / "bin" / "python")]
+    want = hashlib.sha256(json.dumps([reqs, "uv, bytecode"]).encode()).hexdigest()  # how, too
+    # uv (requirements-dev.txt) makes and fills the venv: seconds a release from its cache, where
+    # `python -m venv` and pip took 35-40 s; the same pins, resolved to the same versions. Compiled
+    # to bytecode as pip does (uv does not by default): without it every process of the tests
+    # compiled langchain-core, pydantic, numpy and pandas anew, and "our tests" took twice as long.
+    install = [str(UV), "pip", "install", "--quiet", "--compile-bytecode",
+               "--python", str(path / "bin" / "python")]
     # What pip is told through its environment, uv is told too: a local wheel directory, a timeout.
     if os.path.isdir(os.environ.get("PIP_FIND_LINKS", "")):
         install += ["--find-links", os.environ["PIP_FIND_LINKS"]]
