@@ -14,16 +14,22 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
+# What pip is told through the environment, uv (here and in scripts/release_matrix.py) is told
+# through its own variables: the local wheel directory, the timeout.
+ifneq ($(wildcard $(PIP_FIND_LINKS)),)
+export UV_FIND_LINKS ?= $(PIP_FIND_LINKS)
+endif
+ifdef PIP_DEFAULT_TIMEOUT
+export UV_HTTP_TIMEOUT ?= $(PIP_DEFAULT_TIMEOUT)
+endif
+
 # Every pinned dependency lives in requirements-dev.txt. uv (pinned there too) fills the venv,
 # compiled to bytecode as pip does: ~15 s where pip took 60-100 s, the same versions (`pip freeze`
-# equal); it is told what pip is told through the environment (PIP_FIND_LINKS, the timeout). When
-# uv cannot, pip does it as before.
+# equal). When uv cannot, pip does it as before.
 UV_PIN := $(shell grep -E '^uv==' requirements-dev.txt | head -1)
 $(STAMP): requirements-dev.txt | $(PY)
 	( $(PIP) install --quiet "$(UV_PIN)" \
-	  && UV_HTTP_TIMEOUT="$${UV_HTTP_TIMEOUT:-$${PIP_DEFAULT_TIMEOUT:-30}}" $(VENV)/bin/uv pip install \
-	     --quiet --compile-bytecode --python $(PY) \
-	     $$( [ -d "$${PIP_FIND_LINKS:-}" ] && echo --find-links "$$PIP_FIND_LINKS" ) -r requirements-dev.txt ) \
+	  && $(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -r requirements-dev.txt ) \
 	|| $(PIP) install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 

@@ -171,10 +171,7 @@ def requirements(release: str) -> list[str]:
 
 
 def run(cmd: list[str], **kw) -> subprocess.CompletedProcess[str]:
-    env = kw.pop("env", None) or dict(os.environ)
-    if "PIP_DEFAULT_TIMEOUT" in env:
-        env.setdefault("UV_HTTP_TIMEOUT", env["PIP_DEFAULT_TIMEOUT"])
-    return subprocess.run(cmd, text=True, capture_output=True, env=env, **kw)
+    return subprocess.run(cmd, text=True, capture_output=True, **kw)
 
 
 def build_wheel(python: str) -> Path:
@@ -197,11 +194,9 @@ def venv(release: str, python: str, wheel: Path) -> Path:
     # `python -m venv` and pip took 35-40 s; the same pins, resolved to the same versions. Compiled
     # to bytecode as pip does (uv does not by default): without it every process of the tests
     # compiled langchain-core, pydantic, numpy and pandas anew, and "our tests" took twice as long.
+    # (The Makefile tells uv what pip is told through the environment: UV_FIND_LINKS, the timeout.)
     install = [str(UV), "pip", "install", "--quiet", "--compile-bytecode",
                "--python", str(path / "bin" / "python")]
-    # What pip is told through its environment, uv is told too: a local wheel directory, a timeout.
-    if os.path.isdir(os.environ.get("PIP_FIND_LINKS", "")):
-        install += ["--find-links", os.environ["PIP_FIND_LINKS"]]
     if not (stamp.exists() and stamp.read_text() == want):
         shutil.rmtree(path, ignore_errors=True)
         subprocess.run([str(UV), "venv", "--quiet", "--python", python, str(path)], check=True)
