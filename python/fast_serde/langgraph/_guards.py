@@ -3,7 +3,7 @@ checks per object to be sure (plan kind PYDANTIC_V2_DICT).
 
 `plain_model` decides it per class from the class's pydantic-core schema; `typed_dict_guards`
 describes, per field, the TypedDicts below it that `model_dump()` would trim (read by
-crates/fast-serde-core/src/langgraph/model.rs `Guard::from_spec`). `_plans.encode_plan` hands
+crates/fast-serde-core/src/langgraph/guard.rs `Guard::from_spec`). `_plans.encode_plan` hands
 both to the walker. The source of the shapes is pydantic-core's serializers: a model's
 `model_dump()` (python mode) as `JsonPlusSerializer._msgpack_default` calls it.
 """
@@ -84,7 +84,8 @@ def typed_dict_guards(cls: type) -> tuple[Any, ...] | None:
     ...))` (a TypedDict with `extra="allow"`, written with every key in the dict's order: only
     the named keys' values are checked), `("list", guard)` (an exact list's items), `("dict",
     guard)` (an exact dict's values) or `("opt", guard)` (None or guard); the walker checks it
-    per object (langgraph/model.rs `Guard`) and takes `model_dump()` when a value does not fit.
+    per object (langgraph/guard.rs `Guard`, used by langgraph/kinds/pydantic.rs) and takes
+    `model_dump()` when a value does not fit.
     Returns None (the class is not plain) when a TypedDict sits anywhere else: in a union, a
     tuple, a dict key, a TypedDict with `extra="forbid"`, or a recursive definition.
     """

@@ -51,7 +51,7 @@ from fast_serde.langgraph._purity import owner as _owner
 # `isinstance(obj, _DELTA)`: never true on a release without `_DeltaSnapshot`.
 _DELTA: tuple[type, ...] = (_compat.DELTA_SNAPSHOT,) if _compat.DELTA_SNAPSHOT else ()
 
-# Plan kinds, read by the walker (`PlanKind` in crates/fast-serde-core/src/langgraph/kind.rs,
+# Plan kinds, read by the walker (`PlanKind` in crates/fast-serde-core/src/langgraph/kinds/,
 # which holds their values and how each is written). Payload shapes are jsonplus's.
 FALLBACK = _native.PLAN_KINDS["FALLBACK"]  # _msgpack_enc(obj) in Python, spliced (numpy arrays, unknown types)
 PYDANTIC_V2 = _native.PLAN_KINDS["PYDANTIC_V2"]  # ext 5 (module, name, obj.model_dump(), "model_validate_json")
@@ -76,7 +76,7 @@ ATTRS_KW = _native.PLAN_KINDS["ATTRS_KW"]  # ext 2 (module, name, {f: getattr(ob
 REPR = _native.PLAN_KINDS["REPR"]  # repr(obj): exceptions
 
 
-# Plan flags, read by the walker (`decide` in langgraph/plan.rs; values in langgraph/kind.rs).
+# Plan flags, read by the walker (`decide` in langgraph/plan.rs; values in langgraph/kinds/mod.rs).
 CHECK_INSTANCE = _native.PLAN_FLAGS["CHECK_INSTANCE"]  # instances have their own __dict__: look there for INSTANCE_ATTRS per object
 ONCE = _native.PLAN_FLAGS["ONCE"]  # this answer came from the instance's own attributes: do not cache it for the class
 

@@ -1,5 +1,5 @@
 """The constants Python shares with the Rust core are read from ``fast_serde._native``, which
-exports them from their one definition (crates/fast-serde-core/src/langgraph/kind.rs, ext.rs,
+exports them from their one definition (crates/fast-serde-core/src/langgraph/kinds/, ext.rs,
 codec.rs): the plan kinds and flags of ``_plans``, the ext codes, the ``resolve`` answers."""
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from fast_serde import _native  # noqa: E402
 from fast_serde.langgraph import _plans  # noqa: E402
 from fast_serde.langgraph import _serializer as lg  # noqa: E402
 
+# The two kinds without an ext, then each family of crates/fast-serde-core/src/langgraph/kinds/
+# in the order of its `families!` list.
 KIND_NAMES = (
-    "FALLBACK PYDANTIC_V2 PYDANTIC_V2_DICT DELTA_SNAPSHOT SECRET PYDANTIC_V1 NAMEDTUPLE PATH "
-    "PATTERN STR_ARG HEX ITER_ARG DATETIME TIMEDELTA DATE TIME INITARGS ATTR_ARG SEND ATTRS_KW "
-    "REPR"
+    "FALLBACK REPR PYDANTIC_V2 PYDANTIC_V2_DICT PYDANTIC_V1 SECRET STR_ARG HEX ITER_ARG ATTR_ARG "
+    "PATH PATTERN INITARGS NAMEDTUPLE ATTRS_KW DATETIME TIMEDELTA DATE TIME SEND DELTA_SNAPSHOT"
 ).split()
 
 

@@ -3,7 +3,7 @@
 //! (`encode`, `read_document`), which its Python methods (methods.rs) and the bound
 //! `dumps_typed`/`loads_typed` (typed.rs) share.
 //!
-//! Encoding is the walker's LangGraph mode (policy.rs, encode.rs, plan.rs, model.rs). Decoding
+//! Encoding is the walker's LangGraph mode (policy.rs, plan.rs, kinds/). Decoding
 //! reads every ext code in Rust (decode.rs): the payload `(module, name, arg[, method])` is read
 //! natively, the class comes from the codec's cache keyed by the raw `code, module, name` bytes
 //! (classes.rs, filled through the Python `resolve` callback, which applies the allowlist and

@@ -1,5 +1,5 @@
 //! The TypedDict guards of a PYDANTIC_V2_DICT plan (`_guards.typed_dict_guards`, read from the
-//! `PlanSpec`): plan data, read by plan.rs when a plan is decided and by model.rs when a model is
+//! `PlanSpec`): plan data, read by plan.rs when a plan is decided and by kinds/pydantic.rs when a model is
 //! written from its `__dict__`.
 
 use crate::ffi::dictiter::dict_next;

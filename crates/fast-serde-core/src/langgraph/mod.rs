@@ -2,11 +2,12 @@
 //! read natively, and the `#[pyclass]` codec `FastSerializer` drives.
 //!
 //! * [`ext`]: the ext codes 0-7, the one registry both directions use.
-//! * `kind`: the plan kinds (`#[repr(u8)] enum PlanKind`) and the one table of how each is written.
+//! * `kinds`: the plan kinds, one module per family (pydantic, single_arg, pos_args, kw_args,
+//!   temporal, graph): each kind's shape (how its ext value is written) and what it reads from
+//!   the object; `kinds/write.rs`, the entry point and ext frame they share.
 //! * `spec`, `guard`, `plan`: the `PlanSpec` Python answers per class, its TypedDict guards, and
 //!   the encoder's plans (`decide`, the codec's `Plans`).
-//! * `policy`, `encode`, `model`: the walker's LangGraph mode, written by the plans (model:
-//!   pydantic v2).
+//! * `policy`: the walker's LangGraph mode, written by the plans (`kinds`).
 //! * `decode`, `classes`: the reader's ext handler and the codec's allowlisted classes.
 //! * `trusted`, `memo`, `template`, `copy`: restore without validation, the memo of validated
 //!   models, the state a model is made from without validating, and its copies.
@@ -22,16 +23,14 @@ mod classes;
 mod codec;
 mod copy;
 mod decode;
-mod encode;
 pub(crate) mod ext;
 mod forward;
 mod guard;
 mod hooks;
 mod json;
-mod kind;
+mod kinds;
 mod memo;
 mod methods;
-mod model;
 mod plan;
 mod policy;
 mod spec;
@@ -52,12 +51,12 @@ use pyo3::types::PyDict;
 pub(crate) fn export(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     let kinds = PyDict::new(py);
-    for k in kind::KINDS {
-        kinds.set_item(k.shape().name, k as u8)?;
+    for (value, k) in kinds::PlanKind::all().enumerate() {
+        kinds.set_item(k.shape().name, value)?;
     }
     m.add("PLAN_KINDS", kinds)?;
     let flags = PyDict::new(py);
-    for (name, v) in kind::PLAN_FLAGS {
+    for (name, v) in kinds::PLAN_FLAGS {
         flags.set_item(name, v)?;
     }
     m.add("PLAN_FLAGS", flags)?;

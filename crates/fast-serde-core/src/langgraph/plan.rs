@@ -6,7 +6,7 @@
 //! `tp_version_tag` is unchanged), copied into each thread's own [`Locals`] for the hot path.
 
 use super::guard::Guard;
-use super::kind::{PlanKind, CHECK_INSTANCE, ONCE};
+use super::kinds::{Field, PlanKind, CHECK_INSTANCE, ONCE};
 use super::spec::PlanSpec;
 use crate::encode::callback_failure;
 use crate::error::EncodeResult;
@@ -19,12 +19,6 @@ use pyo3::prelude::*;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
-
-/// One attribute the plan reads: its name (a str) and that name pre-encoded as a map key.
-pub(crate) struct Field {
-    pub(crate) name: Py<PyAny>,
-    pub(crate) key: Box<[u8]>,
-}
 
 pub(crate) struct Plan {
     pub(crate) kind: PlanKind,

@@ -3,7 +3,7 @@
 //! field. A renamed or missing field fails where the spec is built (`_plans` builds two at
 //! import), never as a misread position at run time.
 
-use super::kind::{PlanKind, CHECK_INSTANCE, ONCE};
+use super::kinds::{PlanKind, CHECK_INSTANCE, ONCE};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -66,7 +66,7 @@ impl PlanSpec {
 
     #[getter]
     fn kind(&self) -> u8 {
-        self.kind as u8
+        self.kind.value()
     }
 
     #[getter]
@@ -98,7 +98,7 @@ impl PlanSpec {
     fn with_flags(&self, py: Python<'_>, flags: u8) -> PyResult<PlanSpec> {
         PlanSpec::new(
             py,
-            self.kind as u8,
+            self.kind.value(),
             self.fields.clone(),
             flags,
             Some(self.guards.clone_ref(py)),

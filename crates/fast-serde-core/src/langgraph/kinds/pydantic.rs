@@ -1,20 +1,76 @@
-//! Pydantic v2 models (ext 5): `model_dump()`, or its bytes written straight from the model's
+//! The pydantic family: v2 models (ext 5 `(module, name, obj.model_dump(),
+//! "model_validate_json")`), by `model_dump()` or with its bytes written straight from the model's
 //! `__dict__` and `__pydantic_extra__` when the class's `model_dump()` returns its plain data
-//! unchanged (`_guards.plain_model`), guarded per field by the TypedDicts below it.
+//! unchanged (`_guards.plain_model`), guarded per field by the TypedDicts below it; and v1 models
+//! (ext 4 `(module, name, obj.dict())`).
 //!
 //! The `__dict__` is walked under its own policy, [`InModel`]: plain data and exact datetimes
 //! and UUIDs are written as LangGraph writes them, and any other value stops the walk with
 //! [`ModelStop::NotPlain`], which the caller answers by writing `model_dump()` instead.
 
-use super::plan::Plan;
-use super::policy::LangGraph;
+use super::family::{args3, args4, Family, Field, Shape};
 use crate::encode::{at, callback_failure, Encoder, Entries, Policy, Unwind, Walk};
-use crate::error::{EncodeFailure, EncodeResult, PathSeg};
+use crate::error::{EncodeFailure, PathSeg};
 use crate::ffi::dictiter::{dict_len, dict_next};
 use crate::ffi::typeref::typerefs;
 use crate::ffi::{py, Owned};
+use crate::langgraph::ext::{EXT_PYDANTIC_V1, EXT_PYDANTIC_V2};
+use crate::langgraph::guard::Guard;
 use crate::msgpack::writer::{self, Out};
 use pyo3::ffi;
+
+/// The pydantic kinds.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Pydantic {
+    /// ext 5 `(module, name, obj.model_dump(), "model_validate_json")`.
+    V2,
+    /// The same bytes, from `obj.__dict__` and `__pydantic_extra__` (`_guards.plain_model`).
+    V2Dict,
+    /// ext 4 `(module, name, obj.dict())`.
+    V1,
+}
+
+const PYDANTIC_V2: Shape = args4("PYDANTIC_V2", EXT_PYDANTIC_V2, b"model_validate_json");
+const PYDANTIC_V2_DICT: Shape = args4("PYDANTIC_V2_DICT", EXT_PYDANTIC_V2, b"model_validate_json");
+const PYDANTIC_V1: Shape = args3("PYDANTIC_V1", EXT_PYDANTIC_V1);
+
+impl Family for Pydantic {
+    const ALL: &'static [Self] = &[Pydantic::V2, Pydantic::V2Dict, Pydantic::V1];
+
+    #[inline(always)]
+    fn shape(self) -> &'static Shape {
+        match self {
+            Pydantic::V2 => &PYDANTIC_V2,
+            Pydantic::V2Dict => &PYDANTIC_V2_DICT,
+            Pydantic::V1 => &PYDANTIC_V1,
+        }
+    }
+
+    #[inline(always)]
+    fn write_arg<P: Policy>(
+        self,
+        enc: &mut Encoder<'_, P>,
+        obj: *mut ffi::PyObject,
+        tp: *mut ffi::PyTypeObject,
+        fields: &[Field],
+        guards: &[Option<Guard>],
+        depth: u32,
+        arg_at: usize,
+    ) -> Walk<P> {
+        match self {
+            Pydantic::V2Dict => match enc.write_model_dict(obj, tp, fields, guards, depth)? {
+                FromDict::Written => Ok(()),
+                FromDict::NotPlain => {
+                    // A value model_dump() would convert: take model_dump() after all.
+                    enc.buf.truncate(arg_at);
+                    enc.write_model_dump(obj, tp, depth)
+                }
+            },
+            Pydantic::V2 => enc.write_model_dump(obj, tp, depth),
+            Pydantic::V1 => enc.write_call(obj, tp, typerefs().s_dict_method, depth),
+        }
+    }
+}
 
 /// The walk of a model's `__dict__` in place of its `model_dump()`: what `model_dump()` returns
 /// unchanged (the plain types, exact datetime and UUID) is written as [`LangGraph`] writes it;
@@ -95,23 +151,23 @@ impl Policy for InModel {
 
 /// How writing a model from its `__dict__` ended: written, or not (nothing of it is kept: the
 /// caller truncates and writes `model_dump()`). A plain result, not an error.
-pub(crate) enum FromDict {
+enum FromDict {
     Written,
     NotPlain,
 }
 
-impl Encoder<'_, LangGraph<'_>> {
+impl<P: Policy> Encoder<'_, P> {
     /// `obj.model_dump()`; the path through it reads `.field`.
-    pub(crate) fn write_model_dump(
+    fn write_model_dump(
         &mut self,
         obj: *mut ffi::PyObject,
         tp: *mut ffi::PyTypeObject,
         depth: u32,
-    ) -> EncodeResult {
+    ) -> Walk<P> {
         // SAFETY: method call on a live object by an interned name; owned result.
         let dump = unsafe { ffi::PyObject_CallMethodNoArgs(obj, typerefs().s_model_dump) };
         if dump.is_null() {
-            return Err(callback_failure(tp));
+            return Err(callback_failure(tp).into());
         }
         let dump = Owned(dump);
         // SAFETY: reading the type of a live object.
@@ -125,13 +181,14 @@ impl Encoder<'_, LangGraph<'_>> {
     /// `model_dump()`'s bytes from `obj.__dict__` and `obj.__pydantic_extra__`, for a class whose
     /// `model_dump()` returns its plain data unchanged (`_guards.plain_model`). Any value that
     /// model_dump() would convert makes this return [`FromDict::NotPlain`].
-    pub(crate) fn write_model_dict(
+    fn write_model_dict(
         &mut self,
         obj: *mut ffi::PyObject,
         tp: *mut ffi::PyTypeObject,
-        plan: &Plan,
+        fields: &[Field],
+        guards: &[Option<Guard>],
         depth: u32,
-    ) -> EncodeResult<FromDict> {
+    ) -> Walk<P, FromDict> {
         let r = typerefs();
         // SAFETY: attribute fetches on a live model, through object's generic lookup (a model's
         // `__getattr__` hook only serves private attributes; `plain_model` classes keep object's
@@ -140,7 +197,7 @@ impl Encoder<'_, LangGraph<'_>> {
         let (dict, extra) = unsafe {
             let d = ffi::PyObject_GenericGetDict(obj, std::ptr::null_mut());
             if d.is_null() {
-                return Err(callback_failure(tp));
+                return Err(callback_failure(tp).into());
             }
             let d = Owned(d);
             let e = ffi::PyObject_GenericGetAttr(obj, r.s_pydantic_extra);
@@ -164,19 +221,19 @@ impl Encoder<'_, LangGraph<'_>> {
             };
             (dict_len(dict.0), ne)
         };
-        if nd != plan.fields.len() || (ne > 0 && extra_shadows_field(dict.0, extra.0)) {
+        if nd != fields.len() || (ne > 0 && extra_shadows_field(dict.0, extra.0)) {
             return Ok(FromDict::NotPlain);
         }
         self.enter(depth)?;
         writer::map_len(self.buf, (nd + ne) as u32);
-        let mut fields = self.with_policy(InModel);
-        let res = fields
-            .write_model_fields(dict.0, plan, depth)
+        let mut in_model = self.with_policy(InModel);
+        let res = in_model
+            .write_model_fields(dict.0, fields, guards, depth)
             .and_then(|_| {
                 if ne == 0 {
                     return Ok(());
                 }
-                match fields.write_dict_items(extra.0, depth, true)? {
+                match in_model.write_dict_items(extra.0, depth, true)? {
                     Entries::Written => Ok(()),
                     // A key LangGraph leaves to the parent: model_dump() decides.
                     Entries::KeyFallback => Err(ModelStop::NotPlain),
@@ -185,7 +242,7 @@ impl Encoder<'_, LangGraph<'_>> {
         match res {
             Ok(()) => Ok(FromDict::Written),
             Err(ModelStop::NotPlain) => Ok(FromDict::NotPlain),
-            Err(ModelStop::Failed(f)) => Err(f),
+            Err(ModelStop::Failed(f)) => Err(f.into()),
         }
     }
 }
@@ -196,11 +253,12 @@ impl Encoder<'_, InModel> {
     fn write_model_fields(
         &mut self,
         dict: *mut ffi::PyObject,
-        plan: &Plan,
+        fields: &[Field],
+        guards: &[Option<Guard>],
         depth: u32,
     ) -> Walk<InModel> {
         let mut pos: ffi::Py_ssize_t = 0;
-        for (i, f) in plan.fields.iter().enumerate() {
+        for (i, f) in fields.iter().enumerate() {
             // SAFETY: iterating a live exact dict whose size was checked; borrowed pointers.
             let Some((key, value)) = (unsafe { dict_next(dict, &mut pos) }) else {
                 return Err(ModelStop::NotPlain);
@@ -215,7 +273,7 @@ impl Encoder<'_, InModel> {
             if !same {
                 return Err(ModelStop::NotPlain);
             }
-            if let Some(Some(g)) = plan.checks.guards.get(i) {
+            if let Some(Some(g)) = guards.get(i) {
                 if !g.admits(value) {
                     return Err(ModelStop::NotPlain);
                 }
