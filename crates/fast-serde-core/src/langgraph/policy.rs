@@ -2,7 +2,7 @@
 //! the rest go: a class outside the walker's types by its plan (plan.rs), through
 //! [`Encoder::write_planned`] here; the writing itself is in kinds/ (one module per family).
 
-use super::kinds::{KwArgs, PlanKind};
+use super::kinds::{Arg, KwArgs, PlanKind};
 use super::plan::{plan_for, Plan, Plans};
 use crate::encode::{callback_failure, unsupported, Encoder, Policy};
 use crate::error::{EncodeFailure, EncodeKind, EncodeResult};
@@ -139,15 +139,21 @@ impl Encoder<'_, LangGraph<'_>> {
     ) -> EncodeResult {
         self.enter(0)?;
         let depth = plan.kind.shape().arg_depth;
-        let (fields, guards) = (&plan.fields[..], &plan.checks.guards[..]);
         self.write_ext(
             plan.kind.shape(),
             tp,
             &plan.head,
             writer::EXT_RESERVE_EXT16,
-            |enc, arg_at| {
-                plan.kind
-                    .write_arg(enc, obj, tp, fields, guards, depth, arg_at)
+            |enc, at| {
+                let arg = Arg {
+                    obj,
+                    tp,
+                    fields: &plan.fields,
+                    guards: &plan.checks.guards,
+                    depth,
+                    at,
+                };
+                plan.kind.write_arg(enc, arg)
             },
         )
     }

@@ -1,5 +1,5 @@
 //! What a family of kinds is ([`Family`]: its kinds, the [`Shape`] each is written in, what
-//! each writes) and what a plan hands its writer ([`Field`]): the leaf every family module and
+//! each writes) and what a plan hands its writer ([`Field`], [`Arg`]): the leaf every family module and
 //! `kinds/mod.rs` build on.
 
 use super::super::guard::Guard;
@@ -63,26 +63,44 @@ pub(crate) const fn no_ext(name: &'static str) -> Shape {
     }
 }
 
-/// A family of kinds: its own enum, the shape of each, and what each writes.
-pub(crate) trait Family: Copy + Sized + 'static {
-    /// Every kind of the family, in the order Python numbers them.
-    const ALL: &'static [Self];
+/// What a kind's writer is given: the object and its type, the plan's `fields` (the names it
+/// reads) and `guards` (a PYDANTIC_V2_DICT plan's TypedDict guards, per field), the `depth` the
+/// argument is walked at and the offset `at` of the output where it starts (where a writer that
+/// starts over truncates to).
+#[derive(Clone, Copy)]
+pub(crate) struct Arg<'p> {
+    pub(crate) obj: *mut ffi::PyObject,
+    pub(crate) tp: *mut ffi::PyTypeObject,
+    pub(crate) fields: &'p [Field],
+    pub(crate) guards: &'p [Option<Guard>],
+    pub(crate) depth: u32,
+    pub(crate) at: usize,
+}
+
+/// A family of kinds: its own fieldless enum, the shape of each kind, and what each writes.
+pub(crate) trait Family: Copy + PartialEq + std::fmt::Debug + Sized + 'static {
+    /// Every kind of the family with its shape, in the order of the enum's values (Python numbers
+    /// the kinds in this order).
+    const TABLE: &'static [(Self, Shape)];
+
+    /// The kind's place in [`Family::TABLE`]: `self as usize`.
+    fn index(self) -> usize;
 
     /// How this kind is written.
-    fn shape(self) -> &'static Shape;
+    #[inline(always)]
+    fn shape(self) -> &'static Shape {
+        &Self::TABLE[self.index()].1
+    }
 
-    /// The argument of this kind's payload for `obj`, written at `depth` from offset `arg_at` of
-    /// the output (where a family that starts over truncates to): `fields` and `guards` are the
-    /// plan's (the names it reads; a PYDANTIC_V2_DICT plan's TypedDict guards, per field).
-    #[allow(clippy::too_many_arguments)]
-    fn write_arg<P: Policy>(
-        self,
-        enc: &mut Encoder<'_, P>,
-        obj: *mut ffi::PyObject,
-        tp: *mut ffi::PyTypeObject,
-        fields: &[Field],
-        guards: &[Option<Guard>],
-        depth: u32,
-        arg_at: usize,
-    ) -> Walk<P>;
+    /// The argument of this kind's payload.
+    fn write_arg<P: Policy>(self, enc: &mut Encoder<'_, P>, arg: Arg<'_>) -> Walk<P>;
+}
+
+/// Whether every kind of `F` stands at its own index of its table (tests).
+#[cfg(test)]
+pub(crate) fn table_in_order<F: Family>() -> bool {
+    F::TABLE
+        .iter()
+        .enumerate()
+        .all(|(i, (k, _))| k.index() == i)
 }

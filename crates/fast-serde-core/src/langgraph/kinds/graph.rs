@@ -1,12 +1,11 @@
 //! LangGraph's own types: `Send` (ext 1 `(module, name, (node, arg[, timeout]))`) and the
 //! snapshots of a `DeltaChannel` (ext 7, the snapshot's `value` itself as the payload).
 
-use super::family::{args3, Family, Field, Shape};
+use super::family::{args3, Arg, Family, Shape};
 use crate::encode::{callback_failure, Encoder, Policy, Walk};
 use crate::ffi::typeref::typerefs;
 use crate::ffi::Owned;
 use crate::langgraph::ext::{EXT_CONSTRUCTOR_POS_ARGS, EXT_DELTA_SNAPSHOT};
-use crate::langgraph::guard::Guard;
 use crate::msgpack::writer;
 use pyo3::ffi;
 
@@ -19,35 +18,27 @@ pub(crate) enum Graph {
     DeltaSnapshot,
 }
 
-const SEND: Shape = args3("SEND", EXT_CONSTRUCTOR_POS_ARGS);
-const DELTA_SNAPSHOT: Shape = Shape {
-    head_len: 0,
-    arg_depth: 0,
-    ..args3("DELTA_SNAPSHOT", EXT_DELTA_SNAPSHOT)
-};
-
 impl Family for Graph {
-    const ALL: &'static [Self] = &[Graph::Send, Graph::DeltaSnapshot];
+    const TABLE: &'static [(Self, Shape)] = &[
+        (Graph::Send, args3("SEND", EXT_CONSTRUCTOR_POS_ARGS)),
+        (
+            Graph::DeltaSnapshot,
+            Shape {
+                head_len: 0,
+                arg_depth: 0,
+                ..args3("DELTA_SNAPSHOT", EXT_DELTA_SNAPSHOT)
+            },
+        ),
+    ];
 
     #[inline(always)]
-    fn shape(self) -> &'static Shape {
-        match self {
-            Graph::Send => &SEND,
-            Graph::DeltaSnapshot => &DELTA_SNAPSHOT,
-        }
+    fn index(self) -> usize {
+        self as usize
     }
 
     #[inline(always)]
-    fn write_arg<P: Policy>(
-        self,
-        enc: &mut Encoder<'_, P>,
-        obj: *mut ffi::PyObject,
-        tp: *mut ffi::PyTypeObject,
-        _fields: &[Field],
-        _guards: &[Option<Guard>],
-        depth: u32,
-        _arg_at: usize,
-    ) -> Walk<P> {
+    fn write_arg<P: Policy>(self, enc: &mut Encoder<'_, P>, arg: Arg<'_>) -> Walk<P> {
+        let Arg { obj, tp, depth, .. } = arg;
         match self {
             Graph::Send => enc.write_send(obj, tp, depth),
             Graph::DeltaSnapshot => enc.write_attr(obj, tp, typerefs().s_value, depth),

@@ -2,12 +2,11 @@
 //! `cls(**kwargs)`: namedtuples (what `_asdict()` returns) and dataclasses and LangGraph's `Item`
 //! (`{f: getattr(obj, f)}`), field names pre-encoded in the plan.
 
-use super::family::{args3, Family, Field, Shape};
+use super::family::{args3, Arg, Family, Field, Shape};
 use crate::encode::{at, Encoder, Policy, Walk};
 use crate::error::PathSeg;
 use crate::ffi::py;
 use crate::langgraph::ext::EXT_CONSTRUCTOR_KW_ARGS;
-use crate::langgraph::guard::Guard;
 use crate::msgpack::writer::{self, Out};
 use pyo3::ffi;
 
@@ -20,31 +19,29 @@ pub(crate) enum KwArgs {
     AttrsKw,
 }
 
-const NAMEDTUPLE: Shape = args3("NAMEDTUPLE", EXT_CONSTRUCTOR_KW_ARGS);
-const ATTRS_KW: Shape = args3("ATTRS_KW", EXT_CONSTRUCTOR_KW_ARGS);
-
 impl Family for KwArgs {
-    const ALL: &'static [Self] = &[KwArgs::NamedTuple, KwArgs::AttrsKw];
+    const TABLE: &'static [(Self, Shape)] = &[
+        (
+            KwArgs::NamedTuple,
+            args3("NAMEDTUPLE", EXT_CONSTRUCTOR_KW_ARGS),
+        ),
+        (KwArgs::AttrsKw, args3("ATTRS_KW", EXT_CONSTRUCTOR_KW_ARGS)),
+    ];
 
     #[inline(always)]
-    fn shape(self) -> &'static Shape {
-        match self {
-            KwArgs::NamedTuple => &NAMEDTUPLE,
-            KwArgs::AttrsKw => &ATTRS_KW,
-        }
+    fn index(self) -> usize {
+        self as usize
     }
 
     #[inline(always)]
-    fn write_arg<P: Policy>(
-        self,
-        enc: &mut Encoder<'_, P>,
-        obj: *mut ffi::PyObject,
-        tp: *mut ffi::PyTypeObject,
-        fields: &[Field],
-        _guards: &[Option<Guard>],
-        depth: u32,
-        _arg_at: usize,
-    ) -> Walk<P> {
+    fn write_arg<P: Policy>(self, enc: &mut Encoder<'_, P>, arg: Arg<'_>) -> Walk<P> {
+        let Arg {
+            obj,
+            tp,
+            fields,
+            depth,
+            ..
+        } = arg;
         match self {
             KwArgs::NamedTuple => {
                 // SAFETY: `obj` is a tuple subclass (checked by the plan).

@@ -32,12 +32,10 @@ mod single_arg;
 mod temporal;
 mod write;
 
-use super::guard::Guard;
 use crate::encode::{Encoder, Policy, Walk};
-pub(crate) use family::Field;
 use family::{no_ext, Family, Shape};
+pub(crate) use family::{Arg, Field};
 pub(crate) use kw_args::KwArgs;
-use pyo3::ffi;
 
 const FALLBACK: Shape = no_ext("FALLBACK");
 const REPR: Shape = no_ext("REPR");
@@ -70,31 +68,29 @@ macro_rules! families {
             /// Every kind, in value order: the two without an ext, then each family's.
             pub(crate) fn all() -> impl Iterator<Item = PlanKind> {
                 let own = [PlanKind::Fallback, PlanKind::Repr].into_iter();
-                own$(.chain(<$family as Family>::ALL.iter().map(|k| PlanKind::$variant(*k))))*
+                own$(.chain(<$family as Family>::TABLE.iter().map(|(k, _)| PlanKind::$variant(*k))))*
             }
 
             /// The argument of this kind's payload: its family's [`Family::write_arg`].
             #[inline(always)]
-            #[allow(clippy::too_many_arguments)]
             pub(crate) fn write_arg<P: Policy>(
                 self,
                 enc: &mut Encoder<'_, P>,
-                obj: *mut ffi::PyObject,
-                tp: *mut ffi::PyTypeObject,
-                fields: &[Field],
-                guards: &[Option<Guard>],
-                depth: u32,
-                arg_at: usize,
+                arg: Arg<'_>,
             ) -> Walk<P> {
                 match self {
-                    $(PlanKind::$variant(k) => {
-                        k.write_arg(enc, obj, tp, fields, guards, depth, arg_at)
-                    })*
+                    $(PlanKind::$variant(k) => k.write_arg(enc, arg),)*
                     // Written without an ext by `write_planned` (policy.rs), never here.
                     PlanKind::Fallback | PlanKind::Repr => {
-                        Err(crate::encode::unsupported(tp).into())
+                        Err(crate::encode::unsupported(arg.tp).into())
                     }
                 }
+            }
+
+            /// Whether every family's table is in the order of its enum (tests).
+            #[cfg(test)]
+            fn tables_in_order() -> bool {
+                true $(&& family::table_in_order::<$family>())*
             }
         }
     };
@@ -143,6 +139,7 @@ mod tests {
 
     #[test]
     fn kinds_are_numbered_in_order_and_round_trip() {
+        assert!(PlanKind::tables_in_order());
         let n = PlanKind::all().count();
         for (i, k) in PlanKind::all().enumerate() {
             assert_eq!(k.value() as usize, i);

@@ -2,13 +2,11 @@
 //! `pathlib` paths (`obj.parts`), compiled patterns (`("re", "compile", (pattern, flags))`), and
 //! classes with `__getinitargs__`.
 
-use super::family::{args3, Family, Field, Shape};
+use super::family::{args3, Arg, Family, Shape};
 use crate::encode::{Encoder, Policy, Walk};
 use crate::ffi::typeref::typerefs;
 use crate::langgraph::ext::EXT_CONSTRUCTOR_POS_ARGS;
-use crate::langgraph::guard::Guard;
 use crate::msgpack::writer;
-use pyo3::ffi;
 
 /// The ext 1 kinds outside the temporal and graph families.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -21,36 +19,30 @@ pub(crate) enum PosArgs {
     InitArgs,
 }
 
-const PATH: Shape = args3("PATH", EXT_CONSTRUCTOR_POS_ARGS);
-const PATTERN: Shape = Shape {
-    head_names: Some(("re", "compile")),
-    ..args3("PATTERN", EXT_CONSTRUCTOR_POS_ARGS)
-};
-const INITARGS: Shape = args3("INITARGS", EXT_CONSTRUCTOR_POS_ARGS);
-
 impl Family for PosArgs {
-    const ALL: &'static [Self] = &[PosArgs::Path, PosArgs::Pattern, PosArgs::InitArgs];
+    const TABLE: &'static [(Self, Shape)] = &[
+        (PosArgs::Path, args3("PATH", EXT_CONSTRUCTOR_POS_ARGS)),
+        (
+            PosArgs::Pattern,
+            Shape {
+                head_names: Some(("re", "compile")),
+                ..args3("PATTERN", EXT_CONSTRUCTOR_POS_ARGS)
+            },
+        ),
+        (
+            PosArgs::InitArgs,
+            args3("INITARGS", EXT_CONSTRUCTOR_POS_ARGS),
+        ),
+    ];
 
     #[inline(always)]
-    fn shape(self) -> &'static Shape {
-        match self {
-            PosArgs::Path => &PATH,
-            PosArgs::Pattern => &PATTERN,
-            PosArgs::InitArgs => &INITARGS,
-        }
+    fn index(self) -> usize {
+        self as usize
     }
 
     #[inline(always)]
-    fn write_arg<P: Policy>(
-        self,
-        enc: &mut Encoder<'_, P>,
-        obj: *mut ffi::PyObject,
-        tp: *mut ffi::PyTypeObject,
-        _fields: &[Field],
-        _guards: &[Option<Guard>],
-        depth: u32,
-        _arg_at: usize,
-    ) -> Walk<P> {
+    fn write_arg<P: Policy>(self, enc: &mut Encoder<'_, P>, arg: Arg<'_>) -> Walk<P> {
+        let Arg { obj, tp, depth, .. } = arg;
         let r = typerefs();
         match self {
             PosArgs::Path => enc.write_attr(obj, tp, r.s_parts, depth),

@@ -8,7 +8,7 @@
 //! and UUIDs are written as LangGraph writes them, and any other value stops the walk with
 //! [`ModelStop::NotPlain`], which the caller answers by writing `model_dump()` instead.
 
-use super::family::{args3, args4, Family, Field, Shape};
+use super::family::{args3, args4, Arg, Family, Field, Shape};
 use crate::encode::{at, callback_failure, Encoder, Entries, Policy, Unwind, Walk};
 use crate::error::{EncodeFailure, PathSeg};
 use crate::ffi::dictiter::{dict_len, dict_next};
@@ -30,39 +30,41 @@ pub(crate) enum Pydantic {
     V1,
 }
 
-const PYDANTIC_V2: Shape = args4("PYDANTIC_V2", EXT_PYDANTIC_V2, b"model_validate_json");
-const PYDANTIC_V2_DICT: Shape = args4("PYDANTIC_V2_DICT", EXT_PYDANTIC_V2, b"model_validate_json");
-const PYDANTIC_V1: Shape = args3("PYDANTIC_V1", EXT_PYDANTIC_V1);
-
 impl Family for Pydantic {
-    const ALL: &'static [Self] = &[Pydantic::V2, Pydantic::V2Dict, Pydantic::V1];
+    const TABLE: &'static [(Self, Shape)] = &[
+        (
+            Pydantic::V2,
+            args4("PYDANTIC_V2", EXT_PYDANTIC_V2, b"model_validate_json"),
+        ),
+        (
+            Pydantic::V2Dict,
+            args4("PYDANTIC_V2_DICT", EXT_PYDANTIC_V2, b"model_validate_json"),
+        ),
+        (Pydantic::V1, args3("PYDANTIC_V1", EXT_PYDANTIC_V1)),
+    ];
 
     #[inline(always)]
-    fn shape(self) -> &'static Shape {
-        match self {
-            Pydantic::V2 => &PYDANTIC_V2,
-            Pydantic::V2Dict => &PYDANTIC_V2_DICT,
-            Pydantic::V1 => &PYDANTIC_V1,
-        }
+    fn index(self) -> usize {
+        self as usize
     }
 
     #[inline(always)]
-    fn write_arg<P: Policy>(
-        self,
-        enc: &mut Encoder<'_, P>,
-        obj: *mut ffi::PyObject,
-        tp: *mut ffi::PyTypeObject,
-        fields: &[Field],
-        guards: &[Option<Guard>],
-        depth: u32,
-        arg_at: usize,
-    ) -> Walk<P> {
+    fn write_arg<P: Policy>(self, enc: &mut Encoder<'_, P>, arg: Arg<'_>) -> Walk<P> {
+        let Arg {
+            obj,
+            tp,
+            fields,
+            guards,
+            depth,
+            at,
+            ..
+        } = arg;
         match self {
             Pydantic::V2Dict => match enc.write_model_dict(obj, tp, fields, guards, depth)? {
                 FromDict::Written => Ok(()),
                 FromDict::NotPlain => {
                     // A value model_dump() would convert: take model_dump() after all.
-                    enc.buf.truncate(arg_at);
+                    enc.buf.truncate(at);
                     enc.write_model_dump(obj, tp, depth)
                 }
             },

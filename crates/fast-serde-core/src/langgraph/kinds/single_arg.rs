@@ -4,13 +4,12 @@
 //! `ZoneInfo.key` / `Enum.value` (one attribute); and the exact `UUID` the walker meets before any
 //! plan (`write_uuid`, also inside a model's `__dict__`).
 
-use super::family::{args3, Family, Field, Shape};
+use super::family::{args3, Arg, Family, Shape};
 use crate::encode::{callback_failure, type_of, Encoder, Policy, Walk};
 use crate::error::{EncodeFailure, EncodeKind, EncodeResult};
 use crate::ffi::typeref::typerefs;
 use crate::ffi::Owned;
 use crate::langgraph::ext::EXT_CONSTRUCTOR_SINGLE_ARG;
-use crate::langgraph::guard::Guard;
 use crate::msgpack::writer;
 use pyo3::ffi;
 
@@ -29,43 +28,41 @@ pub(crate) enum SingleArg {
     AttrArg,
 }
 
-const SECRET: Shape = args3("SECRET", EXT_CONSTRUCTOR_SINGLE_ARG);
-const STR_ARG: Shape = args3("STR_ARG", EXT_CONSTRUCTOR_SINGLE_ARG);
-const HEX: Shape = args3("HEX", EXT_CONSTRUCTOR_SINGLE_ARG);
-const ITER_ARG: Shape = args3("ITER_ARG", EXT_CONSTRUCTOR_SINGLE_ARG);
-const ATTR_ARG: Shape = args3("ATTR_ARG", EXT_CONSTRUCTOR_SINGLE_ARG);
-
 impl Family for SingleArg {
-    const ALL: &'static [Self] = &[
-        SingleArg::Secret,
-        SingleArg::StrArg,
-        SingleArg::Hex,
-        SingleArg::IterArg,
-        SingleArg::AttrArg,
+    const TABLE: &'static [(Self, Shape)] = &[
+        (
+            SingleArg::Secret,
+            args3("SECRET", EXT_CONSTRUCTOR_SINGLE_ARG),
+        ),
+        (
+            SingleArg::StrArg,
+            args3("STR_ARG", EXT_CONSTRUCTOR_SINGLE_ARG),
+        ),
+        (SingleArg::Hex, args3("HEX", EXT_CONSTRUCTOR_SINGLE_ARG)),
+        (
+            SingleArg::IterArg,
+            args3("ITER_ARG", EXT_CONSTRUCTOR_SINGLE_ARG),
+        ),
+        (
+            SingleArg::AttrArg,
+            args3("ATTR_ARG", EXT_CONSTRUCTOR_SINGLE_ARG),
+        ),
     ];
 
     #[inline(always)]
-    fn shape(self) -> &'static Shape {
-        match self {
-            SingleArg::Secret => &SECRET,
-            SingleArg::StrArg => &STR_ARG,
-            SingleArg::Hex => &HEX,
-            SingleArg::IterArg => &ITER_ARG,
-            SingleArg::AttrArg => &ATTR_ARG,
-        }
+    fn index(self) -> usize {
+        self as usize
     }
 
     #[inline(always)]
-    fn write_arg<P: Policy>(
-        self,
-        enc: &mut Encoder<'_, P>,
-        obj: *mut ffi::PyObject,
-        tp: *mut ffi::PyTypeObject,
-        fields: &[Field],
-        _guards: &[Option<Guard>],
-        depth: u32,
-        _arg_at: usize,
-    ) -> Walk<P> {
+    fn write_arg<P: Policy>(self, enc: &mut Encoder<'_, P>, arg: Arg<'_>) -> Walk<P> {
+        let Arg {
+            obj,
+            tp,
+            fields,
+            depth,
+            ..
+        } = arg;
         match self {
             SingleArg::Secret => enc.write_call(obj, tp, typerefs().s_get_secret_value, depth),
             SingleArg::StrArg => {

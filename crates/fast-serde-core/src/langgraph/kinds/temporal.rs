@@ -3,13 +3,12 @@
 //! `jsonplus._msgpack_default` writes them; and the exact `datetime` the walker meets before any
 //! plan (`write_datetime`, also inside a model's `__dict__`).
 
-use super::family::{args3, args4, Family, Field, Shape};
+use super::family::{args3, args4, Arg, Family, Shape};
 use crate::encode::{Encoder, Policy, Walk};
 use crate::ffi::typeref::typerefs;
 use crate::langgraph::ext::{
     EXT_CONSTRUCTOR_KW_ARGS, EXT_CONSTRUCTOR_POS_ARGS, EXT_METHOD_SINGLE_ARG,
 };
-use crate::langgraph::guard::Guard;
 use crate::msgpack::writer;
 use pyo3::ffi;
 
@@ -26,40 +25,28 @@ pub(crate) enum Temporal {
     Time,
 }
 
-const DATETIME: Shape = args4("DATETIME", EXT_METHOD_SINGLE_ARG, b"fromisoformat");
-const TIMEDELTA: Shape = args3("TIMEDELTA", EXT_CONSTRUCTOR_POS_ARGS);
-const DATE: Shape = args3("DATE", EXT_CONSTRUCTOR_POS_ARGS);
-const TIME: Shape = args3("TIME", EXT_CONSTRUCTOR_KW_ARGS);
-
 impl Family for Temporal {
-    const ALL: &'static [Self] = &[
-        Temporal::Datetime,
-        Temporal::Timedelta,
-        Temporal::Date,
-        Temporal::Time,
+    const TABLE: &'static [(Self, Shape)] = &[
+        (
+            Temporal::Datetime,
+            args4("DATETIME", EXT_METHOD_SINGLE_ARG, b"fromisoformat"),
+        ),
+        (
+            Temporal::Timedelta,
+            args3("TIMEDELTA", EXT_CONSTRUCTOR_POS_ARGS),
+        ),
+        (Temporal::Date, args3("DATE", EXT_CONSTRUCTOR_POS_ARGS)),
+        (Temporal::Time, args3("TIME", EXT_CONSTRUCTOR_KW_ARGS)),
     ];
 
     #[inline(always)]
-    fn shape(self) -> &'static Shape {
-        match self {
-            Temporal::Datetime => &DATETIME,
-            Temporal::Timedelta => &TIMEDELTA,
-            Temporal::Date => &DATE,
-            Temporal::Time => &TIME,
-        }
+    fn index(self) -> usize {
+        self as usize
     }
 
     #[inline(always)]
-    fn write_arg<P: Policy>(
-        self,
-        enc: &mut Encoder<'_, P>,
-        obj: *mut ffi::PyObject,
-        tp: *mut ffi::PyTypeObject,
-        _fields: &[Field],
-        _guards: &[Option<Guard>],
-        depth: u32,
-        _arg_at: usize,
-    ) -> Walk<P> {
+    fn write_arg<P: Policy>(self, enc: &mut Encoder<'_, P>, arg: Arg<'_>) -> Walk<P> {
+        let Arg { obj, tp, depth, .. } = arg;
         match self {
             Temporal::Datetime => enc.write_datetime_payload(obj, tp),
             // SAFETY: the plan's class is a timedelta (or subclass), whose C fields these read.
