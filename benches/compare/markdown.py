@@ -18,9 +18,6 @@ from .timing import CLOCKS, SizeResult, rounds_for, shuffled_rounds_for
 DOCS_MD = ROOT / "docs" / "benchmarks.md"
 EXPLANATION_START = "<!-- explanation:start -->"
 EXPLANATION_END = "<!-- explanation:end -->"
-SERVER_START, SERVER_END = "<!-- bench-server:begin -->", "<!-- bench-server:end -->"
-CORPORA_START, CORPORA_END = "<!-- corpora:begin -->", "<!-- corpora:end -->"
-MATRIX_START, MATRIX_END = "<!-- matrix:begin -->", "<!-- matrix:end -->"
 
 
 def replace_block(begin: str, end: str, block: str) -> None:
@@ -45,6 +42,20 @@ def _existing_explanation(start_mark: str = EXPLANATION_START,
     if start < 0 or end < start:
         return None
     return text[start + len(start_mark) : end].strip("\n")
+
+
+# A section another script (or a hand) writes: `<!-- name:begin -->` ... `<!-- name:end -->`.
+_KEPT_BLOCK = re.compile(r"<!-- ([\w-]+):begin -->\n.*?<!-- \1:end -->", re.S)
+
+
+def _kept_blocks() -> list[str]:
+    """Every marked section of the current docs/benchmarks.md, in its order, each followed by an
+    empty line (none when the file does not exist)."""
+    try:
+        text = DOCS_MD.read_text()
+    except OSError:
+        return []
+    return [part for m in _KEPT_BLOCK.finditer(text) for part in (m.group(0), "")]
 
 
 def write_markdown(
@@ -181,17 +192,9 @@ def write_markdown(
         EXPLANATION_END,
         "",
     ]
-    # The LangGraph Server table is written by `make bench-server` (benches/bench_server.py).
-    server = _existing_explanation(SERVER_START, SERVER_END)
-    if server is not None:
-        parts += [SERVER_START, server, SERVER_END, ""]
-    # The standard corpora table is written by benches/corpora.py (also part of `make bench`).
-    corpora = _existing_explanation(CORPORA_START, CORPORA_END)
-    if corpora is not None:
-        parts += [CORPORA_START, corpora, CORPORA_END, ""]
-    # The per-Python ratios (benches/matrix_ratios.py on every CPython 3.10-3.15), by hand.
-    matrix = _existing_explanation(MATRIX_START, MATRIX_END)
-    if matrix is not None:
-        parts += [MATRIX_START, matrix, MATRIX_END, ""]
+    # The sections other scripts write, each between its own `<!-- name:begin -->` and
+    # `<!-- name:end -->` marks (bench-server, bench-loads, storage, matrix, corpora: see
+    # _KEPT_BLOCK), are kept as they are, in their order.
+    parts += _kept_blocks()
     DOCS_MD.parent.mkdir(parents=True, exist_ok=True)
     DOCS_MD.write_text("\n".join(parts))

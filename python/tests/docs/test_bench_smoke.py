@@ -120,3 +120,28 @@ def test_linear_bench_runs_and_prints_every_row():
     # size, direction, bytes, A us, B us, A ns/B, B ns/B, B/A; then the two growths from 30k on.
     assert all(len(r) == 8 for r in rows[:2]) and all(len(r) == 10 for r in rows[2:])
     assert all(re.fullmatch(r"\d+\.\d+x", r[7]) for r in rows)
+
+
+def test_compare_keeps_every_marked_section_of_the_page(tmp_path, monkeypatch):
+    """`make bench` rewrites docs/benchmarks.md's results but keeps, in their order, the sections
+    other scripts write between `<!-- name:begin -->` and `<!-- name:end -->` (bench-loads,
+    bench-server, storage, matrix, corpora); an unmarked section is not kept."""
+    sys.path.insert(0, str(REPO_ROOT))
+    try:
+        from benches.compare import markdown
+    finally:
+        sys.path.remove(str(REPO_ROOT))
+    page = tmp_path / "benchmarks.md"
+    blocks = [
+        "<!-- bench-loads:begin -->\n## Loads\n\nrow <!-- not:end -->\n<!-- bench-loads:end -->",
+        "<!-- storage:begin -->\n## Storage\n<!-- storage:end -->",
+        "<!-- corpora:begin -->\n## Corpora\n<!-- corpora:end -->",
+    ]
+    page.write_text(
+        "# Benchmarks\n\n## Results\n\nold\n\n" + blocks[0] + "\n\n## By hand\n\ngone\n\n"
+        + blocks[1] + "\n\n" + blocks[2] + "\n"
+    )
+    monkeypatch.setattr(markdown, "DOCS_MD", page)
+    assert markdown._kept_blocks() == [part for b in blocks for part in (b, "")]
+    page.unlink()
+    assert markdown._kept_blocks() == []
