@@ -9,8 +9,8 @@ use std::sync::Mutex;
 
 /// Cache of short ASCII map keys, two-way set-associative: the hash of the bytes picks a pair of
 /// slots, and a key is found in either. A hit shares the interned str; a miss puts the new key
-/// in the pair's first slot and moves the first's key to the second (the pair keeps its two most
-/// recent keys). With one slot per hash, two frequent keys of one slot evicted each other on
+/// in the pair's first slot and moves the first's key to the second (the pair keeps the two keys
+/// it took in last; a hit moves nothing). With one slot per hash, two frequent keys of one slot evicted each other on
 /// every occurrence: 53 keys in 2048 slots collide with a probability of about one half, and
 /// one such pair on the 200k state cost `fast_serde.loads` 7% (callgrind).
 pub(crate) struct KeyCache {
