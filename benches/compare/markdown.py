@@ -32,16 +32,15 @@ def replace_block(begin: str, end: str, block: str) -> None:
     DOCS_MD.write_text(current)
 
 
-def _existing_explanation(start_mark: str = EXPLANATION_START,
-                          end_mark: str = EXPLANATION_END) -> str | None:
+def _existing_explanation() -> str | None:
     try:
         text = DOCS_MD.read_text()
     except OSError:
         return None
-    start, end = text.find(start_mark), text.find(end_mark)
+    start, end = text.find(EXPLANATION_START), text.find(EXPLANATION_END)
     if start < 0 or end < start:
         return None
-    return text[start + len(start_mark) : end].strip("\n")
+    return text[start + len(EXPLANATION_START) : end].strip("\n")
 
 
 # A section another script (or a hand) writes: `<!-- name:begin -->` ... `<!-- name:end -->`.

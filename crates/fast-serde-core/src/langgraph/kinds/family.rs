@@ -104,3 +104,15 @@ pub(crate) fn table_in_order<F: Family>() -> bool {
         .enumerate()
         .all(|(i, (k, _))| k.index() == i)
 }
+
+/// A payload head as the writer encodes it: an array header of `len` items, then `module` and
+/// `name` as strs (tests of the pre-encoded heads).
+#[cfg(test)]
+pub(crate) fn encoded_head(len: u32, module: &str, name: &str) -> Vec<u8> {
+    use crate::msgpack::writer;
+    let mut v = Vec::new();
+    writer::array_len(&mut v, len);
+    writer::str(&mut v, module.as_bytes());
+    writer::str(&mut v, name.as_bytes());
+    v
+}

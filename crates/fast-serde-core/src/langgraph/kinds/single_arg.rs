@@ -171,14 +171,11 @@ const UUID_HEAD: &[u8] = b"\x93\xa4uuid\xa4UUID";
 
 #[cfg(test)]
 mod tests {
+    use super::super::family::encoded_head;
     use super::*;
 
     #[test]
     fn exact_head_is_the_encoded_names() {
-        let mut v = Vec::new();
-        writer::array_len(&mut v, 3);
-        writer::str(&mut v, b"uuid");
-        writer::str(&mut v, b"UUID");
-        assert_eq!(UUID_HEAD, &v[..]);
+        assert_eq!(UUID_HEAD, &encoded_head(3, "uuid", "UUID")[..]);
     }
 }

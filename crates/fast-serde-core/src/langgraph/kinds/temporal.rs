@@ -201,14 +201,11 @@ const DATETIME_HEAD: &[u8] = b"\x94\xa8datetime\xa8datetime";
 
 #[cfg(test)]
 mod tests {
+    use super::super::family::encoded_head;
     use super::*;
 
     #[test]
     fn exact_head_is_the_encoded_names() {
-        let mut v = Vec::new();
-        writer::array_len(&mut v, 4);
-        writer::str(&mut v, b"datetime");
-        writer::str(&mut v, b"datetime");
-        assert_eq!(DATETIME_HEAD, &v[..]);
+        assert_eq!(DATETIME_HEAD, &encoded_head(4, "datetime", "datetime")[..]);
     }
 }
