@@ -158,8 +158,11 @@ class LangGraphCodec:
         content size a frame may declare (bytes)."""
 
     def clear_cache(self) -> None:
-        """Forget every class-keyed cache: this codec's cached classes with their trusted-restore
-        and forwarding decisions, its memo, and the encode plans every codec of the process shares."""
+        """Forget every cache this codec reads through: its plans, cached classes with their
+        trusted-restore and forwarding decisions, and memo; and the two the process shares, the
+        watched set (emptied with a new generation, ``watch_stats()``) and the reader's map-key
+        cache (emptied by its next reader). ``FastSerializer.clear_cache()`` also empties the
+        Python side's caches."""
 
     def cache_sizes(self) -> dict[str, int]:
         """Entries per class-keyed cache (counts): ``{"plans", "thread_plans", "classes",

@@ -196,6 +196,17 @@ def check_allowed(allowed: Any, module: str, name: str) -> bool:
     return hit[1](module, name)
 
 
+def clear() -> None:
+    """Forget the allowlist checks built from the parent and the readers found for LangGraph
+    Server's JSON hooks (`FastSerializer.clear_cache`); the checks `remember_allowlist` pinned
+    are not a cache and stay."""
+    global _json_last
+    _checks_by_allowlist.clear()
+    _json_readers.clear()
+    _json_last = (object(), None)
+    _inmem_version.cache_clear()
+
+
 def check_allowed_method(module: str, name: str, method: str) -> bool:
     """The parent's `_check_allowed_method`: only `SAFE_MSGPACK_METHODS`, else its event and
     warning, and False."""

@@ -107,6 +107,12 @@ class _Sources:
         # Per file name: the file's text and the code compiling it gives (at most MAX files).
         self.files: dict[str, tuple[str, types.CodeType]] = {}
 
+    def clear(self) -> None:
+        """Forget every source and file read (`_verified.clear`)."""
+        self.code.clear()
+        self.classes.clear()
+        self.files.clear()
+
     def __call__(self, obj: types.FunctionType | type) -> str:
         if isinstance(obj, type):
             text = self.classes.get(obj)

@@ -266,6 +266,21 @@ class FastSerializer(JsonPlusSerializer):
             clone._bind_native()  # to the clone's codec, not the original's
         return clone  # type: ignore[return-value]
 
+    def clear_cache(self) -> None:
+        """Forget every cache a load or a dump of this serializer reads through; each is filled
+        again on next use (docs/architecture.md, "Caches"). This serializer's own: its plans,
+        allowlisted classes, trusted-restore decisions, forwarding answers and memo (entries and
+        class answers). Shared by the process, and so emptied for every serializer: the watched
+        set (with a new generation: every serializer drops the decisions that rested on it at
+        its next load), the reader's map-key cache, the verified table's verdicts and the sources
+        they were read from (`_verified`, `_review`), the allowlist checks and the readers of
+        LangGraph Server's JSON hook (`_compat`). Returns None; raises nothing. Not needed
+        after a module reload or a class change, which the caches follow themselves: for tests,
+        and for giving the memory back."""
+        self._codec.clear_cache()
+        _verified.clear()
+        _compat.clear()
+
     def memo_stats(self) -> dict[str, int]:
         """The memo of validated models: ``{"hits", "misses", "fills", "rejected", "entries",
         "bytes", "budget", "marks"}`` — counts since this serializer was made; ``bytes`` (what the

@@ -568,6 +568,14 @@ class _Cache:
 _cache = _Cache()
 
 
+def clear() -> None:
+    """Forget every verdict and every source read for one (`FastSerializer.clear_cache`): the
+    next `verified(cls)` reads and hashes the class's members again. The release check and its
+    one warning per process are kept."""
+    _cache.entries.clear()
+    _source.clear()
+
+
 def _release_verified() -> bool:
     if _cache.release is None:
         lc = sys.modules.get("langchain_core")

@@ -593,6 +593,51 @@ def test_clear_cache_empties_every_class_keyed_cache() -> None:
     assert _sizes(validating)["classes"] == 1 and _sizes(trusting)["trusted"] == 1
 
 
+def test_fast_serializer_clear_cache_empties_the_process_caches_too() -> None:
+    """``FastSerializer.clear_cache()`` also empties what the process shares: the watched set
+    (with a new generation), the reader's map-key cache (the slot's reference to a key is given
+    back), the verified table's verdicts and the sources read for them, the allowlist checks and
+    the JSON hook readers. Each is filled first; another serializer still reads the parent's
+    objects afterwards (its decisions rested on the watched set it lost)."""
+    from langchain_core.messages import AIMessage, HumanMessage
+
+    from fast_serde import _native
+    from fast_serde.langgraph import _compat, _review, _verified
+
+    j = JsonPlusSerializer()
+    f, other = FastSerializer(), FastSerializer(validate_models=False)
+    state = {"messages": [HumanMessage(content="hi", id="1"), AIMessage(content="yo", id="2")]}
+    blob = j.dumps_typed(state)
+    for s in (f, other):
+        for _ in range(3):
+            _same(s.loads_typed(blob), j.loads_typed(blob))
+    key_blob = j.dumps_typed({"clear_cache_key_" + "q" * 8: 1})
+    key = next(iter(f.loads_typed(key_blob)))
+    held = sys.getrefcount(key)
+    _compat.json_reader(lambda code, data: None)  # an unrecognised hook: remembered as None
+    _compat.check_allowed({(__name__, "CacheFill")}, __name__, "CacheFill")
+    assert _verified._cache.entries and _review._source.code and _compat._json_readers
+    assert _compat._checks_by_allowlist
+    before = _native.watch_stats()
+    assert before["entries"] > 0, before
+
+    f.clear_cache()
+
+    assert set(_sizes(f).values()) == {0}, _sizes(f)
+    after = _native.watch_stats()
+    assert after["entries"] == 0 and after["generation"] > before["generation"], (before, after)
+    assert not _verified._cache.entries and not _review._source.code
+    assert not _review._source.classes and not _review._source.files
+    assert not _compat._json_readers and not _compat._checks_by_allowlist
+    f.loads_typed(j.dumps_typed({"other": 2}))  # the next reader empties the key cache
+    if held < 1 << 30:  # CPython 3.12 makes interned strs immortal: no count to give back
+        assert sys.getrefcount(key) == held - 1
+    for s in (f, other):
+        for _ in range(3):
+            _same(s.loads_typed(blob), j.loads_typed(blob))
+    assert _verified._cache.entries and _native.watch_stats()["entries"] > 0
+
+
 def test_clear_cache_drops_another_threads_plans() -> None:
     """A thread's copy of the plans is dropped at its next plan lookup after a clear made in
     another thread: it then holds only the plan it just asked for."""

@@ -5,6 +5,7 @@ use crate::ffi::unicode::one_byte_data;
 use pyo3::ffi;
 use rustc_hash::FxHasher;
 use std::hash::Hasher;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 /// Cache of short ASCII map keys, two-way set-associative: the hash of the bytes picks a pair of
@@ -24,6 +25,9 @@ pub(crate) const KEY_CACHE_SLOTS: usize = 2048;
 pub(crate) const KEY_CACHE_MAX_LEN: usize = 64;
 
 static KEYS: Mutex<Option<KeyCache>> = Mutex::new(None);
+
+/// Set by [`clear_key_cache`]: the next reader to take the cache empties it first.
+static CLEAR: AtomicBool = AtomicBool::new(false);
 
 impl KeyCache {
     fn new() -> Self {
@@ -58,6 +62,18 @@ impl KeyCache {
             ffi::Py_INCREF(new);
             pair[0] = new;
             new
+        }
+    }
+}
+
+impl Drop for KeyCache {
+    fn drop(&mut self) {
+        for &cur in &self.slots {
+            if !cur.is_null() {
+                // SAFETY: each slot owns one reference to a live str; the cache is only dropped
+                // by a reader (`with_key_cache`), which runs attached.
+                unsafe { ffi::Py_DECREF(cur) };
+            }
         }
     }
 }
@@ -139,9 +155,19 @@ pub(crate) unsafe fn ascii_str(s: &[u8]) -> *mut ffi::PyObject {
 pub(crate) fn with_key_cache<R>(f: impl FnOnce(Option<&mut KeyCache>) -> R) -> R {
     match KEYS.try_lock() {
         Ok(mut guard) => {
+            if CLEAR.swap(false, Ordering::Relaxed) {
+                // Dropped while attached: each cached str is released.
+                *guard = None;
+            }
             let cache = guard.get_or_insert_with(KeyCache::new);
             f(Some(cache))
         }
         Err(_) => f(None),
     }
+}
+
+/// Empty the key cache (`clear_cache()`): done by the next reader that takes it, since a reader
+/// may hold it now (a hook that clears during a load runs inside one).
+pub(crate) fn clear_key_cache() {
+    CLEAR.store(true, Ordering::Relaxed);
 }

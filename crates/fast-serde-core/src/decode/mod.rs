@@ -10,7 +10,7 @@ mod ext;
 mod keys;
 
 pub(crate) use ext::{call_ext_hook, ExtHandler, PlainExt};
-pub(crate) use keys::{with_key_cache, KeyCache};
+pub(crate) use keys::{clear_key_cache, with_key_cache, KeyCache};
 
 use crate::error::{DecodeFailure, DecodeKind, DecodeResult};
 use crate::ffi::typeref::{typerefs, TypeRefs};

@@ -11,6 +11,7 @@ use super::memo::{Memo, DEFAULT_MEMO_BYTES};
 use super::plan::{local_count, new_plans};
 use super::trusted::new_decisions;
 use super::typed::{TypedBinding, ZstdWrite};
+use super::watch;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -146,16 +147,22 @@ impl LangGraphCodec {
         )
     }
 
-    /// Forget every class-keyed cache (after the allowlist changed, or between tests): this
-    /// codec's plans (this thread's copy of them now, the other threads' at their next lookup),
-    /// its cached classes with their trusted-restore decisions, its memo's entries and class
-    /// answers (all are decided again on next use; docs/architecture.md, "Caches", lists them).
+    /// Forget every cache this codec reads through (after the allowlist changed, or between
+    /// tests): its plans (this thread's copy of them now, the other threads' at their next
+    /// lookup), its cached classes with their trusted-restore decisions and forwarding answers,
+    /// its memo's entries and class answers; and the two the process shares: the watched set
+    /// (emptied with a new generation, so every codec drops what rested on it at its next
+    /// document: watch.rs) and the reader's key cache (emptied by its next reader). All are
+    /// decided again on next use; docs/architecture.md, "Caches", lists them.
+    /// `FastSerializer.clear_cache()` calls this and also empties the Python side's caches.
     fn clear_cache(&self) {
         self.plans.clear();
         self.classes.clear();
         self.trusted.clear();
         self.forwards.clear();
         self.memo.clear();
+        watch::renew();
+        crate::decode::clear_key_cache();
     }
 
     /// How many entries each class-keyed cache holds: `{"plans", "thread_plans", "classes",

@@ -437,18 +437,26 @@ pub(crate) fn check(py: Python<'_>) -> PyResult<u64> {
         }
     }
     if changed {
-        let old = {
-            let mut set = lock();
-            GENERATION.fetch_add(1, Ordering::AcqRel);
-            set.index.clear();
-            set.pruned = 0;
-            std::mem::take(&mut set.groups)
-        };
-        // Released with no lock held: releasing a strong reference may run Python code.
-        drop(old);
+        renew();
     }
     drop(snapshot);
     Ok(generation())
+}
+
+/// Bump the generation and empty the set: every codec drops, at its next document that would use
+/// one, the trust decisions and memo answers taken before (`LangGraphCodec::watch_fresh`), and
+/// the verdicts retaken register what they rest on again. A check that finds a change does
+/// this; so does `clear_cache()`.
+pub(crate) fn renew() {
+    let old = {
+        let mut set = lock();
+        GENERATION.fetch_add(1, Ordering::AcqRel);
+        set.index.clear();
+        set.pruned = 0;
+        std::mem::take(&mut set.groups)
+    };
+    // Released with no lock held: releasing a strong reference may run Python code.
+    drop(old);
 }
 
 /// `watch(deps)`: watch each `(kind, holder, key, value)` of `deps` (`_verified_deps.Dep`):
