@@ -275,8 +275,9 @@ class FastSerializer(JsonPlusSerializer):
         its next load), the reader's map-key cache, the verified table's verdicts and the sources
         they were read from (`_verified`, `_review`), the allowlist checks and the readers of
         LangGraph Server's JSON hook (`_compat`). Returns None; raises nothing. Not needed
-        after a module reload or a class change, which the caches follow themselves: for tests,
-        and for giving the memory back."""
+        after a module reload or a class change, which the caches follow themselves: for tests;
+        the next load of any serializer reads and compiles the reviewed LangChain sources
+        again (tens of milliseconds), so not for periodic calls."""
         self._codec.clear_cache()
         _verified.clear()
         _compat.clear()
