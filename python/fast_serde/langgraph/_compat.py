@@ -203,7 +203,7 @@ def clear() -> None:
     global _json_last
     _checks_by_allowlist.clear()
     _json_readers.clear()
-    _json_last = (object(), None)
+    _json_last = _JSON_NONE
     _inmem_version.cache_clear()
 
 
@@ -239,7 +239,8 @@ INMEM_VERIFIED = frozenset({"0.36.7"})
 _INMEM_MODULE = "langgraph_runtime_inmem.checkpoint"
 _WRAPPER_CELLS = frozenset({"EXT_DELTA_SNAPSHOT", "_DeltaSnapshot", "_delta_aware_hook", "_inner_hook"})
 _json_readers: weakref.WeakKeyDictionary[Any, tuple[Any, Any] | None] = weakref.WeakKeyDictionary()
-_json_last: tuple[Any, tuple[Any, Any] | None] = (object(), None)  # (hook, json_reader(hook))
+_JSON_NONE: tuple[Any, tuple[Any, Any] | None] = (object(), None)  # no hook seen yet
+_json_last = _JSON_NONE  # (hook, json_reader(hook))
 
 
 @functools.cache

@@ -155,7 +155,8 @@ pub(crate) unsafe fn ascii_str(s: &[u8]) -> *mut ffi::PyObject {
 pub(crate) fn with_key_cache<R>(f: impl FnOnce(Option<&mut KeyCache>) -> R) -> R {
     match KEYS.try_lock() {
         Ok(mut guard) => {
-            if CLEAR.swap(false, Ordering::Relaxed) {
+            // A plain load first: the swap (a locked write) only when a clear was asked for.
+            if CLEAR.load(Ordering::Relaxed) && CLEAR.swap(false, Ordering::Relaxed) {
                 // Dropped while attached: each cached str is released.
                 *guard = None;
             }
