@@ -620,6 +620,9 @@ def test_fast_serializer_clear_cache_empties_the_process_caches_too() -> None:
     assert _compat._checks_by_allowlist
     before = _native.watch_stats()
     assert before["entries"] > 0, before
+    filled = _sizes(f)
+    assert filled["forwarded"] >= 1 and filled["classes"] >= 1 and filled["memo_entries"] >= 1
+    assert _sizes(other)["trusted"] >= 1, _sizes(other)
 
     f.clear_cache()
 
