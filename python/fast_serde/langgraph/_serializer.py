@@ -277,7 +277,7 @@ class FastSerializer(JsonPlusSerializer):
         LangGraph Server's JSON hook (`_compat`). Returns None; raises nothing. Not needed
         after a module reload or a class change, which the caches follow themselves: for tests;
         the next load of any serializer reads and compiles the reviewed LangChain sources
-        again (tens of milliseconds), so not for periodic calls."""
+        again (65-250 ms measured, docs/usage.md), so not for periodic calls."""
         self._codec.clear_cache()
         _verified.clear()
         _compat.clear()
